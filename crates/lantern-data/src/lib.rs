@@ -1,0 +1,1 @@
+//! Datasets (Plant Pathology CSV, ImageFolder, path lists), image decoding and preprocessing presets.

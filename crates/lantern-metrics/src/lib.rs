@@ -1,0 +1,1 @@
+//! Faithfulness metrics: deletion/insertion, average drop/increase, pointing game, sanity checks.

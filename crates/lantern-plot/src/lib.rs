@@ -1,0 +1,1 @@
+//! Figures with plotters: overlays, panels, curves and sweep plots.
