@@ -1,0 +1,58 @@
+//! What the metrics need from a model: logits for a batch of images. `lantern_runtime::Model`
+//! is the real one; any closure `Fn(ArrayView4<f32>) -> Result<Array2<f32>>` also qualifies, so
+//! a metric's protocol can be checked against a scoring function with a known answer.
+
+use crate::error::Result;
+use ndarray::{Array2, ArrayView4};
+
+/// A batch of NCHW images in, one row of logits per image out.
+pub trait Classifier {
+    fn logits(&self, batch: ArrayView4<f32>) -> Result<Array2<f32>>;
+}
+
+impl Classifier for lantern_runtime::Model {
+    fn logits(&self, batch: ArrayView4<f32>) -> Result<Array2<f32>> {
+        Ok(self.forward(batch)?)
+    }
+}
+
+impl<F> Classifier for F
+where
+    F: Fn(ArrayView4<f32>) -> Result<Array2<f32>>,
+{
+    fn logits(&self, batch: ArrayView4<f32>) -> Result<Array2<f32>> {
+        self(batch)
+    }
+}
+
+/// Which number of the model's output a metric records for the target class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Score {
+    /// Softmax probability of the target (RISE, Grad-CAM++ and Score-CAM use this).
+    #[default]
+    Probability,
+    /// The raw logit of the target.
+    Logit,
+}
+
+impl Score {
+    /// The score of `target` in one logits row.
+    pub fn of(self, logits: ndarray::ArrayView1<f32>, target: usize) -> f32 {
+        match self {
+            Score::Logit => logits[target],
+            Score::Probability => lantern_runtime::softmax(logits)[target],
+        }
+    }
+}
+
+/// Checks `target` against the width of a logits row.
+pub(crate) fn check_target(metric: &'static str, target: usize, classes: usize) -> Result<()> {
+    if target >= classes {
+        return Err(crate::error::setting_error(
+            metric,
+            format!("target class {target} is out of range: the model has {classes} classes"),
+        ));
+    }
+    Ok(())
+}
