@@ -1,1 +1,34 @@
-//! Attribution methods: one file per method behind one trait.
+//! Attribution methods for image classifiers, one file per method behind one trait
+//! ([`Method`]). Each file states the library convention it follows (Captum, pytorch-grad-cam,
+//! the RISE reference code). Methods return RAW maps; normalisation is for figures only.
+//!
+//! - gradient family (Captum): [`saliency`], [`gradient`], [`grad_x_input`], [`smoothgrad`],
+//!   [`integrated_gradients`], [`guided_backprop`], [`deconvnet`], [`guided_gradcam`] — all
+//!   through the batched gradient helper [`grad`];
+//! - CAM family (pytorch-grad-cam): [`cam`] — one base that captures activations (and
+//!   gradients) once per image, one short file per weighting;
+//! - perturbation: [`occlusion`] (Captum), [`rise`] (the RISE reference code).
+
+pub mod cam;
+pub mod deconvnet;
+pub mod error;
+pub mod grad;
+pub mod grad_x_input;
+pub mod gradient;
+pub mod guided_backprop;
+pub mod guided_gradcam;
+pub mod integrated_gradients;
+pub mod method;
+pub mod occlusion;
+pub mod params;
+pub mod registry;
+pub mod resize;
+pub mod rise;
+pub mod rng;
+pub mod saliency;
+pub mod smoothgrad;
+
+pub use error::{ExplainError, Result};
+pub use method::{Context, Explanation, Method, Passes, Score, check_target};
+pub use params::{ParamValue, Params};
+pub use registry::{METHODS, build_method, method_names};

@@ -1,0 +1,360 @@
+//! The CAM base (pytorch-grad-cam's `BaseCAM`): capture the layer tensor `A` (`[K,h,w]`) and,
+//! for gradient CAMs, `dA = ∂logit_t/∂A` ONCE per image — one gradient batch holding every
+//! target (the image repeated, one one-hot seed per row), or one tap forward for gradient-free
+//! CAMs — then ask the method's [`CamRule`] for the raw map of each target.
+//!
+//! Conventions (pytorch-grad-cam 1.5.x, `base_cam.py`):
+//! - `raw` = the rule's `get_cam_image` followed by the library's ReLU, at layer resolution, NOT
+//!   normalised;
+//! - one layer: `map` = `raw` upsampled to the input size with torch bilinear,
+//!   align_corners=False (the reference `grad-cam-up`), NOT normalised;
+//! - several layers (`layers = "a,b"`): the library's `aggregate_multi_layers` without its
+//!   final display normalisation: per layer `max(resize(minmax(raw_l)), 0)` at input size, then
+//!   the mean over layers; `raw` and `weights` are the first layer's. (The library's returned
+//!   map is `minmax` of this, which [`crate::resize::display_map`] reproduces.)
+//! - the target score is the logit (`ClassifierOutputTarget`).
+//!
+//! The layer is `layer` (a tensor name, see `lantern layers`), default
+//! `Model::default_cam_layer()` (the last 4-D activation before global pooling). Layer tensors
+//! must be 4-D `[N,K,h,w]`.
+
+use crate::error::{ExplainError, Result};
+use crate::grad::{check_image, run_rows, spec};
+use crate::method::{Context, Explanation, Method, Passes, check_target};
+use crate::params::Params;
+use crate::resize::{bilinear, mean_maps, minmax};
+use lantern_runtime::ReluRule;
+use ndarray::{Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView3, Axis, Ix4, Zip};
+use std::collections::BTreeMap;
+
+/// What a rule sees for one layer: the image, the targets, and the captured tensors.
+pub struct LayerJob<'a, 'c> {
+    pub ctx: &'a Context<'c>,
+    pub image: ArrayView3<'a, f32>,
+    pub layer: &'a str,
+    pub targets: &'a [usize],
+    /// `[K,h,w]`: one per target (gradient CAMs) or one shared by all (gradient-free CAMs).
+    pub activations: &'a [Array3<f32>],
+    /// `[K,h,w]` per target; empty for gradient-free CAMs.
+    pub gradients: &'a [Array3<f32>],
+}
+
+impl LayerJob<'_, '_> {
+    /// `A` for target number `i`.
+    pub fn activation(&self, i: usize) -> ArrayView3<'_, f32> {
+        self.activations[i.min(self.activations.len() - 1)].view()
+    }
+
+    /// `dA` for target number `i` (gradient CAMs only).
+    pub fn gradient(&self, i: usize) -> ArrayView3<'_, f32> {
+        self.gradients[i].view()
+    }
+
+    /// Applies `f(A, dA)` to every target (gradient CAMs).
+    pub fn per_target(
+        &self,
+        f: impl Fn(ArrayView3<f32>, ArrayView3<f32>) -> RawCam,
+    ) -> Vec<RawCam> {
+        (0..self.targets.len())
+            .map(|i| f(self.activation(i), self.gradient(i)))
+            .collect()
+    }
+}
+
+/// One target's map at one layer.
+#[derive(Debug, Clone)]
+pub struct RawCam {
+    /// `[h,w]` after the library's ReLU, not normalised.
+    pub raw: Array2<f32>,
+    /// The per-channel weights, for rules that have them (`get_cam_weights`).
+    pub weights: Option<Array1<f32>>,
+    /// Work beyond the capture (Score-CAM's masked forwards, Ablation-CAM's tail runs).
+    pub passes: Passes,
+    pub stats: BTreeMap<String, f64>,
+}
+
+impl RawCam {
+    pub fn new(raw: Array2<f32>) -> RawCam {
+        RawCam {
+            raw,
+            weights: None,
+            passes: Passes::default(),
+            stats: BTreeMap::new(),
+        }
+    }
+
+    /// `relu(Σ_k w_k A_k)` with the weights kept.
+    pub fn weighted(a: ArrayView3<f32>, weights: Array1<f32>) -> RawCam {
+        let raw = weighted_sum(a, weights.view());
+        RawCam {
+            weights: Some(weights),
+            ..RawCam::new(raw)
+        }
+    }
+}
+
+/// How a CAM method turns the captured tensors into raw maps.
+pub trait CamRule: Send + Sync {
+    /// The method name (registry, files).
+    fn name(&self) -> &'static str;
+    /// Whether the rule reads `dA` (gradient CAMs) or only `A`.
+    fn needs_gradients(&self) -> bool {
+        true
+    }
+    /// One [`RawCam`] per target, in the order of `job.targets`.
+    fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>>;
+}
+
+/// `relu(Σ_k w_k A_k)`, `[h,w]` (accumulated in f64).
+pub fn weighted_sum(a: ArrayView3<f32>, w: ArrayView1<f32>) -> Array2<f32> {
+    let (_, h, wd) = a.dim();
+    let mut acc = Array2::<f64>::zeros((h, wd));
+    for (ak, &wk) in a.outer_iter().zip(w) {
+        let wk = f64::from(wk);
+        Zip::from(&mut acc)
+            .and(&ak)
+            .for_each(|s, &v| *s += wk * f64::from(v));
+    }
+    acc.mapv(|v| (v as f32).max(0.0))
+}
+
+/// `relu(Σ_k M_k ⊙ A_k)`, `[h,w]` (accumulated in f64).
+pub fn elementwise_sum(a: ArrayView3<f32>, m: ArrayView3<f32>) -> Array2<f32> {
+    let (_, h, w) = a.dim();
+    let mut acc = Array2::<f64>::zeros((h, w));
+    for (ak, mk) in a.outer_iter().zip(m.outer_iter()) {
+        Zip::from(&mut acc)
+            .and(&ak)
+            .and(&mk)
+            .for_each(|s, &x, &y| *s += f64::from(x * y));
+    }
+    acc.mapv(|v| (v as f32).max(0.0))
+}
+
+/// A CAM method: the shared capture plus one rule.
+pub struct Cam<R> {
+    pub rule: R,
+    /// `None`: the model's default CAM layer.
+    pub layers: Option<Vec<String>>,
+}
+
+/// Reads `layer` / `layers` (comma-separated); giving both is an error.
+pub fn layers_param(method: &str, p: &Params) -> Result<Option<Vec<String>>> {
+    let one = p.text("layer")?;
+    let many = p.text("layers")?;
+    match (one, many) {
+        (Some(_), Some(_)) => Err(ExplainError::BadParam {
+            method: method.into(),
+            key: "layers".into(),
+            value: "both".into(),
+            message: "give either `layer` or `layers`, not both".into(),
+        }),
+        (Some(l), None) => Ok(Some(vec![l])),
+        (None, Some(list)) => {
+            let names: Vec<String> = list
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if names.is_empty() {
+                return Err(ExplainError::BadParam {
+                    method: method.into(),
+                    key: "layers".into(),
+                    value: list,
+                    message: "expected comma-separated tensor names".into(),
+                });
+            }
+            Ok(Some(names))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// `[N,K,h,w]` → one `[K,h,w]` per row.
+fn rows_of(method: &str, layer: &str, t: ArrayD<f32>) -> Result<Vec<Array3<f32>>> {
+    let shape = t.shape().to_vec();
+    let t = t
+        .into_dimensionality::<Ix4>()
+        .map_err(|_| ExplainError::Failed {
+            method: method.into(),
+            message: format!(
+                "layer {layer:?} has shape {shape:?}; CAM layers must be 4-D [N,C,h,w] activations"
+            ),
+        })?;
+    Ok(t.outer_iter().map(|v| v.to_owned()).collect())
+}
+
+/// Captured tensors of one layer.
+struct Captured {
+    activations: Vec<Array3<f32>>,
+    gradients: Vec<Array3<f32>>,
+}
+
+impl<R: CamRule> Cam<R> {
+    pub fn new(rule: R, p: &Params) -> Result<Cam<R>> {
+        let layers = layers_param(rule.name(), p)?;
+        Ok(Cam { rule, layers })
+    }
+
+    pub fn layers(&self, ctx: &Context) -> Result<Vec<String>> {
+        match &self.layers {
+            Some(l) => Ok(l.clone()),
+            None => Ok(vec![ctx.model.default_cam_layer()?]),
+        }
+    }
+
+    /// A (and dA) of every layer; returns the capture's cost per target.
+    fn capture(
+        &self,
+        ctx: &Context,
+        image: ArrayView3<f32>,
+        layers: &[String],
+        targets: &[usize],
+    ) -> Result<(Vec<Captured>, Passes)> {
+        let name = self.rule.name();
+        let mut captured: Vec<Captured> = layers
+            .iter()
+            .map(|_| Captured {
+                activations: Vec::new(),
+                gradients: Vec::new(),
+            })
+            .collect();
+        if self.rule.needs_gradients() {
+            run_rows(
+                ctx,
+                &spec(ReluRule::Plain, layers),
+                targets.len(),
+                |_, mut view| view.assign(&image),
+                |i| targets[i],
+                |_, mut g| {
+                    for (layer, c) in layers.iter().zip(captured.iter_mut()) {
+                        let (a, da) =
+                            g.layers.remove(layer).ok_or_else(|| ExplainError::Failed {
+                                method: name.into(),
+                                message: format!(
+                                    "the gradient graph did not export layer {layer:?}"
+                                ),
+                            })?;
+                        c.activations.extend(rows_of(name, layer, a)?);
+                        c.gradients.extend(rows_of(name, layer, da)?);
+                    }
+                    Ok(())
+                },
+            )?;
+            Ok((
+                captured,
+                Passes {
+                    forward: 1,
+                    backward: 1,
+                },
+            ))
+        } else {
+            let tapped = ctx
+                .model
+                .tap_session(layers)?
+                .run(image.insert_axis(Axis(0)))?;
+            let mut tensors = tapped.tensors;
+            for (layer, c) in layers.iter().zip(captured.iter_mut()) {
+                let a = tensors.remove(layer).ok_or_else(|| ExplainError::Failed {
+                    method: name.into(),
+                    message: format!("the tap session did not return layer {layer:?}"),
+                })?;
+                c.activations = rows_of(name, layer, a)?;
+            }
+            Ok((
+                captured,
+                Passes {
+                    forward: 1,
+                    backward: 0,
+                },
+            ))
+        }
+    }
+
+    /// Raw maps `[target][layer]` and the capture cost per target.
+    pub fn raw_cams(
+        &self,
+        ctx: &Context,
+        image: ArrayView3<f32>,
+        targets: &[usize],
+    ) -> Result<(Vec<Vec<RawCam>>, Passes)> {
+        for &t in targets {
+            check_target(ctx, t)?;
+        }
+        check_image(ctx, image)?;
+        let layers = self.layers(ctx)?;
+        let (captured, passes) = self.capture(ctx, image, &layers, targets)?;
+        let mut per_target: Vec<Vec<RawCam>> = targets
+            .iter()
+            .map(|_| Vec::with_capacity(layers.len()))
+            .collect();
+        for (layer, c) in layers.iter().zip(&captured) {
+            let job = LayerJob {
+                ctx,
+                image,
+                layer,
+                targets,
+                activations: &c.activations,
+                gradients: &c.gradients,
+            };
+            let cams = self.rule.layer_cams(&job)?;
+            for (dst, cam) in per_target.iter_mut().zip(cams) {
+                dst.push(cam);
+            }
+        }
+        Ok((per_target, passes))
+    }
+}
+
+/// The input-resolution map of one target from its per-layer raw maps (see the module doc).
+pub fn input_map(cams: &[RawCam], height: usize, width: usize) -> Array2<f32> {
+    if cams.len() == 1 {
+        return bilinear(cams[0].raw.view(), height, width);
+    }
+    let scaled: Vec<Array2<f32>> = cams
+        .iter()
+        .map(|c| bilinear(minmax(c.raw.view()).view(), height, width).mapv(|v| v.max(0.0)))
+        .collect();
+    mean_maps(&scaled)
+}
+
+impl<R: CamRule> Method for Cam<R> {
+    fn name(&self) -> &str {
+        self.rule.name()
+    }
+
+    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation> {
+        Ok(self.explain_targets(ctx, image, &[target])?.remove(0))
+    }
+
+    fn explain_targets(
+        &self,
+        ctx: &Context,
+        image: ArrayView3<f32>,
+        targets: &[usize],
+    ) -> Result<Vec<Explanation>> {
+        let (cams, capture) = self.raw_cams(ctx, image, targets)?;
+        let (_, h, w) = image.dim();
+        Ok(cams
+            .into_iter()
+            .map(|layers| {
+                let map = input_map(&layers, h, w);
+                let mut passes = capture;
+                for c in &layers {
+                    passes.forward += c.passes.forward;
+                    passes.backward += c.passes.backward;
+                }
+                let first = layers.into_iter().next().expect("at least one layer");
+                let mut e = Explanation::new(map.into_dyn(), passes);
+                e.stats = first.stats;
+                e.raw = Some(first.raw);
+                e.weights = first.weights;
+                e
+            })
+            .collect())
+    }
+
+    fn needs_gradients(&self) -> bool {
+        self.rule.needs_gradients()
+    }
+}

@@ -1,0 +1,116 @@
+//! The one helper every gradient method shares: batched gradient calls.
+//!
+//! A gradient method describes its work as ROWS: row `i` is one input image (filled into a
+//! pre-allocated batch buffer by `fill`, in parallel) and one target class (a one-hot row of
+//! the seed matrix). Rows go to ONNX Runtime `ctx.batch_size` at a time through the model's
+//! cached gradient session, and each batch's [`Gradients`] is handed to `sink` with the index
+//! of its first row. Several targets of one image are simply more rows (the image repeated,
+//! one one-hot seed each), so one call serves them all.
+
+use crate::error::{ExplainError, Result};
+use crate::method::{Context, check_target};
+use lantern_runtime::{GradientSpec, Gradients, ReluRule};
+use ndarray::{Array2, Array3, Array4, ArrayView3, ArrayViewMut3, Axis, s};
+use rayon::prelude::*;
+
+/// A gradient spec for `rule` exporting `layers` (activation and gradient), seeded at the logits.
+pub fn spec(rule: ReluRule, layers: &[String]) -> GradientSpec {
+    GradientSpec {
+        layers: layers.to_vec(),
+        rule,
+        logits: None,
+        through_softmax: false,
+    }
+}
+
+/// Runs `rows` gradient rows in batches of `ctx.batch_size`; see the module doc.
+pub fn run_rows<F, T, S>(
+    ctx: &Context,
+    spec: &GradientSpec,
+    rows: usize,
+    fill: F,
+    target: T,
+    mut sink: S,
+) -> Result<()>
+where
+    F: Fn(usize, ArrayViewMut3<f32>) + Sync,
+    T: Fn(usize) -> usize,
+    S: FnMut(usize, Gradients) -> Result<()>,
+{
+    if rows == 0 {
+        return Ok(());
+    }
+    let session = ctx.model.gradient_session(spec)?;
+    let spec_in = ctx.model.input;
+    let batch = ctx.batch_size.max(1).min(rows);
+    let mut buffer = Array4::<f32>::zeros((batch, spec_in.channels, spec_in.height, spec_in.width));
+    let mut seeds = Array2::<f32>::zeros((batch, ctx.model.classes));
+    let mut start = 0;
+    while start < rows {
+        let n = batch.min(rows - start);
+        buffer
+            .axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .take(n)
+            .enumerate()
+            .for_each(|(j, view)| fill(start + j, view));
+        seeds.fill(0.0);
+        for j in 0..n {
+            seeds[[j, target(start + j)]] = 1.0;
+        }
+        let grads = session.run(buffer.slice(s![..n, .., .., ..]), seeds.slice(s![..n, ..]))?;
+        sink(start, grads)?;
+        start += n;
+    }
+    Ok(())
+}
+
+/// ∂logit_t/∂x for each target (the image repeated, one one-hot seed per row), `[C,H,W]` each,
+/// with the logits row of each target's run.
+pub fn input_gradients(
+    ctx: &Context,
+    rule: ReluRule,
+    image: ArrayView3<f32>,
+    targets: &[usize],
+) -> Result<Vec<Array3<f32>>> {
+    for &t in targets {
+        check_target(ctx, t)?;
+    }
+    check_image(ctx, image)?;
+    let mut out = Vec::with_capacity(targets.len());
+    run_rows(
+        ctx,
+        &spec(rule, &[]),
+        targets.len(),
+        |_, mut view| view.assign(&image),
+        |i| targets[i],
+        |_, g| {
+            out.extend(g.grad_input.outer_iter().map(|v| v.to_owned()));
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// The image must have the model's `[C,H,W]`.
+pub fn check_image(ctx: &Context, image: ArrayView3<f32>) -> Result<()> {
+    let s = ctx.model.input;
+    if image.dim() != (s.channels, s.height, s.width) {
+        return Err(ExplainError::Failed {
+            method: "input".into(),
+            message: format!(
+                "image has shape {:?} but the model takes [{}, {}, {}] (CHW)",
+                image.shape(),
+                s.channels,
+                s.height,
+                s.width
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// max over channels of |g| (the saliency reduction), `[H,W]`.
+pub fn max_abs_over_channels(g: &Array3<f32>) -> Array2<f32> {
+    g.map_axis(Axis(0), |c| c.iter().fold(0.0f32, |m, v| m.max(v.abs())))
+}
