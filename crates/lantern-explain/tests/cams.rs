@@ -1,0 +1,259 @@
+//! The CAM family against pytorch-grad-cam 1.5.7 on the reference inputs.
+
+mod support;
+
+use lantern_explain::resize::display_map;
+use lantern_explain::{Explanation, Method, ParamValue, Params, build_method};
+use ndarray::{Array2, Ix2, s};
+use std::collections::BTreeMap;
+use support::*;
+
+fn method(name: &str, params: &[(&str, ParamValue)]) -> Box<dyn Method> {
+    let values: BTreeMap<String, ParamValue> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    build_method(name, &Params::new(name, values)).expect("method builds")
+}
+
+fn raw(e: &Explanation) -> Array2<f32> {
+    e.raw.clone().expect("CAM methods return the raw map")
+}
+
+fn ref2(m: &str, file: &str) -> Array2<f32> {
+    npy(m, file).into_dimensionality::<Ix2>().unwrap()
+}
+
+#[test]
+fn gradient_cams_match_pytorch_grad_cam() {
+    // Lantern name → reference file stem, and whether the library saved weights.
+    let cams = [
+        ("gradcam", "grad-cam", true),
+        ("gradcam++", "grad-cam-plusplus", true),
+        ("xgradcam", "xgrad-cam", true),
+        ("layercam", "layer-cam", false),
+        ("hirescam", "hires-cam", false),
+    ];
+    for m in MODELS {
+        let model = model(m);
+        for (key, target) in keys(m) {
+            let x = input(m, key);
+            let logits = logits(model, &x);
+            let ctx = context(model, &logits);
+            for (name, stem, has_weights) in cams {
+                let e = method(name, &[]).explain(&ctx, x.view(), target).unwrap();
+                let r = raw(&e);
+                check(
+                    &format!("{m}/{key} {name} raw"),
+                    r.view(),
+                    ref2(m, &format!("{key}_{stem}-raw.npy")).view(),
+                    1e-4,
+                );
+                if has_weights {
+                    let w = e.weights.as_ref().expect("weights");
+                    check(
+                        &format!("{m}/{key} {name} weights"),
+                        w.view(),
+                        npy(m, &format!("{key}_{stem}-weights.npy")).view(),
+                        1e-4,
+                    );
+                }
+                check(
+                    &format!("{m}/{key} {name} display"),
+                    display_map(r.view(), 224, 224).view(),
+                    npy(m, &format!("{key}_{stem}.npy")).view(),
+                    1e-4,
+                );
+                if name == "gradcam" {
+                    check(
+                        &format!("{m}/{key} gradcam up"),
+                        e.map.view(),
+                        npy(m, &format!("{key}_grad-cam-up.npy")).view(),
+                        1e-4,
+                    );
+                    // Captum's LayerGradCam agrees (second opinion).
+                    check(
+                        &format!("{m}/{key} gradcam vs captum"),
+                        r.view(),
+                        ref2(m, &format!("{key}_layer-grad-cam.npy")).view(),
+                        1e-4,
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn eigencam_projection_matches_up_to_sign() {
+    let eigen = method("eigencam", &[]);
+    for m in MODELS {
+        let model = model(m);
+        for (key, target) in keys(m) {
+            let x = input(m, key);
+            let logits = logits(model, &x);
+            let e = eigen
+                .explain(&context(model, &logits), x.view(), target)
+                .unwrap();
+            let want = ref2(m, &format!("{key}_eigen-cam-projection.npy"));
+            let a = model
+                .tap_session(&[model.default_cam_layer().unwrap()])
+                .unwrap();
+            let acts = a
+                .run(x.view().insert_axis(ndarray::Axis(0)))
+                .unwrap()
+                .tensors
+                .into_values()
+                .next()
+                .unwrap();
+            let acts = acts.into_dimensionality::<ndarray::Ix4>().unwrap();
+            let (proj, _) =
+                lantern_explain::cam::EigenCam::projection(acts.slice(s![0, .., .., ..]));
+            let same = rel(proj.view(), want.view());
+            let flipped = rel(proj.mapv(|v| -v).view(), want.view());
+            println!(
+                "{m}/{key} eigencam projection: rel {:.3e} ({} sign as LAPACK)",
+                same.min(flipped),
+                if same <= flipped { "same" } else { "opposite" }
+            );
+            assert!(
+                same.min(flipped) <= 1e-4,
+                "{m}/{key}: {same:.3e} / {flipped:.3e}"
+            );
+            assert_eq!(raw(&e), proj.mapv(|v| v.max(0.0)));
+        }
+    }
+}
+
+#[test]
+fn scorecam_matches_pytorch_grad_cam() {
+    for (m, key, target) in [
+        ("mobilenetv2", "cat_dog-t243", 243),
+        ("tinycnn", "shapes", 9),
+    ] {
+        let model = model(m);
+        let x = input(m, key);
+        let logits = logits(model, &x);
+        let e = method("scorecam", &[])
+            .explain(&context(model, &logits), x.view(), target)
+            .unwrap();
+        println!(
+            "{m}/{key} scorecam: {} masked forwards, {} dead channels",
+            e.stats["masked_forwards"], e.stats["dead_channels"]
+        );
+        check(
+            &format!("{m}/{key} scorecam raw"),
+            raw(&e).view(),
+            ref2(m, &format!("{key}_score-cam-raw.npy")).view(),
+            1e-4,
+        );
+        let w = e.weights.as_ref().unwrap();
+        check(
+            &format!("{m}/{key} scorecam weights"),
+            w.view(),
+            npy(m, &format!("{key}_score-cam-weights.npy")).view(),
+            1e-4,
+        );
+    }
+}
+
+#[test]
+fn gradcam_puts_each_class_on_its_animal() {
+    // cat_dog: the bull mastiff fills the top half, the tiger cat the bottom half.
+    let (m, key) = ("mobilenetv2", "cat_dog-t243");
+    let model = model(m);
+    let x = input(m, key);
+    let logits = logits(model, &x);
+    let ctx = context(model, &logits);
+    let gradcam = method("gradcam", &[]);
+    let maps = gradcam
+        .explain_targets(&ctx, x.view(), &[243, 282])
+        .unwrap();
+    let halves = |e: &Explanation| {
+        let map = e.map.view().into_dimensionality::<Ix2>().unwrap();
+        (
+            map.slice(s![..112, ..]).sum(),
+            map.slice(s![112.., ..]).sum(),
+        )
+    };
+    let (dog_top, dog_bottom) = halves(&maps[0]);
+    let (cat_top, cat_bottom) = halves(&maps[1]);
+    println!(
+        "gradcam 243 (mastiff): top {dog_top:.1} bottom {dog_bottom:.1}; 282 (tiger cat): top {cat_top:.1} bottom {cat_bottom:.1}"
+    );
+    assert!(dog_top > dog_bottom);
+    assert!(cat_bottom > cat_top);
+    // Each map of the batch equals the map computed alone.
+    for (e, t) in maps.iter().zip([243, 282]) {
+        let alone = gradcam.explain(&ctx, x.view(), t).unwrap();
+        check(
+            &format!("gradcam {t} batched vs alone"),
+            e.map.view(),
+            alone.map.view(),
+            1e-6,
+        );
+    }
+}
+
+#[test]
+fn ablationcam_matches_the_linear_head() {
+    // MobileNetV2 ends in GlobalAveragePool → Gemm, so ablating channel k lowers the logit by
+    // exactly Σ_ij dA_kij·A_kij (zero is the ablation value: the layer is a ReLU6 output).
+    let (m, key, target) = ("mobilenetv2", "cat_dog-t243", 243);
+    let model = model(m);
+    let x = input(m, key);
+    let logits = logits(model, &x);
+    let e = method("ablationcam", &[])
+        .explain(&context(model, &logits), x.view(), target)
+        .unwrap();
+    let a = npy(m, &format!("{key}_grad-cam-activations.npy"));
+    let da = npy(m, &format!("{key}_grad-cam-gradients.npy"));
+    let y = logits[target];
+    let want: ndarray::Array1<f32> = (&a * &da)
+        .into_shape_with_order((a.shape()[0], a.shape()[1] * a.shape()[2]))
+        .unwrap()
+        .sum_axis(ndarray::Axis(1))
+        / y;
+    let w = e.weights.as_ref().unwrap();
+    check(
+        "mobilenetv2 ablationcam weights vs linear head",
+        w.view(),
+        want.view(),
+        2e-3,
+    );
+    assert_eq!(e.passes.forward, 1 + 1280);
+    // raw = relu(Σ_k w_k A_k) with those weights.
+    let a3 = a.into_dimensionality::<ndarray::Ix3>().unwrap();
+    let want_raw = lantern_explain::cam::weighted_sum(a3.view(), want.view());
+    check(
+        "mobilenetv2 ablationcam raw",
+        raw(&e).view(),
+        want_raw.view(),
+        2e-3,
+    );
+}
+
+#[test]
+fn several_layers_aggregate_minmax_maps() {
+    let (m, key, target) = ("tinycnn", "shapes", 9);
+    let model = model(m);
+    let x = input(m, key);
+    let logits = logits(model, &x);
+    let ctx = context(model, &logits);
+    let last = model.default_cam_layer().unwrap();
+    let earlier = "/features/features.10/Relu_output_0".to_string();
+    let layers = format!("{last},{earlier}");
+    let e = method("gradcam", &[("layers", ParamValue::Text(layers))])
+        .explain(&ctx, x.view(), target)
+        .unwrap();
+    let one = method("gradcam", &[("layer", ParamValue::Text(last))])
+        .explain(&ctx, x.view(), target)
+        .unwrap();
+    let other = method("gradcam", &[("layer", ParamValue::Text(earlier))])
+        .explain(&ctx, x.view(), target)
+        .unwrap();
+    assert_eq!(e.raw, one.raw, "raw is the first layer's");
+    let want =
+        (display_map(raw(&one).view(), 224, 224) + display_map(raw(&other).view(), 224, 224)) / 2.0;
+    check("two-layer gradcam", e.map.view(), want.view(), 1e-5);
+}

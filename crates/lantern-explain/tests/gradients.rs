@@ -1,0 +1,265 @@
+//! The gradient family against Captum 0.9 on the reference inputs (`../shared/reference`).
+
+mod support;
+
+use lantern_explain::{Method, ParamValue, Params, build_method};
+use ndarray::{Array3, Axis};
+use std::collections::BTreeMap;
+use support::*;
+
+fn method(name: &str, params: &[(&str, ParamValue)]) -> Box<dyn Method> {
+    let values: BTreeMap<String, ParamValue> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    build_method(name, &Params::new(name, values)).expect("method builds")
+}
+
+#[test]
+fn gradient_and_saliency_match_captum() {
+    let (gradient, saliency) = (method("gradient", &[]), method("saliency", &[]));
+    for m in MODELS {
+        let model = model(m);
+        for (key, target) in keys(m) {
+            let x = input(m, key);
+            let logits = logits(model, &x);
+            let ctx = context(model, &logits);
+            let g = gradient.explain(&ctx, x.view(), target).unwrap();
+            check(
+                &format!("{m}/{key} gradient"),
+                g.map.view(),
+                npy(m, &format!("{key}_gradient.npy")).view(),
+                1e-4,
+            );
+            let s = saliency.explain(&ctx, x.view(), target).unwrap();
+            check(
+                &format!("{m}/{key} saliency"),
+                s.map.view(),
+                npy(m, &format!("{key}_saliency.npy")).view(),
+                1e-4,
+            );
+            // Grad×Input is the gradient times the input, exactly.
+            let gxi = method("grad-x-input", &[])
+                .explain(&ctx, x.view(), target)
+                .unwrap();
+            let want = g.map.clone().into_dimensionality::<ndarray::Ix3>().unwrap() * &x;
+            assert_eq!(gxi.map, want.into_dyn());
+        }
+    }
+}
+
+#[test]
+fn guided_backprop_matches_captum() {
+    let guided = method("guided-backprop", &[]);
+    // MobileNetV2 has only ReLU6: Lantern's rule covers it, so compare with `-clip`.
+    let cases = [
+        ("mobilenetv2", "cat_dog-t243", 243, "guided-backprop-clip"),
+        ("resnet18", "cat_dog", 238, "guided-backprop"),
+        ("tinycnn", "shapes", 9, "guided-backprop"),
+        ("tinycnn", "stripes", 9, "guided-backprop"),
+    ];
+    for (m, key, target, file) in cases {
+        let model = model(m);
+        let x = input(m, key);
+        let logits = logits(model, &x);
+        let e = guided
+            .explain(&context(model, &logits), x.view(), target)
+            .unwrap();
+        check(
+            &format!("{m}/{key} {file}"),
+            e.map.view(),
+            npy(m, &format!("{key}_{file}.npy")).view(),
+            1e-4,
+        );
+    }
+    // Deconvnet runs and differs from guided backprop (it ignores the forward mask).
+    let (m, key, target) = ("tinycnn", "shapes", 9);
+    let model = model(m);
+    let x = input(m, key);
+    let logits = logits(model, &x);
+    let d = method("deconvnet", &[])
+        .explain(&context(model, &logits), x.view(), target)
+        .unwrap();
+    assert!(d.map.iter().all(|v| v.is_finite()));
+    assert!(rel(d.map.view(), npy(m, "shapes_guided-backprop.npy").view()) > 1e-2);
+}
+
+#[test]
+fn guided_gradcam_is_guided_backprop_times_nearest_gradcam() {
+    let (m, key, target) = ("tinycnn", "shapes", 9);
+    let model = model(m);
+    let x = input(m, key);
+    let logits = logits(model, &x);
+    let e = method("guided-gradcam", &[])
+        .explain(&context(model, &logits), x.view(), target)
+        .unwrap();
+    let raw = npy(m, "shapes_grad-cam-raw.npy")
+        .into_dimensionality::<ndarray::Ix2>()
+        .unwrap();
+    let up = lantern_explain::resize::nearest(raw.view(), 224, 224);
+    let gb = npy(m, "shapes_guided-backprop.npy")
+        .into_dimensionality::<ndarray::Ix3>()
+        .unwrap();
+    let want = gb * &up.insert_axis(Axis(0));
+    check(
+        "tinycnn/shapes guided-gradcam",
+        e.map.view(),
+        want.view(),
+        1e-4,
+    );
+}
+
+/// IG with Captum's defaults (64 steps, trapezoid, zeros baseline): the map and the completeness
+/// numbers in metrics.json.
+fn check_ig(m: &str, key: &str, target: usize) -> f64 {
+    let model = model(m);
+    let x = input(m, key);
+    let logits = logits(model, &x);
+    let e = method("integrated-gradients", &[])
+        .explain(&context(model, &logits), x.view(), target)
+        .unwrap();
+    check(
+        &format!("{m}/{key} integrated-gradients"),
+        e.map.view(),
+        npy(m, &format!("{key}_integrated-gradients.npy")).view(),
+        1e-4,
+    );
+    let want = &metrics(m)["images"][key]["integrated_gradients"];
+    let close = |ours: f64, theirs: &serde_json::Value, tol: f64| {
+        let theirs = theirs.as_f64().unwrap();
+        assert!(
+            (ours - theirs).abs() <= tol * theirs.abs().max(1.0),
+            "{ours} vs {theirs}"
+        );
+    };
+    println!(
+        "{m}/{key} IG: sum {:.6} (ref {}), f(b) {:.6} (ref {}), gap {:.6} (ref {}), ratio {:.6} (ref {})",
+        e.stats["sum"],
+        want["sum"],
+        e.stats["f_baseline"],
+        want["f_baseline"],
+        e.stats["completeness_gap"],
+        want["delta"],
+        e.stats["completeness_ratio"],
+        want["sum_over_diff"]
+    );
+    close(e.stats["sum"], &want["sum"], 1e-4);
+    close(e.stats["f_baseline"], &want["f_baseline"], 1e-4);
+    close(e.stats["completeness_gap"], &want["delta"], 1e-3);
+    close(e.stats["completeness_ratio"], &want["sum_over_diff"], 1e-4);
+    close(
+        e.stats["step_sizes_sum"],
+        &want["captum_step_sizes_sum"],
+        1e-7,
+    );
+    assert_eq!(e.passes.backward, 64);
+    e.stats["completeness_gap"]
+}
+
+#[test]
+fn integrated_gradients_match_captum() {
+    check_ig("resnet18", "cat_dog", 238);
+    check_ig("tinycnn", "shapes", 9);
+    check_ig("tinycnn", "stripes", 9);
+}
+
+#[test]
+fn integrated_gradients_completeness_gap_shrinks_with_steps() {
+    // pytorch_hub_dog: Captum's 64-step ratio is 0.875, the worst of the four images.
+    let (m, key, target) = ("mobilenetv2", "pytorch_hub_dog", 258);
+    let gap64 = check_ig(m, key, target);
+    let model = model(m);
+    let x = input(m, key);
+    let logits = logits(model, &x);
+    let ctx = context(model, &logits);
+    let gap = |steps: i64| {
+        let e = method("integrated-gradients", &[("steps", ParamValue::Int(steps))])
+            .explain(&ctx, x.view(), target)
+            .unwrap();
+        e.stats["completeness_gap"]
+    };
+    let (gap16, gap256) = (gap(16), gap(256));
+    println!(
+        "{m}/{key} completeness gap: 16 steps {gap16:.4}, 64 steps {gap64:.4}, 256 steps {gap256:.4}"
+    );
+    assert!(gap16.abs() > gap64.abs() && gap64.abs() > gap256.abs());
+}
+
+#[test]
+fn targets_in_one_batch_equal_targets_alone() {
+    let (m, key) = ("mobilenetv2", "cat_dog-t243");
+    let model = model(m);
+    let x = input(m, key);
+    let logits = logits(model, &x);
+    let ctx = context(model, &logits);
+    let samples = [("samples", ParamValue::Int(3))];
+    let ig = [("steps", ParamValue::Int(4))];
+    for (name, params) in [
+        ("saliency", &[][..]),
+        ("smoothgrad", &samples[..]),
+        ("integrated-gradients", &ig[..]),
+    ] {
+        let method = method(name, params);
+        let both = method.explain_targets(&ctx, x.view(), &[243, 282]).unwrap();
+        for (e, t) in both.iter().zip([243, 282]) {
+            let alone = method.explain(&ctx, x.view(), t).unwrap();
+            check(
+                &format!("{name} target {t} batched vs alone"),
+                e.map.view(),
+                alone.map.view(),
+                1e-6,
+            );
+        }
+        assert!(
+            rel(both[0].map.view(), both[1].map.view()) > 1e-2,
+            "{name}: the two targets differ"
+        );
+    }
+}
+
+#[test]
+fn smoothgrad_is_seeded_and_averages_gradients() {
+    let (m, key, target) = ("tinycnn", "shapes", 9);
+    let model = model(m);
+    let x = input(m, key);
+    let logits = logits(model, &x);
+    let mut ctx = context(model, &logits);
+    let sg = method("smoothgrad", &[("samples", ParamValue::Int(4))]);
+    let a = sg.explain(&ctx, x.view(), target).unwrap();
+    let b = sg.explain(&ctx, x.view(), target).unwrap();
+    assert_eq!(a.map, b.map, "same seed, same map");
+    ctx.seed = 1;
+    let c = sg.explain(&ctx, x.view(), target).unwrap();
+    assert_ne!(a.map, c.map, "another seed, other noise");
+    assert_eq!((a.passes.forward, a.passes.backward), (4, 4));
+    // sigma = 0: every sample is the clean image, so SmoothGrad is the gradient.
+    let exact = method(
+        "smoothgrad",
+        &[
+            ("samples", ParamValue::Int(2)),
+            ("sigma", ParamValue::Float(0.0)),
+        ],
+    );
+    let e = exact.explain(&ctx, x.view(), target).unwrap();
+    check(
+        "smoothgrad sigma=0 vs gradient",
+        e.map.view(),
+        npy(m, "shapes_gradient.npy").view(),
+        1e-4,
+    );
+    let abs = method(
+        "smoothgrad",
+        &[
+            ("samples", ParamValue::Int(2)),
+            ("abs", ParamValue::Bool(true)),
+        ],
+    );
+    assert!(
+        abs.explain(&ctx, x.view(), target)
+            .unwrap()
+            .map
+            .iter()
+            .all(|&v| v >= 0.0)
+    );
+    let _: Array3<f32> = x;
+}

@@ -1,0 +1,99 @@
+//! Perturbation methods: occlusion against Captum, RISE determinism and batching.
+
+mod support;
+
+use lantern_explain::{Method, ParamValue, Params, build_method};
+use ndarray::s;
+use std::collections::BTreeMap;
+use support::*;
+
+fn method(name: &str, params: &[(&str, ParamValue)]) -> Box<dyn Method> {
+    let values: BTreeMap<String, ParamValue> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    build_method(name, &Params::new(name, values)).expect("method builds")
+}
+
+#[test]
+fn occlusion_matches_captum() {
+    let (m, key, target) = ("tinycnn", "shapes", 9);
+    let model = model(m);
+    let x = input(m, key);
+    let logits = logits(model, &x);
+    let e = method("occlusion", &[])
+        .explain(&context(model, &logits), x.view(), target)
+        .unwrap();
+    // Captum's differences are of values ≈ f(x); compare with an absolute floor of 1e-4·|f(x)|.
+    let want = npy(m, &format!("{key}_occlusion.npy"));
+    let diff = e
+        .map
+        .iter()
+        .zip(want.iter())
+        .fold(0.0f32, |d, (a, b)| d.max((a - b).abs()));
+    println!(
+        "tinycnn/shapes occlusion: max abs diff {diff:.3e} (map max {:.3e})",
+        want.iter().fold(0.0f32, |m, v| m.max(v.abs()))
+    );
+    assert!(diff <= 1e-4 * logits[target].abs().max(1.0));
+}
+
+#[test]
+fn rise_is_seeded_batched_and_scaled() {
+    let (m, key) = ("tinycnn", "shapes");
+    let model = model(m);
+    let x = input(m, key);
+    let logits = logits(model, &x);
+    let mut ctx = context(model, &logits);
+    ctx.batch_size = 16;
+    let rise = method("rise", &[("masks", ParamValue::Int(40))]);
+    let a = rise.explain(&ctx, x.view(), 9).unwrap();
+    assert_eq!(
+        a.map,
+        rise.explain(&ctx, x.view(), 9).unwrap().map,
+        "same seed, same map"
+    );
+    assert_eq!(a.passes.forward, 40);
+    // Targets share the masked forwards; each equals its map alone.
+    let both = rise.explain_targets(&ctx, x.view(), &[9, 3]).unwrap();
+    check(
+        "rise target 9 batched vs alone",
+        both[0].map.view(),
+        a.map.view(),
+        1e-6,
+    );
+    let three = rise.explain(&ctx, x.view(), 3).unwrap();
+    check(
+        "rise target 3 batched vs alone",
+        both[1].map.view(),
+        three.map.view(),
+        1e-6,
+    );
+    // The batch size does not change the map.
+    ctx.batch_size = 7;
+    check(
+        "rise batch 7 vs 16",
+        rise.explain(&ctx, x.view(), 9).unwrap().map.view(),
+        a.map.view(),
+        1e-6,
+    );
+    ctx.seed = 5;
+    assert_ne!(
+        rise.explain(&ctx, x.view(), 9).unwrap().map,
+        a.map,
+        "another seed, other masks"
+    );
+    // With p = 1 every mask is all ones: the map is the clean probability everywhere.
+    let full = method(
+        "rise",
+        &[("masks", ParamValue::Int(3)), ("p", ParamValue::Float(1.0))],
+    );
+    let e = full.explain(&ctx, x.view(), 9).unwrap();
+    let p = lantern_runtime::softmax(logits.view())[9];
+    let corner = e
+        .map
+        .slice(s![.., ..])
+        .iter()
+        .fold(0.0f32, |d, v| d.max((v - p).abs()));
+    assert!(corner < 1e-5, "{corner}");
+}

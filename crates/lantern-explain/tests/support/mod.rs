@@ -1,0 +1,162 @@
+//! Shared test support: the reference folder (`../shared/reference`, see its README), the
+//! models, a minimal `.npy` reader for the reference arrays (float32, C order), and comparisons.
+#![allow(dead_code)]
+
+use lantern_explain::Context;
+use lantern_runtime::{Model, Runtime};
+use ndarray::{Array1, Array3, ArrayD, ArrayView, Dimension, IxDyn};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+/// `../shared` next to the repository (or `LANTERN_SHARED`).
+pub fn shared() -> PathBuf {
+    if let Some(dir) = std::env::var_os("LANTERN_SHARED") {
+        return PathBuf::from(dir);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+pub fn reference(model: &str, file: &str) -> PathBuf {
+    shared().join("reference").join(model).join(file)
+}
+
+pub fn model_path(model: &str) -> PathBuf {
+    match model {
+        "mobilenetv2" => match std::env::var_os("LANTERN_ASSETS") {
+            Some(a) => PathBuf::from(a).join("models/mobilenetv2-12-float.onnx"),
+            None => shared().join("assets/models/mobilenetv2-12-float.onnx"),
+        },
+        other => reference(other, "model.onnx"),
+    }
+}
+
+/// Each model loaded once per test binary.
+pub fn model(name: &str) -> &'static Model {
+    static MODELS: OnceLock<Mutex<HashMap<String, &'static Model>>> = OnceLock::new();
+    let mut models = MODELS
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    models.entry(name.to_string()).or_insert_with(|| {
+        let rt = Runtime::get_or_default().expect("ONNX Runtime (run `just setup`)");
+        let path = model_path(name);
+        Box::leak(Box::new(
+            Model::load(rt, &path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display())),
+        ))
+    })
+}
+
+/// A float32 little-endian C-order `.npy` (format 1.0/2.0/3.0).
+pub fn read_npy(path: &std::path::Path) -> ArrayD<f32> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(&bytes[..6], b"\x93NUMPY", "{}: not .npy", path.display());
+    let (header_len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        _ => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+    };
+    let header = std::str::from_utf8(&bytes[start..start + header_len]).expect("ascii header");
+    assert!(
+        header.contains("'descr': '<f4'"),
+        "{}: want float32, header {header}",
+        path.display()
+    );
+    assert!(
+        header.contains("'fortran_order': False"),
+        "{}: want C order",
+        path.display()
+    );
+    let shape_text = header
+        .split("'shape': (")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .expect("shape");
+    let shape: Vec<usize> = shape_text
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let data: Vec<f32> = bytes[start + header_len..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    ArrayD::from_shape_vec(IxDyn(&shape), data).expect("shape matches data")
+}
+
+pub fn npy(model: &str, file: &str) -> ArrayD<f32> {
+    read_npy(&reference(model, file))
+}
+
+/// The exact model input of a reference key, `[C,H,W]`.
+pub fn input(model: &str, key: &str) -> Array3<f32> {
+    let x = npy(model, &format!("{key}_input.npy"));
+    let s = x.shape().to_vec();
+    x.into_shape_with_order((s[1], s[2], s[3]))
+        .expect("[1,C,H,W]")
+}
+
+pub fn metrics(model: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(reference(model, "metrics.json")).expect("metrics.json");
+    serde_json::from_str(&text).expect("json")
+}
+
+/// The reference keys and targets of each model.
+pub fn keys(model: &str) -> Vec<(&'static str, usize)> {
+    match model {
+        "mobilenetv2" => vec![
+            ("cat_dog-t243", 243),
+            ("cat_dog-t282", 282),
+            ("pytorch_hub_dog", 258),
+            ("n02676566_acoustic_guitar", 402),
+        ],
+        "resnet18" => vec![("cat_dog", 238)],
+        "tinycnn" => vec![("shapes", 9), ("stripes", 9)],
+        other => panic!("no reference model {other}"),
+    }
+}
+
+pub const MODELS: [&str; 3] = ["mobilenetv2", "resnet18", "tinycnn"];
+
+/// The clean logits of one image (what the caller hands every method).
+pub fn logits(model: &Model, image: &Array3<f32>) -> Array1<f32> {
+    model
+        .forward(image.view().insert_axis(ndarray::Axis(0)))
+        .expect("forward")
+        .row(0)
+        .to_owned()
+}
+
+pub fn context<'a>(model: &'a Model, logits: &'a Array1<f32>) -> Context<'a> {
+    Context {
+        model,
+        logits: logits.view(),
+        batch_size: 32,
+        seed: 0,
+    }
+}
+
+/// max |a − b| / max |b|.
+pub fn rel<D: Dimension, E: Dimension>(a: ArrayView<f32, D>, b: ArrayView<f32, E>) -> f32 {
+    assert_eq!(a.shape(), b.shape(), "shapes differ");
+    let diff = a
+        .iter()
+        .zip(b.iter())
+        .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+    let scale = b.iter().fold(0.0f32, |m, y| m.max(y.abs()));
+    if scale == 0.0 { diff } else { diff / scale }
+}
+
+/// Asserts `rel(a, b) ≤ tol` and prints the number (`cargo test -- --nocapture` shows them).
+pub fn check<D: Dimension, E: Dimension>(
+    what: &str,
+    a: ArrayView<f32, D>,
+    b: ArrayView<f32, E>,
+    tol: f32,
+) -> f32 {
+    let r = rel(a, b);
+    println!("{what}: rel {r:.3e}");
+    assert!(r <= tol, "{what}: max|diff|/max|ref| = {r:.3e} > {tol:e}");
+    r
+}
