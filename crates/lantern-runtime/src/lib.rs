@@ -1,1 +1,32 @@
-//! ONNX Runtime: library discovery, environment, CPU/CUDA execution providers, batched sessions, shape probes and gradient sessions.
+//! ONNX Runtime for Lantern: finding the library (`ORT_DYLIB_PATH`, the config, the project's
+//! `.lantern/ort` install from `just setup`), one process-wide environment, CPU or CUDA execution
+//! providers (`auto` falls back to CPU and says so), and the sessions a model needs — the plain
+//! forward session, tap sessions that also return intermediate tensors, and gradient sessions
+//! running the graphs `lantern-graph` derives. Every derived session is built once per model and
+//! cached (gradient graphs and probe shapes also on disk, keyed by the model's content hash).
+
+pub mod cache;
+mod device;
+mod environment;
+mod error;
+mod gradients;
+pub mod library;
+mod model;
+mod probe;
+mod tap;
+
+pub use device::Device;
+pub use environment::{Runtime, RuntimeOptions};
+pub use error::{Result, RuntimeError};
+pub use gradients::{GradientSession, Gradients};
+pub use lantern_graph::{GradientSpec, ReluRule, TensorShapes};
+pub use model::{InputSpec, Layout, Model};
+pub use tap::{TapSession, Tapped};
+
+/// Softmax over the last axis of a logits row (numerically stable).
+pub fn softmax(logits: ndarray::ArrayView1<f32>) -> ndarray::Array1<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp = logits.mapv(|v| (v - max).exp());
+    let sum = exp.sum();
+    exp / sum
+}

@@ -1,0 +1,45 @@
+//! The on-disk cache for derived artefacts (probe shapes, gradient graphs), keyed by the model's
+//! content hash so a changed model never reuses a stale graph. Lives under `.lantern/cache`
+//! (git-ignored) or `LANTERN_CACHE`.
+
+use crate::error::{Result, RuntimeError};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+pub fn cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("LANTERN_CACHE") {
+        return PathBuf::from(dir);
+    }
+    match crate::library::project_root() {
+        Some(root) => root.join(".lantern").join("cache"),
+        None => std::env::temp_dir().join("lantern-cache"),
+    }
+}
+
+/// The cache folder of one model.
+pub fn model_dir(model_hash: &str) -> PathBuf {
+    cache_root().join(&model_hash[..model_hash.len().min(16)])
+}
+
+/// A short stable key for a gradient spec (its Debug form hashed).
+pub fn spec_key(spec: &lantern_graph::GradientSpec) -> String {
+    let digest = Sha256::digest(format!("{spec:?}").as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes through a temp file in the same folder and a rename, so a reader never sees half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let err = |e: std::io::Error| RuntimeError::Cache {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("cache"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}

@@ -1,0 +1,96 @@
+//! Running a gradient-exporting graph (built by `lantern-graph`) for a batch and a seed matrix.
+
+use crate::cache;
+use crate::error::{Result, RuntimeError};
+use crate::model::{Layout, Model};
+use lantern_graph::GradientSpec;
+use ndarray::{Array2, Array4, ArrayD, ArrayView2, ArrayView4, Ix2, Ix4};
+use ort::session::Session;
+use ort::value::TensorRef;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// One gradient run: logits, ∂(seed·logits)/∂input (NCHW) and, per requested tensor, its
+/// activation and gradient.
+pub struct Gradients {
+    pub logits: Array2<f32>,
+    pub grad_input: Array4<f32>,
+    pub layers: BTreeMap<String, (ArrayD<f32>, ArrayD<f32>)>,
+}
+
+pub struct GradientSession {
+    model_label: String,
+    layout: Layout,
+    pub spec: GradientSpec,
+    session: Mutex<Session>,
+}
+
+impl GradientSession {
+    pub(crate) fn build(model: &Model, spec: &GradientSpec, key: &str) -> Result<GradientSession> {
+        let path = cache::model_dir(&model.hash).join(format!("grad-{key}.onnx"));
+        let cached = std::fs::read(&path)
+            .ok()
+            .filter(|b| lantern_graph::decode_model(b).is_ok());
+        let bytes = match cached {
+            Some(bytes) => bytes,
+            None => {
+                let shapes = model.shapes()?;
+                let graph = lantern_graph::build_gradient_graph(&model.proto, shapes, spec)?;
+                let bytes = lantern_graph::encode_model(&graph);
+                // A cache that cannot be written only costs a rebuild next time.
+                let _ = cache::write_atomic(&path, &bytes);
+                bytes
+            }
+        };
+        let (session, _) = model.runtime.session(&bytes, &format!("{} (gradient graph)", model.label()))?;
+        Ok(GradientSession {
+            model_label: model.label(),
+            layout: model.input.layout,
+            spec: spec.clone(),
+            session: Mutex::new(session),
+        })
+    }
+
+    /// One ONNX Runtime call for the whole batch: `input` NCHW `[N,C,H,W]`, `seed` `[N,K]`.
+    pub fn run(&self, input: ArrayView4<f32>, seed: ArrayView2<f32>) -> Result<Gradients> {
+        let run_err = |e: ort::Error| RuntimeError::Run {
+            model: format!("{} (gradient graph)", self.model_label),
+            message: e.to_string(),
+        };
+        let fed = match self.layout {
+            Layout::Nchw => input.as_standard_layout(),
+            Layout::Nhwc => input.permuted_axes([0, 2, 3, 1]).as_standard_layout().into_owned().into(),
+        };
+        let seed = seed.as_standard_layout();
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let outputs = session
+            .run(ort::inputs![
+                "input" => TensorRef::from_array_view(fed.view()).map_err(run_err)?,
+                "seed" => TensorRef::from_array_view(seed.view()).map_err(run_err)?,
+            ])
+            .map_err(run_err)?;
+        let get = |name: &str| -> Result<ArrayD<f32>> {
+            Ok(outputs[name].try_extract_array::<f32>().map_err(run_err)?.to_owned())
+        };
+        let n = input.shape()[0];
+        let logits = get("logits")?;
+        let logits = logits
+            .to_shape((n, logits.len() / n.max(1)))
+            .map_err(|e| RuntimeError::Run { model: self.model_label.clone(), message: e.to_string() })?
+            .into_owned()
+            .into_dimensionality::<Ix2>()
+            .expect("2-D by construction");
+        let grad_input = get("grad_input")?
+            .into_dimensionality::<Ix4>()
+            .map_err(|e| RuntimeError::Run { model: self.model_label.clone(), message: format!("grad_input: {e}") })?;
+        let grad_input = match self.layout {
+            Layout::Nchw => grad_input,
+            Layout::Nhwc => grad_input.permuted_axes([0, 3, 1, 2]).as_standard_layout().into_owned(),
+        };
+        let mut layers = BTreeMap::new();
+        for t in &self.spec.layers {
+            layers.insert(t.clone(), (get(t)?, get(&format!("grad_{t}"))?));
+        }
+        Ok(Gradients { logits, grad_input, layers })
+    }
+}

@@ -1,0 +1,260 @@
+//! A loaded classifier: its session, its input/output description and the derived sessions
+//! (probe shapes, taps, gradient graphs), each built once and cached.
+
+use crate::cache;
+use crate::environment::Runtime;
+use crate::error::{Result, RuntimeError};
+use crate::gradients::GradientSession;
+use crate::tap::TapSession;
+use lantern_graph::{GradientSpec, ModelProto, TensorShapes};
+use ndarray::{Array2, Array4, ArrayView4, Axis, Ix2};
+use ort::session::Session;
+use ort::value::TensorRef;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// How the model wants its image tensor. Lantern's methods always work in NCHW; a NHWC model
+/// (e.g. a Keras export) gets its batch transposed on the way in and gradients on the way out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Layout {
+    Nchw,
+    Nhwc,
+}
+
+/// The image input the model expects: channels, height, width, layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct InputSpec {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub layout: Layout,
+}
+
+pub struct Model {
+    pub path: PathBuf,
+    pub hash: String,
+    pub proto: ModelProto,
+    pub input_name: String,
+    pub output_name: String,
+    pub input: InputSpec,
+    /// Number of classes (the width of the logits).
+    pub classes: usize,
+    /// The execution provider that runs this model's sessions: "cpu" or "cuda".
+    pub device_used: &'static str,
+    pub runtime: &'static Runtime,
+    session: Mutex<Session>,
+    shapes: OnceLock<TensorShapes>,
+    gradient_sessions: Mutex<HashMap<String, Arc<GradientSession>>>,
+    tap_sessions: Mutex<HashMap<Vec<String>, Arc<TapSession>>>,
+}
+
+impl Model {
+    /// Loads and checks a classifier: one image input (rank 4), one float output.
+    pub fn load(runtime: &'static Runtime, path: &Path) -> Result<Model> {
+        let bytes = std::fs::read(path).map_err(|e| RuntimeError::Model {
+            path: path.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Self::from_bytes(runtime, path, &bytes)
+    }
+
+    pub fn from_bytes(runtime: &'static Runtime, path: &Path, bytes: &[u8]) -> Result<Model> {
+        let model_err = |message: String| RuntimeError::Model {
+            path: path.to_path_buf(),
+            message,
+        };
+        let proto = lantern_graph::decode_model(bytes).map_err(|e| model_err(e.to_string()))?;
+        let (session, device_used) = runtime.session(bytes, &path.display().to_string())?;
+        let inputs = session.inputs();
+        if inputs.len() != 1 {
+            return Err(model_err(format!(
+                "expected one image input, found {} ({}); Lantern explains single-input image classifiers",
+                inputs.len(),
+                inputs.iter().map(|i| i.name()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let input_name = inputs[0].name().to_string();
+        let dims = tensor_dims(inputs[0].dtype())
+            .ok_or_else(|| model_err(format!("input {input_name:?} is not a float tensor")))?;
+        let input = input_spec(&dims).ok_or_else(|| {
+            model_err(format!(
+                "input {input_name:?} has shape {dims:?}; expected an image [N,C,H,W] or [N,H,W,C] with C = 1 or 3"
+            ))
+        })?;
+        let outputs = session.outputs();
+        let output_name = outputs
+            .first()
+            .map(|o| o.name().to_string())
+            .ok_or_else(|| model_err("model has no outputs".into()))?;
+        let out_dims = tensor_dims(outputs[0].dtype()).unwrap_or_default();
+        let hash = lantern_graph::model_hash(bytes);
+        let mut model = Model {
+            path: path.to_path_buf(),
+            hash,
+            proto,
+            input_name,
+            output_name,
+            input,
+            classes: 0,
+            device_used,
+            runtime,
+            session: Mutex::new(session),
+            shapes: OnceLock::new(),
+            gradient_sessions: Mutex::new(HashMap::new()),
+            tap_sessions: Mutex::new(HashMap::new()),
+        };
+        model.classes = match out_dims.last() {
+            Some(&k) if k > 0 && out_dims.iter().skip(1).filter(|&&d| d != 1).count() <= 1 => {
+                k as usize
+            }
+            _ => {
+                // Dynamic class axis: one forward pass on zeros tells.
+                let zeros = Array4::<f32>::zeros((1, input.channels, input.height, input.width));
+                model.forward(zeros.view())?.ncols()
+            }
+        };
+        Ok(model)
+    }
+
+    pub fn label(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// Logits for a batch given in NCHW. One ONNX Runtime call; the caller picks the batch size.
+    pub fn forward(&self, batch: ArrayView4<f32>) -> Result<Array2<f32>> {
+        self.check_batch(batch)?;
+        let fed = self.to_model_layout(batch);
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let run_err = |e: ort::Error| RuntimeError::Run {
+            model: self.label(),
+            message: e.to_string(),
+        };
+        let input = TensorRef::from_array_view(fed.view()).map_err(run_err)?;
+        let outputs = session
+            .run(ort::inputs![self.input_name.as_str() => input])
+            .map_err(run_err)?;
+        let logits = outputs[0].try_extract_array::<f32>().map_err(run_err)?;
+        let n = batch.shape()[0];
+        let logits = logits
+            .to_shape((n, logits.len() / n.max(1)))
+            .map_err(|e| RuntimeError::Run {
+                model: self.label(),
+                message: format!("unexpected output shape: {e}"),
+            })?
+            .into_owned()
+            .into_dimensionality::<Ix2>()
+            .expect("2-D by construction");
+        Ok(logits)
+    }
+
+    /// Logits for any number of images, run in batches of `batch_size`.
+    pub fn forward_batched(&self, images: ArrayView4<f32>, batch_size: usize) -> Result<Array2<f32>> {
+        let mut rows = Vec::new();
+        for chunk in images.axis_chunks_iter(Axis(0), batch_size.max(1)) {
+            rows.push(self.forward(chunk)?);
+        }
+        let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
+        Ok(ndarray::concatenate(Axis(0), &views).unwrap_or_else(|_| Array2::zeros((0, self.classes))))
+    }
+
+    pub(crate) fn check_batch(&self, batch: ArrayView4<f32>) -> Result<()> {
+        let s = batch.shape();
+        let want = [self.input.channels, self.input.height, self.input.width];
+        if s[1..] != want {
+            return Err(RuntimeError::Input {
+                model: self.label(),
+                message: format!(
+                    "batch has shape {:?} but the model takes [N,{},{},{}] (NCHW)",
+                    s, want[0], want[1], want[2]
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// NCHW → the model's layout (a no-op view for NCHW models).
+    pub(crate) fn to_model_layout<'a>(&self, batch: ArrayView4<'a, f32>) -> ndarray::CowArray<'a, f32, ndarray::Ix4> {
+        match self.input.layout {
+            Layout::Nchw if batch.is_standard_layout() => batch.into(),
+            Layout::Nchw => batch.as_standard_layout(),
+            Layout::Nhwc => batch.permuted_axes([0, 2, 3, 1]).as_standard_layout().into_owned().into(),
+        }
+    }
+
+    /// Static shapes (batch 1) of every tensor, from one probe run; cached on disk per model hash.
+    pub fn shapes(&self) -> Result<&TensorShapes> {
+        if let Some(s) = self.shapes.get() {
+            return Ok(s);
+        }
+        let shapes = crate::probe::probe_shapes(self)?;
+        Ok(self.shapes.get_or_init(|| shapes))
+    }
+
+    /// The gradient-exporting session for `spec`, built once per (model, spec): in memory here,
+    /// and as an ONNX file under the cache keyed by the model hash.
+    pub fn gradient_session(&self, spec: &GradientSpec) -> Result<Arc<GradientSession>> {
+        let key = cache::spec_key(spec);
+        if let Some(s) = self.gradient_sessions.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(s.clone());
+        }
+        let session = Arc::new(GradientSession::build(self, spec, &key)?);
+        self.gradient_sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, session.clone());
+        Ok(session)
+    }
+
+    /// A forward session that also returns the named tensors (activations for Score-CAM,
+    /// Eigen-CAM, feature extraction). Built once per set of names.
+    pub fn tap_session(&self, tensors: &[String]) -> Result<Arc<TapSession>> {
+        let key = tensors.to_vec();
+        if let Some(s) = self.tap_sessions.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(s.clone());
+        }
+        let session = Arc::new(TapSession::build(self, tensors)?);
+        self.tap_sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, session.clone());
+        Ok(session)
+    }
+
+    /// The layer `lantern layers` marks as the default CAM layer.
+    pub fn default_cam_layer(&self) -> Result<String> {
+        let shapes = self.shapes()?;
+        lantern_graph::default_cam_layer(&self.proto, shapes).ok_or_else(|| RuntimeError::Input {
+            model: self.label(),
+            message: "no 4-D activation before global pooling was found; name the CAM layer explicitly (see `lantern layers`)".into(),
+        })
+    }
+}
+
+/// Dimensions of a float tensor outlet (−1 for dynamic ones).
+pub(crate) fn tensor_dims(ty: &ort::value::ValueType) -> Option<Vec<i64>> {
+    match ty {
+        ort::value::ValueType::Tensor { ty, shape, .. }
+            if *ty == ort::tensor::TensorElementType::Float32 =>
+        {
+            Some(shape.iter().copied().collect())
+        }
+        _ => None,
+    }
+}
+
+/// Reads C, H, W and the layout off a rank-4 input; dynamic spatial sizes default to 224.
+fn input_spec(dims: &[i64]) -> Option<InputSpec> {
+    if dims.len() != 4 {
+        return None;
+    }
+    let size = |d: i64| if d > 0 { d as usize } else { 224 };
+    let is_channels = |d: i64| d == 1 || d == 3;
+    if is_channels(dims[1]) {
+        Some(InputSpec { channels: dims[1] as usize, height: size(dims[2]), width: size(dims[3]), layout: Layout::Nchw })
+    } else if is_channels(dims[3]) {
+        Some(InputSpec { channels: dims[3] as usize, height: size(dims[1]), width: size(dims[2]), layout: Layout::Nhwc })
+    } else {
+        None
+    }
+}

@@ -1,0 +1,128 @@
+//! A forward session that returns chosen intermediate tensors next to the logits.
+
+use crate::error::{Result, RuntimeError};
+use crate::model::{Layout, Model};
+use lantern_graph::proto::ValueInfoProto;
+use ndarray::{Array2, ArrayD, ArrayView4, Ix2};
+use ort::session::Session;
+use ort::value::TensorRef;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+pub struct TapSession {
+    model_label: String,
+    input_name: String,
+    output_name: String,
+    layout: Layout,
+    tensors: Vec<String>,
+    session: Mutex<Session>,
+}
+
+/// What a tap run returns: the logits and each tapped tensor (as the graph computes it).
+pub struct Tapped {
+    pub logits: Array2<f32>,
+    pub tensors: BTreeMap<String, ArrayD<f32>>,
+}
+
+impl TapSession {
+    pub(crate) fn build(model: &Model, tensors: &[String]) -> Result<TapSession> {
+        let mut proto = model.proto.clone();
+        let graph = proto.graph.get_or_insert_with(Default::default);
+        let known: std::collections::HashSet<&str> = graph
+            .node
+            .iter()
+            .flat_map(|n| n.output.iter().map(String::as_str))
+            .collect();
+        for t in tensors {
+            if !known.contains(t.as_str()) {
+                return Err(RuntimeError::Input {
+                    model: model.label(),
+                    message: format!("no tensor named {t:?} in the graph; `lantern layers {}` lists them", model.path.display()),
+                });
+            }
+        }
+        let existing: std::collections::HashSet<String> =
+            graph.output.iter().filter_map(|o| o.name.clone()).collect();
+        for t in tensors {
+            if !existing.contains(t) {
+                graph.output.push(ValueInfoProto {
+                    name: Some(t.clone()),
+                    ..Default::default()
+                });
+            }
+        }
+        let bytes = lantern_graph::encode_model(&proto);
+        let (session, _) = model.runtime.session(&bytes, &model.label())?;
+        Ok(TapSession {
+            model_label: model.label(),
+            input_name: model.input_name.clone(),
+            output_name: model.output_name.clone(),
+            layout: model.input.layout,
+            tensors: tensors.to_vec(),
+            session: Mutex::new(session),
+        })
+    }
+
+    /// Runs a NCHW batch. Tensors of other element types (e.g. int64 shapes) are skipped by
+    /// [`TapSession::shapes`] callers only; here every tapped tensor must be float.
+    pub fn run(&self, batch: ArrayView4<f32>) -> Result<Tapped> {
+        let fed = match self.layout {
+            Layout::Nchw => batch.as_standard_layout(),
+            Layout::Nhwc => batch.permuted_axes([0, 2, 3, 1]).as_standard_layout().into_owned().into(),
+        };
+        let run_err = |e: ort::Error| RuntimeError::Run {
+            model: self.model_label.clone(),
+            message: e.to_string(),
+        };
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let input = TensorRef::from_array_view(fed.view()).map_err(run_err)?;
+        let outputs = session
+            .run(ort::inputs![self.input_name.as_str() => input])
+            .map_err(run_err)?;
+        let n = batch.shape()[0];
+        let raw = outputs[self.output_name.as_str()]
+            .try_extract_array::<f32>()
+            .map_err(run_err)?;
+        let logits = raw
+            .to_shape((n, raw.len() / n.max(1)))
+            .map_err(|e| RuntimeError::Run { model: self.model_label.clone(), message: e.to_string() })?
+            .into_owned()
+            .into_dimensionality::<Ix2>()
+            .expect("2-D by construction");
+        let mut tensors = BTreeMap::new();
+        for name in &self.tensors {
+            let value = outputs[name.as_str()].try_extract_array::<f32>().map_err(|e| RuntimeError::Run {
+                model: self.model_label.clone(),
+                message: format!("tensor {name:?}: {e}"),
+            })?;
+            tensors.insert(name.clone(), value.to_owned());
+        }
+        Ok(Tapped { logits, tensors })
+    }
+
+    /// Shapes of every output of one run (any element type), for the probe.
+    pub(crate) fn output_shapes(&self, batch: ArrayView4<f32>) -> Result<Vec<(String, Vec<i64>)>> {
+        let fed = match self.layout {
+            Layout::Nchw => batch.as_standard_layout(),
+            Layout::Nhwc => batch.permuted_axes([0, 2, 3, 1]).as_standard_layout().into_owned().into(),
+        };
+        let run_err = |e: ort::Error| RuntimeError::Run {
+            model: self.model_label.clone(),
+            message: e.to_string(),
+        };
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let input = TensorRef::from_array_view(fed.view()).map_err(run_err)?;
+        let outputs = session
+            .run(ort::inputs![self.input_name.as_str() => input])
+            .map_err(run_err)?;
+        Ok(outputs
+            .iter()
+            .filter_map(|(name, value)| match value.dtype() {
+                ort::value::ValueType::Tensor { shape, .. } => {
+                    Some((name.to_string(), shape.iter().copied().collect()))
+                }
+                _ => None,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,485 @@
+//! The experiment file: serde structs with unknown keys rejected, errors located as
+//! `file:line:column`, `--set key=value` overrides and `[sweep]` expansion applied to the TOML
+//! tree before it is typed (so a sweep over a key that does not exist fails like a typo would).
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub experiment: ExperimentSection,
+    pub model: ModelSection,
+    #[serde(default)]
+    pub runtime: RuntimeSection,
+    pub data: DataSection,
+    #[serde(default)]
+    pub targets: TargetsSection,
+    /// One table per method: `[methods.occlusion] window = 32`, in the order of the file.
+    pub methods: toml::Table,
+    #[serde(default)]
+    pub metrics: MetricsSection,
+    #[serde(default)]
+    pub output: OutputSection,
+    /// `"occlusion.window" = [16, 32]`: config paths (a method name first means `methods.<path>`)
+    /// to lists; the cartesian product of all lists is run.
+    #[serde(default)]
+    pub sweep: BTreeMap<String, Vec<toml::Value>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSection {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// The ONNX classifier (relative paths are relative to the project root).
+    pub path: PathBuf,
+    /// Preprocessing preset: `imagenet`, `caffe`, `raw`, … (see `lantern-data`).
+    #[serde(default = "default_preprocess")]
+    pub preprocess: String,
+    /// Explicit overrides of the preset.
+    #[serde(default)]
+    pub mean: Option<[f32; 3]>,
+    #[serde(default)]
+    pub std: Option<[f32; 3]>,
+    #[serde(default)]
+    pub resize: Option<u32>,
+    #[serde(default)]
+    pub crop: Option<u32>,
+    /// Class names: ImageNet `imagenet_classes.txt` / `imagenet_class_index.tsv`, or one per line.
+    #[serde(default)]
+    pub labels: Option<PathBuf>,
+    /// The CAM layer: `auto` (the one `lantern layers` marks) or a tensor name.
+    #[serde(default = "default_layer")]
+    pub layer: String,
+    /// Fit a linear head on a backbone (plant classifier); see `head.rs`.
+    #[serde(default)]
+    pub head: Option<HeadSection>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadSection {
+    /// Labelled images (ImageFolder layout) the head is fitted on.
+    pub train_root: PathBuf,
+    /// The feature tensor: `auto` = the input of the final Gemm/MatMul.
+    #[serde(default = "default_layer")]
+    pub features: String,
+    #[serde(default = "default_validation")]
+    pub validation: f64,
+    #[serde(default = "default_l2")]
+    pub l2: f64,
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Optional display names for the classes, in folder order.
+    #[serde(default)]
+    pub class_names: Option<Vec<String>>,
+    #[serde(default)]
+    pub per_class: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeSection {
+    #[serde(default = "default_device")]
+    pub device: String,
+    #[serde(default)]
+    pub threads: Option<usize>,
+    /// Images per ONNX Runtime call.
+    #[serde(default = "default_batch")]
+    pub batch: usize,
+    #[serde(default)]
+    pub library: Option<PathBuf>,
+}
+
+impl Default for RuntimeSection {
+    fn default() -> Self {
+        RuntimeSection {
+            device: default_device(),
+            threads: None,
+            batch: default_batch(),
+            library: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    /// `list` (explicit `images`), `folder` (every image in `root`), `imagefolder` (one folder per
+    /// class), `plant-pathology-2020` (Kaggle `train.csv` + `images/`).
+    pub kind: String,
+    #[serde(default)]
+    pub root: Option<PathBuf>,
+    #[serde(default)]
+    pub images: Vec<PathBuf>,
+    #[serde(default)]
+    pub csv: Option<PathBuf>,
+    /// Keep at most this many images (deterministic: the first ones in dataset order).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Keep at most this many images per class.
+    #[serde(default)]
+    pub per_class: Option<usize>,
+    /// For `imagefolder`: use only the held-out validation part of the head's split.
+    #[serde(default)]
+    pub split: Option<String>,
+    /// More sources appended to this one (`[[data.extra]]`, same keys); class lists are merged.
+    #[serde(default)]
+    pub extra: Vec<DataSection>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsSection {
+    /// `top1`, `label` (the dataset's label), `class` (see `class`), `top-k` (see `k`).
+    #[serde(default = "default_target_mode")]
+    pub mode: String,
+    /// For `class`: an index or a class name.
+    #[serde(default)]
+    pub class: Option<toml::Value>,
+    #[serde(default = "default_k")]
+    pub k: usize,
+}
+
+impl Default for TargetsSection {
+    fn default() -> Self {
+        TargetsSection {
+            mode: default_target_mode(),
+            class: None,
+            k: default_k(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Metric names, e.g. `["deletion", "insertion"]`.
+    #[serde(default)]
+    pub list: Vec<String>,
+    /// Per-metric settings: `[metrics.deletion] step = 224`.
+    #[serde(flatten)]
+    pub settings: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSection {
+    /// Write a figure per image × method.
+    #[serde(default = "yes")]
+    pub figures: bool,
+    /// Write a methods-comparison grid per experiment (first `grid_images` images).
+    #[serde(default = "default_grid_images")]
+    pub grid_images: usize,
+}
+
+impl Default for OutputSection {
+    fn default() -> Self {
+        OutputSection {
+            figures: true,
+            grid_images: default_grid_images(),
+        }
+    }
+}
+
+fn default_preprocess() -> String {
+    "imagenet".into()
+}
+fn default_layer() -> String {
+    "auto".into()
+}
+fn default_device() -> String {
+    "cpu".into()
+}
+fn default_batch() -> usize {
+    32
+}
+fn default_target_mode() -> String {
+    "top1".into()
+}
+fn default_k() -> usize {
+    3
+}
+fn default_validation() -> f64 {
+    0.2
+}
+fn default_l2() -> f64 {
+    1e-3
+}
+fn default_epochs() -> usize {
+    200
+}
+fn default_grid_images() -> usize {
+    4
+}
+fn yes() -> bool {
+    true
+}
+
+/// A loaded experiment: the raw TOML tree (for sweeps and overrides) and where it came from.
+#[derive(Debug, Clone)]
+pub struct ExperimentFile {
+    pub path: PathBuf,
+    pub source: String,
+    pub tree: toml::Table,
+}
+
+/// One point of the sweep: the overridden paths and values (empty without a sweep).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SweepPoint {
+    pub values: Vec<(String, toml::Value)>,
+}
+
+impl SweepPoint {
+    /// A short stable label for file names: `window=32,stride=14`.
+    pub fn slug(&self) -> String {
+        self.values
+            .iter()
+            .map(|(k, v)| format!("{}={}", k.rsplit('.').next().unwrap_or(k), value_text(v)))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+pub fn value_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl ExperimentFile {
+    pub fn load(path: &Path) -> Result<ExperimentFile> {
+        let source = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read experiment file {}", path.display()))?;
+        let tree: toml::Table = toml::from_str(&source).map_err(|e| locate(path, &source, &e))?;
+        Ok(ExperimentFile {
+            path: path.to_path_buf(),
+            source,
+            tree,
+        })
+    }
+
+    /// Applies `--set key=value` (value parsed as TOML, else taken as a string).
+    pub fn apply_set(&mut self, assignment: &str) -> Result<()> {
+        let (key, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--set {assignment:?}: expected key=value, e.g. --set runtime.batch=16"))?;
+        let value = parse_value(value.trim());
+        let path = self.resolve_path(key.trim());
+        set_path(&mut self.tree, &path, value).with_context(|| format!("--set {assignment}"))?;
+        // Re-type now so a bad key or value is reported against the override, not later.
+        self.typed(&SweepPoint::default())
+            .with_context(|| format!("after --set {assignment}"))?;
+        Ok(())
+    }
+
+    /// A sweep key names a config path; a leading method name means `methods.<key>`.
+    pub fn resolve_path(&self, key: &str) -> Vec<String> {
+        let parts: Vec<String> = key.split('.').map(str::to_string).collect();
+        let top_level = ["experiment", "model", "runtime", "data", "targets", "methods", "metrics", "output", "sweep"];
+        if top_level.contains(&parts[0].as_str()) {
+            parts
+        } else {
+            std::iter::once("methods".to_string()).chain(parts).collect()
+        }
+    }
+
+    /// The typed config at one sweep point. Errors name the file (and line when TOML knows it).
+    pub fn typed(&self, point: &SweepPoint) -> Result<Config> {
+        let mut tree = self.tree.clone();
+        tree.remove("sweep");
+        for (key, value) in &point.values {
+            let path = self.resolve_path(key);
+            set_path(&mut tree, &path, value.clone())
+                .with_context(|| format!("{}: [sweep] key {key:?}", self.path.display()))?;
+        }
+        let text = toml::to_string(&tree)?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| {
+            // Errors in the merged tree: report them against the original file, locating the key.
+            let message = e.message().to_string();
+            let line = e
+                .span()
+                .and_then(|span| text.get(span))
+                .and_then(|snippet| find_line(&self.source, snippet.split('=').next().unwrap_or(snippet).trim()));
+            match line {
+                Some(line) => anyhow!("{}:{line}: {message}", self.path.display()),
+                None => anyhow!("{}: {message}", self.path.display()),
+            }
+        })?;
+        config.sweep = self.sweep_lists()?;
+        Ok(config)
+    }
+
+    fn sweep_lists(&self) -> Result<BTreeMap<String, Vec<toml::Value>>> {
+        let Some(sweep) = self.tree.get("sweep") else {
+            return Ok(BTreeMap::new());
+        };
+        let table = sweep
+            .as_table()
+            .ok_or_else(|| anyhow!("{}: [sweep] must be a table of key = [values]", self.path.display()))?;
+        let mut out = BTreeMap::new();
+        for (k, v) in table {
+            let list = v.as_array().ok_or_else(|| {
+                anyhow!(
+                    "{}:{}: [sweep] {k:?} must be a list of values, e.g. {k:?} = [16, 32]",
+                    self.path.display(),
+                    find_line(&self.source, k).unwrap_or(0)
+                )
+            })?;
+            if list.is_empty() {
+                bail!("{}: [sweep] {k:?} is an empty list", self.path.display());
+            }
+            out.insert(k.clone(), list.clone());
+        }
+        Ok(out)
+    }
+
+    /// Every sweep point (the cartesian product, in key order; one empty point without a sweep).
+    pub fn sweep_points(&self) -> Result<Vec<SweepPoint>> {
+        let lists = self.sweep_lists()?;
+        let mut points = vec![SweepPoint::default()];
+        for (key, values) in &lists {
+            points = points
+                .into_iter()
+                .flat_map(|p| {
+                    values.iter().map(move |v| {
+                        let mut q = p.clone();
+                        q.values.push((key.clone(), v.clone()));
+                        q
+                    })
+                })
+                .collect();
+        }
+        // Type every point now: a bad sweep value fails before any work starts.
+        for p in &points {
+            self.typed(p)?;
+        }
+        Ok(points)
+    }
+}
+
+fn parse_value(text: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {text}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_string()))
+}
+
+fn set_path(tree: &mut toml::Table, path: &[String], value: toml::Value) -> Result<()> {
+    let (last, parents) = path.split_last().ok_or_else(|| anyhow!("empty key"))?;
+    let mut table = tree;
+    for p in parents {
+        table = table
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(Default::default()))
+            .as_table_mut()
+            .ok_or_else(|| anyhow!("{} is not a table", p))?;
+    }
+    table.insert(last.clone(), value);
+    Ok(())
+}
+
+/// The 1-based line of the first line in `source` that assigns `key`.
+pub fn find_line(source: &str, key: &str) -> Option<usize> {
+    let key = key.trim_matches('"');
+    source
+        .lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
+                || l.starts_with(&format!("\"{key}\""))
+        })
+        .map(|i| i + 1)
+}
+
+fn locate(path: &Path, source: &str, e: &toml::de::Error) -> anyhow::Error {
+    match e.span() {
+        Some(span) => {
+            let line = source[..span.start.min(source.len())].matches('\n').count() + 1;
+            anyhow!("{}:{line}: {}", path.display(), e.message())
+        }
+        None => anyhow!("{}: {}", path.display(), e.message()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[experiment]
+name = "t"
+
+[model]
+path = "m.onnx"
+
+[data]
+kind = "list"
+images = ["a.png"]
+
+[methods.occlusion]
+window = 32
+"#;
+
+    fn file(text: &str) -> ExperimentFile {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exp.toml");
+        std::fs::write(&path, text).unwrap();
+        let f = ExperimentFile::load(&path).unwrap();
+        std::mem::forget(dir);
+        f
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_line() {
+        let f = file(&BASE.replace("name = \"t\"", "name = \"t\"\ncolour = 3"));
+        let err = f.typed(&SweepPoint::default()).unwrap_err().to_string();
+        assert!(err.contains("exp.toml:4"), "{err}");
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_line() {
+        let f = file(&BASE.replace("kind = \"list\"", "kind = \"list\"\nlimit = \"ten\""));
+        let err = f.typed(&SweepPoint::default()).unwrap_err().to_string();
+        assert!(err.contains("exp.toml:10"), "{err}");
+    }
+
+    #[test]
+    fn sweep_expands_to_the_cartesian_product() {
+        let f = file(&format!("{BASE}\n[sweep]\n\"occlusion.window\" = [16, 32, 48]\n\"occlusion.stride\" = [8, 14]\n"));
+        let points = f.sweep_points().unwrap();
+        assert_eq!(points.len(), 6);
+        let c = f.typed(&points[0]).unwrap();
+        assert_eq!(c.methods["occlusion"]["stride"].as_integer(), Some(8));
+        assert_eq!(c.methods.keys().next().map(String::as_str), Some("occlusion"));
+        assert_eq!(points[0].slug(), "stride=8,window=16");
+    }
+
+    #[test]
+    fn sweep_over_a_missing_key_is_an_error() {
+        let f = file(&format!("{BASE}\n[sweep]\n\"runtime.batchsize\" = [1, 2]\n"));
+        let err = f.sweep_points().unwrap_err().to_string();
+        assert!(err.contains("batchsize"), "{err}");
+    }
+
+    #[test]
+    fn set_overrides_and_checks() {
+        let mut f = file(BASE);
+        f.apply_set("runtime.batch=8").unwrap();
+        assert_eq!(f.typed(&SweepPoint::default()).unwrap().runtime.batch, 8);
+        assert!(f.apply_set("runtime.batchy=8").is_err());
+    }
+}

@@ -1,0 +1,109 @@
+//! The `[data]` section → a dataset (lantern-data loaders) with the selection applied.
+
+use crate::config::{Config, DataSection};
+use anyhow::{Context as _, Result, anyhow, bail};
+use lantern_data::Dataset;
+use std::path::Path;
+
+pub fn load(config: &Config, config_path: &Path) -> Result<Dataset> {
+    let mut dataset = load_section(&config.data, config, config_path)?;
+    for extra in &config.data.extra {
+        let more = load_section(extra, config, config_path)?;
+        dataset = concatenate(dataset, more);
+    }
+    if dataset.samples.is_empty() {
+        bail!("{}: the dataset is empty after selection", config_path.display());
+    }
+    Ok(dataset)
+}
+
+/// Appends `b` to `a`, merging class lists by name and remapping `b`'s labels.
+fn concatenate(mut a: Dataset, b: Dataset) -> Dataset {
+    let mut map = Vec::with_capacity(b.classes.len());
+    for name in &b.classes {
+        let index = match a.classes.iter().position(|c| c == name) {
+            Some(i) => i,
+            None => {
+                a.classes.push(name.clone());
+                a.classes.len() - 1
+            }
+        };
+        map.push(index);
+    }
+    for mut s in b.samples {
+        s.label = s.label.map(|l| map[l]);
+        a.samples.push(s);
+    }
+    a.notes.extend(b.notes);
+    a
+}
+
+fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Result<Dataset> {
+    let root = || {
+        d.root
+            .clone()
+            .ok_or_else(|| anyhow!("{}: data.kind = {:?} needs data.root", config_path.display(), d.kind))
+    };
+    let missing = |p: &Path| {
+        anyhow!(
+            "{}: data folder {} does not exist{}",
+            config_path.display(),
+            p.display(),
+            if p.starts_with("data") { " (run `just fetch`)" } else { "" }
+        )
+    };
+    let mut dataset = match d.kind.as_str() {
+        "list" => {
+            if d.images.is_empty() {
+                bail!("{}: data.kind = \"list\" needs data.images = [\"path\", …]", config_path.display());
+            }
+            Dataset::from_paths(config.experiment.name.clone(), d.images.iter().cloned())
+        }
+        "folder" => {
+            let root = root()?;
+            if !root.is_dir() {
+                return Err(missing(&root));
+            }
+            Dataset::folder_of_images(&root)?
+        }
+        "imagefolder" => {
+            let root = root()?;
+            if !root.is_dir() {
+                return Err(missing(&root));
+            }
+            let all = Dataset::image_folder(&root)?;
+            match d.split.as_deref() {
+                None => all,
+                Some(part @ ("train" | "validation")) => {
+                    let head = config.model.head.as_ref().ok_or_else(|| {
+                        anyhow!("{}: data.split needs [model.head] (the split is the head's train/validation split)", config_path.display())
+                    })?;
+                    let split = all.stratified_split(head.validation, config.experiment.seed)?;
+                    if part == "train" { split.train } else { split.validation }
+                }
+                Some(other) => bail!("{}: data.split = {other:?}: expected \"train\" or \"validation\"", config_path.display()),
+            }
+        }
+        "plant-pathology-2020" => {
+            let root = root()?;
+            if !root.is_dir() {
+                return Err(missing(&root));
+            }
+            match &d.csv {
+                Some(csv) => Dataset::plant_pathology_2020_from(csv, root.join("images"))?,
+                None => Dataset::plant_pathology_2020(&root)?,
+            }
+        }
+        other => bail!(
+            "{}: data.kind = {other:?}: expected list, folder, imagefolder or plant-pathology-2020",
+            config_path.display()
+        ),
+    };
+    if let Some(n) = d.per_class {
+        dataset = dataset.per_class(n);
+    }
+    if let Some(n) = d.limit {
+        dataset = dataset.limit(n);
+    }
+    Ok(dataset).with_context(|| format!("loading data for {}", config.experiment.name))
+}

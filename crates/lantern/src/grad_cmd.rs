@@ -1,0 +1,33 @@
+use crate::pipeline;
+use anyhow::{Context as _, Result, bail};
+use lantern_graph::{GradientSpec, ReluRule};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// `lantern grad M.onnx [--layer T]… [--rule plain|guided|deconvnet] -o OUT.onnx`.
+pub fn grad(model_path: &Path, layers: Vec<String>, rule: &str, through_softmax: bool, output: &Path) -> Result<ExitCode> {
+    let rule = match rule {
+        "plain" => ReluRule::Plain,
+        "guided" => ReluRule::Guided,
+        "deconvnet" => ReluRule::Deconvnet,
+        other => bail!("--rule {other:?}: expected plain, guided or deconvnet"),
+    };
+    let runtime = pipeline::open_runtime(None, None, None)?;
+    let model = pipeline::load_model(runtime, model_path)?;
+    let layers = layers
+        .into_iter()
+        .map(|l| if l == "auto" { model.default_cam_layer().map_err(Into::into) } else { Ok(l) })
+        .collect::<Result<Vec<_>>>()?;
+    let spec = GradientSpec { layers, rule, logits: None, through_softmax };
+    let graph = lantern_graph::build_gradient_graph(&model.proto, model.shapes()?, &spec)?;
+    crate::files::write_bytes(output, &lantern_graph::encode_model(&graph))
+        .with_context(|| format!("writing {}", output.display()))?;
+    // Prove the graph loads before telling the user it is ready.
+    runtime.session(&std::fs::read(output)?, &output.display().to_string())?;
+    println!(
+        "wrote {} (inputs: input, seed; outputs: logits, grad_input{})",
+        output.display(),
+        spec.layers.iter().map(|l| format!(", {l}, grad_{l}")).collect::<String>()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,319 @@
+//! `[model.head]`: fit a plant-disease classifier on a backbone, as the study's fine-tuned
+//! ResNet18 cannot be fetched here. Features at the input of the backbone's final Gemm (or a
+//! named tensor) are extracted in batches, a multinomial logistic regression (L2, full-batch
+//! gradient descent with a fixed schedule — deterministic) is fitted on a seeded stratified
+//! split, and the new classifier is the backbone with that Gemm's weights replaced: an ordinary
+//! ONNX model every method runs on. Cached by the hash of everything that goes into it.
+
+use crate::config::{Config, HeadSection};
+use crate::files::sha256_hex;
+use crate::pipeline;
+use anyhow::{Context as _, Result, anyhow, bail};
+use lantern_data::{ClassNames, Dataset};
+use lantern_graph::ModelProto;
+use lantern_runtime::{Model, Runtime};
+use ndarray::{Array1, Array2, Axis};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeadSummary {
+    pub model_file: PathBuf,
+    pub classes: Vec<String>,
+    pub feature_tensor: String,
+    pub train_images: usize,
+    pub validation_images: usize,
+    pub train_accuracy: f64,
+    pub validation_accuracy: f64,
+    /// Rows = true class, columns = predicted class, on the validation split.
+    pub confusion: Vec<Vec<usize>>,
+    pub failed_images: Vec<String>,
+    pub cached: bool,
+}
+
+pub struct HeadReport {
+    pub summary: HeadSummary,
+    pub class_names: ClassNames,
+}
+
+/// The model an experiment explains: the file as given, or backbone + fitted head.
+pub fn model_for(runtime: &'static Runtime, config: &Config, out_dir: &Path) -> Result<(Model, Option<HeadReport>)> {
+    let Some(head) = &config.model.head else {
+        return Ok((pipeline::load_model(runtime, &config.model.path)?, None));
+    };
+    let backbone = pipeline::load_model(runtime, &config.model.path)?;
+    let train_all = Dataset::image_folder(&head.train_root)
+        .with_context(|| format!("[model.head] train_root {}", head.train_root.display()))?;
+    let train_all = match head.per_class {
+        Some(n) => train_all.per_class(n),
+        None => train_all,
+    };
+    if train_all.classes.len() < 2 {
+        bail!("[model.head] train_root {} has {} class folder(s); need at least 2", head.train_root.display(), train_all.classes.len());
+    }
+    let classes = match &head.class_names {
+        Some(names) if names.len() == train_all.classes.len() => names.clone(),
+        Some(names) => bail!(
+            "[model.head] class_names has {} names but {} has {} class folders",
+            names.len(),
+            head.train_root.display(),
+            train_all.classes.len()
+        ),
+        None => train_all.classes.clone(),
+    };
+    let feature = match head.features.as_str() {
+        "auto" => final_gemm_input(&backbone.proto)?,
+        t => t.to_string(),
+    };
+    let key = head_key(&backbone, &train_all, head, &feature, config)?;
+    let cache_dir = lantern_runtime::cache::cache_root().join("heads").join(&key[..16]);
+    let model_file = cache_dir.join("classifier.onnx");
+    let summary_file = cache_dir.join("head.json");
+    let head_dir = out_dir.join("head");
+    std::fs::create_dir_all(&head_dir)?;
+    let classes_file = head_dir.join("classes.txt");
+    crate::files::write_bytes(&classes_file, format!("{}\n", classes.join("\n")).as_bytes())?;
+    let class_names = ClassNames::from_lines(&classes_file)?;
+
+    if let (Ok(bytes), Ok(json)) = (std::fs::read(&model_file), std::fs::read(&summary_file))
+        && let Ok(mut summary) = serde_json::from_slice::<HeadSummary>(&json)
+    {
+        summary.cached = true;
+        eprintln!(
+            "head: cached classifier {} (validation accuracy {:.1} %)",
+            model_file.display(),
+            100.0 * summary.validation_accuracy
+        );
+        let model = Model::from_bytes(runtime, &model_file, &bytes)?;
+        write_head_outputs(&head_dir, &summary)?;
+        return Ok((model, Some(HeadReport { summary, class_names })));
+    }
+
+    let split = train_all.stratified_split(head.validation, config.experiment.seed)?;
+    let preprocess = pipeline::preprocess_for(&backbone, &config.model.preprocess, config.model.mean, config.model.std)?;
+    eprintln!(
+        "head: extracting {} features for {} train + {} validation images",
+        feature,
+        split.train.samples.len(),
+        split.validation.samples.len()
+    );
+    let (x_train, y_train, mut failed) = features(&backbone, &split.train, &preprocess, &feature, config.runtime.batch)?;
+    let (x_val, y_val, failed_val) = features(&backbone, &split.validation, &preprocess, &feature, config.runtime.batch)?;
+    failed.extend(failed_val);
+    let k = classes.len();
+    let fit = fit_logistic(&x_train, &y_train, k, head.l2, head.epochs);
+    let train_accuracy = accuracy(&fit.predict(&x_train), &y_train);
+    let val_pred = fit.predict(&x_val);
+    let validation_accuracy = accuracy(&val_pred, &y_val);
+    let mut confusion = vec![vec![0usize; k]; k];
+    for (&t, &p) in y_val.iter().zip(&val_pred) {
+        confusion[t][p] += 1;
+    }
+    let (w, b) = fit.folded();
+    let proto = replace_final_gemm(&backbone.proto, &w, &b)?;
+    let bytes = lantern_graph::encode_model(&proto);
+    crate::files::write_bytes(&model_file, &bytes)?;
+    let summary = HeadSummary {
+        model_file: model_file.clone(),
+        classes: classes.clone(),
+        feature_tensor: feature,
+        train_images: y_train.len(),
+        validation_images: y_val.len(),
+        train_accuracy,
+        validation_accuracy,
+        confusion,
+        failed_images: failed,
+        cached: false,
+    };
+    crate::files::write_bytes(&summary_file, &serde_json::to_vec_pretty(&summary)?)?;
+    write_head_outputs(&head_dir, &summary)?;
+    eprintln!(
+        "head: train accuracy {:.1} %, validation accuracy {:.1} % ({} validation images)",
+        100.0 * train_accuracy,
+        100.0 * validation_accuracy,
+        y_val.len()
+    );
+    let model = Model::from_bytes(runtime, &model_file, &bytes)?;
+    Ok((model, Some(HeadReport { summary, class_names })))
+}
+
+/// The confusion matrix as a table and a figure, and the accuracies, in `<out>/head/`.
+fn write_head_outputs(dir: &Path, summary: &HeadSummary) -> Result<()> {
+    let mut csv = format!("true\\predicted,{}\n", summary.classes.join(","));
+    for (name, row) in summary.classes.iter().zip(&summary.confusion) {
+        csv.push_str(&format!("{name},{}\n", row.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")));
+    }
+    crate::files::write_bytes(&dir.join("confusion.csv"), csv.as_bytes())?;
+    crate::files::write_bytes(&dir.join("head.json"), &serde_json::to_vec_pretty(summary)?)?;
+    crate::figures::confusion(&dir.join("confusion.png"), summary)?;
+    Ok(())
+}
+
+/// The tensor feeding the Gemm/MatMul that produces the graph output.
+fn final_gemm_input(proto: &ModelProto) -> Result<String> {
+    let graph = proto.graph.as_ref().ok_or_else(|| anyhow!("model has no graph"))?;
+    let output = graph.output.first().and_then(|o| o.name.clone()).ok_or_else(|| anyhow!("model has no output"))?;
+    let node = graph
+        .node
+        .iter()
+        .find(|n| n.output.iter().any(|o| *o == output))
+        .ok_or_else(|| anyhow!("no node produces the output {output:?}"))?;
+    if node.op_type.as_deref() != Some("Gemm") {
+        bail!(
+            "[model.head] features = \"auto\" needs the model output to come from a Gemm (found {:?}); name the feature tensor",
+            node.op_type
+        );
+    }
+    Ok(node.input[0].clone())
+}
+
+/// The backbone with its final Gemm's weights replaced by the head (W: [K,F], b: [K]).
+fn replace_final_gemm(proto: &ModelProto, w: &Array2<f32>, b: &Array1<f32>) -> Result<ModelProto> {
+    use lantern_graph::proto::{AttributeProto, TensorProto, attribute_proto::AttributeType, tensor_proto::DataType};
+    let mut proto = proto.clone();
+    let graph = proto.graph.as_mut().ok_or_else(|| anyhow!("model has no graph"))?;
+    let output = graph.output[0].name.clone().unwrap_or_default();
+    let node = graph
+        .node
+        .iter_mut()
+        .find(|n| n.output.iter().any(|o| *o == output))
+        .ok_or_else(|| anyhow!("no node produces the output"))?;
+    let (w_name, b_name) = ("lantern_head_weight".to_string(), "lantern_head_bias".to_string());
+    node.input = vec![node.input[0].clone(), w_name.clone(), b_name.clone()];
+    node.attribute = vec![
+        AttributeProto { name: Some("transB".into()), r#type: Some(AttributeType::Int as i32), i: Some(1), ..Default::default() },
+        AttributeProto { name: Some("alpha".into()), r#type: Some(AttributeType::Float as i32), f: Some(1.0), ..Default::default() },
+        AttributeProto { name: Some("beta".into()), r#type: Some(AttributeType::Float as i32), f: Some(1.0), ..Default::default() },
+    ];
+    let tensor = |name: &str, dims: Vec<i64>, data: Vec<f32>| TensorProto {
+        name: Some(name.to_string()),
+        dims,
+        data_type: Some(DataType::Float as i32),
+        raw_data: Some(data.iter().flat_map(|v| v.to_le_bytes()).collect()),
+        ..Default::default()
+    };
+    graph.initializer.push(tensor(&w_name, vec![w.nrows() as i64, w.ncols() as i64], w.iter().copied().collect()));
+    graph.initializer.push(tensor(&b_name, vec![b.len() as i64], b.to_vec()));
+    // The output's declared class count changes; drop the stale dimension.
+    if let Some(t) = graph.output[0].r#type.as_mut() {
+        t.value = None;
+    }
+    Ok(proto)
+}
+
+/// Features of every sample (batched), with labels; images that fail are listed, not used.
+fn features(model: &Model, data: &Dataset, preprocess: &lantern_data::Preprocess, tensor: &str, batch: usize) -> Result<(Array2<f32>, Vec<usize>, Vec<String>)> {
+    let tap = model.tap_session(&[tensor.to_string()])?;
+    let mut rows: Vec<Array1<f32>> = Vec::new();
+    let mut labels = Vec::new();
+    let mut failed = Vec::new();
+    let progress = indicatif::ProgressBar::new(data.samples.len() as u64);
+    for chunk in data.samples.chunks(batch.max(1)) {
+        let paths: Vec<&Path> = chunk.iter().map(|s| s.path.as_path()).collect();
+        let loaded = lantern_data::load_batch(&paths, preprocess);
+        let mut ok = Vec::new();
+        for (sample, r) in chunk.iter().zip(loaded) {
+            match (r, sample.label) {
+                (Ok(p), Some(label)) => ok.push((p, label)),
+                (Err(e), _) => failed.push(e.to_string()),
+                (Ok(_), None) => failed.push(format!("{}: no label", sample.path.display())),
+            }
+        }
+        progress.inc(chunk.len() as u64);
+        if ok.is_empty() {
+            continue;
+        }
+        let views: Vec<_> = ok.iter().map(|(p, _)| p.tensor.view()).collect();
+        let x = ndarray::stack(Axis(0), &views)?;
+        let tapped = tap.run(x.view())?;
+        let f = &tapped.tensors[tensor];
+        let n = ok.len();
+        let f = f.to_shape((n, f.len() / n))?.to_owned();
+        for (i, (_, label)) in ok.iter().enumerate() {
+            rows.push(f.row(i).to_owned());
+            labels.push(*label);
+        }
+    }
+    progress.finish_and_clear();
+    if rows.is_empty() {
+        bail!("[model.head] no usable training images");
+    }
+    let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
+    Ok((ndarray::stack(Axis(0), &views)?, labels, failed))
+}
+
+/// A fitted multinomial logistic regression on standardised features.
+struct Logistic {
+    mean: Array1<f32>,
+    scale: Array1<f32>,
+    w: Array2<f32>,
+    b: Array1<f32>,
+}
+
+impl Logistic {
+    fn predict(&self, x: &Array2<f32>) -> Vec<usize> {
+        let z = ((x - &self.mean) / &self.scale).dot(&self.w.t()) + &self.b;
+        z.outer_iter().map(|r| pipeline::top_k(r, 1)[0]).collect()
+    }
+
+    /// Standardisation folded into the weights, so the ONNX head takes raw features:
+    /// W' = W / σ, b' = b − W'·μ.
+    fn folded(&self) -> (Array2<f32>, Array1<f32>) {
+        let w = &self.w / &self.scale;
+        let b = &self.b - &w.dot(&self.mean);
+        (w, b)
+    }
+}
+
+/// Full-batch gradient descent with Nesterov momentum and a fixed step: deterministic for a
+/// given input, no shuffling.
+fn fit_logistic(x: &Array2<f32>, y: &[usize], k: usize, l2: f64, epochs: usize) -> Logistic {
+    let (n, f) = x.dim();
+    let mean = x.mean_axis(Axis(0)).expect("non-empty");
+    let scale = x.std_axis(Axis(0), 0.0).mapv(|s| if s > 1e-6 { s } else { 1.0 });
+    let xs = (x - &mean) / &scale;
+    let mut onehot = Array2::<f32>::zeros((n, k));
+    for (i, &c) in y.iter().enumerate() {
+        onehot[[i, c]] = 1.0;
+    }
+    let (mut w, mut b) = (Array2::<f32>::zeros((k, f)), Array1::<f32>::zeros(k));
+    let (mut vw, mut vb) = (w.clone(), b.clone());
+    let (lr, momentum, l2) = (0.5f32, 0.9f32, l2 as f32);
+    for _ in 0..epochs {
+        let (lw, lb) = (&w + &(&vw * momentum), &b + &(&vb * momentum));
+        let mut p = xs.dot(&lw.t()) + &lb;
+        for mut row in p.outer_iter_mut() {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            row.mapv_inplace(|v| (v - max).exp());
+            let sum = row.sum();
+            row /= sum;
+        }
+        let d = (p - &onehot) / n as f32;
+        let gw = d.t().dot(&xs) + &(&lw * l2);
+        let gb = d.sum_axis(Axis(0));
+        vw = &vw * momentum - &(gw * lr);
+        vb = &vb * momentum - &(gb * lr);
+        w += &vw;
+        b += &vb;
+    }
+    Logistic { mean, scale, w, b }
+}
+
+fn accuracy(pred: &[usize], truth: &[usize]) -> f64 {
+    if truth.is_empty() {
+        return f64::NAN;
+    }
+    pred.iter().zip(truth).filter(|(p, t)| p == t).count() as f64 / truth.len() as f64
+}
+
+fn head_key(backbone: &Model, data: &Dataset, head: &HeadSection, feature: &str, config: &Config) -> Result<String> {
+    let mut text = format!(
+        "{}|{}|{}|{}|{}|{}|{}|{}|",
+        backbone.hash, feature, head.validation, head.l2, head.epochs, config.experiment.seed, config.model.preprocess, env!("CARGO_PKG_VERSION")
+    );
+    for s in &data.samples {
+        let bytes = std::fs::read(&s.path).with_context(|| format!("reading {}", s.path.display()))?;
+        text.push_str(&format!("{}:{:?}:{};", s.id, s.label, sha256_hex(&bytes)));
+    }
+    Ok(sha256_hex(text.as_bytes()))
+}

@@ -1,0 +1,139 @@
+//! One row per finished (or failed) work item, stored as `items/<id>.json` the moment the item
+//! finishes (atomically) and assembled into `scores.parquet` / `scores.csv` at the end, so an
+//! interrupted run keeps every finished item and a rerun skips them.
+
+use anyhow::{Context as _, Result};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Row {
+    pub item: String,
+    pub image: String,
+    pub path: String,
+    pub label: Option<i64>,
+    pub label_name: Option<String>,
+    pub method: String,
+    /// Sweep point label (`window=32,stride=14`), empty without a sweep.
+    pub point: String,
+    /// Sweep parameter values by their sweep key.
+    pub params: BTreeMap<String, String>,
+    pub target: Option<i64>,
+    pub target_name: Option<String>,
+    pub target_probability: Option<f64>,
+    pub predicted: Option<i64>,
+    pub predicted_name: Option<String>,
+    pub predicted_probability: Option<f64>,
+    pub seconds: f64,
+    pub forward_passes: i64,
+    pub backward_passes: i64,
+    /// Map statistics (min, max, mean, std of the raw map) and method stats (e.g. IG gap).
+    pub stats: BTreeMap<String, f64>,
+    /// Metric values: `deletion_auc`, `insertion_auc`, `average_drop`, …
+    pub metrics: BTreeMap<String, f64>,
+    pub map_file: Option<String>,
+    /// sha256 of the map file, checked when a rerun decides to skip this item.
+    pub map_sha256: Option<String>,
+    pub figure_file: Option<String>,
+    pub status: String,
+    pub error: Option<String>,
+    /// Images the item's input needed notes for (e.g. RGBA converted).
+    pub notes: Vec<String>,
+}
+
+impl Row {
+    pub fn failed(&self) -> bool {
+        self.status != "ok"
+    }
+}
+
+/// Builds the scores table: fixed columns, then one column per sweep parameter, stat and metric
+/// (union over rows, sorted), so every run of the same config has the same columns.
+pub fn scores_frame(rows: &[Row]) -> Result<DataFrame> {
+    let text = |f: &dyn Fn(&Row) -> Option<String>| -> Vec<Option<String>> { rows.iter().map(f).collect() };
+    let mut columns: Vec<Column> = vec![
+        Column::new("item".into(), text(&|r| Some(r.item.clone()))),
+        Column::new("image".into(), text(&|r| Some(r.image.clone()))),
+        Column::new("path".into(), text(&|r| Some(r.path.clone()))),
+        Column::new("label".into(), rows.iter().map(|r| r.label).collect::<Vec<_>>()),
+        Column::new("label_name".into(), text(&|r| r.label_name.clone())),
+        Column::new("method".into(), text(&|r| Some(r.method.clone()))),
+        Column::new("point".into(), text(&|r| Some(r.point.clone()))),
+    ];
+    let keys = |f: &dyn Fn(&Row) -> Vec<String>| -> Vec<String> {
+        let mut k: Vec<String> = rows.iter().flat_map(f).collect();
+        k.sort();
+        k.dedup();
+        k
+    };
+    for key in keys(&|r| r.params.keys().cloned().collect()) {
+        let values: Vec<Option<String>> = rows.iter().map(|r| r.params.get(&key).cloned()).collect();
+        let numeric: Option<Vec<Option<f64>>> = values
+            .iter()
+            .map(|v| match v {
+                None => Some(None),
+                Some(s) => s.parse::<f64>().ok().map(Some),
+            })
+            .collect();
+        let name = format!("param.{key}");
+        columns.push(match numeric {
+            Some(nums) => Column::new(name.into(), nums),
+            None => Column::new(name.into(), values),
+        });
+    }
+    columns.extend([
+        Column::new("target".into(), rows.iter().map(|r| r.target).collect::<Vec<_>>()),
+        Column::new("target_name".into(), text(&|r| r.target_name.clone())),
+        Column::new("target_probability".into(), rows.iter().map(|r| r.target_probability).collect::<Vec<_>>()),
+        Column::new("predicted".into(), rows.iter().map(|r| r.predicted).collect::<Vec<_>>()),
+        Column::new("predicted_name".into(), text(&|r| r.predicted_name.clone())),
+        Column::new(
+            "predicted_probability".into(),
+            rows.iter().map(|r| r.predicted_probability).collect::<Vec<_>>(),
+        ),
+        Column::new("seconds".into(), rows.iter().map(|r| r.seconds).collect::<Vec<_>>()),
+        Column::new("forward_passes".into(), rows.iter().map(|r| r.forward_passes).collect::<Vec<_>>()),
+        Column::new("backward_passes".into(), rows.iter().map(|r| r.backward_passes).collect::<Vec<_>>()),
+    ]);
+    for key in keys(&|r| r.metrics.keys().cloned().collect()) {
+        columns.push(Column::new(
+            key.clone().into(),
+            rows.iter().map(|r| r.metrics.get(&key).copied()).collect::<Vec<_>>(),
+        ));
+    }
+    for key in keys(&|r| r.stats.keys().cloned().collect()) {
+        columns.push(Column::new(
+            format!("stat.{key}").into(),
+            rows.iter().map(|r| r.stats.get(&key).copied()).collect::<Vec<_>>(),
+        ));
+    }
+    columns.extend([
+        Column::new("status".into(), text(&|r| Some(r.status.clone()))),
+        Column::new("error".into(), text(&|r| r.error.clone())),
+        Column::new("map_file".into(), text(&|r| r.map_file.clone())),
+        Column::new("figure_file".into(), text(&|r| r.figure_file.clone())),
+        Column::new("notes".into(), text(&|r| Some(r.notes.join("; ")))),
+    ]);
+    Ok(DataFrame::new(columns)?)
+}
+
+/// Writes `scores.parquet` and `scores.csv` (each atomically) into `dir`.
+pub fn write_scores(dir: &Path, rows: &[Row], stem: &str) -> Result<()> {
+    let mut df = scores_frame(rows)?;
+    let parquet = dir.join(format!("{stem}.parquet"));
+    let csv = dir.join(format!("{stem}.csv"));
+    let mut bytes = Vec::new();
+    ParquetWriter::new(&mut bytes)
+        .finish(&mut df)
+        .with_context(|| format!("encoding {}", parquet.display()))?;
+    crate::files::write_bytes(&parquet, &bytes)?;
+    let mut bytes = Vec::new();
+    CsvWriter::new(&mut bytes)
+        .include_header(true)
+        .finish(&mut df)
+        .with_context(|| format!("encoding {}", csv.display()))?;
+    crate::files::write_bytes(&csv, &bytes)?;
+    Ok(())
+}

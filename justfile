@@ -1,0 +1,78 @@
+# Lantern: explain ONNX image classifiers. `just run experiments/plant.toml`, `just test`.
+# Every recipe sets up what it needs itself (idempotent), so a fresh clone needs only the Rust
+# toolchain, python3/pip and (for `run`/`test`) the assets or an internet connection for `fetch`.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+ort_version := "1.32.0"
+python := env_var_or_default("PYTHON", "python3")
+assets := env_var_or_default("LANTERN_ASSETS", justfile_directory() / ".." / "shared" / "assets")
+bin := justfile_directory() / "target" / "release" / "lantern"
+
+default:
+    @just --list
+
+# Install the ONNX Runtime library (PyPI wheel, into .lantern/ort), a font for figures, the test fixtures (onnx package) and build the release binary.
+setup:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! ls .lantern/ort/onnxruntime/capi/libonnxruntime.so.* >/dev/null 2>&1; then
+        echo "setup: installing onnxruntime=={{ort_version}} into .lantern/ort"
+        {{python}} -m pip install --quiet --disable-pip-version-check --no-deps --target .lantern/ort "onnxruntime=={{ort_version}}"
+    fi
+    if [ ! -d .lantern/py/onnx/backend/test/data/light ]; then
+        echo "setup: installing the onnx package (architecture-only test models) into .lantern/py"
+        {{python}} -m pip install --quiet --disable-pip-version-check --no-deps --target .lantern/py onnx
+    fi
+    if [ -z "${LANTERN_FONT:-}" ] && [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+        echo "setup: installing fonts-dejavu-core (figure text)"
+        if command -v apt-get >/dev/null; then
+            SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+            $SUDO apt-get update -qq && $SUDO apt-get install -y -qq fonts-dejavu-core >/dev/null
+        else
+            echo "setup: no apt-get; install DejaVu Sans or set LANTERN_FONT=/path/to/font.ttf" >&2; exit 1
+        fi
+    fi
+    cargo build --release --quiet --bin lantern
+
+# Install the CUDA build of ONNX Runtime (onnxruntime-gpu) into .lantern/ort-gpu.
+setup-gpu: setup
+    {{python}} -m pip install --quiet --disable-pip-version-check --target .lantern/ort-gpu "onnxruntime-gpu=={{ort_version}}"
+
+# Put models and images under data/: links the shared assets when present, else downloads.
+fetch:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    mkdir -p data
+    if [ -d "{{assets}}/models" ]; then
+        for d in models imagenet photos mnist plant-pathology-2020 plant-pathology-2021 plantvillage-apple; do
+            [ -e "{{assets}}/$d" ] && ln -sfn "$(cd "{{assets}}/$d" && pwd)" "data/$d"
+        done
+        [ -d "{{assets}}/../reference" ] && ln -sfn "$(cd "{{assets}}/../reference" && pwd)" data/reference
+        echo "fetch: linked assets from {{assets}} into data/"
+    else
+        echo "fetch: no assets folder ({{assets}}); downloading"
+        mkdir -p data/models data/photos data/imagenet/labels
+        dl() { [ -s "$2" ] || curl -fL --retry 3 -o "$2" "$1"; }
+        dl https://github.com/onnx/models/raw/main/validated/vision/classification/mobilenet/model/mobilenetv2-12.onnx data/models/mobilenetv2-12-float.onnx
+        dl https://raw.githubusercontent.com/pytorch/hub/master/images/dog.jpg data/photos/pytorch_hub_dog.jpg
+        dl https://raw.githubusercontent.com/utkuozbulak/pytorch-cnn-visualizations/master/input_images/cat_dog.png data/photos/cat_dog.png
+        dl https://raw.githubusercontent.com/pytorch/hub/master/imagenet_classes.txt data/imagenet/labels/imagenet_classes.txt
+        echo "fetch: ImageNet samples, Plant Pathology (Kaggle, needs an account) and PlantVillage must be placed under data/ by hand; see data/README.md"
+    fi
+
+# Run an experiment: just run experiments/plant.toml [--set key=value ...]
+run EXP *ARGS: setup fetch
+    {{bin}} run {{EXP}} {{ARGS}}
+
+# The whole test suite (release mode: the tests run real networks).
+test: setup fetch
+    LANTERN_ASSETS="$(cd {{assets}} && pwd)" cargo test --release --workspace 2>&1
+
+# Benchmarks: writes reports/bench/bench.csv and bench.md.
+bench: setup fetch
+    {{bin}} bench --out reports/bench
+
+# Fuzz the ONNX reader and the TOML config parser for a bounded time (property-based fallback in CI).
+fuzz SECONDS="60": setup
+    cargo test --release -p lantern --test fuzz_parsers -- --nocapture
