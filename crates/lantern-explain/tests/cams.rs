@@ -85,6 +85,61 @@ fn gradient_cams_match_pytorch_grad_cam() {
 }
 
 #[test]
+fn cam_rules_on_the_library_tensors() {
+    // The weighting formulas alone, fed the A and dA pytorch-grad-cam captured.
+    use lantern_explain::cam::{
+        CamRule, GradCam, GradCamPlusPlus, HiResCam, LayerCam, LayerJob, XGradCam,
+    };
+    for m in MODELS {
+        let (key, target) = keys(m)[0];
+        let model = model(m);
+        let x = input(m, key);
+        let logits = logits(model, &x);
+        let ctx = context(model, &logits);
+        let a = npy(m, &format!("{key}_grad-cam-activations.npy"))
+            .into_dimensionality::<ndarray::Ix3>()
+            .unwrap();
+        let da = npy(m, &format!("{key}_grad-cam-gradients.npy"))
+            .into_dimensionality::<ndarray::Ix3>()
+            .unwrap();
+        let (acts, grads) = ([a], [da]);
+        let targets = [target];
+        let job = LayerJob {
+            ctx: &ctx,
+            image: x.view(),
+            layer: "",
+            targets: &targets,
+            activations: &acts,
+            gradients: &grads,
+        };
+        let rules: [(&dyn CamRule, &str); 5] = [
+            (&GradCam, "grad-cam"),
+            (&GradCamPlusPlus, "grad-cam-plusplus"),
+            (&XGradCam, "xgrad-cam"),
+            (&LayerCam, "layer-cam"),
+            (&HiResCam, "hires-cam"),
+        ];
+        for (rule, stem) in rules {
+            let cam = rule.layer_cams(&job).unwrap().remove(0);
+            check(
+                &format!("{m}/{key} {stem} raw from library tensors"),
+                cam.raw.view(),
+                ref2(m, &format!("{key}_{stem}-raw.npy")).view(),
+                1e-5,
+            );
+            if let Some(w) = cam.weights {
+                check(
+                    &format!("{m}/{key} {stem} weights from library tensors"),
+                    w.view(),
+                    npy(m, &format!("{key}_{stem}-weights.npy")).view(),
+                    1e-5,
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn eigencam_projection_matches_up_to_sign() {
     let eigen = method("eigencam", &[]);
     for m in MODELS {
@@ -152,6 +207,12 @@ fn scorecam_matches_pytorch_grad_cam() {
             &format!("{m}/{key} scorecam weights"),
             w.view(),
             npy(m, &format!("{key}_score-cam-weights.npy")).view(),
+            1e-4,
+        );
+        check(
+            &format!("{m}/{key} scorecam display"),
+            display_map(raw(&e).view(), 224, 224).view(),
+            npy(m, &format!("{key}_score-cam.npy")).view(),
             1e-4,
         );
     }
