@@ -60,19 +60,6 @@ impl CamRule for ScoreCam {
         let a = job.activation(0);
         let (c, h, w) = job.image.dim();
         let k = a.shape()[0];
-        let mut masks = bilinear_channels(a, h, w, true);
-        masks
-            .axis_iter_mut(Axis(0))
-            .into_par_iter()
-            .for_each(|mut m| {
-                let (lo, hi) = m
-                    .iter()
-                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-                        (lo.min(v), hi.max(v))
-                    });
-                let range = hi - lo + 1e-8;
-                m.mapv_inplace(|v| (v - lo) / range);
-            });
         // Channels to run: every channel that is not identically zero, plus one all-zero one.
         let dead: Vec<bool> = a
             .outer_iter()
@@ -87,12 +74,25 @@ impl CamRule for ScoreCam {
         let mut logits_of = vec![None::<usize>; k];
         let mut rows: Vec<Array1<f32>> = Vec::with_capacity(run.len());
         for chunk in run.chunks(batch) {
+            // The chunk's masks only (all K at 224² would be 257 MB for MobileNetV2).
+            let mut masks = bilinear_channels(a.select(Axis(0), chunk).view(), h, w, true);
+            masks
+                .axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .for_each(|mut m| {
+                    let (lo, hi) = m
+                        .iter()
+                        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                            (lo.min(v), hi.max(v))
+                        });
+                    let range = hi - lo + 1e-8;
+                    m.mapv_inplace(|v| (v - lo) / range);
+                });
             buffer
                 .axis_iter_mut(Axis(0))
                 .into_par_iter()
-                .zip(chunk.par_iter())
-                .for_each(|(mut dst, &ch)| {
-                    let m = masks.index_axis(Axis(0), ch);
+                .zip(masks.axis_iter(Axis(0)).into_par_iter())
+                .for_each(|(mut dst, m)| {
                     for (mut dc, ic) in dst.outer_iter_mut().zip(job.image.outer_iter()) {
                         Zip::from(&mut dc)
                             .and(&ic)
