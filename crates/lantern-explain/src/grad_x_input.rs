@@ -38,7 +38,7 @@ impl Method for GradXInput {
             .into_iter()
             .map(|g| {
                 Explanation::new(
-                    (g * &image).into_dyn(),
+                    (g * image).into_dyn(),
                     Passes {
                         forward: 1,
                         backward: 1,
