@@ -253,6 +253,13 @@ mod tests {
         let b = a.mapv(|v| 1.0 - v);
         let s = ssim(a.view(), b.view(), 1.0);
         assert!(s < 0.0, "inverted map should anti-correlate, got {s}");
+        // Value from a NumPy transcription of skimage's algorithm (np.pad 'symmetric' + 11 taps).
+        let a = Array2::from_shape_fn((20, 24), |(i, j)| (((i * 7 + j * 3) % 11) as f64 / 10.0) as f32);
+        let b = Array2::from_shape_fn((20, 24), |(i, j)| {
+            (0.6 * a[[i, j]] as f64 + 0.4 * (((i * 5 + j * 2) % 13) as f64 / 12.0)) as f32
+        });
+        let s = ssim(a.view(), b.view(), 1.0);
+        assert!((s - 0.789_216_273_031_549_7).abs() < 1e-6, "{s}");
         let m = minmax(array![[2.0f32, 4.0], [6.0, 2.0]].view());
         assert_eq!(m, array![[0.0f32, 0.5], [1.0, 0.0]]);
     }
