@@ -76,3 +76,28 @@ bench: setup fetch
 # Fuzz the ONNX reader and the TOML config parser for a bounded time (property-based fallback in CI).
 fuzz SECONDS="60": setup
     cargo test --release -p lantern --test fuzz_parsers -- --nocapture
+
+# ---- Python peers (tools/): PyTorch export, peer benchmarks. Their own venv, never needed by Lantern itself.
+
+peers_venv := ".lantern/peers-venv"
+peers_pins := "torch==2.15.0 torchvision==0.29.2 captum==0.9.0 grad-cam==1.5.7 onnx==1.23.2 onnxruntime==" + ort_version
+
+# Make .lantern/peers-venv: torch, torchvision, captum, grad-cam, onnx, onnxruntime from PyPI (the reference's versions; ~3.8 GB with PyPI's CUDA torch; LANTERN_PEERS_PIP_ARGS adds pip options).
+peers-venv:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    venv="{{peers_venv}}"
+    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import torch, torchvision, captum, pytorch_grad_cam, onnx, onnxruntime" 2>/dev/null; then
+        exit 0
+    fi
+    echo "peers-venv: installing {{peers_pins}} into $venv (PyPI's torch wheel pulls the CUDA libraries: a few GB)"
+    {{python}} -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --progress-bar off ${LANTERN_PEERS_PIP_ARGS:-} {{peers_pins}}
+
+# Time Captum / pytorch-grad-cam on the ResNet18 reference twin: reports/bench/peers.{csv,md}, and peers-vs-lantern.md when reports/bench/bench.csv (just bench) exists.
+bench-peers THREADS="2" *ARGS: peers-venv
+    {{peers_venv}}/bin/python tools/bench_peers.py --threads {{THREADS}} --reference "{{assets}}/../reference/resnet18" --out reports/bench {{ARGS}}
+
+# Test tools/export_torchvision.py: torch-free checks always; a real export with random weights where torch is installed.
+test-export:
+    bash tools/test_export.sh

@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""Time the Python peers (Captum, pytorch-grad-cam) on the PyTorch twin of the ResNet18 reference.
+
+Run through `just bench-peers` (it makes the venv .lantern/peers-venv with torch, torchvision,
+captum and grad-cam from PyPI). Writes reports/bench/peers.csv and peers.md, and, when
+`lantern bench` has written reports/bench/bench.csv, reports/bench/peers-vs-lantern.md with
+Lantern/peer time ratios for the matching tasks on model resnet18.
+
+The model: torchvision resnet18, torch.manual_seed(0) init, then random BatchNorm statistics
+(tools/export_torchvision.py `randomize_bn`, generator seed 1) — the recipe that produced
+shared/reference/resnet18/model.onnx (its export is byte-identical). The twin is verified
+before timing: torch logits on cat_dog_input.npy against cat_dog_logits.npy (≤ 1e-4), and,
+when the `onnx` package is importable, every parameter against the ONNX initializers.
+
+The input: the reference's exact tensor cat_dog_input.npy; without the reference folder,
+data/photos/cat_dog.png (224×224: no resize) normalised with the ImageNet mean/std, as the
+reference did; without that, a seeded random tensor (timings do not depend on pixel values).
+
+Timings: one warm-up call, then the median of --repeats calls, with torch.set_num_threads(N)
+(default 2), one image per call — the same protocol as `lantern bench` (median after a warm-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# (name, library, Lantern bench task it corresponds to, forward passes, backward passes, reference
+# timings.json key, reference array + how to compare). Passes are for one 224×224 image on ResNet18.
+METHODS = [
+    ("Saliency", "captum", "saliency", 1, 1, "saliency"),
+    ("Occlusion", "captum", "occlusion", 226, 0, "occlusion"),
+    ("IntegratedGradients", "captum", "integrated-gradients", 64, 64, "integrated_gradients"),
+    ("LayerGradCam", "captum", "gradcam", 1, 1, "layer_grad_cam"),
+    ("GradCAM", "pytorch-grad-cam", "gradcam", 1, 1, "grad_cam"),
+    ("ScoreCAM", "pytorch-grad-cam", "scorecam", 513, 0, "score_cam"),
+]
+PARAMS = {
+    "Saliency": "abs=True, max over channels",
+    "Occlusion": "window (3,32,32), stride (3,14,14), baseline 0, perturbations_per_eval 64",
+    "IntegratedGradients": "zeros baseline, 64 steps, riemann_trapezoid, internal_batch_size 64",
+    "LayerGradCam": "layer4[-1], relu_attributions=True",
+    "GradCAM": "target_layers [layer4[-1]], ClassifierOutputTarget",
+    "ScoreCAM": "target_layers [layer4[-1]], batch_size 32",
+}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        prog="bench_peers.py",
+        description="Time Captum and pytorch-grad-cam on the PyTorch twin of the ResNet18 reference "
+        "model; write peers.csv / peers.md and, with Lantern's bench.csv, peers-vs-lantern.md.")
+    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2, as the reference timings)")
+    p.add_argument("--repeats", type=int, default=3, help="timed calls per method after one warm-up; the median is reported (default 3)")
+    p.add_argument("--reference", default=None,
+                   help="the reference resnet18 folder (default: $LANTERN_ASSETS/../reference/resnet18, "
+                        "../shared/reference/resnet18, data/reference/resnet18)")
+    p.add_argument("--photo", default=os.path.join(ROOT, "data", "photos", "cat_dog.png"),
+                   help="fallback image when the reference folder is missing")
+    p.add_argument("--out", default=os.path.join(ROOT, "reports", "bench"), help="output folder (default reports/bench)")
+    p.add_argument("--lantern-csv", default=None, help="Lantern's bench.csv (default OUT/bench.csv)")
+    p.add_argument("--methods", default=",".join(m[0] for m in METHODS),
+                   help="comma-separated subset of: " + ", ".join(m[0] for m in METHODS))
+    p.add_argument("--tol", type=float, default=1e-4, help="twin check: max |logit diff| allowed (default 1e-4)")
+    return p.parse_args(argv)
+
+
+def find_reference(arg):
+    cands = [arg] if arg else []
+    if os.environ.get("LANTERN_ASSETS"):
+        cands.append(os.path.join(os.environ["LANTERN_ASSETS"], "..", "reference", "resnet18"))
+    cands += [os.path.join(ROOT, "..", "shared", "reference", "resnet18"),
+              os.path.join(ROOT, "data", "reference", "resnet18")]
+    for c in cands:
+        if c and os.path.isfile(os.path.join(c, "cat_dog_input.npy")):
+            return os.path.normpath(c)
+    if arg:
+        print(f"bench_peers: no cat_dog_input.npy in {arg}; falling back", file=sys.stderr)
+    return None
+
+
+def build_twin(torch, torchvision):
+    sys.path.insert(0, HERE)
+    from export_torchvision import randomize_bn
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(weights=None)
+    randomize_bn(model, 1, torch)
+    return model.eval()
+
+
+def verify_twin(model, ref_dir, x, tol, torch, np):
+    """Returns a list of human-readable lines; raises SystemExit when the twin is wrong."""
+    lines = []
+    if ref_dir is None:
+        return ["twin NOT verified: no reference folder (logits and initializers not compared)"], None
+    with torch.no_grad():
+        logits = model(x)[0].numpy()
+    ref = np.load(os.path.join(ref_dir, "cat_dog_logits.npy"))
+    diff = float(np.abs(logits - ref).max())
+    ok = diff <= tol and int(logits.argmax()) == int(ref.argmax())
+    lines.append(f"twin logits vs cat_dog_logits.npy: max |diff| = {diff:.3g} (tolerance {tol:g}), "
+                 f"top-1 {int(logits.argmax())} vs {int(ref.argmax())}: {'OK' if ok else 'MISMATCH'}")
+    try:
+        import onnx
+        from onnx import numpy_helper
+        m = onnx.load(os.path.join(ref_dir, "model.onnx"))
+        sd = model.state_dict()
+        inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+        same = sum(1 for k, v in inits.items() if k in sd and np.array_equal(sd[k].numpy(), v))
+        lines.append(f"twin parameters vs model.onnx initializers: {same}/{len(inits)} bitwise equal")
+    except ImportError:
+        lines.append("(onnx not installed: parameters not compared with model.onnx; the logits check stands)")
+    if not ok:
+        sys.exit("bench_peers: the PyTorch twin does not reproduce the reference logits:\n  " + "\n  ".join(lines))
+    return lines, diff
+
+
+def load_input(ref_dir, photo, torch, np):
+    if ref_dir:
+        x = np.load(os.path.join(ref_dir, "cat_dog_input.npy"))
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), os.path.join(ref_dir, "cat_dog_input.npy")
+    if os.path.isfile(photo):
+        from PIL import Image
+        img = Image.open(photo).convert("RGB")
+        if img.size != (224, 224):
+            img = img.resize((224, 224), Image.BILINEAR)
+        a = np.asarray(img, dtype=np.float32) / 255.0
+        a = (a - np.array([0.485, 0.456, 0.406], np.float32)) / np.array([0.229, 0.224, 0.225], np.float32)
+        return torch.from_numpy(a.transpose(2, 0, 1)[None].astype(np.float32).copy()), f"{photo} (squash 224, ImageNet mean/std)"
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(1, 3, 224, 224, generator=g), "torch.randn(1,3,224,224) seed 0 (no reference, no photo)"
+
+
+def make_runners(model, x, target, torch, np):
+    """name -> (callable computing the library's map as numpy, reference file, comparison)."""
+    from captum.attr import IntegratedGradients, LayerGradCam, Occlusion, Saliency
+    from pytorch_grad_cam import GradCAM, ScoreCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    layer = model.layer4[-1]
+    targets = [ClassifierOutputTarget(target)]
+    saliency, occlusion, ig = Saliency(model), Occlusion(model), IntegratedGradients(model)
+    lgc = LayerGradCam(model, layer)
+    gradcam = GradCAM(model=model, target_layers=[layer])
+    scorecam = ScoreCAM(model=model, target_layers=[layer])
+    scorecam.batch_size = 32
+
+    def run_saliency():
+        return saliency.attribute(x, target=target, abs=True)[0].max(0).values.detach().numpy()
+
+    def run_occlusion():
+        return occlusion.attribute(x, target=target, sliding_window_shapes=(3, 32, 32), strides=(3, 14, 14),
+                                   baselines=0, perturbations_per_eval=64)[0, 0].detach().numpy()
+
+    def run_ig():
+        return ig.attribute(x, target=target, baselines=0, n_steps=64, method="riemann_trapezoid",
+                            internal_batch_size=64)[0].detach().numpy()
+
+    def run_lgc():
+        return lgc.attribute(x, target=target, relu_attributions=True)[0, 0].detach().numpy()
+
+    def run_gradcam():
+        return gradcam(input_tensor=x, targets=targets)[0]
+
+    def run_scorecam():
+        return scorecam(input_tensor=x, targets=targets)[0]
+
+    return {
+        "Saliency": (run_saliency, "cat_dog_saliency.npy"),
+        "Occlusion": (run_occlusion, "cat_dog_occlusion.npy"),
+        "IntegratedGradients": (run_ig, "cat_dog_integrated-gradients.npy"),
+        "LayerGradCam": (run_lgc, "cat_dog_layer-grad-cam.npy"),
+        "GradCAM": (run_gradcam, "cat_dog_grad-cam.npy"),
+        "ScoreCAM": (run_scorecam, "cat_dog_score-cam.npy"),
+    }
+
+
+def timed(fn, repeats):
+    out = fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), min(times), out
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def write_peers(out, rows, meta):
+    os.makedirs(out, exist_ok=True)
+    cols = ["method", "library", "lantern_task", "seconds_per_image", "min_seconds", "threads", "repeats",
+            "forward_passes", "backward_passes", "reference_seconds", "max_abs_diff_vs_reference", "params"]
+    with open(os.path.join(out, "peers.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: r[k] for k in cols})
+    md = ["# Python peers on the ResNet18 reference twin", "",
+          "| method | library | s/image | threads | passes (fwd+bwd) | reference s/image (timings.json) | max abs diff vs reference map |",
+          "|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        ref_s = f"{r['reference_seconds']:.3f}" if r["reference_seconds"] != "" else "—"
+        diff = f"{r['max_abs_diff_vs_reference']:.2g}" if r["max_abs_diff_vs_reference"] != "" else "—"
+        md.append(f"| {r['method']} | {r['library']} | {r['seconds_per_image']:.3f} | {r['threads']} | "
+                  f"{r['forward_passes']}+{r['backward_passes']} | {ref_s} | {diff} |")
+    md += ["", "Parameters: " + "; ".join(f"{r['method']}: {r['params']}" for r in rows) + ".", ""]
+    md += [f"- {line}" for line in meta]
+    md.append("")
+    with open(os.path.join(out, "peers.md"), "w") as f:
+        f.write("\n".join(md))
+    return "\n".join(md)
+
+
+def write_comparison(out, lantern_csv, rows, peer_threads, twin_verified):
+    with open(lantern_csv, newline="") as f:
+        lrows = [r for r in csv.DictReader(f) if r.get("model") == "resnet18"]
+    if not lrows:
+        return None, "no resnet18 rows in " + lantern_csv
+    by_task = {r["task"]: r for r in lrows}
+    md = ["# Lantern vs the Python peers (ResNet18 reference model, CPU)", "",
+          "ratio = Lantern s/image ÷ peer s/image (below 1: Lantern is faster); speed-up = its inverse.", "",
+          "| Lantern task | peer | Lantern s/image | peer s/image | ratio | speed-up | Lantern passes | peer passes | threads (Lantern / peer) |",
+          "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    notes, matched = [], 0
+    for r in rows:
+        lr = by_task.get(r["lantern_task"])
+        if lr is None:
+            notes.append(f"{r['method']}: no `{r['lantern_task']}` row for resnet18 in bench.csv")
+            continue
+        ls = float(lr["seconds_per_image"])
+        ratio = ls / r["seconds_per_image"]
+        lthreads = lr.get("threads", "?")
+        if lthreads == "all":
+            lthreads = f"all ({os.cpu_count()})"
+        md.append(f"| {r['lantern_task']} | {r['library']} {r['method']} | {ls:.3f} | {r['seconds_per_image']:.3f} | "
+                  f"{ratio:.2f} | {1 / ratio:.1f}× | {lr.get('forward_passes', '?')}+{lr.get('backward_passes', '?')} | "
+                  f"{r['forward_passes']}+{r['backward_passes']} | {lthreads} / {peer_threads} |")
+        matched += 1
+        lt = lr.get("threads", "")
+        if lt not in (str(peer_threads), "all") or (lt == "all" and os.cpu_count() != peer_threads):
+            notes.append(f"{r['lantern_task']}: thread counts differ (Lantern {lt}, peers {peer_threads}); "
+                         f"rerun one side with the other's count for a fair ratio")
+    notes = list(dict.fromkeys(notes))
+    md += ["",
+           ("- Same model: the ONNX reference and its PyTorch twin are the same network (verified: logits "
+            "and parameters). " if twin_verified else "- The PyTorch twin was NOT verified against the "
+            "reference (no reference folder). ") + "One 224×224 image per call, median after a warm-up on "
+           "both sides, CPU; both CSVs must come from this machine.",
+           "- Lantern's bench feeds cat_dog.png through its `imagenet` preset; the peers get the reference "
+           "tensor cat_dog_input.npy. The work per map does not depend on pixel values (same passes), so "
+           "the times compare; the target class may differ.",
+           "- Batching differs by default: Lantern sends 32 images per ONNX Runtime call (bench `--batch`), "
+           "Captum Occlusion/IG use 64 (perturbations_per_eval / internal_batch_size), ScoreCAM 32.",
+           f"- Lantern rows from {os.path.relpath(lantern_csv, ROOT) if lantern_csv.startswith(ROOT) else lantern_csv}; "
+           "peer rows from peers.csv (same folder)."]
+    md += [f"- {n}" for n in notes]
+    md.append("")
+    path = os.path.join(out, "peers-vs-lantern.md")
+    with open(path, "w") as f:
+        f.write("\n".join(md))
+    return path, f"{matched} matched rows"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.environ.setdefault("TQDM_DISABLE", "1")  # pytorch-grad-cam's ScoreCAM progress bar
+    try:
+        import numpy as np
+        import torch
+        import torchvision
+        import captum
+        import pytorch_grad_cam  # noqa: F401
+    except ImportError as e:
+        sys.exit(f"bench_peers: {e}. Run it through `just bench-peers`, which makes .lantern/peers-venv "
+                 "(pip install torch torchvision captum grad-cam).")
+    from importlib.metadata import version
+
+    wanted = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in wanted if m not in {m[0] for m in METHODS}]
+    if unknown:
+        sys.exit(f"bench_peers: unknown method(s) {unknown}; have {[m[0] for m in METHODS]}")
+
+    torch.set_num_threads(args.threads)
+    ref_dir = find_reference(args.reference)
+    model = build_twin(torch, torchvision)
+    x, source = load_input(ref_dir, args.photo, torch, np)
+    twin_lines, _ = verify_twin(model, ref_dir, x, args.tol, torch, np)
+    for line in twin_lines:
+        print(line)
+    with torch.no_grad():
+        target = int(model(x)[0].argmax())
+    ref_timings = {}
+    if ref_dir and os.path.isfile(os.path.join(ref_dir, "timings.json")):
+        with open(os.path.join(ref_dir, "timings.json")) as f:
+            tj = json.load(f)
+        ref_timings = tj.get("per_image", {}).get("cat_dog", {}) or tj.get("mean_over_images", {})
+        ref_threads = tj.get("torch_threads")
+    else:
+        ref_threads = None
+
+    import warnings
+    warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
+    runners = make_runners(model, x, target, torch, np)
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    rows = []
+    for name, lib, task, fwd, bwd, tkey in METHODS:
+        if name not in wanted:
+            continue
+        fn, ref_file = runners[name]
+        med, mn, out = timed(fn, args.repeats)
+        diff = ""
+        if ref_dir and os.path.isfile(os.path.join(ref_dir, ref_file)):
+            r = np.load(os.path.join(ref_dir, ref_file))
+            if r.shape == np.shape(out):
+                diff = float(np.abs(np.asarray(out, dtype=np.float32) - r).max())
+        rows.append(dict(method=name, library=lib, lantern_task=task, seconds_per_image=med, min_seconds=mn,
+                         threads=args.threads, repeats=args.repeats, forward_passes=fwd, backward_passes=bwd,
+                         reference_seconds=ref_timings.get(tkey, ""), max_abs_diff_vs_reference=diff,
+                         params=PARAMS[name]))
+        print(f"{name:20s} {med:8.3f} s/image (min {mn:.3f}, {args.repeats} runs after a warm-up; "
+              f"reference {ref_timings.get(tkey, float('nan')):.3f} s)"
+              + (f"; max |map - reference| = {diff:.2g}" if diff != "" else ""), flush=True)
+
+    load_after = os.getloadavg() if hasattr(os, "getloadavg") else None
+    meta = [
+        f"model: torchvision resnet18, seed 0, random BN statistics (generator seed 1) = the PyTorch twin of "
+        f"{os.path.join(ref_dir, 'model.onnx') if ref_dir else 'shared/reference/resnet18/model.onnx'}",
+        *twin_lines,
+        f"input: {source}; target = top-1 = {target}",
+        f"torch {torch.__version__}, torchvision {torchvision.__version__}, captum {captum.__version__}, "
+        f"grad-cam {version('grad-cam')}; Python {platform.python_version()}",
+        f"torch.set_num_threads({args.threads}); CPU: {cpu_name()}, {os.cpu_count()} logical cores",
+        f"one warm-up call, then the median of {args.repeats} calls per method",
+        (f"1-minute load average before / after: {load_before[0]:.2f} / {load_after[0]:.2f} "
+         f"(well above 0 on {os.cpu_count()} cores means other processes shared the CPU: the times are pessimistic)")
+        if load_before else "load average unavailable",
+        ("reference s/image: the same libraries timed when the reference was made "
+         f"(timings.json, {ref_threads} torch threads)") if ref_timings else "no reference timings.json",
+        "max abs diff vs reference map: this run's map against the reference array (saliency, occlusion "
+        "channel 0, IG, layer-grad-cam raw, grad-cam and score-cam library maps): the timed work is the reference's",
+    ]
+    md = write_peers(args.out, rows, meta)
+    print(f"\nwrote {os.path.join(args.out, 'peers.csv')} and peers.md\n")
+    print(md)
+    lantern_csv = args.lantern_csv or os.path.join(args.out, "bench.csv")
+    if os.path.isfile(lantern_csv):
+        path, what = write_comparison(args.out, lantern_csv, rows, args.threads, ref_dir is not None)
+        if path:
+            print(f"wrote {path} ({what})\n")
+            with open(path) as f:
+                print(f.read())
+        else:
+            print(f"bench_peers: no comparison: {what}")
+    else:
+        print(f"(no {lantern_csv}: run `just bench` for the Lantern side, then `just bench-peers` "
+              "again, or pass --lantern-csv)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
