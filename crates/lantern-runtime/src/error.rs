@@ -8,7 +8,9 @@ pub enum RuntimeError {
         "ONNX Runtime library not found (looked in: {searched}). Run `just setup` (CPU) or `just setup-gpu` (CUDA), or set ORT_DYLIB_PATH to a libonnxruntime.so"
     )]
     LibraryNotFound { searched: String },
-    #[error("could not load ONNX Runtime from {path}: {message}. Run `just setup` to install a compatible library")]
+    #[error(
+        "could not load ONNX Runtime from {path}: {message}. Run `just setup` to install a compatible library"
+    )]
     LibraryLoad { path: PathBuf, message: String },
     #[error(
         "the CUDA execution provider could not start: {message}. Install the GPU build with `just setup-gpu`, or use device = \"cpu\" / \"auto\""

@@ -42,7 +42,9 @@ impl GradientSession {
                 bytes
             }
         };
-        let (session, _) = model.runtime.session(&bytes, &format!("{} (gradient graph)", model.label()))?;
+        let (session, _) = model
+            .runtime
+            .session(&bytes, &format!("{} (gradient graph)", model.label()))?;
         Ok(GradientSession {
             model_label: model.label(),
             layout: model.input.layout,
@@ -57,10 +59,7 @@ impl GradientSession {
             model: format!("{} (gradient graph)", self.model_label),
             message: e.to_string(),
         };
-        let fed = match self.layout {
-            Layout::Nchw => input.as_standard_layout(),
-            Layout::Nhwc => input.permuted_axes([0, 2, 3, 1]).as_standard_layout().into_owned().into(),
-        };
+        let fed = crate::model::to_layout(input, self.layout);
         let seed = seed.as_standard_layout();
         let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
         let outputs = session
@@ -70,27 +69,43 @@ impl GradientSession {
             ])
             .map_err(run_err)?;
         let get = |name: &str| -> Result<ArrayD<f32>> {
-            Ok(outputs[name].try_extract_array::<f32>().map_err(run_err)?.to_owned())
+            Ok(outputs[name]
+                .try_extract_array::<f32>()
+                .map_err(run_err)?
+                .to_owned())
         };
         let n = input.shape()[0];
         let logits = get("logits")?;
         let logits = logits
             .to_shape((n, logits.len() / n.max(1)))
-            .map_err(|e| RuntimeError::Run { model: self.model_label.clone(), message: e.to_string() })?
+            .map_err(|e| RuntimeError::Run {
+                model: self.model_label.clone(),
+                message: e.to_string(),
+            })?
             .into_owned()
             .into_dimensionality::<Ix2>()
             .expect("2-D by construction");
         let grad_input = get("grad_input")?
             .into_dimensionality::<Ix4>()
-            .map_err(|e| RuntimeError::Run { model: self.model_label.clone(), message: format!("grad_input: {e}") })?;
+            .map_err(|e| RuntimeError::Run {
+                model: self.model_label.clone(),
+                message: format!("grad_input: {e}"),
+            })?;
         let grad_input = match self.layout {
             Layout::Nchw => grad_input,
-            Layout::Nhwc => grad_input.permuted_axes([0, 3, 1, 2]).as_standard_layout().into_owned(),
+            Layout::Nhwc => grad_input
+                .permuted_axes([0, 3, 1, 2])
+                .as_standard_layout()
+                .into_owned(),
         };
         let mut layers = BTreeMap::new();
         for t in &self.spec.layers {
             layers.insert(t.clone(), (get(t)?, get(&format!("grad_{t}"))?));
         }
-        Ok(Gradients { logits, grad_input, layers })
+        Ok(Gradients {
+            logits,
+            grad_input,
+            layers,
+        })
     }
 }

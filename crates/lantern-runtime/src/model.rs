@@ -71,7 +71,11 @@ impl Model {
             return Err(model_err(format!(
                 "expected one image input, found {} ({}); Lantern explains single-input image classifiers",
                 inputs.len(),
-                inputs.iter().map(|i| i.name()).collect::<Vec<_>>().join(", ")
+                inputs
+                    .iter()
+                    .map(|i| i.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         let input_name = inputs[0].name().to_string();
@@ -149,13 +153,18 @@ impl Model {
     }
 
     /// Logits for any number of images, run in batches of `batch_size`.
-    pub fn forward_batched(&self, images: ArrayView4<f32>, batch_size: usize) -> Result<Array2<f32>> {
+    pub fn forward_batched(
+        &self,
+        images: ArrayView4<f32>,
+        batch_size: usize,
+    ) -> Result<Array2<f32>> {
         let mut rows = Vec::new();
         for chunk in images.axis_chunks_iter(Axis(0), batch_size.max(1)) {
             rows.push(self.forward(chunk)?);
         }
         let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
-        Ok(ndarray::concatenate(Axis(0), &views).unwrap_or_else(|_| Array2::zeros((0, self.classes))))
+        Ok(ndarray::concatenate(Axis(0), &views)
+            .unwrap_or_else(|_| Array2::zeros((0, self.classes))))
     }
 
     pub(crate) fn check_batch(&self, batch: ArrayView4<f32>) -> Result<()> {
@@ -173,13 +182,12 @@ impl Model {
         Ok(())
     }
 
-    /// NCHW → the model's layout (a no-op view for NCHW models).
-    pub(crate) fn to_model_layout<'a>(&self, batch: ArrayView4<'a, f32>) -> ndarray::CowArray<'a, f32, ndarray::Ix4> {
-        match self.input.layout {
-            Layout::Nchw if batch.is_standard_layout() => batch.into(),
-            Layout::Nchw => batch.as_standard_layout(),
-            Layout::Nhwc => batch.permuted_axes([0, 2, 3, 1]).as_standard_layout().into_owned().into(),
-        }
+    /// NCHW → the model's layout (no copy for a contiguous NCHW batch).
+    pub(crate) fn to_model_layout<'a>(
+        &self,
+        batch: ArrayView4<'a, f32>,
+    ) -> ndarray::CowArray<'a, f32, ndarray::Ix4> {
+        to_layout(batch, self.input.layout)
     }
 
     /// Static shapes (batch 1) of every tensor, from one probe run; cached on disk per model hash.
@@ -195,7 +203,12 @@ impl Model {
     /// and as an ONNX file under the cache keyed by the model hash.
     pub fn gradient_session(&self, spec: &GradientSpec) -> Result<Arc<GradientSession>> {
         let key = cache::spec_key(spec);
-        if let Some(s) = self.gradient_sessions.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(s) = self
+            .gradient_sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             return Ok(s.clone());
         }
         let session = Arc::new(GradientSession::build(self, spec, &key)?);
@@ -210,7 +223,12 @@ impl Model {
     /// Eigen-CAM, feature extraction). Built once per set of names.
     pub fn tap_session(&self, tensors: &[String]) -> Result<Arc<TapSession>> {
         let key = tensors.to_vec();
-        if let Some(s) = self.tap_sessions.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(s) = self
+            .tap_sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             return Ok(s.clone());
         }
         let session = Arc::new(TapSession::build(self, tensors)?);
@@ -231,11 +249,27 @@ impl Model {
     }
 }
 
+/// A NCHW batch in `layout`, borrowed when it already is contiguous NCHW.
+pub(crate) fn to_layout(
+    batch: ArrayView4<'_, f32>,
+    layout: Layout,
+) -> ndarray::CowArray<'_, f32, ndarray::Ix4> {
+    match layout {
+        Layout::Nchw if batch.is_standard_layout() => batch.into(),
+        Layout::Nchw => batch.to_owned().into(),
+        Layout::Nhwc => batch
+            .permuted_axes([0, 2, 3, 1])
+            .as_standard_layout()
+            .into_owned()
+            .into(),
+    }
+}
+
 /// Dimensions of a float tensor outlet (−1 for dynamic ones).
 pub(crate) fn tensor_dims(ty: &ort::value::ValueType) -> Option<Vec<i64>> {
     match ty {
         ort::value::ValueType::Tensor { ty, shape, .. }
-            if *ty == ort::tensor::TensorElementType::Float32 =>
+            if *ty == ort::value::TensorElementType::Float32 =>
         {
             Some(shape.iter().copied().collect())
         }
@@ -251,9 +285,19 @@ fn input_spec(dims: &[i64]) -> Option<InputSpec> {
     let size = |d: i64| if d > 0 { d as usize } else { 224 };
     let is_channels = |d: i64| d == 1 || d == 3;
     if is_channels(dims[1]) {
-        Some(InputSpec { channels: dims[1] as usize, height: size(dims[2]), width: size(dims[3]), layout: Layout::Nchw })
+        Some(InputSpec {
+            channels: dims[1] as usize,
+            height: size(dims[2]),
+            width: size(dims[3]),
+            layout: Layout::Nchw,
+        })
     } else if is_channels(dims[3]) {
-        Some(InputSpec { channels: dims[3] as usize, height: size(dims[1]), width: size(dims[2]), layout: Layout::Nhwc })
+        Some(InputSpec {
+            channels: dims[3] as usize,
+            height: size(dims[1]),
+            width: size(dims[2]),
+            layout: Layout::Nhwc,
+        })
     } else {
         None
     }

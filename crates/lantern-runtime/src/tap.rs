@@ -37,7 +37,10 @@ impl TapSession {
             if !known.contains(t.as_str()) {
                 return Err(RuntimeError::Input {
                     model: model.label(),
-                    message: format!("no tensor named {t:?} in the graph; `lantern layers {}` lists them", model.path.display()),
+                    message: format!(
+                        "no tensor named {t:?} in the graph; `lantern layers {}` lists them",
+                        model.path.display()
+                    ),
                 });
             }
         }
@@ -66,10 +69,7 @@ impl TapSession {
     /// Runs a NCHW batch. Tensors of other element types (e.g. int64 shapes) are skipped by
     /// [`TapSession::shapes`] callers only; here every tapped tensor must be float.
     pub fn run(&self, batch: ArrayView4<f32>) -> Result<Tapped> {
-        let fed = match self.layout {
-            Layout::Nchw => batch.as_standard_layout(),
-            Layout::Nhwc => batch.permuted_axes([0, 2, 3, 1]).as_standard_layout().into_owned().into(),
-        };
+        let fed = crate::model::to_layout(batch, self.layout);
         let run_err = |e: ort::Error| RuntimeError::Run {
             model: self.model_label.clone(),
             message: e.to_string(),
@@ -85,16 +85,21 @@ impl TapSession {
             .map_err(run_err)?;
         let logits = raw
             .to_shape((n, raw.len() / n.max(1)))
-            .map_err(|e| RuntimeError::Run { model: self.model_label.clone(), message: e.to_string() })?
+            .map_err(|e| RuntimeError::Run {
+                model: self.model_label.clone(),
+                message: e.to_string(),
+            })?
             .into_owned()
             .into_dimensionality::<Ix2>()
             .expect("2-D by construction");
         let mut tensors = BTreeMap::new();
         for name in &self.tensors {
-            let value = outputs[name.as_str()].try_extract_array::<f32>().map_err(|e| RuntimeError::Run {
-                model: self.model_label.clone(),
-                message: format!("tensor {name:?}: {e}"),
-            })?;
+            let value = outputs[name.as_str()]
+                .try_extract_array::<f32>()
+                .map_err(|e| RuntimeError::Run {
+                    model: self.model_label.clone(),
+                    message: format!("tensor {name:?}: {e}"),
+                })?;
             tensors.insert(name.clone(), value.to_owned());
         }
         Ok(Tapped { logits, tensors })
@@ -102,10 +107,7 @@ impl TapSession {
 
     /// Shapes of every output of one run (any element type), for the probe.
     pub(crate) fn output_shapes(&self, batch: ArrayView4<f32>) -> Result<Vec<(String, Vec<i64>)>> {
-        let fed = match self.layout {
-            Layout::Nchw => batch.as_standard_layout(),
-            Layout::Nhwc => batch.permuted_axes([0, 2, 3, 1]).as_standard_layout().into_owned().into(),
-        };
+        let fed = crate::model::to_layout(batch, self.layout);
         let run_err = |e: ort::Error| RuntimeError::Run {
             model: self.model_label.clone(),
             message: e.to_string(),

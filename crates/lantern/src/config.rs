@@ -233,6 +233,8 @@ pub struct ExperimentFile {
     pub path: PathBuf,
     pub source: String,
     pub tree: toml::Table,
+    /// Whether `--set` changed the tree (then errors cannot always point into the file).
+    pub overridden: bool,
 }
 
 /// One point of the sweep: the overridden paths and values (empty without a sweep).
@@ -268,17 +270,19 @@ impl ExperimentFile {
             path: path.to_path_buf(),
             source,
             tree,
+            overridden: false,
         })
     }
 
     /// Applies `--set key=value` (value parsed as TOML, else taken as a string).
     pub fn apply_set(&mut self, assignment: &str) -> Result<()> {
-        let (key, value) = assignment
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--set {assignment:?}: expected key=value, e.g. --set runtime.batch=16"))?;
+        let (key, value) = assignment.split_once('=').ok_or_else(|| {
+            anyhow!("--set {assignment:?}: expected key=value, e.g. --set runtime.batch=16")
+        })?;
         let value = parse_value(value.trim());
         let path = self.resolve_path(key.trim());
         set_path(&mut self.tree, &path, value).with_context(|| format!("--set {assignment}"))?;
+        self.overridden = true;
         // Re-type now so a bad key or value is reported against the override, not later.
         self.typed(&SweepPoint::default())
             .with_context(|| format!("after --set {assignment}"))?;
@@ -288,16 +292,33 @@ impl ExperimentFile {
     /// A sweep key names a config path; a leading method name means `methods.<key>`.
     pub fn resolve_path(&self, key: &str) -> Vec<String> {
         let parts: Vec<String> = key.split('.').map(str::to_string).collect();
-        let top_level = ["experiment", "model", "runtime", "data", "targets", "methods", "metrics", "output", "sweep"];
+        let top_level = [
+            "experiment",
+            "model",
+            "runtime",
+            "data",
+            "targets",
+            "methods",
+            "metrics",
+            "output",
+            "sweep",
+        ];
         if top_level.contains(&parts[0].as_str()) {
             parts
         } else {
-            std::iter::once("methods".to_string()).chain(parts).collect()
+            std::iter::once("methods".to_string())
+                .chain(parts)
+                .collect()
         }
     }
 
     /// The typed config at one sweep point. Errors name the file (and line when TOML knows it).
     pub fn typed(&self, point: &SweepPoint) -> Result<Config> {
+        if point.values.is_empty() && !self.overridden {
+            // The file as written: serde's spans point at the offending key or value.
+            return toml::from_str::<Config>(&self.source)
+                .map_err(|e| locate(&self.path, &self.source, &e));
+        }
         let mut tree = self.tree.clone();
         tree.remove("sweep");
         for (key, value) in &point.values {
@@ -312,10 +333,19 @@ impl ExperimentFile {
             let line = e
                 .span()
                 .and_then(|span| text.get(span))
-                .and_then(|snippet| find_line(&self.source, snippet.split('=').next().unwrap_or(snippet).trim()));
+                .and_then(|snippet| {
+                    find_line(
+                        &self.source,
+                        snippet.split('=').next().unwrap_or(snippet).trim(),
+                    )
+                });
+            let during = match point.values.is_empty() {
+                true => "with the --set overrides".to_string(),
+                false => format!("at sweep point {}", point.slug()),
+            };
             match line {
-                Some(line) => anyhow!("{}:{line}: {message}", self.path.display()),
-                None => anyhow!("{}: {message}", self.path.display()),
+                Some(line) => anyhow!("{}:{line}: {message} ({during})", self.path.display()),
+                None => anyhow!("{}: {message} ({during})", self.path.display()),
             }
         })?;
         config.sweep = self.sweep_lists()?;
@@ -326,9 +356,12 @@ impl ExperimentFile {
         let Some(sweep) = self.tree.get("sweep") else {
             return Ok(BTreeMap::new());
         };
-        let table = sweep
-            .as_table()
-            .ok_or_else(|| anyhow!("{}: [sweep] must be a table of key = [values]", self.path.display()))?;
+        let table = sweep.as_table().ok_or_else(|| {
+            anyhow!(
+                "{}: [sweep] must be a table of key = [values]",
+                self.path.display()
+            )
+        })?;
         let mut out = BTreeMap::new();
         for (k, v) in table {
             let list = v.as_array().ok_or_else(|| {
@@ -459,18 +492,25 @@ window = 32
 
     #[test]
     fn sweep_expands_to_the_cartesian_product() {
-        let f = file(&format!("{BASE}\n[sweep]\n\"occlusion.window\" = [16, 32, 48]\n\"occlusion.stride\" = [8, 14]\n"));
+        let f = file(&format!(
+            "{BASE}\n[sweep]\n\"occlusion.window\" = [16, 32, 48]\n\"occlusion.stride\" = [8, 14]\n"
+        ));
         let points = f.sweep_points().unwrap();
         assert_eq!(points.len(), 6);
         let c = f.typed(&points[0]).unwrap();
         assert_eq!(c.methods["occlusion"]["stride"].as_integer(), Some(8));
-        assert_eq!(c.methods.keys().next().map(String::as_str), Some("occlusion"));
+        assert_eq!(
+            c.methods.keys().next().map(String::as_str),
+            Some("occlusion")
+        );
         assert_eq!(points[0].slug(), "stride=8,window=16");
     }
 
     #[test]
     fn sweep_over_a_missing_key_is_an_error() {
-        let f = file(&format!("{BASE}\n[sweep]\n\"runtime.batchsize\" = [1, 2]\n"));
+        let f = file(&format!(
+            "{BASE}\n[sweep]\n\"runtime.batchsize\" = [1, 2]\n"
+        ));
         let err = f.sweep_points().unwrap_err().to_string();
         assert!(err.contains("batchsize"), "{err}");
     }

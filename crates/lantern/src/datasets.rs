@@ -1,7 +1,7 @@
 //! The `[data]` section → a dataset (lantern-data loaders) with the selection applied.
 
 use crate::config::{Config, DataSection};
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use lantern_data::Dataset;
 use std::path::Path;
 
@@ -12,7 +12,10 @@ pub fn load(config: &Config, config_path: &Path) -> Result<Dataset> {
         dataset = concatenate(dataset, more);
     }
     if dataset.samples.is_empty() {
-        bail!("{}: the dataset is empty after selection", config_path.display());
+        bail!(
+            "{}: the dataset is empty after selection",
+            config_path.display()
+        );
     }
     Ok(dataset)
 }
@@ -40,22 +43,33 @@ fn concatenate(mut a: Dataset, b: Dataset) -> Dataset {
 
 fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Result<Dataset> {
     let root = || {
-        d.root
-            .clone()
-            .ok_or_else(|| anyhow!("{}: data.kind = {:?} needs data.root", config_path.display(), d.kind))
+        d.root.clone().ok_or_else(|| {
+            anyhow!(
+                "{}: data.kind = {:?} needs data.root",
+                config_path.display(),
+                d.kind
+            )
+        })
     };
     let missing = |p: &Path| {
         anyhow!(
             "{}: data folder {} does not exist{}",
             config_path.display(),
             p.display(),
-            if p.starts_with("data") { " (run `just fetch`)" } else { "" }
+            if p.starts_with("data") {
+                " (run `just fetch`)"
+            } else {
+                ""
+            }
         )
     };
     let mut dataset = match d.kind.as_str() {
         "list" => {
             if d.images.is_empty() {
-                bail!("{}: data.kind = \"list\" needs data.images = [\"path\", …]", config_path.display());
+                bail!(
+                    "{}: data.kind = \"list\" needs data.images = [\"path\", …]",
+                    config_path.display()
+                );
             }
             Dataset::from_paths(config.experiment.name.clone(), d.images.iter().cloned())
         }
@@ -79,9 +93,16 @@ fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Result<
                         anyhow!("{}: data.split needs [model.head] (the split is the head's train/validation split)", config_path.display())
                     })?;
                     let split = all.stratified_split(head.validation, config.experiment.seed)?;
-                    if part == "train" { split.train } else { split.validation }
+                    if part == "train" {
+                        split.train
+                    } else {
+                        split.validation
+                    }
                 }
-                Some(other) => bail!("{}: data.split = {other:?}: expected \"train\" or \"validation\"", config_path.display()),
+                Some(other) => bail!(
+                    "{}: data.split = {other:?}: expected \"train\" or \"validation\"",
+                    config_path.display()
+                ),
             }
         }
         "plant-pathology-2020" => {
@@ -105,5 +126,5 @@ fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Result<
     if let Some(n) = d.limit {
         dataset = dataset.limit(n);
     }
-    Ok(dataset).with_context(|| format!("loading data for {}", config.experiment.name))
+    Ok(dataset)
 }

@@ -14,7 +14,11 @@ pub struct ExplainArgs {
     #[arg(long)]
     pub model: PathBuf,
     /// An image file (decoded and preprocessed with --preprocess).
-    #[arg(long, conflicts_with = "input_npy", required_unless_present = "input_npy")]
+    #[arg(
+        long,
+        conflicts_with = "input_npy",
+        required_unless_present = "input_npy"
+    )]
     pub image: Option<PathBuf>,
     /// A `[1,C,H,W]` float32 tensor fed as is, with no preprocessing.
     #[arg(long)]
@@ -54,9 +58,9 @@ pub struct ExplainArgs {
 pub fn parse_params(method: &str, pairs: &[String]) -> Result<BTreeMap<String, ParamValue>> {
     let mut values = BTreeMap::new();
     for pair in pairs {
-        let (k, v) = pair
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--param {pair:?} for {method}: expected key=value, e.g. --param window=32"))?;
+        let (k, v) = pair.split_once('=').ok_or_else(|| {
+            anyhow!("--param {pair:?} for {method}: expected key=value, e.g. --param window=32")
+        })?;
         values.insert(k.trim().to_string(), ParamValue::parse(v.trim()));
     }
     Ok(values)
@@ -68,9 +72,16 @@ fn display_from_tensor(tensor: &Array3<f32>, p: &Preprocess) -> lantern_data::Rg
     let bgr = p.channel_order == lantern_data::ChannelOrder::Bgr;
     lantern_data::RgbImage::from_fn(w as u32, h as u32, |x, y| {
         let px = |ch: usize| {
-            let ch_in = if c == 1 { 0 } else if bgr { 2 - ch } else { ch };
+            let ch_in = if c == 1 {
+                0
+            } else if bgr {
+                2 - ch
+            } else {
+                ch
+            };
             let k = ch_in.min(2);
-            let v = (tensor[[ch_in, y as usize, x as usize]] * p.std[k] + p.mean[k]) as f64 / p.scale;
+            let v =
+                (tensor[[ch_in, y as usize, x as usize]] * p.std[k] + p.mean[k]) as f64 / p.scale;
             v.round().clamp(0.0, 255.0) as u8
         };
         image::Rgb([px(0), px(1), px(2)])
@@ -78,7 +89,8 @@ fn display_from_tensor(tensor: &Array3<f32>, p: &Preprocess) -> lantern_data::Rg
 }
 
 pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
-    let runtime = pipeline::open_runtime(args.runtime.device.as_deref(), args.runtime.threads, None)?;
+    let runtime =
+        pipeline::open_runtime(args.runtime.device.as_deref(), args.runtime.threads, None)?;
     let model = pipeline::load_model(runtime, &args.model)?;
     let preprocess = pipeline::preprocess_for(&model, &args.preprocess, None, None)?;
     let (stem, prepared) = match (&args.image, &args.input_npy) {
@@ -91,14 +103,22 @@ pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
                 .into_dimensionality::<Ix4>()
                 .map_err(|_| anyhow!("{}: expected a [1,C,H,W] float32 tensor", path.display()))?;
             if tensor.shape()[0] != 1 {
-                bail!("{}: expected batch 1, found shape {:?}", path.display(), tensor.shape());
+                bail!(
+                    "{}: expected batch 1, found shape {:?}",
+                    path.display(),
+                    tensor.shape()
+                );
             }
             let tensor = tensor.index_axis_move(Axis(0), 0);
             let display = display_from_tensor(&tensor, &preprocess);
             let prepared = Preprocessed {
                 tensor,
                 display,
-                geometry: lantern_data::Geometry { source_size: (0, 0), resized_size: (0, 0), crop_offset: (0, 0) },
+                geometry: lantern_data::Geometry {
+                    source_size: (0, 0),
+                    resized_size: (0, 0),
+                    crop_offset: (0, 0),
+                },
                 notes: vec!["input tensor fed as is (no preprocessing)".into()],
             };
             (stem_of(path), prepared)
@@ -119,20 +139,56 @@ pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
     }
     let params = Params::new(&args.method, values);
     let method = lantern_explain::build_method(&args.method, &params)?;
-    let ctx = Context { model: &model, logits: logits.view(), batch_size: args.batch, seed: args.seed };
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create output folder {}", args.out.display()))?;
+    let ctx = Context {
+        model: &model,
+        logits: logits.view(),
+        batch_size: args.batch,
+        seed: args.seed,
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create output folder {}", args.out.display()))?;
     let explanations = method.explain_targets(&ctx, prepared.tensor.view(), &targets)?;
     for (i, (e, &target)) in explanations.iter().zip(&targets).enumerate() {
-        let file_stem = if targets.len() > 1 { format!("{stem}.t{target}") } else { stem.clone() };
+        let file_stem = if targets.len() > 1 {
+            format!("{stem}.t{target}")
+        } else {
+            stem.clone()
+        };
         let saved = pipeline::save_map(&args.out, &format!("{file_stem}.{}", method.name()), e)?;
         let spatial = e.spatial();
-        let title = lantern_plot::prediction_title(&pipeline::class_name(names.as_ref(), target), target, probs[target], method.name());
+        let title = lantern_plot::prediction_title(
+            &pipeline::class_name(names.as_ref(), target),
+            target,
+            probs[target],
+            method.name(),
+        );
         let figure = args.out.join(format!("{file_stem}.{}.png", method.name()));
-        pipeline::save_figure(&figure, &prepared, &spatial, title, None, pipeline::is_signed(method.name()) && e.map.ndim() == 2)?;
+        pipeline::save_figure(
+            &figure,
+            &prepared,
+            &spatial,
+            title,
+            None,
+            pipeline::is_signed(method.name()) && e.map.ndim() == 2,
+        )?;
         if !args.metrics.is_empty() {
-            let scores = crate::scoring::score_map(&model, prepared.tensor.view(), &spatial, target, &args.metrics, &Default::default(), args.batch, Some(logits.view()))?;
+            let scores = crate::scoring::score_map(
+                &model,
+                prepared.tensor.view(),
+                &spatial,
+                target,
+                &args.metrics,
+                &Default::default(),
+                args.batch,
+                Some(logits.view()),
+            )?;
             let json = serde_json::to_vec_pretty(&scores.to_json())?;
-            crate::files::write_bytes(&args.out.join(format!("{file_stem}.{}.metrics.json", method.name())), &json)?;
+            crate::files::write_bytes(
+                &args
+                    .out
+                    .join(format!("{file_stem}.{}.metrics.json", method.name())),
+                &json,
+            )?;
         }
         println!(
             "{}: {} target {} ({}) p={:.3}: {} forward + {} backward passes{}",
@@ -150,5 +206,8 @@ pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
 }
 
 fn stem_of(path: &Path) -> String {
-    path.file_stem().and_then(|s| s.to_str()).unwrap_or("image").to_string()
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("image")
+        .to_string()
 }

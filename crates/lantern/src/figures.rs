@@ -21,7 +21,10 @@ pub fn summary_figures(
 ) -> Result<Vec<(String, PathBuf)>> {
     let figures_dir = dir.join("figures");
     let mut out = Vec::new();
-    for kind in [lantern_metrics::CausalKind::Deletion, lantern_metrics::CausalKind::Insertion] {
+    for kind in [
+        lantern_metrics::CausalKind::Deletion,
+        lantern_metrics::CausalKind::Insertion,
+    ] {
         if let Some(p) = mean_curves(&figures_dir, rows, curves, kind)? {
             out.push((format!("Mean {} curves", kind.name()), p));
         }
@@ -36,13 +39,26 @@ pub fn summary_figures(
 }
 
 /// Pointwise mean of each (method, point)'s curves over images, one line each.
-fn mean_curves(dir: &Path, rows: &[Row], curves: &BTreeMap<String, Vec<CausalCurveRecord>>, kind: lantern_metrics::CausalKind) -> Result<Option<PathBuf>> {
+fn mean_curves(
+    dir: &Path,
+    rows: &[Row],
+    curves: &BTreeMap<String, Vec<CausalCurveRecord>>,
+    kind: lantern_metrics::CausalKind,
+) -> Result<Option<PathBuf>> {
     let mut groups: BTreeMap<String, (Vec<f64>, Vec<f64>, usize, f64)> = BTreeMap::new();
     for r in rows {
-        let Some(cs) = curves.get(&r.item) else { continue };
+        let Some(cs) = curves.get(&r.item) else {
+            continue;
+        };
         for c in cs.iter().filter(|c| c.kind == kind) {
-            let label = if r.point.is_empty() { r.method.clone() } else { format!("{} {}", r.method, r.point) };
-            let g = groups.entry(label).or_insert_with(|| (c.fractions.clone(), vec![0.0; c.curve.len()], 0, 0.0));
+            let label = if r.point.is_empty() {
+                r.method.clone()
+            } else {
+                format!("{} {}", r.method, r.point)
+            };
+            let g = groups
+                .entry(label)
+                .or_insert_with(|| (c.fractions.clone(), vec![0.0; c.curve.len()], 0, 0.0));
             if g.1.len() != c.curve.len() {
                 continue;
             }
@@ -58,7 +74,11 @@ fn mean_curves(dir: &Path, rows: &[Row], curves: &BTreeMap<String, Vec<CausalCur
     }
     let mut plot = LinePlot::deletion_insertion(format!("{} (mean over images)", kind.name()));
     for (label, (fractions, sums, n, auc)) in groups {
-        let points = fractions.iter().zip(&sums).map(|(&f, &s)| (f, s / n as f64)).collect();
+        let points = fractions
+            .iter()
+            .zip(&sums)
+            .map(|(&f, &s)| (f, s / n as f64))
+            .collect();
         plot = plot.series(Series::new(label, points).with_auc(auc / n as f64));
     }
     let path = dir.join(format!("curves-{}.png", kind.name()));
@@ -70,7 +90,10 @@ fn mean_curves(dir: &Path, rows: &[Row], curves: &BTreeMap<String, Vec<CausalCur
 /// line per combination of the other keys (and per method).
 fn sweep_plots(dir: &Path, plan: &RunPlan, rows: &[Row]) -> Result<Vec<(String, PathBuf)>> {
     let keys: Vec<String> = plan.points[0].keys().cloned().collect();
-    let mut measures: Vec<String> = rows.iter().flat_map(|r| r.metrics.keys().cloned()).collect();
+    let mut measures: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.metrics.keys().cloned())
+        .collect();
     measures.sort();
     measures.dedup();
     if measures.is_empty() {
@@ -90,24 +113,58 @@ fn sweep_plots(dir: &Path, plan: &RunPlan, rows: &[Row]) -> Result<Vec<(String, 
             // (line label, x) → values
             let mut acc: BTreeMap<String, BTreeMap<i64, (f64, f64, usize)>> = BTreeMap::new();
             for r in rows.iter().filter(|r| !r.failed()) {
-                let (Some(x), Some(y)) = (r.params.get(key).and_then(|v| v.parse::<f64>().ok()), value(r, m)) else { continue };
-                let others: Vec<String> = r.params.iter().filter(|(k, _)| *k != key).map(|(k, v)| format!("{}={v}", short(k))).collect();
-                let label = format!("{} {}", r.method, others.join(" ")).trim().to_string();
-                let e = acc.entry(label).or_default().entry((x * 1000.0) as i64).or_insert((x, 0.0, 0));
+                let (Some(x), Some(y)) = (
+                    r.params.get(key).and_then(|v| v.parse::<f64>().ok()),
+                    value(r, m),
+                ) else {
+                    continue;
+                };
+                let others: Vec<String> = r
+                    .params
+                    .iter()
+                    .filter(|(k, _)| *k != key)
+                    .map(|(k, v)| format!("{}={v}", short(k)))
+                    .collect();
+                let label = format!("{} {}", r.method, others.join(" "))
+                    .trim()
+                    .to_string();
+                let e = acc
+                    .entry(label)
+                    .or_default()
+                    .entry((x * 1000.0) as i64)
+                    .or_insert((x, 0.0, 0));
                 e.1 += y;
                 e.2 += 1;
             }
             if acc.is_empty() {
                 continue;
             }
-            let ylabel = if m == "seconds" { "seconds per image".to_string() } else { m.replace('_', " ") };
-            let mut plot = LinePlot::new(format!("{} vs {}", ylabel, short(key)), short(key), ylabel.clone());
+            let ylabel = if m == "seconds" {
+                "seconds per image".to_string()
+            } else {
+                m.replace('_', " ")
+            };
+            let mut plot = LinePlot::new(
+                format!("{} vs {}", ylabel, short(key)),
+                short(key),
+                ylabel.clone(),
+            );
             plot.markers = true;
             plot.ticks_at_x_values = true;
             for (label, points) in acc {
-                plot = plot.series(Series::new(label, points.values().map(|(x, s, n)| (*x, s / *n as f64)).collect()));
+                plot = plot.series(Series::new(
+                    label,
+                    points
+                        .values()
+                        .map(|(x, s, n)| (*x, s / *n as f64))
+                        .collect(),
+                ));
             }
-            let path = dir.join(format!("sweep-{}-{}.png", crate::files::safe_name(short(key)), crate::files::safe_name(m)));
+            let path = dir.join(format!(
+                "sweep-{}-{}.png",
+                crate::files::safe_name(short(key)),
+                crate::files::safe_name(m)
+            ));
             plot.save(&path)?;
             out.push((format!("Sweep: {ylabel} vs {}", short(key)), path));
         }
@@ -121,29 +178,46 @@ fn short(key: &str) -> &str {
 
 /// Bar chart of each method's mean AUC with its bootstrap CI.
 fn ranking(dir: &Path, summary: &[SummaryRow]) -> Result<Option<PathBuf>> {
-    let metric = ["insertion_auc", "deletion_auc", "average_drop"].into_iter().find(|m| summary.iter().any(|s| s.metric == *m));
-    let Some(metric) = metric else { return Ok(None) };
+    let metric = ["insertion_auc", "deletion_auc", "average_drop"]
+        .into_iter()
+        .find(|m| summary.iter().any(|s| s.metric == *m));
+    let Some(metric) = metric else {
+        return Ok(None);
+    };
     let bars: Vec<lantern_plot::Bar> = summary
         .iter()
         .filter(|s| s.metric == metric)
         .map(|s| lantern_plot::Bar {
-            label: if s.sweep.is_empty() { s.method.clone() } else { format!("{} {}", s.method, s.sweep) },
+            label: if s.sweep.is_empty() {
+                s.method.clone()
+            } else {
+                format!("{} {}", s.method, s.sweep)
+            },
             value: s.mean,
-            low: s.ci_low,
-            high: s.ci_high,
+            interval: Some((s.ci_low, s.ci_high)),
         })
         .collect();
     if bars.len() < 2 {
         return Ok(None);
     }
     let path = dir.join(format!("ranking-{metric}.png"));
-    lantern_plot::BarChart::new(format!("{} by method (mean, 95 % CI)", metric.replace('_', " ")), metric.replace('_', " "), bars).save(&path)?;
+    lantern_plot::BarChart::new(
+        format!("{} by method (mean, 95 % CI)", metric.replace('_', " ")),
+        metric.replace('_', " "),
+        bars,
+    )
+    .save(&path)?;
     Ok(Some(path))
 }
 
 /// The fitted head's validation confusion matrix.
 pub fn confusion(path: &Path, summary: &HeadSummary) -> Result<()> {
-    let title = format!("validation confusion matrix (accuracy {:.1} %)", 100.0 * summary.validation_accuracy);
-    lantern_plot::ConfusionMatrix::new(title, summary.classes.clone(), summary.confusion.clone()).save(path)?;
+    let title = format!(
+        "validation confusion matrix (accuracy {:.1} %)",
+        100.0 * summary.validation_accuracy
+    );
+    let k = summary.classes.len();
+    let counts = ndarray::Array2::from_shape_fn((k, k), |(t, p)| summary.confusion[t][p] as u64);
+    lantern_plot::ConfusionMatrix::new(title, summary.classes.clone(), counts).save(path)?;
     Ok(())
 }

@@ -5,7 +5,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// `lantern grad M.onnx [--layer T]… [--rule plain|guided|deconvnet] -o OUT.onnx`.
-pub fn grad(model_path: &Path, layers: Vec<String>, rule: &str, through_softmax: bool, output: &Path) -> Result<ExitCode> {
+pub fn grad(
+    model_path: &Path,
+    layers: Vec<String>,
+    rule: &str,
+    through_softmax: bool,
+    output: &Path,
+) -> Result<ExitCode> {
     let rule = match rule {
         "plain" => ReluRule::Plain,
         "guided" => ReluRule::Guided,
@@ -16,9 +22,20 @@ pub fn grad(model_path: &Path, layers: Vec<String>, rule: &str, through_softmax:
     let model = pipeline::load_model(runtime, model_path)?;
     let layers = layers
         .into_iter()
-        .map(|l| if l == "auto" { model.default_cam_layer().map_err(Into::into) } else { Ok(l) })
+        .map(|l| {
+            if l == "auto" {
+                model.default_cam_layer().map_err(Into::into)
+            } else {
+                Ok(l)
+            }
+        })
         .collect::<Result<Vec<_>>>()?;
-    let spec = GradientSpec { layers, rule, logits: None, through_softmax };
+    let spec = GradientSpec {
+        layers,
+        rule,
+        logits: None,
+        through_softmax,
+    };
     let graph = lantern_graph::build_gradient_graph(&model.proto, model.shapes()?, &spec)?;
     crate::files::write_bytes(output, &lantern_graph::encode_model(&graph))
         .with_context(|| format!("writing {}", output.display()))?;
@@ -27,7 +44,10 @@ pub fn grad(model_path: &Path, layers: Vec<String>, rule: &str, through_softmax:
     println!(
         "wrote {} (inputs: input, seed; outputs: logits, grad_input{})",
         output.display(),
-        spec.layers.iter().map(|l| format!(", {l}, grad_{l}")).collect::<String>()
+        spec.layers
+            .iter()
+            .map(|l| format!(", {l}, grad_{l}"))
+            .collect::<String>()
     );
     Ok(ExitCode::SUCCESS)
 }

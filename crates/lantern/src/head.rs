@@ -37,7 +37,11 @@ pub struct HeadReport {
 }
 
 /// The model an experiment explains: the file as given, or backbone + fitted head.
-pub fn model_for(runtime: &'static Runtime, config: &Config, out_dir: &Path) -> Result<(Model, Option<HeadReport>)> {
+pub fn model_for(
+    runtime: &'static Runtime,
+    config: &Config,
+    out_dir: &Path,
+) -> Result<(Model, Option<HeadReport>)> {
     let Some(head) = &config.model.head else {
         return Ok((pipeline::load_model(runtime, &config.model.path)?, None));
     };
@@ -49,7 +53,11 @@ pub fn model_for(runtime: &'static Runtime, config: &Config, out_dir: &Path) -> 
         None => train_all,
     };
     if train_all.classes.len() < 2 {
-        bail!("[model.head] train_root {} has {} class folder(s); need at least 2", head.train_root.display(), train_all.classes.len());
+        bail!(
+            "[model.head] train_root {} has {} class folder(s); need at least 2",
+            head.train_root.display(),
+            train_all.classes.len()
+        );
     }
     let classes = match &head.class_names {
         Some(names) if names.len() == train_all.classes.len() => names.clone(),
@@ -66,13 +74,18 @@ pub fn model_for(runtime: &'static Runtime, config: &Config, out_dir: &Path) -> 
         t => t.to_string(),
     };
     let key = head_key(&backbone, &train_all, head, &feature, config)?;
-    let cache_dir = lantern_runtime::cache::cache_root().join("heads").join(&key[..16]);
+    let cache_dir = lantern_runtime::cache::cache_root()
+        .join("heads")
+        .join(&key[..16]);
     let model_file = cache_dir.join("classifier.onnx");
     let summary_file = cache_dir.join("head.json");
     let head_dir = out_dir.join("head");
     std::fs::create_dir_all(&head_dir)?;
     let classes_file = head_dir.join("classes.txt");
-    crate::files::write_bytes(&classes_file, format!("{}\n", classes.join("\n")).as_bytes())?;
+    crate::files::write_bytes(
+        &classes_file,
+        format!("{}\n", classes.join("\n")).as_bytes(),
+    )?;
     let class_names = ClassNames::from_lines(&classes_file)?;
 
     if let (Ok(bytes), Ok(json)) = (std::fs::read(&model_file), std::fs::read(&summary_file))
@@ -86,19 +99,42 @@ pub fn model_for(runtime: &'static Runtime, config: &Config, out_dir: &Path) -> 
         );
         let model = Model::from_bytes(runtime, &model_file, &bytes)?;
         write_head_outputs(&head_dir, &summary)?;
-        return Ok((model, Some(HeadReport { summary, class_names })));
+        return Ok((
+            model,
+            Some(HeadReport {
+                summary,
+                class_names,
+            }),
+        ));
     }
 
     let split = train_all.stratified_split(head.validation, config.experiment.seed)?;
-    let preprocess = pipeline::preprocess_for(&backbone, &config.model.preprocess, config.model.mean, config.model.std)?;
+    let preprocess = pipeline::preprocess_for(
+        &backbone,
+        &config.model.preprocess,
+        config.model.mean,
+        config.model.std,
+    )?;
     eprintln!(
         "head: extracting {} features for {} train + {} validation images",
         feature,
         split.train.samples.len(),
         split.validation.samples.len()
     );
-    let (x_train, y_train, mut failed) = features(&backbone, &split.train, &preprocess, &feature, config.runtime.batch)?;
-    let (x_val, y_val, failed_val) = features(&backbone, &split.validation, &preprocess, &feature, config.runtime.batch)?;
+    let (x_train, y_train, mut failed) = features(
+        &backbone,
+        &split.train,
+        &preprocess,
+        &feature,
+        config.runtime.batch,
+    )?;
+    let (x_val, y_val, failed_val) = features(
+        &backbone,
+        &split.validation,
+        &preprocess,
+        &feature,
+        config.runtime.batch,
+    )?;
     failed.extend(failed_val);
     let k = classes.len();
     let fit = fit_logistic(&x_train, &y_train, k, head.l2, head.epochs);
@@ -134,14 +170,26 @@ pub fn model_for(runtime: &'static Runtime, config: &Config, out_dir: &Path) -> 
         y_val.len()
     );
     let model = Model::from_bytes(runtime, &model_file, &bytes)?;
-    Ok((model, Some(HeadReport { summary, class_names })))
+    Ok((
+        model,
+        Some(HeadReport {
+            summary,
+            class_names,
+        }),
+    ))
 }
 
 /// The confusion matrix as a table and a figure, and the accuracies, in `<out>/head/`.
 fn write_head_outputs(dir: &Path, summary: &HeadSummary) -> Result<()> {
     let mut csv = format!("true\\predicted,{}\n", summary.classes.join(","));
     for (name, row) in summary.classes.iter().zip(&summary.confusion) {
-        csv.push_str(&format!("{name},{}\n", row.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")));
+        csv.push_str(&format!(
+            "{name},{}\n",
+            row.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
     }
     crate::files::write_bytes(&dir.join("confusion.csv"), csv.as_bytes())?;
     crate::files::write_bytes(&dir.join("head.json"), &serde_json::to_vec_pretty(summary)?)?;
@@ -151,8 +199,15 @@ fn write_head_outputs(dir: &Path, summary: &HeadSummary) -> Result<()> {
 
 /// The tensor feeding the Gemm/MatMul that produces the graph output.
 fn final_gemm_input(proto: &ModelProto) -> Result<String> {
-    let graph = proto.graph.as_ref().ok_or_else(|| anyhow!("model has no graph"))?;
-    let output = graph.output.first().and_then(|o| o.name.clone()).ok_or_else(|| anyhow!("model has no output"))?;
+    let graph = proto
+        .graph
+        .as_ref()
+        .ok_or_else(|| anyhow!("model has no graph"))?;
+    let output = graph
+        .output
+        .first()
+        .and_then(|o| o.name.clone())
+        .ok_or_else(|| anyhow!("model has no output"))?;
     let node = graph
         .node
         .iter()
@@ -169,21 +224,44 @@ fn final_gemm_input(proto: &ModelProto) -> Result<String> {
 
 /// The backbone with its final Gemm's weights replaced by the head (W: [K,F], b: [K]).
 fn replace_final_gemm(proto: &ModelProto, w: &Array2<f32>, b: &Array1<f32>) -> Result<ModelProto> {
-    use lantern_graph::proto::{AttributeProto, TensorProto, attribute_proto::AttributeType, tensor_proto::DataType};
+    use lantern_graph::proto::{
+        AttributeProto, TensorProto, attribute_proto::AttributeType, tensor_proto::DataType,
+    };
     let mut proto = proto.clone();
-    let graph = proto.graph.as_mut().ok_or_else(|| anyhow!("model has no graph"))?;
+    let graph = proto
+        .graph
+        .as_mut()
+        .ok_or_else(|| anyhow!("model has no graph"))?;
     let output = graph.output[0].name.clone().unwrap_or_default();
     let node = graph
         .node
         .iter_mut()
         .find(|n| n.output.iter().any(|o| *o == output))
         .ok_or_else(|| anyhow!("no node produces the output"))?;
-    let (w_name, b_name) = ("lantern_head_weight".to_string(), "lantern_head_bias".to_string());
+    let (w_name, b_name) = (
+        "lantern_head_weight".to_string(),
+        "lantern_head_bias".to_string(),
+    );
     node.input = vec![node.input[0].clone(), w_name.clone(), b_name.clone()];
     node.attribute = vec![
-        AttributeProto { name: Some("transB".into()), r#type: Some(AttributeType::Int as i32), i: Some(1), ..Default::default() },
-        AttributeProto { name: Some("alpha".into()), r#type: Some(AttributeType::Float as i32), f: Some(1.0), ..Default::default() },
-        AttributeProto { name: Some("beta".into()), r#type: Some(AttributeType::Float as i32), f: Some(1.0), ..Default::default() },
+        AttributeProto {
+            name: Some("transB".into()),
+            r#type: Some(AttributeType::Int as i32),
+            i: Some(1),
+            ..Default::default()
+        },
+        AttributeProto {
+            name: Some("alpha".into()),
+            r#type: Some(AttributeType::Float as i32),
+            f: Some(1.0),
+            ..Default::default()
+        },
+        AttributeProto {
+            name: Some("beta".into()),
+            r#type: Some(AttributeType::Float as i32),
+            f: Some(1.0),
+            ..Default::default()
+        },
     ];
     let tensor = |name: &str, dims: Vec<i64>, data: Vec<f32>| TensorProto {
         name: Some(name.to_string()),
@@ -192,8 +270,14 @@ fn replace_final_gemm(proto: &ModelProto, w: &Array2<f32>, b: &Array1<f32>) -> R
         raw_data: Some(data.iter().flat_map(|v| v.to_le_bytes()).collect()),
         ..Default::default()
     };
-    graph.initializer.push(tensor(&w_name, vec![w.nrows() as i64, w.ncols() as i64], w.iter().copied().collect()));
-    graph.initializer.push(tensor(&b_name, vec![b.len() as i64], b.to_vec()));
+    graph.initializer.push(tensor(
+        &w_name,
+        vec![w.nrows() as i64, w.ncols() as i64],
+        w.iter().copied().collect(),
+    ));
+    graph
+        .initializer
+        .push(tensor(&b_name, vec![b.len() as i64], b.to_vec()));
     // The output's declared class count changes; drop the stale dimension.
     if let Some(t) = graph.output[0].r#type.as_mut() {
         t.value = None;
@@ -202,7 +286,13 @@ fn replace_final_gemm(proto: &ModelProto, w: &Array2<f32>, b: &Array1<f32>) -> R
 }
 
 /// Features of every sample (batched), with labels; images that fail are listed, not used.
-fn features(model: &Model, data: &Dataset, preprocess: &lantern_data::Preprocess, tensor: &str, batch: usize) -> Result<(Array2<f32>, Vec<usize>, Vec<String>)> {
+fn features(
+    model: &Model,
+    data: &Dataset,
+    preprocess: &lantern_data::Preprocess,
+    tensor: &str,
+    batch: usize,
+) -> Result<(Array2<f32>, Vec<usize>, Vec<String>)> {
     let tap = model.tap_session(&[tensor.to_string()])?;
     let mut rows: Vec<Array1<f32>> = Vec::new();
     let mut labels = Vec::new();
@@ -270,7 +360,9 @@ impl Logistic {
 fn fit_logistic(x: &Array2<f32>, y: &[usize], k: usize, l2: f64, epochs: usize) -> Logistic {
     let (n, f) = x.dim();
     let mean = x.mean_axis(Axis(0)).expect("non-empty");
-    let scale = x.std_axis(Axis(0), 0.0).mapv(|s| if s > 1e-6 { s } else { 1.0 });
+    let scale = x
+        .std_axis(Axis(0), 0.0)
+        .mapv(|s| if s > 1e-6 { s } else { 1.0 });
     let xs = (x - &mean) / &scale;
     let mut onehot = Array2::<f32>::zeros((n, k));
     for (i, &c) in y.iter().enumerate() {
@@ -306,13 +398,27 @@ fn accuracy(pred: &[usize], truth: &[usize]) -> f64 {
     pred.iter().zip(truth).filter(|(p, t)| p == t).count() as f64 / truth.len() as f64
 }
 
-fn head_key(backbone: &Model, data: &Dataset, head: &HeadSection, feature: &str, config: &Config) -> Result<String> {
+fn head_key(
+    backbone: &Model,
+    data: &Dataset,
+    head: &HeadSection,
+    feature: &str,
+    config: &Config,
+) -> Result<String> {
     let mut text = format!(
         "{}|{}|{}|{}|{}|{}|{}|{}|",
-        backbone.hash, feature, head.validation, head.l2, head.epochs, config.experiment.seed, config.model.preprocess, env!("CARGO_PKG_VERSION")
+        backbone.hash,
+        feature,
+        head.validation,
+        head.l2,
+        head.epochs,
+        config.experiment.seed,
+        config.model.preprocess,
+        env!("CARGO_PKG_VERSION")
     );
     for s in &data.samples {
-        let bytes = std::fs::read(&s.path).with_context(|| format!("reading {}", s.path.display()))?;
+        let bytes =
+            std::fs::read(&s.path).with_context(|| format!("reading {}", s.path.display()))?;
         text.push_str(&format!("{}:{:?}:{};", s.id, s.label, sha256_hex(&bytes)));
     }
     Ok(sha256_hex(text.as_bytes()))

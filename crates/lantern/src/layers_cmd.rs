@@ -12,13 +12,22 @@ pub fn layers(model_path: &Path) -> Result<ExitCode> {
     let default = lantern_graph::default_cam_layer(&model.proto, shapes);
     println!("{:<2} {:<48} {:<22} shape", "", "tensor", "op");
     for t in lantern_graph::list_tensors(&model.proto, shapes) {
-        let mark = if default.as_deref() == Some(t.name.as_str()) { "*" } else { "" };
-        let shape = t.shape.map(|s| format!("{s:?}")).unwrap_or_else(|| "?".into());
+        let mark = if default.as_deref() == Some(t.name.as_str()) {
+            "*"
+        } else {
+            ""
+        };
+        let shape = t
+            .shape
+            .map(|s| format!("{s:?}"))
+            .unwrap_or_else(|| "?".into());
         println!("{mark:<2} {:<48} {:<22} {shape}", t.name, t.op_type);
     }
     match default {
         Some(d) => println!("\n* default CAM layer: {d} (use `layer = \"auto\"` in experiments)"),
-        None => println!("\nno 4-D activation before global pooling: pass the CAM layer explicitly"),
+        None => {
+            println!("\nno 4-D activation before global pooling: pass the CAM layer explicitly")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,27 +4,31 @@
 //! `merge` (combine sharded runs), `bench` (throughput against pure ONNX Runtime).
 
 mod bench;
-mod datasets;
-mod figures;
-mod head;
-mod scoring;
 mod config;
+mod datasets;
 mod explain_cmd;
+mod figures;
 mod files;
 mod grad_cmd;
+mod head;
 mod layers_cmd;
 mod pipeline;
 mod plan;
 mod report;
 mod rows;
 mod run;
+mod scoring;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "lantern", version, about = "Explain ONNX image classifiers: saliency, occlusion, Grad-CAM and their families, scored for faithfulness.")]
+#[command(
+    name = "lantern",
+    version,
+    about = "Explain ONNX image classifiers: saliency, occlusion, Grad-CAM and their families, scored for faithfulness."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,9 +65,7 @@ enum Command {
     /// Explain one image with one method: writes DIR/<stem>.<method>.npy and a figure.
     Explain(explain_cmd::ExplainArgs),
     /// List every tensor with its op and shape, marking the default CAM layer.
-    Layers {
-        model: PathBuf,
-    },
+    Layers { model: PathBuf },
     /// Write the gradient-exporting ONNX graph of a model (viewable in Netron).
     Grad {
         model: PathBuf,
@@ -80,9 +82,7 @@ enum Command {
         output: PathBuf,
     },
     /// Combine the part files of a sharded run into the tables and report of a single run.
-    Merge {
-        dir: PathBuf,
-    },
+    Merge { dir: PathBuf },
     /// Measure Lantern against pure ONNX Runtime on the same passes; writes bench.csv and bench.md.
     Bench(bench::BenchArgs),
 }
@@ -90,12 +90,22 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { experiment, out, set, shard, runtime } => run::run_experiment(&experiment, out, &set, shard.as_deref(), &runtime),
+        Command::Run {
+            experiment,
+            out,
+            set,
+            shard,
+            runtime,
+        } => run::run_experiment(&experiment, out, &set, shard.as_deref(), &runtime),
         Command::Explain(args) => explain_cmd::explain(&args),
         Command::Layers { model } => layers_cmd::layers(&model),
-        Command::Grad { model, layers, rule, through_softmax, output } => {
-            grad_cmd::grad(&model, layers, &rule, through_softmax, &output)
-        }
+        Command::Grad {
+            model,
+            layers,
+            rule,
+            through_softmax,
+            output,
+        } => grad_cmd::grad(&model, layers, &rule, through_softmax, &output),
         Command::Merge { dir } => run::merge(&dir),
         Command::Bench(args) => bench::bench(&args),
     };

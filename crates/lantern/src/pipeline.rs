@@ -2,7 +2,9 @@
 //! names, target resolution, and writing one explanation's map and figure.
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use lantern_data::{ClassNames, Layout as DataLayout, ModelInput, Preprocess, Preset, Preprocessed};
+use lantern_data::{
+    ClassNames, Layout as DataLayout, ModelInput, Preprocess, Preprocessed, Preset,
+};
 use lantern_explain::Explanation;
 use lantern_plot::Figure as _;
 use lantern_runtime::{Device, Model, Runtime, RuntimeOptions};
@@ -11,9 +13,17 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// Opens the process-wide runtime. CLI flags win over the config.
-pub fn open_runtime(device: Option<&str>, threads: Option<usize>, library: Option<PathBuf>) -> Result<&'static Runtime> {
+pub fn open_runtime(
+    device: Option<&str>,
+    threads: Option<usize>,
+    library: Option<PathBuf>,
+) -> Result<&'static Runtime> {
     let device = Device::from_str(device.unwrap_or("cpu"))?;
-    Ok(Runtime::init(RuntimeOptions { device, threads, library })?)
+    Ok(Runtime::init(RuntimeOptions {
+        device,
+        threads,
+        library,
+    })?)
 }
 
 pub fn load_model(runtime: &'static Runtime, path: &Path) -> Result<Model> {
@@ -21,7 +31,11 @@ pub fn load_model(runtime: &'static Runtime, path: &Path) -> Result<Model> {
         bail!(
             "model file {} does not exist{}",
             path.display(),
-            if path.starts_with("data") { " (run `just fetch` to put the assets under data/)" } else { "" }
+            if path.starts_with("data") {
+                " (run `just fetch` to put the assets under data/)"
+            } else {
+                ""
+            }
         );
     }
     Ok(Model::load(runtime, path)?)
@@ -29,7 +43,12 @@ pub fn load_model(runtime: &'static Runtime, path: &Path) -> Result<Model> {
 
 /// The preprocessing for a model: a preset by name, adapted to the model's input (always NCHW:
 /// the runtime transposes for NHWC models), with explicit overrides.
-pub fn preprocess_for(model: &Model, preset: &str, mean: Option<[f32; 3]>, std: Option<[f32; 3]>) -> Result<Preprocess> {
+pub fn preprocess_for(
+    model: &Model,
+    preset: &str,
+    mean: Option<[f32; 3]>,
+    std: Option<[f32; 3]>,
+) -> Result<Preprocess> {
     let preset = Preset::from_str(preset).map_err(|e| anyhow!("{e}"))?;
     let input = ModelInput::new(
         model.input.channels,
@@ -51,10 +70,15 @@ pub fn preprocess_for(model: &Model, preset: &str, mean: Option<[f32; 3]>, std: 
 /// the model has 1000 classes and the assets are linked, else "class N".
 pub fn class_names(path: Option<&Path>, classes: usize) -> Result<Option<ClassNames>> {
     if let Some(p) = path {
-        return Ok(Some(ClassNames::load(p).with_context(|| format!("class names {}", p.display()))?));
+        return Ok(Some(
+            ClassNames::load(p).with_context(|| format!("class names {}", p.display()))?,
+        ));
     }
     if classes == 1000 {
-        for candidate in ["data/imagenet/labels/imagenet_class_index.tsv", "data/imagenet/labels/imagenet_classes.txt"] {
+        for candidate in [
+            "data/imagenet/labels/imagenet_class_index.tsv",
+            "data/imagenet/labels/imagenet_classes.txt",
+        ] {
             let p = Path::new(candidate);
             if p.is_file() {
                 return Ok(ClassNames::load(p).ok());
@@ -87,14 +111,20 @@ impl TargetSpec {
             "top1" => TargetSpec::Top1,
             "label" => TargetSpec::Label,
             "top-k" => TargetSpec::TopK(k),
-            t if t.starts_with("top") && t[3..].parse::<usize>().is_ok() => TargetSpec::TopK(t[3..].parse()?),
+            t if t.starts_with("top") && t[3..].parse::<usize>().is_ok() => {
+                TargetSpec::TopK(t[3..].parse()?)
+            }
             t => match t.parse::<usize>() {
                 Ok(i) => TargetSpec::Class(i),
                 Err(_) => {
                     let names = names.ok_or_else(|| {
                         anyhow!("target {t:?} is a class name but no class names are loaded (set model.labels)")
                     })?;
-                    TargetSpec::Class(names.index_of(t).map_err(|e| anyhow!("target {t:?}: {e}"))?)
+                    TargetSpec::Class(
+                        names
+                            .index_of(t)
+                            .map_err(|e| anyhow!("target {t:?}: {e}"))?,
+                    )
                 }
             },
         })
@@ -109,15 +139,25 @@ impl TargetSpec {
     }
 
     /// The target classes for one image, given its logits and dataset label.
-    pub fn resolve(&self, logits: ArrayView1<f32>, label: Option<usize>, classes: usize) -> Result<Vec<usize>> {
-        let targets = match self {
-            TargetSpec::Top1 => vec![top_k(logits, 1)[0]],
-            TargetSpec::TopK(k) => top_k(logits, *k),
-            TargetSpec::Class(c) => vec![*c],
-            TargetSpec::Label => vec![label.ok_or_else(|| anyhow!("targets.mode = \"label\" but this image has no label"))?],
-        };
+    pub fn resolve(
+        &self,
+        logits: ArrayView1<f32>,
+        label: Option<usize>,
+        classes: usize,
+    ) -> Result<Vec<usize>> {
+        let targets =
+            match self {
+                TargetSpec::Top1 => vec![top_k(logits, 1)[0]],
+                TargetSpec::TopK(k) => top_k(logits, *k),
+                TargetSpec::Class(c) => vec![*c],
+                TargetSpec::Label => vec![label.ok_or_else(|| {
+                    anyhow!("targets.mode = \"label\" but this image has no label")
+                })?],
+            };
         if let Some(&bad) = targets.iter().find(|&&t| t >= classes) {
-            bail!("target class {bad} is out of range: the model has {classes} classes (0..{classes})");
+            bail!(
+                "target class {bad} is out of range: the model has {classes} classes (0..{classes})"
+            );
         }
         Ok(targets)
     }
@@ -134,7 +174,10 @@ pub fn top_k(logits: ArrayView1<f32>, k: usize) -> Vec<usize> {
 /// Refuses a model output that is not finite, naming the image.
 pub fn check_finite(logits: ArrayView1<f32>, image: &str) -> Result<()> {
     if let Some(i) = logits.iter().position(|v| !v.is_finite()) {
-        bail!("the model output for {image} contains {} at class {i}; the model or its input is broken", logits[i]);
+        bail!(
+            "the model output for {image} contains {} at class {i}; the model or its input is broken",
+            logits[i]
+        );
     }
     Ok(())
 }
@@ -143,7 +186,6 @@ pub fn check_finite(logits: ArrayView1<f32>, image: &str) -> Result<()> {
 pub struct SavedMap {
     pub map_file: PathBuf,
     pub map_sha256: String,
-    pub raw_file: Option<PathBuf>,
 }
 
 /// Writes `<dir>/<file_stem>.npy` (raw map, float32) and, for CAM methods, `<file_stem>.raw.npy`
@@ -152,19 +194,25 @@ pub fn save_map(dir: &Path, file_stem: &str, e: &Explanation) -> Result<SavedMap
     let map_file = dir.join(format!("{file_stem}.npy"));
     let bytes = lantern_data::write_npy_bytes(&e.map);
     crate::files::write_bytes(&map_file, &bytes)?;
-    let raw_file = match &e.raw {
-        Some(raw) => {
-            let p = dir.join(format!("{file_stem}.raw.npy"));
-            crate::files::write_bytes(&p, &lantern_data::write_npy_bytes(raw))?;
-            Some(p)
-        }
-        None => None,
-    };
-    Ok(SavedMap { map_sha256: crate::files::sha256_hex(&bytes), map_file, raw_file })
+    if let Some(raw) = &e.raw {
+        let p = dir.join(format!("{file_stem}.raw.npy"));
+        crate::files::write_bytes(&p, &lantern_data::write_npy_bytes(raw))?;
+    }
+    Ok(SavedMap {
+        map_sha256: crate::files::sha256_hex(&bytes),
+        map_file,
+    })
 }
 
 /// The study's figure: original | heatmap | overlay, colour bar, class name + probability.
-pub fn save_figure(path: &Path, image: &Preprocessed, map: &Array2<f32>, title: String, subtitle: Option<String>, signed: bool) -> Result<()> {
+pub fn save_figure(
+    path: &Path,
+    image: &Preprocessed,
+    map: &Array2<f32>,
+    title: String,
+    subtitle: Option<String>,
+    signed: bool,
+) -> Result<()> {
     let mut fig = lantern_plot::Explanation::new(&image.display, map, title);
     if let Some(s) = subtitle {
         fig = fig.subtitle(s);
@@ -172,7 +220,8 @@ pub fn save_figure(path: &Path, image: &Preprocessed, map: &Array2<f32>, title: 
     if signed {
         fig = fig.signed();
     }
-    fig.save(path).with_context(|| format!("drawing {}", path.display()))?;
+    fig.save(path)
+        .with_context(|| format!("drawing {}", path.display()))?;
     Ok(())
 }
 
@@ -182,8 +231,14 @@ pub fn map_stats(map: &Array2<f32>) -> Vec<(String, f64)> {
     let mean = map.iter().map(|&v| v as f64).sum::<f64>() / n;
     let var = map.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
     vec![
-        ("map_min".into(), map.iter().copied().fold(f32::INFINITY, f32::min) as f64),
-        ("map_max".into(), map.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64),
+        (
+            "map_min".into(),
+            map.iter().copied().fold(f32::INFINITY, f32::min) as f64,
+        ),
+        (
+            "map_max".into(),
+            map.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64,
+        ),
         ("map_mean".into(), mean),
         ("map_std".into(), var.sqrt()),
     ]
@@ -191,13 +246,29 @@ pub fn map_stats(map: &Array2<f32>) -> Vec<(String, f64)> {
 
 /// Whether a method's map is signed (diverging colour map in figures).
 pub fn is_signed(method: &str) -> bool {
-    matches!(method, "gradient" | "grad-x-input" | "integrated-gradients" | "smoothgrad" | "guided-backprop" | "deconvnet")
+    matches!(
+        method,
+        "gradient"
+            | "grad-x-input"
+            | "integrated-gradients"
+            | "smoothgrad"
+            | "guided-backprop"
+            | "deconvnet"
+    )
 }
 
 /// Methods that explain at a layer and so take the experiment's `model.layer`.
 pub fn takes_layer(method: &str) -> bool {
     matches!(
         method,
-        "gradcam" | "gradcam++" | "xgradcam" | "layercam" | "hirescam" | "scorecam" | "ablationcam" | "eigencam" | "guided-gradcam"
+        "gradcam"
+            | "gradcam++"
+            | "xgradcam"
+            | "layercam"
+            | "hirescam"
+            | "scorecam"
+            | "ablationcam"
+            | "eigencam"
+            | "guided-gradcam"
     )
 }

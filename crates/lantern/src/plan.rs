@@ -41,7 +41,12 @@ pub fn item_id(stem: &str, method: &str, point: &SweepPoint, slot: usize, slots:
     id
 }
 
-pub fn plan(samples: &[Sample], points: &[SweepPoint], methods: &[Vec<String>], slots: usize) -> Vec<WorkItem> {
+pub fn plan(
+    samples: &[Sample],
+    points: &[SweepPoint],
+    methods: &[Vec<String>],
+    slots: usize,
+) -> Vec<WorkItem> {
     let mut items = Vec::new();
     for (i, sample) in samples.iter().enumerate() {
         let stem = image_stem(sample);
@@ -88,15 +93,25 @@ mod tests {
     use std::path::PathBuf;
 
     fn sample(id: &str) -> Sample {
-        Sample { id: id.into(), path: PathBuf::from(id), label: None, error: None }
+        Sample {
+            id: id.into(),
+            path: PathBuf::from(id),
+            label: None,
+            error: None,
+        }
     }
 
     #[test]
     fn ids_are_stable_and_unique() {
         let samples = vec![sample("a b.JPEG"), sample("c.png")];
-        let points = vec![SweepPoint { values: vec![("occlusion.window".into(), toml::Value::Integer(16))] }, SweepPoint {
-            values: vec![("occlusion.window".into(), toml::Value::Integer(32))],
-        }];
+        let points = vec![
+            SweepPoint {
+                values: vec![("occlusion.window".into(), toml::Value::Integer(16))],
+            },
+            SweepPoint {
+                values: vec![("occlusion.window".into(), toml::Value::Integer(32))],
+            },
+        ];
         let methods = vec![vec!["occlusion".to_string()], vec!["occlusion".to_string()]];
         let items = plan(&samples, &points, &methods, 1);
         assert_eq!(items.len(), 4);
@@ -110,8 +125,15 @@ mod tests {
     #[test]
     fn shards_partition_the_items() {
         let samples: Vec<_> = (0..7).map(|i| sample(&format!("{i}.png"))).collect();
-        let items = plan(&samples, &[SweepPoint::default()], &[vec!["occlusion".into()]], 2);
-        let total: usize = (1..=3).map(|i| items.iter().filter(|it| in_shard(it, Some((i, 3)))).count()).sum();
+        let items = plan(
+            &samples,
+            &[SweepPoint::default()],
+            &[vec!["occlusion".into()]],
+            2,
+        );
+        let total: usize = (1..=3)
+            .map(|i| items.iter().filter(|it| in_shard(it, Some((i, 3)))).count())
+            .sum();
         assert_eq!(total, items.len());
         assert!(parse_shard("0/3").is_err() && parse_shard("4/3").is_err());
     }

@@ -37,7 +37,13 @@ pub fn assemble(dir: &Path, plan: &RunPlan, shard: Option<(usize, usize)>) -> Re
         let part = dir.join("parts").join(format!("shard-{i}-of-{n}"));
         std::fs::create_dir_all(&part)?;
         write_scores(&part, &rows, "scores")?;
-        return Ok(Assembled { ok, failed, rows, summary: Vec::new(), figures: Vec::new() });
+        return Ok(Assembled {
+            ok,
+            failed,
+            rows,
+            summary: Vec::new(),
+            figures: Vec::new(),
+        });
     }
     write_scores(dir, &rows, "scores")?;
     let curves = read_curves(dir, &rows);
@@ -45,8 +51,16 @@ pub fn assemble(dir: &Path, plan: &RunPlan, shard: Option<(usize, usize)>) -> Re
     let summary = summarise(&rows);
     lantern_metrics::write_summary_csv(&summary, &dir.join("summary.csv"))?;
     let mut figures = Vec::new();
-    figures.extend(crate::figures::summary_figures(dir, plan, &rows, &curves, &summary)?);
-    Ok(Assembled { ok, failed, rows, summary, figures })
+    figures.extend(crate::figures::summary_figures(
+        dir, plan, &rows, &curves, &summary,
+    )?);
+    Ok(Assembled {
+        ok,
+        failed,
+        rows,
+        summary,
+        figures,
+    })
 }
 
 fn read_curves(dir: &Path, rows: &[Row]) -> BTreeMap<String, Vec<CausalCurveRecord>> {
@@ -71,11 +85,24 @@ pub struct CausalCurveRecord {
 }
 
 /// `curves.parquet`: image, method, params, metric, step, fraction, score.
-fn write_curves_table(dir: &Path, rows: &[Row], curves: &BTreeMap<String, Vec<CausalCurveRecord>>) -> Result<()> {
-    let (mut image, mut method, mut params, mut metric, mut step, mut fraction, mut score) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+fn write_curves_table(
+    dir: &Path,
+    rows: &[Row],
+    curves: &BTreeMap<String, Vec<CausalCurveRecord>>,
+) -> Result<()> {
+    let (mut image, mut method, mut params, mut metric, mut step, mut fraction, mut score) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     for r in rows {
-        let Some(cs) = curves.get(&r.item) else { continue };
+        let Some(cs) = curves.get(&r.item) else {
+            continue;
+        };
         for c in cs {
             for (i, (&f, &s)) in c.fractions.iter().zip(&c.curve).enumerate() {
                 image.push(r.image.clone());
@@ -91,15 +118,19 @@ fn write_curves_table(dir: &Path, rows: &[Row], curves: &BTreeMap<String, Vec<Ca
     if image.is_empty() {
         return Ok(());
     }
-    let mut df = DataFrame::new(vec![
-        Column::new("image".into(), image),
-        Column::new("method".into(), method),
-        Column::new("params".into(), params),
-        Column::new("metric".into(), metric),
-        Column::new("step".into(), step),
-        Column::new("fraction".into(), fraction),
-        Column::new("score".into(), score),
-    ])?;
+    let height = image.len();
+    let mut df = DataFrame::new(
+        height,
+        vec![
+            Column::new("image".into(), image),
+            Column::new("method".into(), method),
+            Column::new("params".into(), params),
+            Column::new("metric".into(), metric),
+            Column::new("step".into(), step),
+            Column::new("fraction".into(), fraction),
+            Column::new("score".into(), score),
+        ],
+    )?;
     let mut bytes = Vec::new();
     ParquetWriter::new(&mut bytes).finish(&mut df)?;
     write_bytes(&dir.join("curves.parquet"), &bytes)
@@ -113,7 +144,12 @@ fn summarise(rows: &[Row]) -> Vec<SummaryRow> {
             obs.push(Observation::new(&r.method, &r.point, k, *v));
         }
         obs.push(Observation::new(&r.method, &r.point, "seconds", r.seconds));
-        obs.push(Observation::new(&r.method, &r.point, "passes", (r.forward_passes + r.backward_passes) as f64));
+        obs.push(Observation::new(
+            &r.method,
+            &r.point,
+            "passes",
+            (r.forward_passes + r.backward_passes) as f64,
+        ));
     }
     lantern_metrics::summarise(&obs, &BootstrapSettings::default())
 }
@@ -152,7 +188,9 @@ pub fn write_manifest(
         "head": head.map(|h| &h.summary),
     });
     let name = match shard {
-        Some((i, n)) => PathBuf::from("parts").join(format!("shard-{i}-of-{n}")).join("manifest.json"),
+        Some((i, n)) => PathBuf::from("parts")
+            .join(format!("shard-{i}-of-{n}"))
+            .join("manifest.json"),
         None => PathBuf::from("manifest.json"),
     };
     write_bytes(&dir.join(&name), &serde_json::to_vec_pretty(&manifest)?)?;
@@ -170,29 +208,46 @@ pub fn merge_manifests(dir: &Path) -> Result<()> {
     if let Ok(entries) = std::fs::read_dir(&parts) {
         for e in entries.flatten() {
             if let Ok(bytes) = std::fs::read(e.path().join("manifest.json")) {
-                manifests.push((e.file_name().to_string_lossy().into_owned(), serde_json::from_slice(&bytes)?));
+                manifests.push((
+                    e.file_name().to_string_lossy().into_owned(),
+                    serde_json::from_slice(&bytes)?,
+                ));
             }
         }
     }
     manifests.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut manifest = manifests.first().map(|m| m.1.clone()).unwrap_or_else(|| serde_json::json!({}));
+    let mut manifest = manifests
+        .first()
+        .map(|m| m.1.clone())
+        .unwrap_or_else(|| serde_json::json!({}));
     manifest["merged_from"] = serde_json::json!(manifests.iter().map(|m| &m.0).collect::<Vec<_>>());
     manifest["shard"] = serde_json::Value::Null;
     let run_plan: RunPlan = serde_json::from_slice(&std::fs::read(dir.join("plan.json"))?)?;
     let assembled = assemble(dir, &run_plan, None)?;
     manifest["items"] = serde_json::json!({ "ok": assembled.ok, "failed": assembled.failed });
-    write_bytes(&dir.join("manifest.json"), &serde_json::to_vec_pretty(&manifest)?)?;
+    write_bytes(
+        &dir.join("manifest.json"),
+        &serde_json::to_vec_pretty(&manifest)?,
+    )?;
     write_pages(dir, &manifest, &assembled)
 }
 
 fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// `summary.md` and the self-contained `index.html` (figures inlined as data URIs).
 fn write_pages(dir: &Path, manifest: &serde_json::Value, a: &Assembled) -> Result<()> {
-    let name = manifest["config"]["experiment"]["name"].as_str().unwrap_or("experiment").to_string();
+    let name = manifest["config"]["experiment"]["name"]
+        .as_str()
+        .unwrap_or("experiment")
+        .to_string();
     let table = lantern_metrics::summary_markdown(&a.summary, 0.95);
     let failed: Vec<&Row> = a.rows.iter().filter(|r| r.failed()).collect();
     let mut md = format!("# {name}\n\n{} items ok, {} failed.\n\n", a.ok, a.failed);
@@ -209,12 +264,20 @@ fn write_pages(dir: &Path, manifest: &serde_json::Value, a: &Assembled) -> Resul
     if !failed.is_empty() {
         md.push_str("\n## Failed items\n\n| item | error |\n|---|---|\n");
         for r in &failed {
-            md.push_str(&format!("| {} | {} |\n", r.item, r.error.as_deref().unwrap_or("").replace('|', "\\|")));
+            md.push_str(&format!(
+                "| {} | {} |\n",
+                r.item,
+                r.error.as_deref().unwrap_or("").replace('|', "\\|")
+            ));
         }
     }
     write_bytes(&dir.join("summary.md"), md.as_bytes())?;
 
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
     let mut html = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{0} — Lantern report</title><style>\
          body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}\
@@ -238,9 +301,15 @@ fn write_pages(dir: &Path, manifest: &serde_json::Value, a: &Assembled) -> Resul
         html.push_str(&format!("<h3>{}</h3>{}", esc(&r.item), img_tag(&f)));
     }
     if !failed.is_empty() {
-        html.push_str("<h2 class=\"failed\">Failed items</h2><table><tr><th>item</th><th>error</th></tr>");
+        html.push_str(
+            "<h2 class=\"failed\">Failed items</h2><table><tr><th>item</th><th>error</th></tr>",
+        );
         for r in &failed {
-            html.push_str(&format!("<tr><td>{}</td><td style=\"text-align:left\">{}</td></tr>", esc(&r.item), esc(r.error.as_deref().unwrap_or(""))));
+            html.push_str(&format!(
+                "<tr><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+                esc(&r.item),
+                esc(r.error.as_deref().unwrap_or(""))
+            ));
         }
         html.push_str("</table>");
     }
@@ -254,7 +323,11 @@ fn write_pages(dir: &Path, manifest: &serde_json::Value, a: &Assembled) -> Resul
 
 fn img_tag(path: &Path) -> String {
     match std::fs::read(path) {
-        Ok(bytes) => format!("<img src=\"data:image/png;base64,{}\" alt=\"{}\">", base64(&bytes), path.display()),
+        Ok(bytes) => format!(
+            "<img src=\"data:image/png;base64,{}\" alt=\"{}\">",
+            base64(&bytes),
+            path.display()
+        ),
         Err(_) => format!("<p>(missing figure {})</p>", path.display()),
     }
 }
@@ -268,7 +341,10 @@ fn markdown_table_to_html(md: &str) -> String {
         let tag = if i == 0 { "th" } else { "td" };
         html.push_str("<tr>");
         for cell in line.trim_matches('|').split('|') {
-            html.push_str(&format!("<{tag}>{}</{tag}>", cell.trim().replace('<', "&lt;")));
+            html.push_str(&format!(
+                "<{tag}>{}</{tag}>",
+                cell.trim().replace('<', "&lt;")
+            ));
         }
         html.push_str("</tr>");
     }
@@ -281,7 +357,11 @@ fn base64(bytes: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for i in 0..4 {
             if i <= chunk.len() {

@@ -2,7 +2,7 @@
 //! finishes (atomically) and assembled into `scores.parquet` / `scores.csv` at the end, so an
 //! interrupted run keeps every finished item and a rerun skips them.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -52,12 +52,17 @@ impl Row {
 /// Builds the scores table: fixed columns, then one column per sweep parameter, stat and metric
 /// (union over rows, sorted), so every run of the same config has the same columns.
 pub fn scores_frame(rows: &[Row]) -> Result<DataFrame> {
-    let text = |f: &dyn Fn(&Row) -> Option<String>| -> Vec<Option<String>> { rows.iter().map(f).collect() };
+    let text = |f: &dyn Fn(&Row) -> Option<String>| -> Vec<Option<String>> {
+        rows.iter().map(f).collect()
+    };
     let mut columns: Vec<Column> = vec![
         Column::new("item".into(), text(&|r| Some(r.item.clone()))),
         Column::new("image".into(), text(&|r| Some(r.image.clone()))),
         Column::new("path".into(), text(&|r| Some(r.path.clone()))),
-        Column::new("label".into(), rows.iter().map(|r| r.label).collect::<Vec<_>>()),
+        Column::new(
+            "label".into(),
+            rows.iter().map(|r| r.label).collect::<Vec<_>>(),
+        ),
         Column::new("label_name".into(), text(&|r| r.label_name.clone())),
         Column::new("method".into(), text(&|r| Some(r.method.clone()))),
         Column::new("point".into(), text(&|r| Some(r.point.clone()))),
@@ -69,7 +74,8 @@ pub fn scores_frame(rows: &[Row]) -> Result<DataFrame> {
         k
     };
     for key in keys(&|r| r.params.keys().cloned().collect()) {
-        let values: Vec<Option<String>> = rows.iter().map(|r| r.params.get(&key).cloned()).collect();
+        let values: Vec<Option<String>> =
+            rows.iter().map(|r| r.params.get(&key).cloned()).collect();
         let numeric: Option<Vec<Option<f64>>> = values
             .iter()
             .map(|v| match v {
@@ -84,29 +90,55 @@ pub fn scores_frame(rows: &[Row]) -> Result<DataFrame> {
         });
     }
     columns.extend([
-        Column::new("target".into(), rows.iter().map(|r| r.target).collect::<Vec<_>>()),
+        Column::new(
+            "target".into(),
+            rows.iter().map(|r| r.target).collect::<Vec<_>>(),
+        ),
         Column::new("target_name".into(), text(&|r| r.target_name.clone())),
-        Column::new("target_probability".into(), rows.iter().map(|r| r.target_probability).collect::<Vec<_>>()),
-        Column::new("predicted".into(), rows.iter().map(|r| r.predicted).collect::<Vec<_>>()),
+        Column::new(
+            "target_probability".into(),
+            rows.iter()
+                .map(|r| r.target_probability)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "predicted".into(),
+            rows.iter().map(|r| r.predicted).collect::<Vec<_>>(),
+        ),
         Column::new("predicted_name".into(), text(&|r| r.predicted_name.clone())),
         Column::new(
             "predicted_probability".into(),
-            rows.iter().map(|r| r.predicted_probability).collect::<Vec<_>>(),
+            rows.iter()
+                .map(|r| r.predicted_probability)
+                .collect::<Vec<_>>(),
         ),
-        Column::new("seconds".into(), rows.iter().map(|r| r.seconds).collect::<Vec<_>>()),
-        Column::new("forward_passes".into(), rows.iter().map(|r| r.forward_passes).collect::<Vec<_>>()),
-        Column::new("backward_passes".into(), rows.iter().map(|r| r.backward_passes).collect::<Vec<_>>()),
+        Column::new(
+            "seconds".into(),
+            rows.iter().map(|r| r.seconds).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "forward_passes".into(),
+            rows.iter().map(|r| r.forward_passes).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "backward_passes".into(),
+            rows.iter().map(|r| r.backward_passes).collect::<Vec<_>>(),
+        ),
     ]);
     for key in keys(&|r| r.metrics.keys().cloned().collect()) {
         columns.push(Column::new(
             key.clone().into(),
-            rows.iter().map(|r| r.metrics.get(&key).copied()).collect::<Vec<_>>(),
+            rows.iter()
+                .map(|r| r.metrics.get(&key).copied())
+                .collect::<Vec<_>>(),
         ));
     }
     for key in keys(&|r| r.stats.keys().cloned().collect()) {
         columns.push(Column::new(
             format!("stat.{key}").into(),
-            rows.iter().map(|r| r.stats.get(&key).copied()).collect::<Vec<_>>(),
+            rows.iter()
+                .map(|r| r.stats.get(&key).copied())
+                .collect::<Vec<_>>(),
         ));
     }
     columns.extend([
@@ -116,7 +148,7 @@ pub fn scores_frame(rows: &[Row]) -> Result<DataFrame> {
         Column::new("figure_file".into(), text(&|r| r.figure_file.clone())),
         Column::new("notes".into(), text(&|r| Some(r.notes.join("; ")))),
     ]);
-    Ok(DataFrame::new(columns)?)
+    Ok(DataFrame::new(rows.len(), columns)?)
 }
 
 /// Writes `scores.parquet` and `scores.csv` (each atomically) into `dir`.
@@ -127,13 +159,13 @@ pub fn write_scores(dir: &Path, rows: &[Row], stem: &str) -> Result<()> {
     let mut bytes = Vec::new();
     ParquetWriter::new(&mut bytes)
         .finish(&mut df)
-        .with_context(|| format!("encoding {}", parquet.display()))?;
+        .map_err(|e| anyhow::anyhow!("encoding {}: {e}", parquet.display()))?;
     crate::files::write_bytes(&parquet, &bytes)?;
     let mut bytes = Vec::new();
     CsvWriter::new(&mut bytes)
         .include_header(true)
         .finish(&mut df)
-        .with_context(|| format!("encoding {}", csv.display()))?;
+        .map_err(|e| anyhow::anyhow!("encoding {}: {e}", csv.display()))?;
     crate::files::write_bytes(&csv, &bytes)?;
     Ok(())
 }

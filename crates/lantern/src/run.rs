@@ -41,7 +41,13 @@ struct PlannedMethod {
     layer_param: bool,
 }
 
-pub fn run_experiment(path: &Path, out: Option<PathBuf>, sets: &[String], shard: Option<&str>, rt: &RuntimeArgs) -> Result<ExitCode> {
+pub fn run_experiment(
+    path: &Path,
+    out: Option<PathBuf>,
+    sets: &[String],
+    shard: Option<&str>,
+    rt: &RuntimeArgs,
+) -> Result<ExitCode> {
     let started = Instant::now();
     let mut timings: BTreeMap<String, f64> = BTreeMap::new();
     let mut file = ExperimentFile::load(path)?;
@@ -49,16 +55,23 @@ pub fn run_experiment(path: &Path, out: Option<PathBuf>, sets: &[String], shard:
         file.apply_set(s)?;
     }
     let points = file.sweep_points()?;
-    let configs: Vec<Config> = points.iter().map(|p| file.typed(p)).collect::<Result<_>>()?;
+    let configs: Vec<Config> = points
+        .iter()
+        .map(|p| file.typed(p))
+        .collect::<Result<_>>()?;
     let config = configs[0].clone();
     check_sweep_scope(&configs, path)?;
     let shard = shard.map(plan::parse_shard).transpose()?;
-    let out_dir = out.unwrap_or_else(|| PathBuf::from("reports").join(safe_name(&config.experiment.name)));
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create output folder {}", out_dir.display()))?;
+    let out_dir =
+        out.unwrap_or_else(|| PathBuf::from("reports").join(safe_name(&config.experiment.name)));
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create output folder {}", out_dir.display()))?;
     probe_writable(&out_dir)?;
 
     let runtime = pipeline::open_runtime(
-        rt.device.as_deref().or(Some(config.runtime.device.as_str())),
+        rt.device
+            .as_deref()
+            .or(Some(config.runtime.device.as_str())),
         rt.threads.or(config.runtime.threads),
         config.runtime.library.clone(),
     )?;
@@ -67,32 +80,54 @@ pub fn run_experiment(path: &Path, out: Option<PathBuf>, sets: &[String], shard:
     timings.insert("model".into(), t.elapsed().as_secs_f64());
     let names = pipeline::class_names(config.model.labels.as_deref(), model.classes)?;
     let names = names.or_else(|| head_report.as_ref().map(|h| h.class_names.clone()));
-    let preprocess = pipeline::preprocess_for(&model, &config.model.preprocess, config.model.mean, config.model.std)?;
+    let preprocess = pipeline::preprocess_for(
+        &model,
+        &config.model.preprocess,
+        config.model.mean,
+        config.model.std,
+    )?;
     let t = Instant::now();
     let dataset = crate::datasets::load(&config, path)?;
     timings.insert("data".into(), t.elapsed().as_secs_f64());
     let spec = target_spec(&config, names.as_ref())?;
 
     // Build every method of every point up front: a bad parameter fails before any work.
-    let layer = if config.model.layer == "auto" { None } else { Some(config.model.layer.clone()) };
+    let layer = if config.model.layer == "auto" {
+        None
+    } else {
+        Some(config.model.layer.clone())
+    };
     let mut methods: Vec<Vec<(String, PlannedMethod)>> = Vec::new();
     for (cfg, point) in configs.iter().zip(&points) {
         let mut built = Vec::new();
         for (name, table) in &cfg.methods {
-            let table = table
-                .as_table()
-                .ok_or_else(|| anyhow!("{}: [methods.{name}] must be a table of parameters", path.display()))?;
-            built.push((name.clone(), build_method(name, table, layer.as_deref(), &file, point)?));
+            let table = table.as_table().ok_or_else(|| {
+                anyhow!(
+                    "{}: [methods.{name}] must be a table of parameters",
+                    path.display()
+                )
+            })?;
+            built.push((
+                name.clone(),
+                build_method(name, table, layer.as_deref(), &file, point)?,
+            ));
         }
         if built.is_empty() {
-            bail!("{}: no methods: add e.g. [methods.occlusion]", path.display());
+            bail!(
+                "{}: no methods: add e.g. [methods.occlusion]",
+                path.display()
+            );
         }
         for m in &cfg.metrics.list {
-            scoring::check_names(std::slice::from_ref(m)).with_context(|| format!("{}: [metrics] list", path.display()))?;
+            scoring::check_names(std::slice::from_ref(m))
+                .with_context(|| format!("{}: [metrics] list", path.display()))?;
         }
         methods.push(built);
     }
-    let method_names: Vec<Vec<String>> = methods.iter().map(|ms| ms.iter().map(|(n, _)| n.clone()).collect()).collect();
+    let method_names: Vec<Vec<String>> = methods
+        .iter()
+        .map(|ms| ms.iter().map(|(n, _)| n.clone()).collect())
+        .collect();
     let items = plan::plan(&dataset.samples, &points, &method_names, spec.slots());
     let config_hash = config_hash(&file, sets)?;
     let run_plan = RunPlan {
@@ -103,18 +138,30 @@ pub fn run_experiment(path: &Path, out: Option<PathBuf>, sets: &[String], shard:
         items: items.clone(),
         points: points.iter().map(point_params).collect(),
     };
-    crate::files::write_bytes(&out_dir.join("plan.json"), &serde_json::to_vec_pretty(&run_plan)?)?;
+    crate::files::write_bytes(
+        &out_dir.join("plan.json"),
+        &serde_json::to_vec_pretty(&run_plan)?,
+    )?;
 
-    let mine: Vec<&WorkItem> = items.iter().filter(|it| plan::in_shard(it, shard)).collect();
+    let mine: Vec<&WorkItem> = items
+        .iter()
+        .filter(|it| plan::in_shard(it, shard))
+        .collect();
     let done = finished_items(&out_dir, &mine);
-    let todo: Vec<&WorkItem> = mine.iter().copied().filter(|it| !done.contains_key(&it.id)).collect();
+    let todo: Vec<&WorkItem> = mine
+        .iter()
+        .copied()
+        .filter(|it| !done.contains_key(&it.id))
+        .collect();
     eprintln!(
         "{}: {} images × {} point(s) → {} work items{}; {} already finished, {} to run (model on {})",
         config.experiment.name,
         dataset.samples.len(),
         points.len(),
         items.len(),
-        shard.map(|(i, n)| format!(" (shard {i}/{n}: {})", mine.len())).unwrap_or_default(),
+        shard
+            .map(|(i, n)| format!(" (shard {i}/{n}: {})", mine.len()))
+            .unwrap_or_default(),
         done.len(),
         todo.len(),
         model.device_used
@@ -122,8 +169,10 @@ pub fn run_experiment(path: &Path, out: Option<PathBuf>, sets: &[String], shard:
 
     let progress = ProgressBar::new(todo.len() as u64);
     progress.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} items · eta {eta} · {msg}")
-            .expect("static template"),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} items · eta {eta} · {msg}",
+        )
+        .expect("static template"),
     );
     let t = Instant::now();
     let runner = Runner {
@@ -146,7 +195,18 @@ pub fn run_experiment(path: &Path, out: Option<PathBuf>, sets: &[String], shard:
     let assembled = report::assemble(&out_dir, &run_plan, shard)?;
     timings.insert("report".into(), t.elapsed().as_secs_f64());
     timings.insert("total".into(), started.elapsed().as_secs_f64());
-    report::write_manifest(&out_dir, &file, sets, &config_hash, &model, runtime, &timings, &assembled, head_report.as_ref(), shard)?;
+    report::write_manifest(
+        &out_dir,
+        &file,
+        sets,
+        &config_hash,
+        &model,
+        runtime,
+        &timings,
+        &assembled,
+        head_report.as_ref(),
+        shard,
+    )?;
     eprintln!(
         "{}: {} ok, {} failed → {}",
         config.experiment.name,
@@ -155,7 +215,11 @@ pub fn run_experiment(path: &Path, out: Option<PathBuf>, sets: &[String], shard:
         out_dir.display()
     );
     if assembled.failed > 0 {
-        eprintln!("{} item(s) failed; see the error column of {}", assembled.failed, out_dir.join("scores.csv").display());
+        eprintln!(
+            "{} item(s) failed; see the error column of {}",
+            assembled.failed,
+            out_dir.join("scores.csv").display()
+        );
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
@@ -164,25 +228,44 @@ pub fn run_experiment(path: &Path, out: Option<PathBuf>, sets: &[String], shard:
 /// `lantern merge DIR`: assemble tables and report from every shard's item rows.
 pub fn merge(dir: &Path) -> Result<ExitCode> {
     let plan_path = dir.join("plan.json");
-    let run_plan: RunPlan = serde_json::from_slice(
-        &std::fs::read(&plan_path).with_context(|| format!("{} not found: is this a run folder?", plan_path.display()))?,
-    )
-    .with_context(|| format!("reading {}", plan_path.display()))?;
+    let run_plan: RunPlan =
+        serde_json::from_slice(&std::fs::read(&plan_path).with_context(|| {
+            format!("{} not found: is this a run folder?", plan_path.display())
+        })?)
+        .with_context(|| format!("reading {}", plan_path.display()))?;
     let assembled = report::assemble(dir, &run_plan, None)?;
     let missing = run_plan.items.len() - assembled.ok - assembled.failed;
-    eprintln!("merged {}: {} ok, {} failed, {} missing", dir.display(), assembled.ok, assembled.failed, missing);
+    eprintln!(
+        "merged {}: {} ok, {} failed, {} missing",
+        dir.display(),
+        assembled.ok,
+        assembled.failed,
+        missing
+    );
     if missing > 0 {
-        bail!("{missing} work item(s) have no result yet: run the remaining shards, then merge again");
+        bail!(
+            "{missing} work item(s) have no result yet: run the remaining shards, then merge again"
+        );
     }
     report::merge_manifests(dir)?;
-    Ok(if assembled.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if assembled.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Only methods, metrics, batch sizes and output settings may vary across sweep points: one
 /// model and one dataset per run.
 fn check_sweep_scope(configs: &[Config], path: &Path) -> Result<()> {
     let fixed = |c: &Config| -> Result<String> {
-        Ok(serde_json::to_string(&(&c.model, &c.data, &c.targets, &c.experiment, &c.runtime.device))?)
+        Ok(serde_json::to_string(&(
+            &c.model,
+            &c.data,
+            &c.targets,
+            &c.experiment,
+            &c.runtime.device,
+        ))?)
     };
     let first = fixed(&configs[0])?;
     for c in &configs[1..] {
@@ -198,7 +281,8 @@ fn check_sweep_scope(configs: &[Config], path: &Path) -> Result<()> {
 
 fn probe_writable(dir: &Path) -> Result<()> {
     let probe = dir.join(".lantern-write-test");
-    std::fs::write(&probe, b"ok").with_context(|| format!("output folder {} is not writable", dir.display()))?;
+    std::fs::write(&probe, b"ok")
+        .with_context(|| format!("output folder {} is not writable", dir.display()))?;
     std::fs::remove_file(&probe).ok();
     Ok(())
 }
@@ -210,14 +294,22 @@ fn target_spec(config: &Config, names: Option<&ClassNames>) -> Result<TargetSpec
         "label" => Ok(TargetSpec::Label),
         "top-k" => Ok(TargetSpec::TopK(t.k.max(1))),
         "class" => {
-            let class = t.class.as_ref().ok_or_else(|| anyhow!("targets.mode = \"class\" needs targets.class (an index or a name)"))?;
+            let class = t.class.as_ref().ok_or_else(|| {
+                anyhow!("targets.mode = \"class\" needs targets.class (an index or a name)")
+            })?;
             TargetSpec::parse(&value_text(class), t.k, names)
         }
         other => bail!("targets.mode = {other:?}: expected top1, label, class or top-k"),
     }
 }
 
-fn build_method(name: &str, table: &toml::Table, layer: Option<&str>, file: &ExperimentFile, point: &SweepPoint) -> Result<PlannedMethod> {
+fn build_method(
+    name: &str,
+    table: &toml::Table,
+    layer: Option<&str>,
+    file: &ExperimentFile,
+    point: &SweepPoint,
+) -> Result<PlannedMethod> {
     let mut values: BTreeMap<String, ParamValue> = BTreeMap::new();
     for (k, v) in table {
         let value = match v {
@@ -225,7 +317,10 @@ fn build_method(name: &str, table: &toml::Table, layer: Option<&str>, file: &Exp
             toml::Value::Float(f) => ParamValue::Float(*f),
             toml::Value::Boolean(b) => ParamValue::Bool(*b),
             toml::Value::String(s) => ParamValue::Text(s.clone()),
-            other => bail!("{}: [methods.{name}] {k} = {other}: expected a number, boolean or string", file.path.display()),
+            other => bail!(
+                "{}: [methods.{name}] {k} = {other}: expected a number, boolean or string",
+                file.path.display()
+            ),
         };
         values.insert(k.clone(), value);
     }
@@ -239,15 +334,27 @@ fn build_method(name: &str, table: &toml::Table, layer: Option<&str>, file: &Exp
     }
     let params = Params::new(name, values);
     let method = lantern_explain::build_method(name, &params).map_err(|e| {
-        let line = crate::config::find_line(&file.source, &format!("[methods.{name}]")).map(|l| format!(":{l}")).unwrap_or_default();
-        let at = if point.values.is_empty() { String::new() } else { format!(" (sweep point {})", point.slug()) };
+        let line = crate::config::find_line(&file.source, &format!("[methods.{name}]"))
+            .map(|l| format!(":{l}"))
+            .unwrap_or_default();
+        let at = if point.values.is_empty() {
+            String::new()
+        } else {
+            format!(" (sweep point {})", point.slug())
+        };
         anyhow!("{}{line}: {e}{at}", file.path.display())
     })?;
-    Ok(PlannedMethod { method, layer_param })
+    Ok(PlannedMethod {
+        method,
+        layer_param,
+    })
 }
 
 fn point_params(p: &SweepPoint) -> BTreeMap<String, String> {
-    p.values.iter().map(|(k, v)| (k.clone(), value_text(v))).collect()
+    p.values
+        .iter()
+        .map(|(k, v)| (k.clone(), value_text(v)))
+        .collect()
 }
 
 /// The hash of everything that affects results: the resolved config tree (after `--set`),
@@ -264,12 +371,16 @@ pub fn config_hash(file: &ExperimentFile, _sets: &[String]) -> Result<String> {
 pub fn finished_items(out_dir: &Path, items: &[&WorkItem]) -> HashMap<String, Row> {
     let mut done = HashMap::new();
     for item in items {
-        let Some(row) = read_row(out_dir, &item.id) else { continue };
+        let Some(row) = read_row(out_dir, &item.id) else {
+            continue;
+        };
         if row.failed() {
             continue;
         }
         let intact = match (&row.map_file, &row.map_sha256) {
-            (Some(f), Some(h)) => std::fs::read(out_dir.join(f)).map(|b| &sha256_hex(&b) == h).unwrap_or(false),
+            (Some(f), Some(h)) => std::fs::read(out_dir.join(f))
+                .map(|b| &sha256_hex(&b) == h)
+                .unwrap_or(false),
             _ => false,
         };
         if intact {
@@ -285,14 +396,20 @@ pub fn read_row(out_dir: &Path, id: &str) -> Option<Row> {
 }
 
 fn write_row(out_dir: &Path, row: &Row) -> Result<()> {
-    crate::files::write_bytes(&out_dir.join("items").join(format!("{}.json", row.item)), &serde_json::to_vec_pretty(row)?)
+    crate::files::write_bytes(
+        &out_dir.join("items").join(format!("{}.json", row.item)),
+        &serde_json::to_vec_pretty(row)?,
+    )
 }
 
 fn write_curves(out_dir: &Path, item: &str, curves: &[lantern_metrics::CausalCurve]) -> Result<()> {
     if curves.is_empty() {
         return Ok(());
     }
-    crate::files::write_bytes(&out_dir.join("curves").join(format!("{item}.json")), &serde_json::to_vec(curves)?)
+    crate::files::write_bytes(
+        &out_dir.join("curves").join(format!("{item}.json")),
+        &serde_json::to_vec(curves)?,
+    )
 }
 
 struct Runner<'a> {
@@ -351,15 +468,25 @@ impl Runner<'_> {
         let mut ok: Vec<(usize, Preprocessed)> = Vec::new();
         for ((&i, sample), result) in chunk.iter().zip(&samples).zip(loaded) {
             match (&sample.error, result) {
-                (Some(e), _) => out.push(Prepared { image: i, input: Err(e.clone()) }),
-                (None, Err(e)) => out.push(Prepared { image: i, input: Err(e.to_string()) }),
+                (Some(e), _) => out.push(Prepared {
+                    image: i,
+                    input: Err(e.clone()),
+                }),
+                (None, Err(e)) => out.push(Prepared {
+                    image: i,
+                    input: Err(e.to_string()),
+                }),
                 (None, Ok(p)) => ok.push((i, p)),
             }
         }
         if !ok.is_empty() {
             let views: Vec<_> = ok.iter().map(|(_, p)| p.tensor.view()).collect();
-            let batch: Array4<f32> = ndarray::stack(Axis(0), &views).expect("same shape by preprocessing");
-            match self.model.forward_batched(batch.view(), self.config.runtime.batch) {
+            let batch: Array4<f32> =
+                ndarray::stack(Axis(0), &views).expect("same shape by preprocessing");
+            match self
+                .model
+                .forward_batched(batch.view(), self.config.runtime.batch)
+            {
                 Ok(logits) => {
                     for ((i, p), row) in ok.into_iter().zip(logits.outer_iter()) {
                         let input = pipeline::check_finite(row, &self.dataset.samples[i].id)
@@ -368,7 +495,10 @@ impl Runner<'_> {
                         out.push(Prepared { image: i, input });
                     }
                 }
-                Err(e) => out.extend(ok.into_iter().map(|(i, _)| Prepared { image: i, input: Err(e.to_string()) })),
+                Err(e) => out.extend(ok.into_iter().map(|(i, _)| Prepared {
+                    image: i,
+                    input: Err(e.to_string()),
+                })),
             }
         }
         out.sort_by_key(|p| p.image);
@@ -378,7 +508,11 @@ impl Runner<'_> {
     fn base_row(&self, item: &WorkItem) -> Row {
         let sample = &self.dataset.samples[item.image];
         let label_name = sample.label.map(|l| {
-            self.dataset.classes.get(l).cloned().unwrap_or_else(|| pipeline::class_name(self.names, l))
+            self.dataset
+                .classes
+                .get(l)
+                .cloned()
+                .unwrap_or_else(|| pipeline::class_name(self.names, l))
         });
         Row {
             item: item.id.clone(),
@@ -412,7 +546,8 @@ impl Runner<'_> {
     fn fail(&self, item: &WorkItem, mut row: Row, error: String) -> Result<()> {
         row.status = "failed".into();
         row.error = Some(error.clone());
-        self.progress.println(format!("failed: {}: {error}", item.id));
+        self.progress
+            .println(format!("failed: {}: {error}", item.id));
         write_row(self.out_dir, &row)?;
         self.progress.inc(1);
         Ok(())
@@ -431,7 +566,10 @@ impl Runner<'_> {
         };
         let probs = lantern_runtime::softmax(logits.view());
         let predicted = pipeline::top_k(logits.view(), 1)[0];
-        let targets = match self.spec.resolve(logits.view(), sample.label, self.model.classes) {
+        let targets = match self
+            .spec
+            .resolve(logits.view(), sample.label, self.model.classes)
+        {
             Ok(t) => t,
             Err(e) => {
                 for it in items {
@@ -443,16 +581,33 @@ impl Runner<'_> {
         // Items of one (point, method) share one explain call over all their targets.
         let mut groups: BTreeMap<(usize, String), Vec<&WorkItem>> = BTreeMap::new();
         for it in items {
-            groups.entry((it.point, it.method.clone())).or_default().push(it);
+            groups
+                .entry((it.point, it.method.clone()))
+                .or_default()
+                .push(it);
         }
         let stem = plan::image_stem(sample);
         for ((point, method_name), group) in groups {
-            let planned = &self.methods[point].iter().find(|(n, _)| *n == method_name).expect("planned").1;
+            let planned = &self.methods[point]
+                .iter()
+                .find(|(n, _)| *n == method_name)
+                .expect("planned")
+                .1;
             let cfg = &self.configs[point];
-            let ctx = Context { model: self.model, logits: logits.view(), batch_size: cfg.runtime.batch, seed: self.config.experiment.seed };
-            let group_targets: Vec<usize> = group.iter().filter_map(|it| targets.get(it.slot).copied()).collect();
+            let ctx = Context {
+                model: self.model,
+                logits: logits.view(),
+                batch_size: cfg.runtime.batch,
+                seed: self.config.experiment.seed,
+            };
+            let group_targets: Vec<usize> = group
+                .iter()
+                .filter_map(|it| targets.get(it.slot).copied())
+                .collect();
             let started = Instant::now();
-            let result = planned.method.explain_targets(&ctx, input.tensor.view(), &group_targets);
+            let result = planned
+                .method
+                .explain_targets(&ctx, input.tensor.view(), &group_targets);
             let seconds = started.elapsed().as_secs_f64() / group_targets.len().max(1) as f64;
             let explanations = match result {
                 Ok(e) => e,
@@ -476,7 +631,8 @@ impl Runner<'_> {
                 row.forward_passes = e.passes.forward as i64;
                 row.backward_passes = e.passes.backward as i64;
                 if planned.layer_param {
-                    row.notes.push(format!("CAM layer {}", self.config.model.layer));
+                    row.notes
+                        .push(format!("CAM layer {}", self.config.model.layer));
                 }
                 let spatial = e.spatial();
                 row.stats.extend(pipeline::map_stats(&spatial));
@@ -485,11 +641,23 @@ impl Runner<'_> {
                 row.map_file = Some(relative(self.out_dir, &saved.map_file));
                 row.map_sha256 = Some(saved.map_sha256);
                 if !cfg.metrics.list.is_empty() {
-                    match scoring::score_map(self.model, input.tensor.view(), &spatial, target, &cfg.metrics.list, &cfg.metrics.settings, cfg.runtime.batch, Some(logits.view())) {
+                    match scoring::score_map(
+                        self.model,
+                        input.tensor.view(),
+                        &spatial,
+                        target,
+                        &cfg.metrics.list,
+                        &cfg.metrics.settings,
+                        cfg.runtime.batch,
+                        Some(logits.view()),
+                    ) {
                         Ok(scores) => {
                             row.metrics = scores.values.clone();
                             row.stats.insert("metric_seconds".into(), scores.seconds);
-                            row.stats.insert("metric_forward_passes".into(), scores.forward_passes as f64);
+                            row.stats.insert(
+                                "metric_forward_passes".into(),
+                                scores.forward_passes as f64,
+                            );
                             write_curves(self.out_dir, &it.id, &scores.curves)?;
                         }
                         Err(err) => {
@@ -500,17 +668,26 @@ impl Runner<'_> {
                 }
                 if cfg.output.figures {
                     let figure = self.out_dir.join("figures").join(format!("{}.png", it.id));
-                    let title = lantern_plot::prediction_title(&pipeline::class_name(self.names, target), target, probs[target], &method_name);
-                    let subtitle = (!self.points[point].values.is_empty()).then(|| self.points[point].slug());
+                    let title = lantern_plot::prediction_title(
+                        &pipeline::class_name(self.names, target),
+                        target,
+                        probs[target],
+                        &method_name,
+                    );
+                    let subtitle =
+                        (!self.points[point].values.is_empty()).then(|| self.points[point].slug());
                     let signed = pipeline::is_signed(&method_name) && e.map.ndim() == 2;
-                    if let Err(err) = pipeline::save_figure(&figure, input, &spatial, title, subtitle, signed) {
+                    if let Err(err) =
+                        pipeline::save_figure(&figure, input, &spatial, title, subtitle, signed)
+                    {
                         self.fail(it, row, format!("figure: {err:#}"))?;
                         continue;
                     }
                     row.figure_file = Some(relative(self.out_dir, &figure));
                 }
                 write_row(self.out_dir, &row)?;
-                self.progress.set_message(format!("{} {}", stem, method_name));
+                self.progress
+                    .set_message(format!("{} {}", stem, method_name));
                 self.progress.inc(1);
             }
         }
@@ -519,5 +696,8 @@ impl Runner<'_> {
 }
 
 pub fn relative(base: &Path, path: &Path) -> String {
-    path.strip_prefix(base).unwrap_or(path).display().to_string()
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }

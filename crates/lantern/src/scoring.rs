@@ -2,13 +2,20 @@
 //! `[metrics.<name>]` tables (e.g. `[metrics.deletion] step = 224, substrate = "zeros"`).
 
 use anyhow::{Result, anyhow, bail};
-use lantern_metrics::{CausalCurve, CausalKind, CausalSettings, ConfidenceMask, Score, Step, Substrate};
+use lantern_metrics::{
+    CausalCurve, CausalKind, CausalSettings, ConfidenceMask, Score, Step, Substrate,
+};
 use lantern_runtime::Model;
 use ndarray::{Array2, ArrayView1, ArrayView3};
 use std::collections::BTreeMap;
 
 /// Every metric name Lantern scores maps with.
-pub const METRICS: &[&str] = &["deletion", "insertion", "average-drop", "average-drop-top50"];
+pub const METRICS: &[&str] = &[
+    "deletion",
+    "insertion",
+    "average-drop",
+    "average-drop-top50",
+];
 
 /// What scoring one map produced: columns for the scores table and curves for curves.parquet.
 #[derive(Default)]
@@ -51,12 +58,18 @@ pub fn check_names(names: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn causal_settings(kind: CausalKind, table: Option<&toml::Value>, batch: usize) -> Result<CausalSettings> {
+fn causal_settings(
+    kind: CausalKind,
+    table: Option<&toml::Value>,
+    batch: usize,
+) -> Result<CausalSettings> {
     let mut s = CausalSettings::of(kind);
     s.batch_size = batch;
     let Some(table) = table else { return Ok(s) };
     let name = kind.name();
-    let table = table.as_table().ok_or_else(|| anyhow!("[metrics.{name}] must be a table"))?;
+    let table = table
+        .as_table()
+        .ok_or_else(|| anyhow!("[metrics.{name}] must be a table"))?;
     for (key, value) in table {
         match (key.as_str(), value) {
             ("step", toml::Value::Integer(p)) if *p > 0 => s.step = Step::Pixels(*p as usize),
@@ -66,7 +79,9 @@ fn causal_settings(kind: CausalKind, table: Option<&toml::Value>, batch: usize) 
                     "zeros" => Substrate::Zeros,
                     "blur" => Substrate::RISE_BLUR,
                     "mean" => Substrate::Mean,
-                    other => bail!("[metrics.{name}] substrate = {other:?}: expected zeros, blur, mean or a number"),
+                    other => bail!(
+                        "[metrics.{name}] substrate = {other:?}: expected zeros, blur, mean or a number"
+                    ),
                 }
             }
             ("substrate", toml::Value::Float(v)) => s.substrate = Substrate::Constant(*v as f32),
@@ -75,11 +90,15 @@ fn causal_settings(kind: CausalKind, table: Option<&toml::Value>, batch: usize) 
                 s.score = match t.as_str() {
                     "probability" => Score::Probability,
                     "logit" => Score::Logit,
-                    other => bail!("[metrics.{name}] score = {other:?}: expected probability or logit"),
+                    other => {
+                        bail!("[metrics.{name}] score = {other:?}: expected probability or logit")
+                    }
                 }
             }
             ("batch", toml::Value::Integer(b)) if *b > 0 => s.batch_size = *b as usize,
-            (k, v) => bail!("[metrics.{name}] {k} = {v}: unknown setting or bad value (settings: step, substrate, score, batch)"),
+            (k, v) => bail!(
+                "[metrics.{name}] {k} = {v}: unknown setting or bad value (settings: step, substrate, score, batch)"
+            ),
         }
     }
     Ok(s)
@@ -102,19 +121,45 @@ pub fn score_map(
     for name in names {
         match name.as_str() {
             "deletion" | "insertion" => {
-                let kind = if name == "deletion" { CausalKind::Deletion } else { CausalKind::Insertion };
+                let kind = if name == "deletion" {
+                    CausalKind::Deletion
+                } else {
+                    CausalKind::Insertion
+                };
                 let s = causal_settings(kind, settings.get(name.as_str()), batch)?;
-                let curve = lantern_metrics::causal_curve(model, image, map.view(), target, &s, clean_logits)?;
+                let curve = lantern_metrics::causal_curve(
+                    model,
+                    image,
+                    map.view(),
+                    target,
+                    &s,
+                    clean_logits,
+                )?;
                 out.values.insert(format!("{name}_auc"), curve.auc);
                 out.forward_passes += curve.cost.forward_passes;
                 out.curves.push(curve);
             }
             "average-drop" | "average-drop-top50" => {
-                let mask = if name == "average-drop" { ConfidenceMask::Normalised } else { ConfidenceMask::SCORE_CAM };
-                let change = lantern_metrics::confidence_change(model, image, map.view(), target, mask, clean_logits)?;
+                let mask = if name == "average-drop" {
+                    ConfidenceMask::Normalised
+                } else {
+                    ConfidenceMask::SCORE_CAM
+                };
+                let change = lantern_metrics::confidence_change(
+                    model,
+                    image,
+                    map.view(),
+                    target,
+                    mask,
+                    clean_logits,
+                )?;
                 let suffix = if name == "average-drop" { "" } else { "_top50" };
-                out.values.insert(format!("average_drop{suffix}"), 100.0 * change.drop);
-                out.values.insert(format!("increase_in_confidence{suffix}"), if change.increase { 100.0 } else { 0.0 });
+                out.values
+                    .insert(format!("average_drop{suffix}"), 100.0 * change.drop);
+                out.values.insert(
+                    format!("increase_in_confidence{suffix}"),
+                    if change.increase { 100.0 } else { 0.0 },
+                );
                 out.forward_passes += change.cost.forward_passes;
             }
             _ => unreachable!("checked above"),

@@ -1,0 +1,81 @@
+//! Shared helpers for the binary's end-to-end tests: where the assets are, running `lantern`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root (two levels above this crate).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// `LANTERN_ASSETS`, else `../shared/assets` beside the checkout. Missing assets fail loudly.
+pub fn assets() -> PathBuf {
+    let dir = std::env::var_os("LANTERN_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/assets"));
+    assert!(
+        dir.join("models").is_dir(),
+        "assets not found at {} (set LANTERN_ASSETS)",
+        dir.display()
+    );
+    dir
+}
+
+pub fn reference() -> PathBuf {
+    let dir = assets().join("../reference");
+    assert!(
+        dir.is_dir(),
+        "reference outputs not found at {}",
+        dir.display()
+    );
+    dir
+}
+
+pub fn mobilenet() -> PathBuf {
+    assets().join("models/mobilenetv2-12-float.onnx")
+}
+
+/// Runs the `lantern` binary from the workspace root (where `data/` links the assets).
+pub fn lantern(args: &[&str]) -> Output {
+    lantern_in(&root(), args)
+}
+
+pub fn lantern_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lantern"))
+        .args(args)
+        .current_dir(dir)
+        .env("LANTERN_HOME", root())
+        .output()
+        .expect("lantern runs")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn read_npy(path: &Path) -> ndarray::ArrayD<f32> {
+    lantern_data::read_npy::<f32>(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// max |a − b| / max |b|.
+pub fn rel_err(a: &ndarray::ArrayD<f32>, b: &ndarray::ArrayD<f32>) -> f32 {
+    assert_eq!(a.shape(), b.shape());
+    let diff = a
+        .iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    let scale = b.iter().map(|v| v.abs()).fold(0.0f32, f32::max);
+    diff / scale
+}
+
+/// Writes an experiment file into `dir` and returns its path.
+pub fn experiment(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, body).unwrap();
+    path
+}

@@ -1,0 +1,175 @@
+//! `lantern explain` and `lantern layers` end to end on the real MobileNetV2.
+
+mod common;
+use common::*;
+
+#[test]
+fn occlusion_matches_captum_and_finds_dog_and_cat() {
+    let out = tempfile::tempdir().unwrap();
+    let reference = reference().join("mobilenetv2");
+    for (target, dog) in [("243", true), ("282", false)] {
+        let input = reference.join(format!("cat_dog-t{target}_input.npy"));
+        let o = lantern(&[
+            "explain",
+            "--model",
+            mobilenet().to_str().unwrap(),
+            "--input-npy",
+            input.to_str().unwrap(),
+            "--method",
+            "occlusion",
+            "--target",
+            target,
+            "--param",
+            "window=32",
+            "--param",
+            "stride=14",
+            "--batch",
+            "64",
+            "--out",
+            out.path().to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let stem = format!("cat_dog-t{target}_input");
+        let map = read_npy(&out.path().join(format!("{stem}.occlusion.npy")));
+        let captum = read_npy(&reference.join(format!("cat_dog-t{target}_occlusion.npy")));
+        let err = rel_err(&map, &captum);
+        assert!(
+            err < 1e-4,
+            "target {target}: relative error {err} vs Captum"
+        );
+        assert!(out.path().join(format!("{stem}.occlusion.png")).is_file());
+        // The dog fills the upper half of cat_dog.png, the cat the lower right.
+        let (idx, _) = map
+            .iter()
+            .enumerate()
+            .fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+        let (y, x) = (idx / 224, idx % 224);
+        if dog {
+            assert!(
+                y < 112,
+                "bull mastiff occlusion peak at ({x},{y}) is not on the dog"
+            );
+        } else {
+            assert!(
+                y >= 112 && x >= 100,
+                "tiger cat occlusion peak at ({x},{y}) is not on the cat"
+            );
+        }
+    }
+}
+
+#[test]
+fn top1_of_cat_dog_is_bull_mastiff() {
+    let out = tempfile::tempdir().unwrap();
+    let image = assets().join("photos/cat_dog.png");
+    let o = lantern(&[
+        "explain",
+        "--model",
+        mobilenet().to_str().unwrap(),
+        "--image",
+        image.to_str().unwrap(),
+        "--method",
+        "occlusion",
+        "--param",
+        "window=112",
+        "--param",
+        "stride=112",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("target 243"), "{stdout}");
+}
+
+#[test]
+fn layers_marks_the_default_cam_layer() {
+    let o = lantern(&["layers", mobilenet().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let marked: Vec<&str> = stdout.lines().filter(|l| l.starts_with('*')).collect();
+    assert_eq!(marked.len(), 1, "{stdout}");
+    assert!(
+        marked[0].contains(" 627 ") && marked[0].contains("[1, 1280, 7, 7]"),
+        "{}",
+        marked[0]
+    );
+}
+
+#[test]
+fn missing_model_is_a_clear_error() {
+    let out = tempfile::tempdir().unwrap();
+    let o = lantern(&[
+        "explain",
+        "--model",
+        "nowhere/model.onnx",
+        "--image",
+        "x.png",
+        "--method",
+        "occlusion",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("nowhere/model.onnx") && stderr(&o).contains("does not exist"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_file_that_is_not_onnx_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("fake.onnx");
+    std::fs::write(&fake, b"this is not a protobuf at all \xff\xff\xff").unwrap();
+    let o = lantern(&["layers", fake.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("fake.onnx"), "{}", stderr(&o));
+}
+
+#[test]
+fn unknown_method_parameter_is_named() {
+    let out = tempfile::tempdir().unwrap();
+    let image = assets().join("photos/cat_dog.png");
+    let o = lantern(&[
+        "explain",
+        "--model",
+        mobilenet().to_str().unwrap(),
+        "--image",
+        image.to_str().unwrap(),
+        "--method",
+        "occlusion",
+        "--param",
+        "windw=3",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("windw"), "{}", stderr(&o));
+}
+
+#[test]
+fn target_out_of_range_is_refused() {
+    let out = tempfile::tempdir().unwrap();
+    let image = assets().join("photos/cat_dog.png");
+    let o = lantern(&[
+        "explain",
+        "--model",
+        mobilenet().to_str().unwrap(),
+        "--image",
+        image.to_str().unwrap(),
+        "--method",
+        "occlusion",
+        "--target",
+        "5000",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("5000") && stderr(&o).contains("1000"),
+        "{}",
+        stderr(&o)
+    );
+}

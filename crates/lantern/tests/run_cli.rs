@@ -1,0 +1,343 @@
+//! `lantern run` end to end: failures recorded and the run goes on, reruns are byte-identical,
+//! a killed run resumes to the same tables, shards merge into what one run gives, config errors
+//! name file and line.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+/// A small, fast experiment: coarse occlusion (4 windows) on `images`, with deletion scores.
+fn quick_experiment(dir: &Path, images: &[String], extra: &str) -> std::path::PathBuf {
+    let list = images
+        .iter()
+        .map(|i| format!("{i:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    experiment(
+        dir,
+        "quick",
+        &format!(
+            r#"
+[experiment]
+name = "quick"
+seed = 0
+
+[model]
+path = {model:?}
+labels = {labels:?}
+
+[runtime]
+batch = 16
+
+[data]
+kind = "list"
+images = [{list}]
+
+[methods.occlusion]
+window = 112
+stride = 112
+
+[metrics]
+list = ["deletion"]
+
+[metrics.deletion]
+step = 0.25
+{extra}
+"#,
+            model = mobilenet().display().to_string(),
+            labels = assets()
+                .join("imagenet/labels/imagenet_class_index.tsv")
+                .display()
+                .to_string(),
+        ),
+    )
+}
+
+fn photos(names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| assets().join(n).display().to_string())
+        .collect()
+}
+
+/// scores.csv without the columns that hold timings.
+fn scores_without_timings(dir: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(dir.join("scores.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let keep: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !h.contains("seconds"))
+        .map(|(i, _)| i)
+        .collect();
+    text.lines()
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            keep.iter()
+                .map(|&i| cells.get(i).copied().unwrap_or("").to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn a_corrupt_image_is_recorded_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken photo ü.jpg");
+    std::fs::write(&bad, b"not a jpeg").unwrap();
+    let mut images = photos(&["photos/cat_dog.png"]);
+    images.push(bad.display().to_string());
+    let exp = quick_experiment(dir.path(), &images, "");
+    let out = dir.path().join("out");
+    let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(
+        !o.status.success(),
+        "a failed item must make the exit code non-zero"
+    );
+    assert!(stderr(&o).contains("1 failed"), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    assert!(
+        csv.contains("failed") && csv.contains("broken photo ü.jpg"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines().filter(|l| l.contains(",ok,")).count() == 1,
+        "{csv}"
+    );
+    assert!(
+        out.join("index.html").is_file()
+            && out.join("manifest.json").is_file()
+            && out.join("scores.parquet").is_file()
+    );
+}
+
+#[test]
+fn the_same_command_twice_gives_identical_maps_and_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = quick_experiment(
+        dir.path(),
+        &photos(&[
+            "photos/cat_dog.png",
+            "imagenet/samples/n02676566_acoustic_guitar.JPEG",
+        ]),
+        "",
+    );
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for out in [&a, &b] {
+        let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    for entry in std::fs::read_dir(a.join("maps")).unwrap() {
+        let name = entry.unwrap().file_name();
+        assert_eq!(
+            std::fs::read(a.join("maps").join(&name)).unwrap(),
+            std::fs::read(b.join("maps").join(&name)).unwrap(),
+            "{name:?}"
+        );
+    }
+    assert_eq!(scores_without_timings(&a), scores_without_timings(&b));
+    let hash = |d: &Path| -> String {
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("manifest.json")).unwrap()).unwrap();
+        m["config_hash"].as_str().unwrap().to_string()
+    };
+    assert_eq!(hash(&a), hash(&b));
+}
+
+#[test]
+fn settings_that_change_results_change_the_config_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = quick_experiment(dir.path(), &photos(&["photos/cat_dog.png"]), "");
+    let hash = |extra: &[&str]| -> String {
+        let out = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "run",
+            exp.to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = lantern(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.path().join("manifest.json")).unwrap())
+                .unwrap();
+        m["config_hash"].as_str().unwrap().to_string()
+    };
+    let base = hash(&[]);
+    assert_eq!(
+        base,
+        hash(&["--set", "output.figures=false"]),
+        "display-only settings keep the hash"
+    );
+    assert_ne!(base, hash(&["--set", "methods.occlusion.stride=56"]));
+}
+
+#[test]
+fn shards_merged_equal_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = photos(&[
+        "photos/cat_dog.png",
+        "imagenet/samples/n02676566_acoustic_guitar.JPEG",
+        "imagenet/samples/n02104029_kuvasz.JPEG",
+        "photos/snake.png",
+    ]);
+    let exp = quick_experiment(dir.path(), &images, "");
+    let single = dir.path().join("single");
+    let o = lantern(&[
+        "run",
+        exp.to_str().unwrap(),
+        "--out",
+        single.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sharded = dir.path().join("sharded");
+    for i in 1..=3 {
+        let shard = format!("{i}/3");
+        let o = lantern(&[
+            "run",
+            exp.to_str().unwrap(),
+            "--out",
+            sharded.to_str().unwrap(),
+            "--shard",
+            &shard,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = lantern(&["merge", sharded.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        scores_without_timings(&single),
+        scores_without_timings(&sharded)
+    );
+    assert!(sharded.join("index.html").is_file());
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_same_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = photos(&[
+        "photos/cat_dog.png",
+        "imagenet/samples/n02676566_acoustic_guitar.JPEG",
+        "imagenet/samples/n02104029_kuvasz.JPEG",
+        "photos/snake.png",
+        "photos/spider.png",
+        "photos/horse.png",
+    ]);
+    // Finer occlusion so the run lasts long enough to be killed part-way.
+    let exp = quick_experiment(dir.path(), &images, "")
+        .display()
+        .to_string();
+    let text = std::fs::read_to_string(&exp)
+        .unwrap()
+        .replace("window = 112\nstride = 112", "window = 32\nstride = 32");
+    std::fs::write(&exp, text).unwrap();
+    let whole = dir.path().join("whole");
+    let o = lantern(&["run", &exp, "--out", whole.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let killed = dir.path().join("killed");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lantern"))
+        .args(["run", &exp, "--out", killed.to_str().unwrap()])
+        .current_dir(root())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let items = killed.join("items");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let n = std::fs::read_dir(&items).map(|d| d.count()).unwrap_or(0);
+        if n >= 2 || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let finished = std::fs::read_dir(&items).unwrap().count();
+    assert!(
+        finished >= 2 && finished < images.len(),
+        "kill landed after {finished} items"
+    );
+
+    let o = lantern(&["run", &exp, "--out", killed.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("{finished} already finished")),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        scores_without_timings(&whole),
+        scores_without_timings(&killed)
+    );
+}
+
+#[test]
+fn config_errors_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = quick_experiment(dir.path(), &photos(&["photos/cat_dog.png"]), "");
+    let text = std::fs::read_to_string(&exp).unwrap();
+    let cases = [
+        (
+            text.replace("seed = 0", "seed = 0\ncolour = \"red\""),
+            "quick.toml:5",
+            "colour",
+        ),
+        (
+            text.replace("batch = 16", "batch = \"sixteen\""),
+            "quick.toml:11",
+            "batch",
+        ),
+        (
+            format!("{text}\n[sweep]\n\"runtime.batchsize\" = [1, 2]\n"),
+            "quick.toml",
+            "batchsize",
+        ),
+        (
+            format!("{text}\n[sweep]\n\"occlusion.windw\" = [1, 2]\n"),
+            "quick.toml",
+            "windw",
+        ),
+    ];
+    for (body, place, key) in cases {
+        std::fs::write(&exp, body).unwrap();
+        let o = lantern(&[
+            "run",
+            exp.to_str().unwrap(),
+            "--out",
+            dir.path().join("o").to_str().unwrap(),
+        ]);
+        assert!(!o.status.success());
+        let err = stderr(&o);
+        assert!(
+            err.contains(place) && err.contains(key),
+            "expected {place} and {key} in: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_sweep_expands_and_draws_its_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = quick_experiment(
+        dir.path(),
+        &photos(&["photos/cat_dog.png"]),
+        "\n[sweep]\n\"occlusion.window\" = [112, 224]\n",
+    );
+    let out = dir.path().join("out");
+    let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .contains("param.occlusion.window"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(out.join("figures/sweep-window-seconds.png").is_file());
+    assert!(out.join("figures/sweep-window-deletion_auc.png").is_file());
+}
