@@ -101,7 +101,9 @@ impl Step {
         let px = match self {
             Step::Width => w,
             Step::Pixels(p) => p,
-            Step::Fraction(f) if f > 0.0 && f <= 1.0 => ((f * (h * w) as f64).round() as usize).max(1),
+            Step::Fraction(f) if f > 0.0 && f <= 1.0 => {
+                ((f * (h * w) as f64).round() as usize).max(1)
+            }
             Step::Fraction(f) => {
                 return Err(setting_error(
                     METRIC,
@@ -217,7 +219,15 @@ pub fn causal_curve<C: Classifier + ?Sized>(
         CausalKind::Deletion => clean_logits.map(|l| (Endpoint::First, l)),
         CausalKind::Insertion => clean_logits.map(|l| (Endpoint::Last, l)),
     };
-    let mut out = curve_between(model, start.view(), finish.view(), map, target, settings, clean)?;
+    let mut out = curve_between(
+        model,
+        start.view(),
+        finish.view(),
+        map,
+        target,
+        settings,
+        clean,
+    )?;
     out.cost.seconds = meter.finish().seconds;
     Ok(out)
 }
@@ -239,7 +249,14 @@ pub fn insertion<C: Classifier + ?Sized>(
     map: ArrayView2<f32>,
     target: usize,
 ) -> Result<CausalCurve> {
-    causal_curve(model, image, map, target, &CausalSettings::insertion(), None)
+    causal_curve(
+        model,
+        image,
+        map,
+        target,
+        &CausalSettings::insertion(),
+        None,
+    )
 }
 
 /// Which end of the curve already has known logits.
@@ -266,7 +283,11 @@ pub fn curve_between<C: Classifier + ?Sized>(
     if finish.dim() != (c, h, w) {
         return Err(shape_error(
             METRIC,
-            format!("start is {:?} but finish is {:?}", start.shape(), finish.shape()),
+            format!(
+                "start is {:?} but finish is {:?}",
+                start.shape(),
+                finish.shape()
+            ),
         ));
     }
     if map.dim() != (h, w) {
@@ -325,7 +346,10 @@ pub fn curve_between<C: Classifier + ?Sized>(
             if batch_logits.nrows() != valid {
                 return Err(shape_error(
                     METRIC,
-                    format!("the model returned {} rows for {valid} images", batch_logits.nrows()),
+                    format!(
+                        "the model returned {} rows for {valid} images",
+                        batch_logits.nrows()
+                    ),
                 ));
             }
             check_target(METRIC, target, batch_logits.ncols())?;
@@ -408,7 +432,8 @@ mod tests {
         settings.step = Step::Pixels(1);
         settings.score = Score::Logit;
         settings.batch_size = 3; // 10 evaluations: batches of 3, 3, 3, 1
-        let curve = causal_curve(&region_mean, image.view(), map.view(), 0, &settings, None).unwrap();
+        let curve =
+            causal_curve(&region_mean, image.view(), map.view(), 0, &settings, None).unwrap();
         // Order: 0 (0,0), 4 (1,1), 1 (0,1), 8 (2,2), then 2,3,5,6,7 by index.
         // Region pixels {0,1,3,4}: removed at steps 1, 2, 3, and pixel 3 at step 6.
         let want = [1.0, 0.75, 0.5, 0.25, 0.25, 0.25, 0.0, 0.0, 0.0, 0.0];
@@ -431,7 +456,15 @@ mod tests {
         settings.score = Score::Logit;
         let clean = region_mean(image.view().insert_axis(Axis(0))).unwrap();
         let clean_row: Array1<f32> = clean.row(0).to_owned();
-        let curve = causal_curve(&region_mean, image.view(), map.view(), 0, &settings, Some(clean_row.view())).unwrap();
+        let curve = causal_curve(
+            &region_mean,
+            image.view(),
+            map.view(),
+            0,
+            &settings,
+            Some(clean_row.view()),
+        )
+        .unwrap();
         // Order 0, then 1..8. Step 1 restores 0,1,2,3 → region {0,1,3} → 1.5; step 2 adds 4 → 2.
         assert_eq!(curve.curve, vec![0.0, 1.5, 2.0, 2.0]);
         assert_eq!(curve.cost.forward_passes, 3);
@@ -441,8 +474,14 @@ mod tests {
     #[test]
     fn probability_score_and_substrates() {
         let image = array![[[1.0f32, 3.0], [5.0, 7.0]]];
-        assert_eq!(Substrate::Mean.apply(image.view()), Array3::from_elem((1, 2, 2), 4.0));
-        assert_eq!(Substrate::Constant(-1.0).apply(image.view())[[0, 1, 1]], -1.0);
+        assert_eq!(
+            Substrate::Mean.apply(image.view()),
+            Array3::from_elem((1, 2, 2), 4.0)
+        );
+        assert_eq!(
+            Substrate::Constant(-1.0).apply(image.view())[[0, 1, 1]],
+            -1.0
+        );
         let map = array![[0.0f32, 1.0], [2.0, 3.0]];
         let c = deletion(&region_mean, image.view(), map.view(), 0).unwrap();
         // step W = 2 → n = 2; logit 4 → 1.5 → 0, probability vs. logit 0.
@@ -452,7 +491,27 @@ mod tests {
             assert!((a - b).abs() < 1e-6);
         }
         assert_eq!(c.logit_curve, vec![4.0, 1.0, 0.0]);
-        assert!(causal_curve(&region_mean, image.view(), map.view(), 5, &CausalSettings::deletion(), None).is_err());
-        assert!(causal_curve(&region_mean, image.view(), array![[1.0f32]].view(), 0, &CausalSettings::deletion(), None).is_err());
+        assert!(
+            causal_curve(
+                &region_mean,
+                image.view(),
+                map.view(),
+                5,
+                &CausalSettings::deletion(),
+                None
+            )
+            .is_err()
+        );
+        assert!(
+            causal_curve(
+                &region_mean,
+                image.view(),
+                array![[1.0f32]].view(),
+                0,
+                &CausalSettings::deletion(),
+                None
+            )
+            .is_err()
+        );
     }
 }

@@ -213,9 +213,15 @@ mod tests {
     #[test]
     fn masks() {
         let map = array![[1.0f32, 3.0], [5.0, 9.0]];
-        assert_eq!(ConfidenceMask::Normalised.mask(map.view()).unwrap(), array![[0.0f32, 0.25], [0.5, 1.0]]);
+        assert_eq!(
+            ConfidenceMask::Normalised.mask(map.view()).unwrap(),
+            array![[0.0f32, 0.25], [0.5, 1.0]]
+        );
         // median of 1,3,5,9 = 4 → keep 5 and 9.
-        assert_eq!(ConfidenceMask::SCORE_CAM.mask(map.view()).unwrap(), array![[0.0f32, 0.0], [1.0, 1.0]]);
+        assert_eq!(
+            ConfidenceMask::SCORE_CAM.mask(map.view()).unwrap(),
+            array![[0.0f32, 0.0], [1.0, 1.0]]
+        );
         assert!(ConfidenceMask::Top(0.0).mask(map.view()).is_err());
     }
 
@@ -226,7 +232,16 @@ mod tests {
         let keep_left = array![[1.0f32, 0.0], [1.0, 0.0]];
         let keep_right = array![[0.0f32, 1.0], [0.0, 1.0]];
         let maps = [keep_left.view(), keep_right.view()];
-        let ch = confidence_changes(&left_column, image.view(), &maps, 0, ConfidenceMask::Normalised, None, 2).unwrap();
+        let ch = confidence_changes(
+            &left_column,
+            image.view(),
+            &maps,
+            0,
+            ConfidenceMask::Normalised,
+            None,
+            2,
+        )
+        .unwrap();
         assert!((ch[0].y - sig(2.0)).abs() < 1e-7);
         assert_eq!(ch[0].drop, 0.0);
         assert!(!ch[0].increase);
@@ -239,7 +254,15 @@ mod tests {
         assert_eq!(s.increase_in_confidence, 0.0);
         // Negative image: masking out the left column raises the logit from −2 to 0.
         let neg = Array3::<f32>::from_elem((1, 2, 2), -1.0);
-        let c = confidence_change(&left_column, neg.view(), keep_right.view(), 0, ConfidenceMask::Normalised, None).unwrap();
+        let c = confidence_change(
+            &left_column,
+            neg.view(),
+            keep_right.view(),
+            0,
+            ConfidenceMask::Normalised,
+            None,
+        )
+        .unwrap();
         assert!(c.increase);
         assert_eq!(c.drop, 0.0);
     }

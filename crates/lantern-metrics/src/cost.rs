@@ -95,7 +95,9 @@ mod tests {
 
     #[test]
     fn costs_add_up() {
-        let total: Cost = [Cost::new(1.0, 2, 1), Cost::new(0.5, 3, 0)].into_iter().sum();
+        let total: Cost = [Cost::new(1.0, 2, 1), Cost::new(0.5, 3, 0)]
+            .into_iter()
+            .sum();
         assert_eq!(total, Cost::new(1.5, 5, 1));
         assert_eq!(total.passes(), 6);
         let (v, c) = Cost::time(|| 7);

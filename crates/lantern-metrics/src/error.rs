@@ -9,10 +9,16 @@ pub enum MetricsError {
     Graph(#[from] lantern_graph::GraphError),
     /// Arrays whose shapes do not fit together (map vs image, batch vs model).
     #[error("{metric}: {message}")]
-    Shape { metric: &'static str, message: String },
+    Shape {
+        metric: &'static str,
+        message: String,
+    },
     /// A setting outside its range (a zero step, a target beyond the logits, …).
     #[error("{metric}: {message}")]
-    Setting { metric: &'static str, message: String },
+    Setting {
+        metric: &'static str,
+        message: String,
+    },
     /// The caller's map function failed while a metric recomputed a map.
     #[error("{metric}: recomputing the map failed: {source}")]
     Map {
@@ -22,7 +28,10 @@ pub enum MetricsError {
     },
     /// Writing a summary table failed.
     #[error("writing {path}: {message}")]
-    Write { path: std::path::PathBuf, message: String },
+    Write {
+        path: std::path::PathBuf,
+        message: String,
+    },
 }
 
 pub type Result<T, E = MetricsError> = std::result::Result<T, E>;

@@ -19,11 +19,18 @@ pub mod rank;
 pub mod sanity;
 pub mod summary;
 
-pub use causal::{CausalCurve, CausalKind, CausalSettings, Step, Substrate, causal_curve, deletion, insertion};
+pub use causal::{
+    CausalCurve, CausalKind, CausalSettings, Step, Substrate, causal_curve, deletion, insertion,
+};
 pub use classifier::{Classifier, Score};
-pub use confidence::{ConfidenceChange, ConfidenceMask, ConfidenceSummary, average_drop_increase, confidence_change, confidence_changes};
+pub use confidence::{
+    ConfidenceChange, ConfidenceMask, ConfidenceSummary, average_drop_increase, confidence_change,
+    confidence_changes,
+};
 pub use cost::{Cost, Meter};
 pub use error::{MetricsError, Result};
 pub use pointing::{BoundingBox, PointingResult, Region, energy_pointing_game, pointing_game};
 pub use sanity::{SanityResult, SanitySettings, SanityStep, cascading_randomisation};
-pub use summary::{BootstrapSettings, Observation, SummaryRow, summarise, summary_markdown, write_summary_csv};
+pub use summary::{
+    BootstrapSettings, Observation, SummaryRow, summarise, summary_markdown, write_summary_csv,
+};

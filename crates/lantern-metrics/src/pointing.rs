@@ -96,7 +96,11 @@ pub fn peak(map: ArrayView2<f32>) -> (usize, usize) {
 }
 
 /// Pointing game: hit when an object pixel lies within `tolerance` pixels of the map's peak.
-pub fn pointing_game(map: ArrayView2<f32>, region: &Region, tolerance: f64) -> Result<PointingResult> {
+pub fn pointing_game(
+    map: ArrayView2<f32>,
+    region: &Region,
+    tolerance: f64,
+) -> Result<PointingResult> {
     let (h, w) = map.dim();
     let mask = region.to_mask(h, w)?;
     let (py, px) = peak(map);
@@ -107,7 +111,8 @@ pub fn pointing_game(map: ArrayView2<f32>, region: &Region, tolerance: f64) -> R
         for y in y0..y1 {
             for x in x0..x1 {
                 if mask[[y, x]] {
-                    let d = ((y as f64 - py as f64).powi(2) + (x as f64 - px as f64).powi(2)).sqrt();
+                    let d =
+                        ((y as f64 - py as f64).powi(2) + (x as f64 - px as f64).powi(2)).sqrt();
                     if d < *best {
                         *best = d;
                     }
@@ -115,7 +120,13 @@ pub fn pointing_game(map: ArrayView2<f32>, region: &Region, tolerance: f64) -> R
             }
         }
     };
-    scan(py.saturating_sub(r), (py + r + 1).min(h), px.saturating_sub(r), (px + r + 1).min(w), &mut best);
+    scan(
+        py.saturating_sub(r),
+        (py + r + 1).min(h),
+        px.saturating_sub(r),
+        (px + r + 1).min(w),
+        &mut best,
+    );
     if best > tolerance {
         scan(0, h, 0, w, &mut best);
     }
@@ -177,8 +188,17 @@ mod tests {
         assert_eq!(energy_pointing_game(map.view(), &bbox).unwrap(), 0.75);
         let mut mask = Array2::from_elem((4, 4), false);
         mask[[3, 3]] = true;
-        assert_eq!(energy_pointing_game(map.view(), &Region::Mask(mask)).unwrap(), 0.25);
-        assert!(energy_pointing_game(map.view(), &Region::Mask(Array2::from_elem((2, 2), true))).is_err());
-        assert_eq!(energy_pointing_game(Array2::zeros((4, 4)).view(), &bbox).unwrap(), 0.0);
+        assert_eq!(
+            energy_pointing_game(map.view(), &Region::Mask(mask)).unwrap(),
+            0.25
+        );
+        assert!(
+            energy_pointing_game(map.view(), &Region::Mask(Array2::from_elem((2, 2), true)))
+                .is_err()
+        );
+        assert_eq!(
+            energy_pointing_game(Array2::zeros((4, 4)).view(), &bbox).unwrap(),
+            0.0
+        );
     }
 }

@@ -82,7 +82,9 @@ pub fn spearman_maps(a: ArrayView2<f32>, b: ArrayView2<f32>, absolute: bool) -> 
 pub fn minmax(map: ArrayView2<f32>) -> Array2<f32> {
     let (lo, hi) = map
         .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
     let span = hi - lo;
     if !(span > 0.0) || !span.is_finite() {
         return Array2::zeros(map.raw_dim());
@@ -216,13 +218,19 @@ mod tests {
 
     #[test]
     fn argsort_is_stable_descending() {
-        assert_eq!(argsort_descending(&[1.0, 3.0, 3.0, 0.0, 3.0]), vec![1, 2, 4, 0, 3]);
+        assert_eq!(
+            argsort_descending(&[1.0, 3.0, 3.0, 0.0, 3.0]),
+            vec![1, 2, 4, 0, 3]
+        );
         assert_eq!(argsort_descending(&[0.0, f32::NAN, 2.0]), vec![2, 0, 1]);
     }
 
     #[test]
     fn ranks_average_ties() {
-        assert_eq!(average_ranks(&[10.0, 20.0, 10.0, 5.0]), vec![2.5, 4.0, 2.5, 1.0]);
+        assert_eq!(
+            average_ranks(&[10.0, 20.0, 10.0, 5.0]),
+            vec![2.5, 4.0, 2.5, 1.0]
+        );
     }
 
     #[test]
@@ -254,7 +262,9 @@ mod tests {
         let s = ssim(a.view(), b.view(), 1.0);
         assert!(s < 0.0, "inverted map should anti-correlate, got {s}");
         // Value from a NumPy transcription of skimage's algorithm (np.pad 'symmetric' + 11 taps).
-        let a = Array2::from_shape_fn((20, 24), |(i, j)| (((i * 7 + j * 3) % 11) as f64 / 10.0) as f32);
+        let a = Array2::from_shape_fn((20, 24), |(i, j)| {
+            (((i * 7 + j * 3) % 11) as f64 / 10.0) as f32
+        });
         let b = Array2::from_shape_fn((20, 24), |(i, j)| {
             (0.6 * a[[i, j]] as f64 + 0.4 * (((i * 5 + j * 2) % 13) as f64 / 12.0)) as f32
         });

@@ -80,19 +80,20 @@ pub fn compare_maps(original: ArrayView2<f32>, other: ArrayView2<f32>) -> (f64, 
 
 /// The parameterised layers of `model`, top first: (layer name, its initializer names).
 pub fn layers_top_first(model: &Model) -> Vec<(String, Vec<String>)> {
-    let mut layers: Vec<(String, Vec<String>)> = lantern_graph::parameter_layers(&model.proto)
-        .into_iter()
-        .map(|l| (l.name, l.initializers))
-        .collect();
+    let mut layers = lantern_graph::parameter_layers(&model.proto);
     layers.reverse();
     layers
 }
 
-/// `model` with the named initializers replaced by seeded random values.
+/// `model` with the named initializers replaced by seeded random values (each tensor's values
+/// depend only on the seed and its name, so a layer keeps its random weights as more join).
 pub fn randomised_model(model: &Model, initializers: &HashSet<String>, seed: u64) -> Result<Model> {
-    let proto = lantern_graph::randomise_initializers(&model.proto, |name| initializers.contains(name), seed)?;
+    let mut proto = model.proto.clone();
+    lantern_graph::randomise_initializers(&mut proto, seed, |name| initializers.contains(name));
     let bytes = lantern_graph::encode_model(&proto);
-    let label = model.path.with_extension(format!("randomised-{}.onnx", initializers.len()));
+    let label = model
+        .path
+        .with_extension(format!("randomised-{}.onnx", initializers.len()));
     Ok(Model::from_bytes(model.runtime, &label, &bytes)?)
 }
 
@@ -114,9 +115,15 @@ where
     }
     let layers = layers_top_first(model);
     if layers.is_empty() {
-        return Err(setting_error(METRIC, format!("{} has no parameterised layers to randomise", model.label())));
+        return Err(setting_error(
+            METRIC,
+            format!("{} has no parameterised layers to randomise", model.label()),
+        ));
     }
-    let limit = settings.max_layers.unwrap_or(layers.len()).min(layers.len());
+    let limit = settings
+        .max_layers
+        .unwrap_or(layers.len())
+        .min(layers.len());
     let mut steps = Vec::new();
     let mut chosen: HashSet<String> = HashSet::new();
     let mut done = 0;
@@ -135,7 +142,11 @@ where
         if map.dim() != original.dim() {
             return Err(shape_error(
                 METRIC,
-                format!("the recomputed map is {:?} but the original is {:?}", map.shape(), original.shape()),
+                format!(
+                    "the recomputed map is {:?} but the original is {:?}",
+                    map.shape(),
+                    original.shape()
+                ),
             ));
         }
         let (spearman, spearman_abs, ssim) = compare_maps(original, map.view());

@@ -27,7 +27,12 @@ pub struct Observation {
 }
 
 impl Observation {
-    pub fn new(method: impl Into<String>, sweep: impl Into<String>, metric: impl Into<String>, value: f64) -> Observation {
+    pub fn new(
+        method: impl Into<String>,
+        sweep: impl Into<String>,
+        metric: impl Into<String>,
+        value: f64,
+    ) -> Observation {
         Observation {
             method: method.into(),
             sweep: sweep.into(),
@@ -140,7 +145,12 @@ pub fn describe(values: &[f64], settings: &BootstrapSettings, seed: u64) -> (f64
         .collect();
     means.sort_by(f64::total_cmp);
     let alpha = (1.0 - settings.confidence.clamp(0.0, 1.0)) / 2.0;
-    (mean, std, quantile_sorted(&means, alpha), quantile_sorted(&means, 1.0 - alpha))
+    (
+        mean,
+        std,
+        quantile_sorted(&means, alpha),
+        quantile_sorted(&means, 1.0 - alpha),
+    )
 }
 
 /// Groups observations by (method, sweep, metric), in order of first appearance, and
@@ -183,9 +193,14 @@ pub fn summarise(observations: &[Observation], settings: &BootstrapSettings) -> 
 
 /// The rows as a polars frame: method, sweep, metric, n, missing, mean, std, ci_low, ci_high.
 pub fn summary_frame(rows: &[SummaryRow]) -> Result<DataFrame> {
-    let text = |f: &dyn Fn(&SummaryRow) -> &str| rows.iter().map(|r| f(r).to_string()).collect::<Vec<String>>();
+    let text = |f: &dyn Fn(&SummaryRow) -> &str| {
+        rows.iter()
+            .map(|r| f(r).to_string())
+            .collect::<Vec<String>>()
+    };
     let num = |f: &dyn Fn(&SummaryRow) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
-    let count = |f: &dyn Fn(&SummaryRow) -> usize| rows.iter().map(|r| f(r) as u64).collect::<Vec<u64>>();
+    let count =
+        |f: &dyn Fn(&SummaryRow) -> usize| rows.iter().map(|r| f(r) as u64).collect::<Vec<u64>>();
     let columns = vec![
         Column::new("method".into(), text(&|r| &r.method)),
         Column::new("sweep".into(), text(&|r| &r.sweep)),
@@ -223,13 +238,23 @@ pub fn write_summary_csv(rows: &[SummaryRow], path: &Path) -> Result<()> {
 
 /// A Markdown table of the rows: mean ± std and the interval, 4 significant decimals.
 pub fn summary_markdown(rows: &[SummaryRow], confidence: f64) -> String {
-    let fmt = |v: f64| if v.is_finite() { format!("{v:.4}") } else { "–".to_string() };
+    let fmt = |v: f64| {
+        if v.is_finite() {
+            format!("{v:.4}")
+        } else {
+            "–".to_string()
+        }
+    };
     let mut out = format!(
         "| method | sweep | metric | n | mean | std | {:.0} % CI |\n|---|---|---|---:|---:|---:|---|\n",
         confidence * 100.0
     );
     for r in rows {
-        let missing = if r.missing > 0 { format!(" (+{} missing)", r.missing) } else { String::new() };
+        let missing = if r.missing > 0 {
+            format!(" (+{} missing)", r.missing)
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
             "| {} | {} | {} | {}{} | {} | {} | [{}, {}] |\n",
             r.method,
@@ -264,7 +289,12 @@ mod tests {
     fn summary_groups_and_intervals() {
         let mut obs = Vec::new();
         for i in 0..50 {
-            obs.push(Observation::new("gradcam", "", "deletion_auc", i as f64 / 49.0));
+            obs.push(Observation::new(
+                "gradcam",
+                "",
+                "deletion_auc",
+                i as f64 / 49.0,
+            ));
             obs.push(Observation::new("saliency", "", "deletion_auc", 0.5));
         }
         obs.push(Observation::new("saliency", "", "deletion_auc", f64::NAN));
@@ -274,34 +304,59 @@ mod tests {
         assert_eq!((g.method.as_str(), g.n, g.missing), ("gradcam", 50, 0));
         assert!((g.mean - 0.5).abs() < 1e-12);
         // std of 0, 1/49, …, 1 (ddof 1) = sqrt(50·51/12)/49 … check against the direct formula.
-        let direct = ((0..50).map(|i| (i as f64 / 49.0 - 0.5).powi(2)).sum::<f64>() / 49.0).sqrt();
+        let direct = ((0..50)
+            .map(|i| (i as f64 / 49.0 - 0.5).powi(2))
+            .sum::<f64>()
+            / 49.0)
+            .sqrt();
         assert!((g.std - direct).abs() < 1e-12);
         // The bootstrap interval of the mean is about mean ± 1.96·std/√n.
         let half = 1.96 * direct / 50f64.sqrt();
         assert!(g.ci_low < 0.5 && g.ci_high > 0.5);
-        assert!((g.ci_high - g.ci_low - 2.0 * half).abs() < 0.3 * half, "{g:?}");
+        assert!(
+            (g.ci_high - g.ci_low - 2.0 * half).abs() < 0.3 * half,
+            "{g:?}"
+        );
         let s = &rows[1];
-        assert_eq!((s.n, s.missing, s.std, s.ci_low, s.ci_high), (50, 1, 0.0, 0.5, 0.5));
-        // Same inputs, same numbers; group order does not matter.
-        let mut reversed = obs.clone();
-        reversed.reverse();
-        let again = summarise(&reversed, &BootstrapSettings::default());
+        assert_eq!(
+            (s.n, s.missing, s.std, s.ci_low, s.ci_high),
+            (50, 1, 0.0, 0.5, 0.5)
+        );
+        // Same inputs, same numbers; the order groups arrive in does not matter (the order of
+        // values within a group does: it decides which value each draw picks).
+        let (mut first, second): (Vec<_>, Vec<_>) =
+            obs.iter().cloned().partition(|o| o.method == "saliency");
+        first.extend(second);
+        let again = summarise(&first, &BootstrapSettings::default());
         assert_eq!(again[1], rows[0]);
         let md = summary_markdown(&rows, 0.95);
-        assert!(md.contains("| gradcam | – | deletion_auc | 50 | 0.5000 |"), "{md}");
+        assert!(
+            md.contains("| gradcam | – | deletion_auc | 50 | 0.5000 |"),
+            "{md}"
+        );
         assert!(md.contains("50 (+1 missing)"));
     }
 
     #[test]
     fn csv_round_trip() {
-        let rows = summarise(&[Observation::new("a", "k=1", "m", 1.0), Observation::new("a", "k=1", "m", 3.0)], &BootstrapSettings::default());
-        let dir = std::env::temp_dir().join(format!("lantern-metrics-summary-{}", std::process::id()));
+        let rows = summarise(
+            &[
+                Observation::new("a", "k=1", "m", 1.0),
+                Observation::new("a", "k=1", "m", 3.0),
+            ],
+            &BootstrapSettings::default(),
+        );
+        let dir =
+            std::env::temp_dir().join(format!("lantern-metrics-summary-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("summary.csv");
         write_summary_csv(&rows, &path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let mut lines = text.lines();
-        assert_eq!(lines.next().unwrap(), "method,sweep,metric,n,missing,mean,std,ci_low,ci_high");
+        assert_eq!(
+            lines.next().unwrap(),
+            "method,sweep,metric,n,missing,mean,std,ci_low,ci_high"
+        );
         assert!(lines.next().unwrap().starts_with("a,k=1,m,2,0,2.0,1.414"));
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -36,10 +36,25 @@ fn region_mean_model() -> Model {
         name: Some("region-mean".into()),
         node: vec![
             make_node("Conv", &["input", "weight"], &["conv"], "conv", vec![]),
-            make_node("Flatten", &["conv"], &["logits"], "flatten", vec![a_int("axis", 1)]),
+            make_node(
+                "Flatten",
+                &["conv"],
+                &["logits"],
+                "flatten",
+                vec![a_int("axis", 1)],
+            ),
         ],
-        initializer: vec![tensor_f32("weight", &[2, 3, H as i64, W as i64], weight.as_slice().unwrap())],
-        input: vec![value_info("input", f, Some(&[None, Some(3), Some(H as i64), Some(W as i64)]), "N")],
+        initializer: vec![tensor_f32(
+            "weight",
+            &[2, 3, H as i64, W as i64],
+            weight.as_slice().unwrap(),
+        )],
+        input: vec![value_info(
+            "input",
+            f,
+            Some(&[None, Some(3), Some(H as i64), Some(W as i64)]),
+            "N",
+        )],
         output: vec![value_info("logits", f, Some(&[None, Some(2)]), "N")],
         ..Default::default()
     };
@@ -70,7 +85,10 @@ fn region_first_map() -> Array2<f32> {
 fn assert_close(got: &[f32], want: &[f32]) {
     assert_eq!(got.len(), want.len());
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() < 1e-5, "point {i}: {g} vs {w} (curve {got:?})");
+        assert!(
+            (g - w).abs() < 1e-5,
+            "point {i}: {g} vs {w} (curve {got:?})"
+        );
     }
 }
 
@@ -78,7 +96,9 @@ fn assert_close(got: &[f32], want: &[f32]) {
 fn curves_through_onnx_runtime_are_exact() {
     let model = region_mean_model();
     let x = image();
-    let logits = model.logits(x.view().insert_axis(ndarray::Axis(0))).unwrap();
+    let logits = model
+        .logits(x.view().insert_axis(ndarray::Axis(0)))
+        .unwrap();
     assert!((logits[[0, 0]] - 2.0).abs() < 1e-6 && logits[[0, 1]].abs() < 1e-7);
 
     let map = region_first_map();
@@ -91,9 +111,17 @@ fn curves_through_onnx_runtime_are_exact() {
     want.resize(17, 0.0);
     assert_close(&del.logit_curve, &want);
     let sig = |l: f32| 1.0 / (1.0 + (-l).exp());
-    assert_close(&del.curve, &want.iter().map(|&l| sig(l)).collect::<Vec<_>>());
-    let want_auc = (want.iter().map(|&l| sig(l) as f64).sum::<f64>() - sig(2.0) as f64 / 2.0 - 0.25) / 16.0;
-    assert!((del.auc - want_auc).abs() < 1e-6, "{} vs {want_auc}", del.auc);
+    assert_close(
+        &del.curve,
+        &want.iter().map(|&l| sig(l)).collect::<Vec<_>>(),
+    );
+    let want_auc =
+        (want.iter().map(|&l| sig(l) as f64).sum::<f64>() - sig(2.0) as f64 / 2.0 - 0.25) / 16.0;
+    assert!(
+        (del.auc - want_auc).abs() < 1e-6,
+        "{} vs {want_auc}",
+        del.auc
+    );
     assert_eq!(del.cost.forward_passes, 17);
 
     // The same ranking reversed (R last): nothing changes until step 12.
@@ -114,7 +142,15 @@ fn curves_through_onnx_runtime_are_exact() {
     settings.substrate = Substrate::Zeros;
     settings.step = Step::Fraction(0.0625);
     settings.score = Score::Logit;
-    let ins = causal_curve(&model, x.view(), map.view(), 0, &settings, Some(logits.row(0))).unwrap();
+    let ins = causal_curve(
+        &model,
+        x.view(),
+        map.view(),
+        0,
+        &settings,
+        Some(logits.row(0)),
+    )
+    .unwrap();
     let mut want = vec![0.0, 0.5, 1.0, 1.5];
     want.resize(17, 2.0);
     assert_close(&ins.curve, &want);
@@ -127,12 +163,28 @@ fn confidence_through_onnx_runtime() {
     let model = region_mean_model();
     let x = image();
     // The normalised map is 1 on R and 0 elsewhere: the region survives, O = Y.
-    let c = confidence_change(&model, x.view(), region_first_map().view(), 0, ConfidenceMask::Normalised, None).unwrap();
+    let c = confidence_change(
+        &model,
+        x.view(),
+        region_first_map().view(),
+        0,
+        ConfidenceMask::Normalised,
+        None,
+    )
+    .unwrap();
     assert!((c.o - c.y).abs() < 1e-6 && c.drop < 1e-6 && !c.increase);
     // Keeping the top half by a map that is high on the right half drops R (columns 1..5)
     // but for column 4: logit 2 → 2·4/16 = 0.5.
     let right = Array2::from_shape_fn((H, W), |(_, x)| x as f32);
-    let c = confidence_change(&model, x.view(), right.view(), 0, ConfidenceMask::SCORE_CAM, None).unwrap();
+    let c = confidence_change(
+        &model,
+        x.view(),
+        right.view(),
+        0,
+        ConfidenceMask::SCORE_CAM,
+        None,
+    )
+    .unwrap();
     let sig = |l: f32| 1.0 / (1.0 + (-l).exp());
     assert!((c.o - sig(0.5)).abs() < 1e-6, "{}", c.o);
     assert!((c.drop - ((sig(2.0) - sig(0.5)) / sig(2.0)) as f64).abs() < 1e-6);

@@ -49,7 +49,10 @@ pub fn npy2(path: &Path) -> Array2<f32> {
 pub fn npy_image(path: &Path) -> Array3<f32> {
     let a = npy(path);
     match a.ndim() {
-        4 => a.into_dimensionality::<Ix4>().unwrap().index_axis_move(ndarray::Axis(0), 0),
+        4 => a
+            .into_dimensionality::<Ix4>()
+            .unwrap()
+            .index_axis_move(ndarray::Axis(0), 0),
         _ => a.into_dimensionality::<Ix3>().expect("3-D or 4-D array"),
     }
 }
@@ -60,5 +63,9 @@ pub fn json(path: &Path) -> serde_json::Value {
 }
 
 pub fn floats(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
 }
