@@ -1,0 +1,85 @@
+//! BatchNormalization in inference mode: `y = (x − mean)·scale/√(var + ε) + bias` per channel,
+//! so `∂y/∂x = g · scale/√(var + ε)` broadcast over axis 1. Training mode is refused.
+
+use crate::GraphError;
+use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single, unsupported};
+use crate::ir;
+use crate::proto::NodeProto;
+
+pub(crate) fn backward(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+) -> Result<Grads, GraphError> {
+    require_no_grad(ctx, n, &[1, 2, 3, 4], "scale/bias/statistics")?;
+    if ir::attr_i(n, "training_mode").unwrap_or(0) != 0 {
+        return Err(unsupported(
+            n,
+            "training_mode = 1 (batch statistics); export the model in eval mode",
+        ));
+    }
+    let mut out = no_grads(n);
+    let x = &n.input[0];
+    if !ctx.needs_grad(x) {
+        return Ok(out);
+    }
+    let g = single(n, gy)?;
+    let eps = ir::attr_f(n, "epsilon").unwrap_or(1e-5) as f64;
+    let rank = ctx.rank(x)?;
+    let (scale, var) = (&n.input[1], &n.input[4]);
+    let e = ctx.scalar(eps);
+    let ve = ctx.add(var, &e);
+    let sd = ctx.node("Sqrt", &[&ve], vec![]);
+    let k = ctx.div(scale, &sd);
+    let k = if rank > 2 {
+        let mut shape = vec![-1];
+        shape.extend(std::iter::repeat_n(1, rank - 2));
+        let s = ctx.ints(&shape);
+        ctx.node("Reshape", &[&k, &s], vec![])
+    } else {
+        k
+    };
+    out[0] = Some(ctx.mul(&g, &k));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::a_float;
+    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+
+    #[test]
+    fn batch_norm_inference() {
+        let x = uniform(&[1, 3, 4, 5], -1.0, 1.0, 2);
+        let inits = vec![
+            init_f32("s", &[3], 1, 0.5, 1.5),
+            init_f32("b", &[3], 2, -0.5, 0.5),
+            init_f32("m", &[3], 3, -0.5, 0.5),
+            init_f32("v", &[3], 4, 0.1, 2.0),
+        ];
+        let n = node(
+            "BatchNormalization",
+            &["x", "s", "b", "m", "v"],
+            &["y"],
+            vec![a_float("epsilon", 1e-3)],
+        );
+        check_op(
+            "BN 4-D",
+            vec![n.clone()],
+            inits.clone(),
+            &x,
+            13,
+            &Fd::default(),
+        );
+        let x2 = uniform(&[1, 3], -1.0, 1.0, 3);
+        check_op("BN 2-D", vec![n], inits.clone(), &x2, 13, &Fd::default());
+        let x3 = uniform(&[1, 3, 7], -1.0, 1.0, 4);
+        let n = node(
+            "BatchNormalization",
+            &["x", "s", "b", "m", "v"],
+            &["y"],
+            vec![],
+        );
+        check_op("BN 3-D opset 9", vec![n], inits, &x3, 9, &Fd::default());
+    }
+}

@@ -1,0 +1,153 @@
+//! Conv: the input gradient is the transposed convolution of the output gradient with the
+//! same weights (ConvTranspose reads `[M, C/group, k…]` as `[in = M, out/group = C/group, k…]`,
+//! exactly the adjoint), with pads and output_padding from the static shapes so the result has
+//! the input's spatial size. Weight and bias gradients are not needed (activations only).
+
+use super::geometry::Window;
+use crate::GraphError;
+use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single};
+use crate::ir::{self, a_int};
+use crate::proto::NodeProto;
+
+pub(crate) fn backward(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+) -> Result<Grads, GraphError> {
+    require_no_grad(ctx, n, &[1, 2], "weights/bias")?;
+    let mut out = no_grads(n);
+    let x = &n.input[0];
+    if !ctx.needs_grad(x) {
+        return Ok(out);
+    }
+    let g = single(n, gy)?;
+    let w = &n.input[1];
+    let xs = ctx.shape(x)?;
+    let ys = ctx.shape(&n.output[0])?;
+    let ws = ctx.shape(w)?;
+    let win = Window::of(n, &xs[2..], Some(ws[2..].to_vec()))?;
+    let mut attrs = win.transpose_attrs(&xs[2..], &ys[2..]);
+    attrs.push(a_int("group", ir::attr_i(n, "group").unwrap_or(1)));
+    out[0] = Some(ctx.node("ConvTranspose", &[&g, w], attrs));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{a_int, a_ints, a_string};
+    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+
+    fn conv(
+        name: &str,
+        x: &[usize],
+        w: &[i64],
+        bias: bool,
+        attrs: Vec<crate::proto::AttributeProto>,
+    ) {
+        let mut inputs = vec!["x", "w"];
+        let mut inits = vec![init_f32("w", w, 11, -0.5, 0.5)];
+        if bias {
+            inputs.push("b");
+            inits.push(init_f32("b", &[w[0]], 12, -0.5, 0.5));
+        }
+        let n = node("Conv", &inputs, &["y"], attrs);
+        let xv = uniform(x, -1.0, 1.0, 3);
+        // Conv is linear in x: differences are exact up to float rounding.
+        check_op(name, vec![n], inits, &xv, 13, &Fd::default());
+    }
+
+    #[test]
+    fn conv_plain_and_bias() {
+        conv("conv3x3", &[1, 2, 6, 7], &[3, 2, 3, 3], true, vec![]);
+        conv(
+            "conv pads",
+            &[1, 2, 6, 7],
+            &[3, 2, 3, 3],
+            false,
+            vec![a_ints("pads", &[1, 0, 2, 1])],
+        );
+    }
+
+    #[test]
+    fn conv_strides_with_leftover_rows() {
+        // (7 + 1 + 1 - 3) % 2 = 0 but (8 + 2 - 3) % 3 = 1: one input row never reached.
+        conv(
+            "stride2",
+            &[1, 2, 7, 8],
+            &[2, 2, 3, 3],
+            false,
+            vec![a_ints("strides", &[2, 3]), a_ints("pads", &[1, 1, 1, 1])],
+        );
+        conv(
+            "stride3 kernel2",
+            &[1, 1, 9, 10],
+            &[2, 1, 2, 2],
+            true,
+            vec![a_ints("strides", &[3, 3])],
+        );
+    }
+
+    #[test]
+    fn conv_dilations() {
+        conv(
+            "dilated",
+            &[1, 2, 9, 9],
+            &[2, 2, 3, 3],
+            false,
+            vec![a_ints("dilations", &[2, 3]), a_ints("pads", &[2, 1, 2, 3])],
+        );
+    }
+
+    #[test]
+    fn conv_auto_pad() {
+        for mode in ["SAME_UPPER", "SAME_LOWER", "VALID"] {
+            conv(
+                mode,
+                &[1, 2, 7, 6],
+                &[3, 2, 4, 3],
+                false,
+                vec![a_string("auto_pad", mode), a_ints("strides", &[2, 2])],
+            );
+            conv(
+                mode,
+                &[1, 1, 5, 5],
+                &[2, 1, 2, 2],
+                false,
+                vec![a_string("auto_pad", mode)],
+            );
+        }
+    }
+
+    #[test]
+    fn conv_groups_and_depthwise() {
+        conv(
+            "group2",
+            &[1, 4, 6, 6],
+            &[6, 2, 3, 3],
+            true,
+            vec![a_int("group", 2), a_ints("pads", &[1, 1, 1, 1])],
+        );
+        conv(
+            "depthwise",
+            &[1, 3, 7, 7],
+            &[3, 1, 3, 3],
+            true,
+            vec![
+                a_int("group", 3),
+                a_ints("strides", &[2, 2]),
+                a_ints("pads", &[1, 1, 1, 1]),
+            ],
+        );
+    }
+
+    #[test]
+    fn conv_1d() {
+        conv(
+            "conv1d",
+            &[1, 2, 11],
+            &[3, 2, 3],
+            true,
+            vec![a_ints("strides", &[2]), a_ints("pads", &[1, 0])],
+        );
+    }
+}

@@ -1,0 +1,37 @@
+//! Div: `∂/∂a = g / b`, `∂/∂b = −g·y / b` (y = a / b), each summed back to its operand's shape.
+
+use crate::GraphError;
+use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::proto::NodeProto;
+
+pub(crate) fn backward(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+) -> Result<Grads, GraphError> {
+    let mut out = no_grads(n);
+    let g = single(n, gy)?;
+    let y = &n.output[0];
+    let (a, b) = (&n.input[0], &n.input[1]);
+    let ga = ctx.div(&g, b);
+    if ctx.needs_grad(a) {
+        out[0] = Some(ctx.unbroadcast(&ga, a, y)?);
+    }
+    if ctx.needs_grad(b) {
+        let gy_ = ctx.mul(&ga, y);
+        let gb = ctx.neg(&gy_);
+        out[1] = Some(ctx.unbroadcast(&gb, b, y)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::broadcast_cases;
+
+    #[test]
+    fn div_broadcasting() {
+        // Positive operands keep the denominators away from 0.
+        broadcast_cases("Div", true);
+    }
+}

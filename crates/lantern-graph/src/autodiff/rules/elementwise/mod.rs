@@ -1,0 +1,72 @@
+//! Broadcasting arithmetic: each operand's gradient is summed back over the axes it was
+//! broadcast along ([`Ctx::unbroadcast`](crate::autodiff::ctx::Ctx::unbroadcast)).
+
+pub(crate) mod add_sub;
+pub(crate) mod div;
+pub(crate) mod mul;
+pub(crate) mod sum;
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+
+    /// `y = op(x, c)` and `y = op(c, x)` with a constant `c` of shape `c_shape`, and `y = op(x, x2)`
+    /// where x2 = Relu-free second activation derived from x (a Slice-free broadcast: x · 0.5 + 1
+    /// reshaped), checking both operands' gradients.
+    pub(crate) fn broadcast_cases(op: &str, positive: bool) {
+        let (lo, hi) = if positive {
+            (0.5f32, 2.0f32)
+        } else {
+            (-1.0, 1.0)
+        };
+        let x = uniform(&[1, 3, 4, 5], lo, hi, 21);
+        for c_shape in [&[1i64, 3, 4, 5][..], &[3, 1, 1], &[5], &[1, 1, 4, 1], &[]] {
+            let c = init_f32("c", c_shape, 22, lo, hi);
+            check_op(
+                &format!("{op}(x, c{c_shape:?})"),
+                vec![node(op, &["x", "c"], &["y"], vec![])],
+                vec![c.clone()],
+                &x,
+                13,
+                &Fd::default(),
+            );
+            check_op(
+                &format!("{op}(c{c_shape:?}, x)"),
+                vec![node(op, &["c", "x"], &["y"], vec![])],
+                vec![c],
+                &x,
+                13,
+                &Fd::default(),
+            );
+        }
+        // Both operands depend on x, one broadcast: y = op(x, GAP(x)) and op(GAP(x), x).
+        let gap = node("GlobalAveragePool", &["x"], &["p"], vec![]);
+        check_op(
+            &format!("{op}(x, GAP(x))"),
+            vec![gap.clone(), node(op, &["x", "p"], &["y"], vec![])],
+            vec![],
+            &x,
+            13,
+            &Fd::default(),
+        );
+        check_op(
+            &format!("{op}(GAP(x), x)"),
+            vec![gap, node(op, &["p", "x"], &["y"], vec![])],
+            vec![],
+            &x,
+            13,
+            &Fd::default(),
+        );
+        // The same tensor twice (Sub and Div of x with itself are constant).
+        if matches!(op, "Add" | "Mul") {
+            check_op(
+                &format!("{op}(x, x)"),
+                vec![node(op, &["x", "x"], &["y"], vec![])],
+                vec![],
+                &x,
+                13,
+                &Fd::default(),
+            );
+        }
+    }
+}

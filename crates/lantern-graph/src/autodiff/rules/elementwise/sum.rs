@@ -1,0 +1,55 @@
+//! Sum and Mean (variadic, broadcasting): every operand gets the gradient (÷ n for Mean)
+//! summed back to its shape.
+
+use crate::GraphError;
+use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::ir::op;
+use crate::proto::NodeProto;
+
+pub(crate) fn backward(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+) -> Result<Grads, GraphError> {
+    let mut out = no_grads(n);
+    let g = single(n, gy)?;
+    let g = if op(n) == "Mean" {
+        ctx.scale(&g, 1.0 / n.input.len() as f64)
+    } else {
+        g
+    };
+    let y = &n.output[0];
+    for (i, x) in n.input.iter().enumerate() {
+        if ctx.needs_grad(x) {
+            out[i] = Some(ctx.unbroadcast(&g, x, y)?);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+
+    #[test]
+    fn sum_and_mean() {
+        let x = uniform(&[1, 3, 4, 4], -1.0, 1.0, 2);
+        let c = init_f32("c", &[3, 1, 1], 3, -1.0, 1.0);
+        for op in ["Sum", "Mean"] {
+            let nodes = vec![
+                node("Relu", &["x"], &["r"], vec![]),
+                node(op, &["x", "c", "r", "x"], &["y"], vec![]),
+            ];
+            let x = crate::testing::uniform_away_from(&[1, 3, 4, 4], -1.0, 1.0, &[0.0], 0.05, 2);
+            check_op(op, nodes, vec![c.clone()], &x, 13, &Fd::default());
+        }
+        check_op(
+            "Sum of one",
+            vec![node("Sum", &["x"], &["y"], vec![])],
+            vec![],
+            &x,
+            13,
+            &Fd::default(),
+        );
+    }
+}

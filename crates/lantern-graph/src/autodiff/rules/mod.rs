@@ -1,0 +1,93 @@
+//! The rule registry: one reverse-mode rule per ONNX op (families share a folder). A rule
+//! receives the forward node and the gradients of its outputs (`None` where nothing flows) and
+//! returns the gradients of its inputs, emitting ordinary ONNX nodes through the context.
+//! Rules only produce gradients for inputs that depend on the image input; an input that needs
+//! one but cannot get it (e.g. Conv weights computed from the image) is an
+//! `UnsupportedVariant` error, never a silently wrong gradient.
+
+pub(crate) mod activation;
+pub(crate) mod batch_norm;
+pub(crate) mod conv;
+pub(crate) mod elementwise;
+pub(crate) mod gemm;
+pub(crate) mod geometry;
+pub(crate) mod identity;
+pub(crate) mod lrn;
+pub(crate) mod matmul;
+pub(crate) mod pool;
+pub(crate) mod reduce;
+pub(crate) mod shape;
+pub(crate) mod softmax;
+pub(crate) mod unary;
+pub(crate) mod where_op;
+
+use super::ctx::{Ctx, Grads};
+use crate::GraphError;
+use crate::proto::NodeProto;
+
+/// A reverse-mode rule.
+pub(crate) type Rule = fn(&mut Ctx, &NodeProto, &[Option<String>]) -> Result<Grads, GraphError>;
+
+const RULES: &[(&str, Rule)] = &[
+    ("Abs", unary::backward),
+    ("Add", elementwise::add_sub::backward),
+    ("AveragePool", pool::average_pool::backward),
+    ("BatchNormalization", batch_norm::backward),
+    ("Cast", identity::backward),
+    ("Clip", activation::clip::backward),
+    ("Concat", shape::concat::backward),
+    ("Conv", conv::backward),
+    ("Div", elementwise::div::backward),
+    ("Dropout", identity::backward),
+    ("Erf", unary::backward),
+    ("Exp", unary::backward),
+    ("Expand", shape::reshape::expand),
+    ("Flatten", shape::reshape::backward),
+    ("Gemm", gemm::backward),
+    ("GlobalAveragePool", pool::global_pool::average),
+    ("GlobalMaxPool", pool::global_pool::max),
+    ("HardSigmoid", activation::hard_sigmoid::backward),
+    ("HardSwish", activation::hard_swish::backward),
+    ("Identity", identity::backward),
+    ("LRN", lrn::backward),
+    ("LeakyRelu", activation::leaky_relu::backward),
+    ("Log", unary::backward),
+    ("LogSoftmax", softmax::backward),
+    ("MatMul", matmul::backward),
+    ("MaxPool", pool::max_pool::backward),
+    ("Mean", elementwise::sum::backward),
+    ("Mul", elementwise::mul::backward),
+    ("Neg", unary::backward),
+    ("PRelu", activation::prelu::backward),
+    ("Pad", shape::pad::backward),
+    ("Pow", unary::pow),
+    ("Reciprocal", unary::backward),
+    ("ReduceMean", reduce::backward),
+    ("ReduceSum", reduce::backward),
+    ("Relu", activation::relu::backward),
+    ("Reshape", shape::reshape::backward),
+    ("Sigmoid", activation::sigmoid::backward),
+    ("Slice", shape::slice::backward),
+    ("Softmax", softmax::backward),
+    ("Split", shape::split::backward),
+    ("Sqrt", unary::backward),
+    ("Squeeze", shape::reshape::backward),
+    ("Sub", elementwise::add_sub::backward),
+    ("Sum", elementwise::sum::backward),
+    ("Tanh", activation::tanh::backward),
+    ("Transpose", shape::transpose::backward),
+    ("Unsqueeze", shape::reshape::backward),
+    ("Where", where_op::backward),
+];
+
+/// The rule for an op of the default ONNX domain.
+pub(crate) fn lookup(op_type: &str) -> Option<Rule> {
+    RULES.iter().find(|(o, _)| *o == op_type).map(|(_, r)| *r)
+}
+
+/// Every op with a reverse-mode rule (sorted).
+pub fn supported_ops() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = RULES.iter().map(|(o, _)| *o).collect();
+    v.sort_unstable();
+    v
+}

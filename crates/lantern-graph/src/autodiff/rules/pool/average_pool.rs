@@ -1,0 +1,153 @@
+//! AveragePool: every output's gradient, divided by its window's divisor, is spread over its
+//! window by a depthwise ConvTranspose with a kernel of ones. Divisors come from the static
+//! spatial shape: the window size clipped to the padded input (`count_include_pad = 1`) or to
+//! the input itself (`0`), which also covers `ceil_mode` windows that run past the end.
+
+use super::super::geometry::Window;
+use crate::GraphError;
+use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::ir::{self, a_int};
+use crate::proto::NodeProto;
+
+pub(crate) fn backward(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+) -> Result<Grads, GraphError> {
+    let mut out = no_grads(n);
+    let x = &n.input[0];
+    if !ctx.needs_grad(x) {
+        return Ok(out);
+    }
+    let g = single(n, gy)?;
+    let xs = ctx.shape(x)?;
+    let ys = ctx.shape(&n.output[0])?;
+    let (inp, outp) = (&xs[2..], &ys[2..]);
+    let win = Window::of(n, inp, None)?;
+    let include_pad = ir::attr_i(n, "count_include_pad").unwrap_or(0) != 0;
+    // Per-axis divisors, then their outer product.
+    let per_axis: Vec<Vec<i64>> = (0..inp.len())
+        .map(|d| {
+            let (lo, hi) = if include_pad {
+                (-win.pads_begin[d], inp[d] + win.pads_end[d])
+            } else {
+                (0, inp[d])
+            };
+            (0..outp[d])
+                .map(|o| {
+                    let start = o * win.strides[d] - win.pads_begin[d];
+                    (0..win.kernel[d])
+                        .map(|j| start + j * win.dilations[d])
+                        .filter(|p| (lo..hi).contains(p))
+                        .count() as i64
+                })
+                .collect()
+        })
+        .collect();
+    let mut inv = vec![1f64];
+    for axis in &per_axis {
+        inv = inv
+            .iter()
+            .flat_map(|a| {
+                axis.iter()
+                    .map(move |&c| if c > 0 { a / c as f64 } else { 0.0 })
+            })
+            .collect();
+    }
+    let scaled = if inv.iter().all(|&v| v == inv[0]) {
+        ctx.scale(&g, inv[0])
+    } else {
+        let mut dims = vec![1, 1];
+        dims.extend_from_slice(outp);
+        let t = ctx.tensor(&dims, &inv);
+        ctx.mul(&g, &t)
+    };
+    let channels = xs[1];
+    let mut kdims = vec![channels, 1];
+    kdims.extend_from_slice(&win.kernel);
+    let ones = vec![1.0; ir::numel(&kdims)];
+    let kernel = ctx.tensor(&kdims, &ones);
+    let mut attrs = win.transpose_attrs(inp, outp);
+    attrs.push(a_int("group", channels));
+    out[0] = Some(ctx.node("ConvTranspose", &[&scaled, &kernel], attrs));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{a_int, a_ints, a_string};
+    use crate::testing::{Fd, check_op, node, uniform};
+
+    fn pool(name: &str, x: &[usize], attrs: Vec<crate::proto::AttributeProto>, opset: i64) {
+        let xv = uniform(x, -1.0, 1.0, 9);
+        check_op(
+            name,
+            vec![node("AveragePool", &["x"], &["y"], attrs)],
+            vec![],
+            &xv,
+            opset,
+            &Fd::default(),
+        );
+    }
+
+    #[test]
+    fn averagepool_variants() {
+        let k3s2 = || vec![a_ints("kernel_shape", &[3, 3]), a_ints("strides", &[2, 2])];
+        pool(
+            "2x2 s2",
+            &[1, 2, 6, 6],
+            vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[2, 2])],
+            13,
+        );
+        pool(
+            "3x3 s1",
+            &[1, 2, 5, 6],
+            vec![a_ints("kernel_shape", &[3, 3])],
+            13,
+        );
+        for include in [0, 1] {
+            let mut a = k3s2();
+            a.push(a_ints("pads", &[1, 1, 1, 1]));
+            a.push(a_int("count_include_pad", include));
+            pool(&format!("pads include={include}"), &[1, 2, 7, 8], a, 13);
+            let mut a = k3s2();
+            a.push(a_ints("pads", &[0, 1, 1, 0]));
+            a.push(a_int("ceil_mode", 1));
+            a.push(a_int("count_include_pad", include));
+            pool(
+                &format!("ceil_mode include={include}"),
+                &[1, 2, 8, 8],
+                a,
+                13,
+            );
+            let mut a = k3s2();
+            a.push(a_string("auto_pad", "SAME_UPPER"));
+            a.push(a_int("count_include_pad", include));
+            pool(
+                &format!("SAME_UPPER include={include}"),
+                &[1, 1, 6, 7],
+                a,
+                13,
+            );
+        }
+        pool(
+            "dilations (opset 19)",
+            &[1, 2, 8, 8],
+            vec![
+                a_ints("kernel_shape", &[2, 2]),
+                a_ints("dilations", &[2, 2]),
+            ],
+            19,
+        );
+        pool(
+            "1d",
+            &[1, 2, 9],
+            vec![
+                a_ints("kernel_shape", &[3]),
+                a_ints("strides", &[2]),
+                a_ints("pads", &[1, 1]),
+            ],
+            13,
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! MaxPool: each output's gradient goes to the input element its `Indices` output names.
+//! ONNX Runtime's indices index the whole flattened N·C·H·W input (batch and channel offsets
+//! included; checked on ORT 1.32) and on ties name the FIRST maximum in row-major window order,
+//! as PyTorch does; overlapping windows add up, so the gradient is one
+//! ScatterElements(reduction = add) over the flattened input.
+
+use crate::GraphError;
+use crate::autodiff::ctx::{Ctx, Grads, no_grads};
+use crate::ir::{self, a_int, a_string};
+use crate::proto::NodeProto;
+
+pub(crate) fn backward(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+) -> Result<Grads, GraphError> {
+    let mut out = no_grads(n);
+    let x = &n.input[0];
+    let Some(g) = gy.first().cloned().flatten() else {
+        return Ok(out);
+    };
+    if !ctx.needs_grad(x) {
+        return Ok(out);
+    }
+    let storage_order = ir::attr_i(n, "storage_order").unwrap_or(0);
+    let indices = match n.output.get(1) {
+        Some(i) if !i.is_empty() && storage_order == 0 => i.clone(),
+        _ if storage_order == 0 => {
+            // Ask the forward node for its indices too (no second pooling pass).
+            ctx.set_forward_output(1, "indices")
+        }
+        _ => {
+            // Column-major indices requested by the model: a second, row-major MaxPool.
+            let mut attrs = n.attribute.clone();
+            attrs.retain(|a| a.name.as_deref() != Some("storage_order"));
+            ctx.node_n("MaxPool", &[x], 2, attrs)
+                .pop()
+                .unwrap_or_default()
+        }
+    };
+    out[0] = Some(scatter_add(ctx, x, &g, &indices));
+    Ok(out)
+}
+
+/// Zeros shaped like x (flattened) with `g` added at the flat `indices`, reshaped back to x.
+pub(crate) fn scatter_add(ctx: &mut Ctx, x: &str, g: &str, indices: &str) -> String {
+    let flat = ctx.ints(&[-1]);
+    let gf = ctx.node("Reshape", &[g, &flat], vec![]);
+    let idx = ctx.node("Reshape", &[indices, &flat], vec![]);
+    let size = ctx.node("Size", &[x], vec![]);
+    let one = ctx.ints(&[1]);
+    let size1 = ctx.node("Reshape", &[&size, &one], vec![]);
+    let value = ir::tensor_float_of("", ctx.dtype, &[1], &[0.0]);
+    let zeros = ctx.node(
+        "ConstantOfShape",
+        &[&size1],
+        vec![ir::a_tensor("value", value)],
+    );
+    let s = ctx.node(
+        "ScatterElements",
+        &[&zeros, &idx, &gf],
+        vec![a_int("axis", 0), a_string("reduction", "add")],
+    );
+    ctx.reshape_like(&s, x)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{a_int, a_ints, a_string};
+    use crate::testing::{Fd, check_op, distinct_values, node};
+
+    fn pool(name: &str, x: &[usize], attrs: Vec<crate::proto::AttributeProto>) {
+        // Distinct values 0.1 apart: a ±2h step never changes a window's winner.
+        let xv = distinct_values(x, -3.0, 0.1, 5);
+        check_op(
+            name,
+            vec![node("MaxPool", &["x"], &["y"], attrs)],
+            vec![],
+            &xv,
+            13,
+            &Fd::default(),
+        );
+    }
+
+    #[test]
+    fn maxpool_variants() {
+        pool(
+            "2x2 s2",
+            &[1, 3, 6, 6],
+            vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[2, 2])],
+        );
+        pool(
+            "3x3 s1 overlapping",
+            &[1, 2, 6, 5],
+            vec![a_ints("kernel_shape", &[3, 3])],
+        );
+        pool(
+            "3x3 s2 pads",
+            &[1, 2, 7, 7],
+            vec![
+                a_ints("kernel_shape", &[3, 3]),
+                a_ints("strides", &[2, 2]),
+                a_ints("pads", &[1, 1, 1, 1]),
+            ],
+        );
+        pool(
+            "ceil_mode",
+            &[1, 2, 7, 8],
+            vec![
+                a_ints("kernel_shape", &[3, 3]),
+                a_ints("strides", &[2, 2]),
+                a_int("ceil_mode", 1),
+            ],
+        );
+        pool(
+            "dilations",
+            &[1, 1, 8, 8],
+            vec![
+                a_ints("kernel_shape", &[2, 2]),
+                a_ints("dilations", &[2, 2]),
+            ],
+        );
+        pool(
+            "SAME_UPPER",
+            &[1, 2, 7, 6],
+            vec![
+                a_ints("kernel_shape", &[3, 3]),
+                a_ints("strides", &[2, 2]),
+                a_string("auto_pad", "SAME_UPPER"),
+            ],
+        );
+        pool(
+            "storage_order 1",
+            &[1, 2, 6, 6],
+            vec![
+                a_ints("kernel_shape", &[2, 2]),
+                a_ints("strides", &[2, 2]),
+                a_int("storage_order", 1),
+            ],
+        );
+        pool(
+            "1d",
+            &[1, 2, 9],
+            vec![a_ints("kernel_shape", &[3]), a_ints("strides", &[2])],
+        );
+    }
+
+    #[test]
+    fn maxpool_ties_go_to_the_first_maximum() {
+        use crate::testing::{model, probe, run, session};
+        use crate::{GradientSpec, ReluRule, build_gradient_graph};
+        use ndarray::{ArrayD, IxDyn};
+        // Two images, overlapping 3×3 windows with stride 1 over a plateau with ties.
+        let m = model(
+            vec![node(
+                "MaxPool",
+                &["x"],
+                &["y"],
+                vec![a_ints("kernel_shape", &[3, 3])],
+            )],
+            vec![],
+            &[("x", &[-1, 1, 4, 4])],
+            &["y"],
+            13,
+        );
+        let mut x = vec![0f32; 16];
+        x[5] = 1.0; // (1,1)
+        x[6] = 1.0; // (1,2): ties with (1,1) in both windows
+        let x2: Vec<f32> = x
+            .iter()
+            .chain(std::iter::repeat_n(&2.0f32, 16))
+            .copied()
+            .collect();
+        let xa = ArrayD::from_shape_vec(IxDyn(&[2, 1, 4, 4]), x2).expect("x");
+        let shapes = probe(
+            &m,
+            &[(
+                "x",
+                &xa.slice(ndarray::s![0..1, .., .., ..])
+                    .to_owned()
+                    .into_dyn(),
+            )],
+        );
+        let spec = GradientSpec {
+            layers: vec![],
+            rule: ReluRule::Plain,
+            logits: None,
+            through_softmax: false,
+        };
+        let g = build_gradient_graph(&m, &shapes, &spec).expect("graph");
+        let mut s = session(&g);
+        let seed = ArrayD::from_elem(IxDyn(&[2, 4]), 1.0f32);
+        let out = run(&mut s, &[("input", &xa), ("seed", &seed)]);
+        let gi = &out["grad_input"];
+        let got: Vec<f32> = gi.iter().copied().collect();
+        // Image 0: all four windows pick (1,1), the first maximum in row-major order.
+        let mut want = vec![0f32; 32];
+        want[5] = 4.0;
+        // Image 1: constant plane: each window's first element (its top-left) wins.
+        for (r, c) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+            want[16 + r * 4 + c] = 1.0;
+        }
+        assert_eq!(got, want);
+    }
+}

@@ -1,0 +1,8 @@
+//! Ops that move values without arithmetic: the gradient is moved back the same way.
+
+pub(crate) mod concat;
+pub(crate) mod pad;
+pub(crate) mod reshape;
+pub(crate) mod slice;
+pub(crate) mod split;
+pub(crate) mod transpose;

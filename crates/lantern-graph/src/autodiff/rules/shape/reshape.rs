@@ -1,0 +1,109 @@
+//! Reshape, Flatten, Squeeze, Unsqueeze: same elements in the same order, so the gradient is
+//! reshaped to the input's runtime shape (`Reshape(g, Shape(x))`, batch-agnostic).
+
+use crate::GraphError;
+use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::proto::NodeProto;
+
+pub(crate) fn backward(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+) -> Result<Grads, GraphError> {
+    let mut out = no_grads(n);
+    let x = &n.input[0];
+    if !ctx.needs_grad(x) {
+        return Ok(out);
+    }
+    let g = single(n, gy)?;
+    out[0] = Some(ctx.reshape_like(&g, x));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{a_int, a_ints, tensor_i64};
+    use crate::testing::{Fd, check_op, node, uniform};
+
+    #[test]
+    fn reshape_family() {
+        let x = uniform(&[1, 2, 3, 4], -1.0, 1.0, 1);
+        let s = tensor_i64("s", &[3], &[0, 6, -1]);
+        check_op(
+            "Reshape",
+            vec![node("Reshape", &["x", "s"], &["y"], vec![])],
+            vec![s],
+            &x,
+            13,
+            &Fd::default(),
+        );
+        // Flatten at axis 2 gives [2N, 12]; a Reshape brings the batch back to the front.
+        let back = tensor_i64("back", &[2], &[-1, 24]);
+        let nodes = vec![
+            node("Flatten", &["x"], &["f"], vec![a_int("axis", 2)]),
+            node("Reshape", &["f", "back"], &["y"], vec![]),
+        ];
+        check_op("Flatten axis 2", nodes, vec![back], &x, 13, &Fd::default());
+        let ax = tensor_i64("a", &[2], &[2, 4]);
+        let nodes = vec![
+            node("Unsqueeze", &["x", "a"], &["u"], vec![]),
+            node("Squeeze", &["u", "a"], &["y"], vec![]),
+        ];
+        check_op(
+            "Unsqueeze/Squeeze (opset 13 inputs)",
+            nodes,
+            vec![ax],
+            &x,
+            13,
+            &Fd::default(),
+        );
+        let nodes = vec![
+            node("Unsqueeze", &["x"], &["u"], vec![a_ints("axes", &[1])]),
+            node("Squeeze", &["u"], &["y"], vec![a_ints("axes", &[1])]),
+        ];
+        check_op(
+            "Unsqueeze/Squeeze (opset 9 attributes)",
+            nodes,
+            vec![],
+            &x,
+            9,
+            &Fd::default(),
+        );
+    }
+}
+
+/// Expand: the gradient summed back over the broadcast axes.
+pub(crate) fn expand(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+) -> Result<Grads, GraphError> {
+    let mut out = no_grads(n);
+    let x = &n.input[0];
+    if !ctx.needs_grad(x) {
+        return Ok(out);
+    }
+    let g = single(n, gy)?;
+    out[0] = Some(ctx.unbroadcast(&g, x, &n.output[0])?);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod expand_tests {
+    use crate::ir::tensor_i64;
+    use crate::testing::{Fd, check_op, node, uniform};
+
+    #[test]
+    fn expand_broadcasts_back() {
+        let x = uniform(&[1, 3, 1, 2], -1.0, 1.0, 1);
+        let s = tensor_i64("s", &[4], &[1, 3, 4, 2]);
+        check_op(
+            "Expand",
+            vec![node("Expand", &["x", "s"], &["y"], vec![])],
+            vec![s],
+            &x,
+            13,
+            &Fd::default(),
+        );
+    }
+}
