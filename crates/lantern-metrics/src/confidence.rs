@@ -2,7 +2,7 @@
 //! Score-CAM variant that keeps only the top half of the map.
 //!
 //! Per image and map: Y = softmax probability of the target on x, O = the same on x ⊙ M, with
-//! drop = max(0, Y − O)/Y and increase = [O > Y]; over images, Average Drop = 100·mean(drop) and
+//! drop = max(0, Y − O)/Y and increase = 1 if O > Y else 0; over images, Average Drop = 100·mean(drop) and
 //! Increase in Confidence = 100·mean(increase).
 //!
 //! Convention (pytorch-grad-cam `metrics/cam_mult_image.py`, `multiply_tensor_with_cam`): the

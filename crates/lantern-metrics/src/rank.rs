@@ -86,7 +86,7 @@ pub fn minmax(map: ArrayView2<f32>) -> Array2<f32> {
             (lo.min(v), hi.max(v))
         });
     let span = hi - lo;
-    if !(span > 0.0) || !span.is_finite() {
+    if !span.is_finite() || span <= 0.0 {
         return Array2::zeros(map.raw_dim());
     }
     map.mapv(|v| (v - lo) / span)

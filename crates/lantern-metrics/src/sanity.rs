@@ -12,6 +12,7 @@
 //! - SSIM of the min–max normalised maps: scikit-image `structural_similarity` with
 //!   `gaussian_weights=True`, σ = 1.5, `use_sample_covariance=False`, `data_range=1`
 //!   ([`crate::rank::ssim`]).
+//!
 //! A faithful method's similarity falls as more layers are randomised.
 
 use crate::cost::{Cost, Meter};
