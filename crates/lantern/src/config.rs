@@ -162,8 +162,9 @@ impl Default for TargetsSection {
     }
 }
 
+/// No `deny_unknown_fields` here: serde rejects every key of a flattened map with it, so
+/// `typed` refuses keys other than `list` that are not tables instead.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct MetricsSection {
     /// Metric names, e.g. `["deletion", "insertion"]`.
     #[serde(default)]
@@ -316,8 +317,10 @@ impl ExperimentFile {
     pub fn typed(&self, point: &SweepPoint) -> Result<Config> {
         if point.values.is_empty() && !self.overridden {
             // The file as written: serde's spans point at the offending key or value.
-            return toml::from_str::<Config>(&self.source)
-                .map_err(|e| locate(&self.path, &self.source, &e));
+            let config = toml::from_str::<Config>(&self.source)
+                .map_err(|e| locate(&self.path, &self.source, &e))?;
+            self.check_metrics(&config)?;
+            return Ok(config);
         }
         let mut tree = self.tree.clone();
         tree.remove("sweep");
@@ -349,7 +352,24 @@ impl ExperimentFile {
             }
         })?;
         config.sweep = self.sweep_lists()?;
+        self.check_metrics(&config)?;
         Ok(config)
+    }
+
+    /// `[metrics]` holds `list` and one table of settings per metric; anything else is a typo.
+    fn check_metrics(&self, config: &Config) -> Result<()> {
+        for (key, value) in &config.metrics.settings {
+            if !value.is_table() {
+                let line = find_line(&self.source, key)
+                    .map(|l| format!(":{l}"))
+                    .unwrap_or_default();
+                bail!(
+                    "{}{line}: [metrics] {key}: unknown key (expected `list` or a [metrics.<name>] table of settings)",
+                    self.path.display()
+                );
+            }
+        }
+        Ok(())
     }
 
     fn sweep_lists(&self) -> Result<BTreeMap<String, Vec<toml::Value>>> {
@@ -440,8 +460,19 @@ pub fn find_line(source: &str, key: &str) -> Option<usize> {
 fn locate(path: &Path, source: &str, e: &toml::de::Error) -> anyhow::Error {
     match e.span() {
         Some(span) => {
-            let line = source[..span.start.min(source.len())].matches('\n').count() + 1;
-            anyhow!("{}:{line}: {}", path.display(), e.message())
+            let before = source.get(..span.start).unwrap_or(source);
+            let line = before.matches('\n').count() + 1;
+            // Name the key when the message does not (e.g. "invalid type: string, expected usize").
+            let key = source
+                .lines()
+                .nth(line - 1)
+                .and_then(|l| l.split_once('='))
+                .map(|(k, _)| k.trim().trim_matches('"'))
+                .filter(|k| !k.is_empty() && !k.starts_with('[') && !e.message().contains(*k));
+            match key {
+                Some(key) => anyhow!("{}:{line}: {key}: {}", path.display(), e.message()),
+                None => anyhow!("{}:{line}: {}", path.display(), e.message()),
+            }
         }
         None => anyhow!("{}: {}", path.display(), e.message()),
     }

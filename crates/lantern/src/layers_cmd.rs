@@ -24,7 +24,7 @@ pub fn layers(model_path: &Path) -> Result<ExitCode> {
         println!("{mark:<2} {:<48} {:<22} {shape}", t.name, t.op_type);
     }
     match default {
-        Some(d) => println!("\n* default CAM layer: {d} (use `layer = \"auto\"` in experiments)"),
+        Some(d) => println!("\ndefault CAM layer (marked *): {d} (what `layer = \"auto\"` picks)"),
         None => {
             println!("\nno 4-D activation before global pooling: pass the CAM layer explicitly")
         }

@@ -17,14 +17,40 @@ pub struct WorkItem {
     pub slot: usize,
 }
 
-/// The file stem of an image: its dataset id without extension, made file-name safe.
-pub fn image_stem(sample: &Sample) -> String {
-    let id = sample.id.as_str();
+/// The file stem of an image id (`a/b/photo.JPEG` → `photo`), made file-name safe; with
+/// `full`, the whole id without its extension (`a_b_photo`).
+fn stem_of(id: &str, full: bool) -> String {
     let without_ext = match id.rsplit_once('.') {
-        Some((stem, ext)) if ext.len() <= 4 && !stem.is_empty() => stem,
+        Some((stem, ext)) if ext.len() <= 4 && !stem.is_empty() && !ext.contains('/') => stem,
         _ => id,
     };
-    safe_name(without_ext)
+    let part = if full {
+        without_ext
+    } else {
+        without_ext.rsplit('/').next().unwrap_or(without_ext)
+    };
+    safe_name(part)
+}
+
+/// File stems for every sample: the file name's stem, or the whole id where two file names
+/// would collide (e.g. the same name in two class folders).
+pub fn image_stems(samples: &[Sample]) -> Vec<String> {
+    let short: Vec<String> = samples.iter().map(|s| stem_of(&s.id, false)).collect();
+    let mut count = std::collections::HashMap::new();
+    for s in &short {
+        *count.entry(s.as_str()).or_insert(0) += 1;
+    }
+    samples
+        .iter()
+        .zip(&short)
+        .map(|(sample, s)| {
+            if count[s.as_str()] > 1 {
+                stem_of(&sample.id, true)
+            } else {
+                s.clone()
+            }
+        })
+        .collect()
 }
 
 /// `<image>.<method>[.<sweep point>][.k<slot>]`: also the stem of the item's map and figure.
@@ -48,8 +74,7 @@ pub fn plan(
     slots: usize,
 ) -> Vec<WorkItem> {
     let mut items = Vec::new();
-    for (i, sample) in samples.iter().enumerate() {
-        let stem = image_stem(sample);
+    for (i, stem) in image_stems(samples).into_iter().enumerate() {
         for (p, point) in points.iter().enumerate() {
             for method in &methods[p] {
                 for slot in 0..slots {
@@ -116,6 +141,12 @@ mod tests {
         let items = plan(&samples, &points, &methods, 1);
         assert_eq!(items.len(), 4);
         assert_eq!(items[0].id, "a_b.occlusion.window=16");
+        let twins = image_stems(&[
+            sample("x/leaf.JPG"),
+            sample("y/leaf.JPG"),
+            sample("z/other.png"),
+        ]);
+        assert_eq!(twins, vec!["x_leaf", "y_leaf", "other"]);
         let mut ids: Vec<_> = items.iter().map(|i| i.id.clone()).collect();
         ids.dedup();
         assert_eq!(ids.len(), 4);

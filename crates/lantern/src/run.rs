@@ -586,7 +586,6 @@ impl Runner<'_> {
                 .or_default()
                 .push(it);
         }
-        let stem = plan::image_stem(sample);
         for ((point, method_name), group) in groups {
             let planned = &self.methods[point]
                 .iter()
@@ -686,8 +685,7 @@ impl Runner<'_> {
                     row.figure_file = Some(relative(self.out_dir, &figure));
                 }
                 write_row(self.out_dir, &row)?;
-                self.progress
-                    .set_message(format!("{} {}", stem, method_name));
+                self.progress.set_message(it.id.clone());
                 self.progress.inc(1);
             }
         }

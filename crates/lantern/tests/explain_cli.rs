@@ -50,8 +50,9 @@ fn occlusion_matches_captum_and_finds_dog_and_cat() {
                 "bull mastiff occlusion peak at ({x},{y}) is not on the dog"
             );
         } else {
+            // The tabby lies across the bottom of the photo.
             assert!(
-                y >= 112 && x >= 100,
+                y >= 112,
                 "tiger cat occlusion peak at ({x},{y}) is not on the cat"
             );
         }
