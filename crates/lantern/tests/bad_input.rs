@@ -1,0 +1,868 @@
+//! Bad input, end to end: every broken image, dataset row, config, model and output folder is
+//! refused with a message that names it, a failed item is a row of `scores.csv` with its error
+//! while the rest of the run completes, and the exit code and stderr summary say how many failed.
+//! Images that only need a conversion (grayscale, RGBA, 16-bit, CMYK) succeed with a note.
+//!
+//! Settings are small (occlusion window 112, stride 112: 4 forward passes per image on
+//! MobileNetV2; no figures) so the suite stays fast.
+
+mod common;
+
+#[path = "../../lantern-data/src/test_cmyk_jpeg.rs"]
+mod cmyk_jpeg;
+
+use common::*;
+use lantern_graph::ir::{make_node, tensor_f32, value_info};
+use lantern_graph::proto::{
+    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, tensor_proto::DataType,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// An experiment on `model` with coarse occlusion (and whatever `methods`/`extra` add).
+fn experiment_text(model: &Path, data: &str, methods: &str, extra: &str) -> String {
+    format!(
+        r#"
+[experiment]
+name = "bad-input"
+seed = 0
+
+[model]
+path = {model:?}
+
+[runtime]
+threads = 1
+batch = 8
+
+{data}
+
+{methods}
+
+[output]
+figures = false
+{extra}
+"#,
+        model = model.display().to_string(),
+    )
+}
+
+const OCCLUSION: &str = "[methods.occlusion]\nwindow = 112\nstride = 112\n";
+
+fn list_data(images: &[PathBuf]) -> String {
+    let list = images
+        .iter()
+        .map(|p| format!("{:?}", p.display().to_string()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("[data]\nkind = \"list\"\nimages = [{list}]\n")
+}
+
+/// Runs `lantern run EXP --out OUT`.
+fn run(exp: &Path, out: &Path) -> Output {
+    lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()])
+}
+
+/// RFC 4180 CSV (quoted fields may hold commas, quotes and newlines) → rows of cells.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let (mut row, mut cell) = (Vec::new(), String::new());
+    let (mut quoted, mut chars) = (false, text.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                cell.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => cell.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut cell)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut cell));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, '\r') => {}
+            (false, c) => cell.push(c),
+        }
+    }
+    if !cell.is_empty() || !row.is_empty() {
+        row.push(cell);
+        rows.push(row);
+    }
+    rows
+}
+
+/// `scores.csv` as one map (column → cell) per row.
+fn scores(out: &Path) -> Vec<BTreeMap<String, String>> {
+    let path = out.join("scores.csv");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (the run must write it)", path.display()));
+    let mut rows = parse_csv(&text).into_iter();
+    let header = rows.next().expect("header");
+    rows.map(|r| {
+        assert_eq!(r.len(), header.len(), "ragged row {r:?}");
+        header.iter().cloned().zip(r).collect()
+    })
+    .collect()
+}
+
+/// The one row whose `path` ends with `name`.
+fn row_for<'a>(rows: &'a [BTreeMap<String, String>], name: &str) -> &'a BTreeMap<String, String> {
+    let found: Vec<_> = rows.iter().filter(|r| r["path"].ends_with(name)).collect();
+    assert_eq!(found.len(), 1, "expected one row for {name}: {rows:#?}");
+    found[0]
+}
+
+fn assert_failed_with(row: &BTreeMap<String, String>, needles: &[&str]) {
+    assert_eq!(row["status"], "failed", "{row:#?}");
+    for n in needles {
+        assert!(
+            row["error"].contains(n),
+            "error of {} lacks {n:?}: {}",
+            row["item"],
+            row["error"]
+        );
+    }
+}
+
+fn assert_ok_with_note(row: &BTreeMap<String, String>, note: &str) {
+    assert_eq!(row["status"], "ok", "{row:#?}");
+    assert!(row["error"].is_empty(), "{row:#?}");
+    assert!(
+        row["notes"].contains(note),
+        "notes of {} lack {note:?}: {:?}",
+        row["item"],
+        row["notes"]
+    );
+    assert!(
+        row["map_file"].ends_with(".npy"),
+        "an ok item has a map: {row:#?}"
+    );
+}
+
+/// The stderr summary line `<name>: N ok, M failed → …` and the exit status agree.
+fn assert_summary(o: &Output, ok: usize, failed: usize) {
+    let err = stderr(o);
+    assert!(
+        err.contains(&format!("{ok} ok, {failed} failed")),
+        "expected \"{ok} ok, {failed} failed\" in stderr:\n{err}"
+    );
+    if failed > 0 {
+        assert!(!o.status.success(), "failed items need a non-zero exit");
+        assert!(
+            err.contains(&format!("{failed} item(s) failed")),
+            "stderr must say how many failed:\n{err}"
+        );
+    } else {
+        assert!(o.status.success(), "{err}");
+    }
+}
+
+/// The run's other artifacts exist: it completed despite the failures.
+fn assert_completed(out: &Path) {
+    for f in [
+        "scores.csv",
+        "scores.parquet",
+        "manifest.json",
+        "index.html",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing in {}", out.display());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tiny hand-built ONNX models
+
+const FLOAT: i32 = DataType::Float as i32;
+
+/// A model with one float input (`None` dims are the symbolic batch `N`) and one output.
+fn onnx_model(
+    nodes: Vec<NodeProto>,
+    initializers: Vec<TensorProto>,
+    input: (&str, &[Option<i64>]),
+    output: &str,
+) -> Vec<u8> {
+    let model = ModelProto {
+        ir_version: Some(8),
+        producer_name: Some("lantern bad_input tests".into()),
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(17),
+        }],
+        graph: Some(GraphProto {
+            name: Some("tiny".into()),
+            node: nodes,
+            initializer: initializers,
+            input: vec![value_info(input.0, FLOAT, Some(input.1), "N")],
+            output: vec![value_info(output, FLOAT, None, "N")],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    lantern_graph::encode_model(&model)
+}
+
+const IMAGE: (&str, &[Option<i64>]) = ("image", &[None, Some(3), Some(224), Some(224)]);
+
+/// `image` → `first` (nodes that keep [N,3,224,224]) → global average pool → flatten →
+/// Gemm to 4 classes, then `last` nodes reading `gemm` and writing `logits`.
+fn tiny_classifier(
+    first: Vec<NodeProto>,
+    last: Vec<NodeProto>,
+    extra: Vec<TensorProto>,
+) -> Vec<u8> {
+    let pooled_from = first
+        .last()
+        .map(|n| n.output[0].clone())
+        .unwrap_or_else(|| "image".into());
+    let gemm_out = if last.is_empty() { "logits" } else { "gemm" };
+    let mut nodes = first;
+    nodes.push(make_node(
+        "GlobalAveragePool",
+        &[&pooled_from],
+        &["pooled"],
+        "pool",
+        vec![],
+    ));
+    nodes.push(make_node(
+        "Flatten",
+        &["pooled"],
+        &["flat"],
+        "flatten",
+        vec![],
+    ));
+    nodes.push(make_node(
+        "Gemm",
+        &["flat", "w", "b"],
+        &[gemm_out],
+        "classifier",
+        vec![],
+    ));
+    nodes.extend(last);
+    let weights: Vec<f32> = (0..12).map(|i| (i as f32 - 5.5) * 0.3).collect();
+    let mut inits = vec![
+        tensor_f32("w", &[3, 4], &weights),
+        tensor_f32("b", &[4], &[0.1, -0.2, 0.3, 0.05]),
+    ];
+    inits.extend(extra);
+    onnx_model(nodes, inits, IMAGE, "logits")
+}
+
+/// An op without a reverse-mode rule in lantern-graph, on the path from the input to the logits.
+fn op_without_gradient_rule() -> &'static str {
+    let supported = lantern_graph::supported_ops();
+    let op = ["Cos", "Sin", "Floor", "Round", "Sign"]
+        .into_iter()
+        .find(|op| !supported.contains(op))
+        .expect("one of these elementwise ops has no gradient rule");
+    op
+}
+
+// ---------------------------------------------------------------------------------------------
+// Broken and unusual image files: one run over all of them
+
+struct ImagesRun {
+    _dir: tempfile::TempDir,
+    out: PathBuf,
+    output: Output,
+    rows: Vec<BTreeMap<String, String>>,
+}
+
+/// Writes every bad/unusual image into one folder and runs one experiment over them (plus a
+/// plain photo), so each test below checks its own row of the same run.
+fn images_run() -> &'static ImagesRun {
+    static RUN: OnceLock<ImagesRun> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut images = vec![assets().join("photos/cat_dog.png")];
+
+        let jpeg = std::fs::read(assets().join("imagenet/samples/n01440764_tench.JPEG")).unwrap();
+        let truncated = d.join("truncated.jpg");
+        std::fs::write(&truncated, &jpeg[..jpeg.len() / 2]).unwrap();
+        images.push(truncated);
+
+        let empty = d.join("empty.jpg");
+        std::fs::write(&empty, b"").unwrap();
+        images.push(empty);
+
+        let text = d.join("notes.jpg");
+        std::fs::write(&text, "shopping list: eggs, flour\n").unwrap();
+        images.push(text);
+
+        let deep = d.join("deep16.png");
+        image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(64, 48, |x, y| {
+            image::Rgb([(x * 1000) as u16, (y * 1300) as u16, 40_000])
+        })
+        .save(&deep)
+        .unwrap();
+        images.push(deep);
+
+        let cmyk = d.join("cmyk.jpg");
+        let blocks: Vec<[u8; 4]> = (0..8)
+            .map(|i| [30 * i as u8, 200, 255 - 20 * i as u8, 220])
+            .collect();
+        std::fs::write(&cmyk, cmyk_jpeg::flat_cmyk_jpeg(&blocks)).unwrap();
+        images.push(cmyk);
+
+        let gray = d.join("gray.png");
+        image::GrayImage::from_fn(80, 60, |x, y| image::Luma([(x * 3 + y) as u8]))
+            .save(&gray)
+            .unwrap();
+        images.push(gray);
+
+        let rgba = d.join("rgba.png");
+        image::RgbaImage::from_fn(80, 60, |x, y| {
+            image::Rgba([x as u8 * 3, y as u8 * 4, 90, if x < 40 { 255 } else { 128 }])
+        })
+        .save(&rgba)
+        .unwrap();
+        images.push(rgba);
+
+        images.push(huge_png(d));
+
+        let odd_dir = d.join("dossier été 猫");
+        std::fs::create_dir_all(&odd_dir).unwrap();
+        let odd = odd_dir.join("chat et chien ü.png");
+        std::fs::copy(assets().join("photos/cat_dog.png"), &odd).unwrap();
+        images.push(odd);
+
+        let exp = experiment(
+            d,
+            "images",
+            &experiment_text(&mobilenet(), &list_data(&images), OCCLUSION, ""),
+        );
+        let out = d.join("out");
+        let output = run(&exp, &out);
+        let rows = scores(&out);
+        ImagesRun {
+            _dir: dir,
+            out,
+            output,
+            rows,
+        }
+    })
+}
+
+/// A real 10000×10000 grayscale PNG (100 Mpx), cheap because it is constant: ~100 KB.
+fn huge_png(dir: &Path) -> PathBuf {
+    use image::ImageEncoder as _;
+    let path = dir.join("huge.png");
+    let (w, h) = (10_000u32, 10_000u32);
+    let pixels = vec![128u8; (w * h) as usize];
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    image::codecs::png::PngEncoder::new_with_quality(
+        file,
+        image::codecs::png::CompressionType::Fast,
+        image::codecs::png::FilterType::NoFilter,
+    )
+    .write_image(&pixels, w, h, image::ExtendedColorType::L8)
+    .unwrap();
+    path
+}
+
+#[test]
+fn the_image_run_records_every_failure_and_completes() {
+    let r = images_run();
+    assert_eq!(r.rows.len(), 10, "one row per image: {:#?}", r.rows);
+    assert_summary(&r.output, 6, 4);
+    assert_completed(&r.out);
+    let ok = row_for(&r.rows, "photos/cat_dog.png");
+    assert_eq!(ok["status"], "ok");
+    assert!(
+        ok["notes"].is_empty(),
+        "plain 8-bit RGB needs no note: {ok:#?}"
+    );
+    // Failed items are listed in the report and the Markdown summary too.
+    let html = std::fs::read_to_string(r.out.join("index.html")).unwrap();
+    let md = std::fs::read_to_string(r.out.join("summary.md")).unwrap();
+    for row in r.rows.iter().filter(|r| r["status"] == "failed") {
+        assert!(
+            html.contains(&row["item"]),
+            "index.html lacks {}",
+            row["item"]
+        );
+        assert!(
+            md.contains(&row["item"]),
+            "summary.md lacks {}",
+            row["item"]
+        );
+    }
+}
+
+#[test]
+fn a_truncated_jpeg_is_refused() {
+    let row = row_for(&images_run().rows, "truncated.jpg");
+    assert_failed_with(row, &["truncated.jpg", "truncated JPEG"]);
+}
+
+#[test]
+fn a_zero_byte_file_is_refused() {
+    let row = row_for(&images_run().rows, "empty.jpg");
+    assert_failed_with(row, &["empty.jpg", "empty (0 bytes)"]);
+}
+
+#[test]
+fn a_text_file_named_jpg_is_refused() {
+    let row = row_for(&images_run().rows, "notes.jpg");
+    assert_failed_with(row, &["notes.jpg", "not an image", "shopping list"]);
+}
+
+#[test]
+fn a_huge_image_is_refused_before_decoding() {
+    let row = row_for(&images_run().rows, "huge.png");
+    assert_failed_with(
+        row,
+        &[
+            "huge.png",
+            "10000×10000",
+            "100000000 pixels",
+            "limit of 64000000",
+        ],
+    );
+}
+
+#[test]
+fn a_16_bit_png_succeeds_with_a_note() {
+    let row = row_for(&images_run().rows, "deep16.png");
+    assert_ok_with_note(row, "16-bit reduced to 8-bit");
+}
+
+#[test]
+fn a_cmyk_jpeg_succeeds_with_a_note() {
+    let row = row_for(&images_run().rows, "cmyk.jpg");
+    assert_ok_with_note(row, "CMYK JPEG converted to RGB");
+}
+
+#[test]
+fn a_grayscale_image_succeeds_with_a_note() {
+    let row = row_for(&images_run().rows, "gray.png");
+    assert_ok_with_note(row, "grayscale expanded to RGB");
+}
+
+#[test]
+fn an_rgba_image_succeeds_with_a_note() {
+    let row = row_for(&images_run().rows, "rgba.png");
+    assert_ok_with_note(row, "converted from RGBA to RGB");
+    assert!(row["notes"].contains("2400 of 4800 pixels"), "{row:#?}");
+}
+
+#[test]
+fn a_path_with_spaces_and_non_ascii_characters_works() {
+    let r = images_run();
+    let row = row_for(&r.rows, "dossier été 猫/chat et chien ü.png");
+    assert_eq!(row["status"], "ok", "{row:#?}");
+    let map = r.out.join(&row["map_file"]);
+    assert!(map.is_file(), "{}", map.display());
+    // Same pixels as the plain copy, so the same map.
+    let plain = row_for(&r.rows, "photos/cat_dog.png");
+    assert_eq!(
+        std::fs::read(map).unwrap(),
+        std::fs::read(r.out.join(&plain["map_file"])).unwrap()
+    );
+    assert_ne!(row["item"], plain["item"], "distinct item ids");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plant Pathology 2020 CSV
+
+/// A Plant Pathology root with `train.csv` = `csv` and three real leaf images.
+fn plant_root(dir: &Path, csv: &str) -> PathBuf {
+    let root = dir.join("plant");
+    std::fs::create_dir_all(root.join("images")).unwrap();
+    for id in ["Train_0", "Train_1", "Train_2"] {
+        std::fs::copy(
+            assets().join(format!("plant-pathology-2020/images/{id}.jpg")),
+            root.join(format!("images/{id}.jpg")),
+        )
+        .unwrap();
+    }
+    std::fs::write(root.join("train.csv"), csv).unwrap();
+    root
+}
+
+fn plant_data(root: &Path) -> String {
+    format!(
+        "[data]\nkind = \"plant-pathology-2020\"\nroot = {:?}\n",
+        root.display().to_string()
+    )
+}
+
+#[test]
+fn plant_csv_rows_with_an_unknown_image_or_two_labels_fail_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = plant_root(
+        dir.path(),
+        "image_id,healthy,multiple_diseases,rust,scab\n\
+         Train_0,0,0,0,1\n\
+         Train_404,1,0,0,0\n\
+         Train_1,0,1,0,0\n\
+         Train_2,1,0,1,0\n",
+    );
+    let exp = experiment(
+        dir.path(),
+        "plant",
+        &experiment_text(&mobilenet(), &plant_data(&root), OCCLUSION, ""),
+    );
+    let out = dir.path().join("out");
+    let o = run(&exp, &out);
+    assert_summary(&o, 2, 2);
+    assert_completed(&out);
+    let rows = scores(&out);
+    assert_eq!(rows.len(), 4, "no CSV row may be dropped: {rows:#?}");
+    let unknown = row_for(&rows, "Train_404.jpg");
+    assert_failed_with(
+        unknown,
+        &["train.csv line 3", "Train_404.jpg does not exist"],
+    );
+    let two = row_for(&rows, "Train_2.jpg");
+    assert_failed_with(
+        two,
+        &["train.csv line 5", "2 label columns are 1 (healthy, rust)"],
+    );
+    for ok in ["Train_0.jpg", "Train_1.jpg"] {
+        assert_eq!(row_for(&rows, ok)["status"], "ok");
+    }
+    assert_eq!(
+        row_for(&rows, "Train_1.jpg")["label_name"],
+        "multiple_diseases"
+    );
+}
+
+#[test]
+fn a_plant_csv_without_a_label_column_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = plant_root(
+        dir.path(),
+        "image_id,healthy,multiple_diseases,scab\nTrain_0,0,0,1\nTrain_1,0,1,0\n",
+    );
+    let exp = experiment(
+        dir.path(),
+        "plant",
+        &experiment_text(&mobilenet(), &plant_data(&root), OCCLUSION, ""),
+    );
+    let o = run(&exp, &dir.path().join("out"));
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("train.csv") && err.contains("rust") && err.contains("image_id, healthy"),
+        "the message names the file, the missing column and the columns found: {err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config files (unknown key, wrong type and sweeps over missing keys are in run_cli.rs)
+
+#[test]
+fn more_config_errors_name_the_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = experiment_text(
+        &mobilenet(),
+        &list_data(&[assets().join("photos/cat_dog.png")]),
+        OCCLUSION,
+        "",
+    );
+    let line_of =
+        |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    // (file text, what the message must contain)
+    let mut cases: Vec<(String, Vec<String>)> = Vec::new();
+    // A TOML syntax error: an unterminated string.
+    let text = base.replace("name = \"bad-input\"", "name = \"bad-input");
+    cases.push((
+        text.clone(),
+        vec![format!("cfg.toml:{}", line_of(&text, "name = \"bad-input"))],
+    ));
+    // An unknown key in a nested table.
+    let text = base.replace("threads = 1", "threads = 1\nthreds = 2");
+    cases.push((
+        text.clone(),
+        vec![
+            format!("cfg.toml:{}", line_of(&text, "threds")),
+            "threds".into(),
+        ],
+    ));
+    // A wrong type in [data].
+    let text = base.replace("kind = \"list\"", "kind = \"list\"\nlimit = -3");
+    cases.push((
+        text.clone(),
+        vec![
+            format!("cfg.toml:{}", line_of(&text, "limit")),
+            "limit".into(),
+        ],
+    ));
+    // A sweep entry that is not a list.
+    let text = format!("{base}\n[sweep]\n\"occlusion.window\" = 16\n");
+    cases.push((
+        text.clone(),
+        vec![
+            format!("cfg.toml:{}", line_of(&text, "\"occlusion.window\" = 16")),
+            "must be a list".into(),
+        ],
+    ));
+    // A sweep value of the wrong type for a typed key.
+    let text = format!("{base}\n[sweep]\n\"runtime.batch\" = [8, \"many\"]\n");
+    cases.push((text, vec!["cfg.toml".into(), "batch".into()]));
+    // An unknown method.
+    let text = base.replace("[methods.occlusion]", "[methods.occlusoin]");
+    cases.push((text, vec!["cfg.toml".into(), "occlusoin".into()]));
+    // A bad method parameter.
+    let text = base.replace("stride = 112", "stride = 112\nwindw = 3");
+    cases.push((text, vec!["cfg.toml".into(), "windw".into()]));
+    for (text, needles) in cases {
+        let exp = experiment(dir.path(), "cfg", &text);
+        let o = run(&exp, &dir.path().join("out"));
+        assert!(!o.status.success(), "accepted:\n{text}");
+        let err = stderr(&o);
+        for n in &needles {
+            assert!(
+                err.contains(n.as_str()),
+                "expected {n:?} in: {err}\nfor:\n{text}"
+            );
+        }
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn an_override_of_a_key_that_does_not_exist_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        dir.path(),
+        "cfg",
+        &experiment_text(
+            &mobilenet(),
+            &list_data(&[assets().join("photos/cat_dog.png")]),
+            OCCLUSION,
+            "",
+        ),
+    );
+    let out = dir.path().join("out");
+    let o = lantern(&[
+        "run",
+        exp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "runtime.batchsize=4",
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("--set runtime.batchsize=4") && err.contains("batchsize"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Models
+
+#[test]
+fn a_file_that_is_not_onnx_is_refused_by_layers_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("fake model.onnx");
+    std::fs::write(&fake, "I am a text file, not a network.\n").unwrap();
+    let o = lantern(&["layers", fake.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("fake model.onnx") && err.contains("not an ONNX model"),
+        "{err}"
+    );
+
+    let exp = experiment(
+        dir.path(),
+        "fake",
+        &experiment_text(
+            &fake,
+            &list_data(&[assets().join("photos/cat_dog.png")]),
+            OCCLUSION,
+            "",
+        ),
+    );
+    let o = run(&exp, &dir.path().join("out"));
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("fake model.onnx") && err.contains("not an ONNX model"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_model_whose_input_is_not_an_image_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tabular.onnx");
+    let weights: Vec<f32> = (0..30).map(|i| i as f32 * 0.01).collect();
+    std::fs::write(
+        &model,
+        onnx_model(
+            vec![make_node(
+                "Gemm",
+                &["features", "w", "b"],
+                &["scores"],
+                "gemm",
+                vec![],
+            )],
+            vec![
+                tensor_f32("w", &[10, 3], &weights),
+                tensor_f32("b", &[3], &[0.0; 3]),
+            ],
+            ("features", &[None, Some(10)]),
+            "scores",
+        ),
+    )
+    .unwrap();
+    let check = |o: &Output| {
+        assert!(!o.status.success());
+        let err = stderr(o);
+        assert!(
+            err.contains("tabular.onnx") && err.contains("\"features\"") && err.contains("image"),
+            "the message names the model and its input: {err}"
+        );
+    };
+    check(&lantern(&["layers", model.to_str().unwrap()]));
+    let exp = experiment(
+        dir.path(),
+        "tabular",
+        &experiment_text(
+            &model,
+            &list_data(&[assets().join("photos/cat_dog.png")]),
+            OCCLUSION,
+            "",
+        ),
+    );
+    check(&run(&exp, &dir.path().join("out")));
+}
+
+#[test]
+fn an_op_without_a_gradient_rule_fails_gradient_methods_only() {
+    let op = op_without_gradient_rule();
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("wavy.onnx");
+    let node = make_node(op, &["image"], &["wavy"], "wavy_node", vec![]);
+    std::fs::write(&model, tiny_classifier(vec![node], vec![], vec![])).unwrap();
+    let images = [
+        assets().join("photos/cat_dog.png"),
+        assets().join("imagenet/samples/n01440764_tench.JPEG"),
+    ];
+    let methods = format!("[methods.saliency]\n\n{OCCLUSION}");
+    let exp = experiment(
+        dir.path(),
+        "wavy",
+        &experiment_text(&model, &list_data(&images), &methods, ""),
+    );
+    let out = dir.path().join("out");
+    let o = run(&exp, &out);
+    assert_summary(&o, 2, 2);
+    assert_completed(&out);
+    let rows = scores(&out);
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        match r["method"].as_str() {
+            "saliency" => assert_failed_with(r, &[&format!("op {op}"), "wavy_node"]),
+            "occlusion" => {
+                assert_eq!(r["status"], "ok", "{r:#?}");
+                assert!(out.join(&r["map_file"]).is_file());
+            }
+            other => panic!("unexpected method {other}"),
+        }
+    }
+}
+
+#[test]
+fn a_model_output_with_nan_or_inf_fails_the_item_naming_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("broken.onnx");
+    let div = make_node(
+        "Div",
+        &["gemm", "zero"],
+        &["logits"],
+        "divide_by_zero",
+        vec![],
+    );
+    std::fs::write(
+        &model,
+        tiny_classifier(vec![], vec![div], vec![tensor_f32("zero", &[1], &[0.0])]),
+    )
+    .unwrap();
+    let images = [assets().join("photos/cat_dog.png")];
+    let exp = experiment(
+        dir.path(),
+        "broken",
+        &experiment_text(&model, &list_data(&images), OCCLUSION, ""),
+    );
+    let out = dir.path().join("out");
+    let o = run(&exp, &out);
+    assert_summary(&o, 0, 1);
+    assert_completed(&out);
+    let rows = scores(&out);
+    assert_failed_with(&rows[0], &["cat_dog.png", "model output", "inf"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets and output
+
+#[test]
+fn a_target_class_out_of_range_fails_each_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = [
+        assets().join("photos/cat_dog.png"),
+        assets().join("imagenet/samples/n01440764_tench.JPEG"),
+    ];
+    let exp = experiment(
+        dir.path(),
+        "far",
+        &experiment_text(
+            &mobilenet(),
+            &list_data(&images),
+            OCCLUSION,
+            "\n[targets]\nmode = \"class\"\nclass = 5000\n",
+        ),
+    );
+    let out = dir.path().join("out");
+    let o = run(&exp, &out);
+    assert_summary(&o, 0, 2);
+    assert_completed(&out);
+    for r in scores(&out) {
+        assert_failed_with(&r, &["target class 5000", "1000 classes"]);
+    }
+}
+
+#[test]
+fn an_unwritable_output_folder_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        dir.path(),
+        "nowhere",
+        &experiment_text(
+            &mobilenet(),
+            &list_data(&[assets().join("photos/cat_dog.png")]),
+            OCCLUSION,
+            "",
+        ),
+    );
+    // Root ignores permission bits, so make the parent a regular file instead.
+    let blocker = dir.path().join("a file");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    let out = blocker.join("reports");
+    let o = run(&exp, &out);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains(&out.display().to_string()) && err.contains("output folder"),
+        "the message names the folder: {err}"
+    );
+    // /proc refuses new folders whoever asks.
+    let o = run(&exp, Path::new("/proc/lantern-reports"));
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("/proc/lantern-reports"),
+        "{}",
+        stderr(&o)
+    );
+}
