@@ -9,6 +9,9 @@
 pub(crate) mod ctx;
 pub mod rules;
 
+#[cfg(test)]
+mod network_tests;
+
 use crate::GraphError;
 use crate::inspect::TensorShapes;
 use crate::ir::{self, a_int, make_node, op};
