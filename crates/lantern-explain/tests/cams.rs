@@ -2,7 +2,7 @@
 
 mod support;
 
-use lantern_explain::resize::display_map;
+use lantern_explain::resize::{bilinear, display_map, minmax};
 use lantern_explain::{Explanation, Method, ParamValue, Params, build_method};
 use ndarray::{Array2, Ix2, s};
 use std::collections::BTreeMap;
@@ -314,7 +314,17 @@ fn several_layers_aggregate_minmax_maps() {
         .explain(&ctx, x.view(), target)
         .unwrap();
     assert_eq!(e.raw, one.raw, "raw is the first layer's");
-    let want =
-        (display_map(raw(&one).view(), 224, 224) + display_map(raw(&other).view(), 224, 224)) / 2.0;
-    check("two-layer gradcam", e.map.view(), want.view(), 1e-5);
+    // pytorch-grad-cam's aggregate_multi_layers before its final display normalisation.
+    let scaled =
+        |e: &Explanation| bilinear(minmax(raw(e).view()).view(), 224, 224).mapv(|v| v.max(0.0));
+    let want = (scaled(&one) + scaled(&other)) / 2.0;
+    check("two-layer gradcam", e.map.view(), want.view(), 1e-6);
+    // Its display map is the library's returned map: minmax of that mean.
+    let map = e.map.view().into_dimensionality::<Ix2>().unwrap();
+    check(
+        "two-layer gradcam display",
+        display_map(map, 224, 224).view(),
+        minmax(want.view()).view(),
+        1e-5,
+    );
 }
