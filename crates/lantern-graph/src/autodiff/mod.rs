@@ -6,6 +6,8 @@
 //! [`rules`]; gradients of tensors used several times are added with one `Sum`; finally the
 //! forward nodes still needed (by the outputs or by the backward nodes) are kept.
 
+#[cfg(test)]
+mod builder_tests;
 pub(crate) mod ctx;
 pub mod rules;
 
@@ -189,6 +191,15 @@ pub fn build_gradient_graph(
         if !exists(l) {
             return Err(GraphError::UnknownTensor(l.clone()));
         }
+        let renamed_logits =
+            l == "logits" && !(logits == "logits" && shapes.get(&logits).map(Vec::len) == Some(2));
+        if (matches!(l.as_str(), "input" | "seed" | "grad_input") && *l != input_name)
+            || renamed_logits
+        {
+            return Err(GraphError::InvalidModel(format!(
+                "tensor {l:?} cannot be exported: its name is reserved for the gradient graph's inputs/outputs"
+            )));
+        }
         if *l == input_name {
             return Err(GraphError::NotDifferentiable {
                 name: l.clone(),
@@ -294,7 +305,14 @@ pub fn build_gradient_graph(
     }
     all_names.extend(g.input.iter().filter_map(|v| v.name.clone()));
     all_names.extend(g.initializer.iter().filter_map(|t| t.name.clone()));
-    let mut layers = spec.layers.clone();
+    let mut seen_layers = HashSet::new();
+    let wanted_layers: Vec<String> = spec
+        .layers
+        .iter()
+        .filter(|l| seen_layers.insert(l.as_str()))
+        .cloned()
+        .collect();
+    let mut layers = wanted_layers.clone();
     for r in &reserved {
         if all_names.contains(r) && *r != input_name {
             let mut k = 0;
@@ -402,7 +420,7 @@ pub fn build_gradient_graph(
     let gin = total_or_zeros(&mut ctx, &mut contribs, &mut totals, &input_name);
     ctx.node_named("Identity", &[&gin], "grad_input", vec![]);
     outputs.push(typed("grad_input"));
-    for (l, orig) in layers.iter().zip(&spec.layers) {
+    for (l, orig) in layers.iter().zip(&wanted_layers) {
         if l != "logits" {
             outputs.push(typed(l));
         }

@@ -1,0 +1,270 @@
+//! The builder's contract: inputs/outputs, reserved names, the logits choice, which nodes are
+//! differentiated, and the errors.
+
+use crate::ir::{a_int, a_ints, tensor_f32, tensor_i64};
+use crate::testing::{Fd, fd_check, init_f32, model, node, probe, run, session, uniform};
+use crate::{GradientSpec, GraphError, ReluRule, build_gradient_graph};
+use ndarray::{ArrayD, IxDyn};
+
+fn spec(layers: &[&str]) -> GradientSpec {
+    GradientSpec {
+        layers: layers.iter().map(|s| s.to_string()).collect(),
+        rule: ReluRule::Plain,
+        logits: None,
+        through_softmax: false,
+    }
+}
+
+fn conv_net(tail: Vec<crate::proto::NodeProto>, out: &str) -> crate::ModelProto {
+    let mut nodes = vec![
+        node(
+            "Conv",
+            &["x", "w"],
+            &["c"],
+            vec![a_ints("pads", &[1, 1, 1, 1])],
+        ),
+        node("Relu", &["c"], &["r"], vec![]),
+    ];
+    nodes.extend(tail);
+    model(
+        nodes,
+        vec![init_f32("w", &[2, 1, 3, 3], 1, -1.0, 1.0)],
+        &[("x", &[-1, 1, 4, 4])],
+        &[out],
+        13,
+    )
+}
+
+fn build(m: &crate::ModelProto, s: &GradientSpec) -> Result<crate::ModelProto, GraphError> {
+    let x = uniform(&[1, 1, 4, 4], -1.0, 1.0, 1);
+    let shapes = probe(m, &[("x", &x)]);
+    build_gradient_graph(m, &shapes, s)
+}
+
+#[test]
+fn missing_rule_names_op_node_and_supported_ops() {
+    let mut cos = node("Cos", &["r"], &["y"], vec![]);
+    cos.name = Some("my_cos".into());
+    let m = conv_net(vec![cos], "y");
+    let e = build(&m, &spec(&[])).expect_err("Cos has no rule");
+    match &e {
+        GraphError::NoGradientRule {
+            op_type,
+            node_name,
+            supported,
+        } => {
+            assert_eq!((op_type.as_str(), node_name.as_str()), ("Cos", "my_cos"));
+            assert!(supported.contains(&"Conv") && supported.contains(&"MaxPool"));
+        }
+        other => panic!("wrong error: {other}"),
+    }
+    let msg = e.to_string();
+    assert!(
+        msg.contains("Cos") && msg.contains("my_cos") && msg.contains("Conv, Div"),
+        "{msg}"
+    );
+    // A custom-domain op is named with its domain.
+    let mut custom = node("Gelu", &["r"], &["y"], vec![]);
+    custom.domain = Some("com.microsoft".into());
+    let e = build(&conv_net(vec![custom], "y"), &spec(&[])).expect_err("custom op");
+    assert!(e.to_string().contains("com.microsoft::Gelu"), "{e}");
+}
+
+#[test]
+fn ops_off_the_path_need_no_rule() {
+    // Shape → Gather → Unsqueeze → Concat feeds Reshape's shape (no gradient there), and a Cos
+    // branch goes to a second output that is not the logits.
+    let inits = vec![
+        init_f32("w", &[2, 1, 3, 3], 1, -1.0, 1.0),
+        tensor_i64("zero", &[], &[0]),
+        tensor_i64("ax0", &[1], &[0]),
+        tensor_i64("minus1", &[1], &[-1]),
+    ];
+    let nodes = vec![
+        node(
+            "Conv",
+            &["x", "w"],
+            &["c"],
+            vec![a_ints("pads", &[1, 1, 1, 1])],
+        ),
+        node("Relu", &["c"], &["r"], vec![]),
+        node("Shape", &["r"], &["s"], vec![]),
+        node("Gather", &["s", "zero"], &["n"], vec![a_int("axis", 0)]),
+        node("Unsqueeze", &["n", "ax0"], &["n1"], vec![]),
+        node(
+            "Concat",
+            &["n1", "minus1"],
+            &["shape"],
+            vec![a_int("axis", 0)],
+        ),
+        node("Reshape", &["r", "shape"], &["y"], vec![]),
+        node("Cos", &["r"], &["side"], vec![]),
+    ];
+    let m = model(nodes, inits, &[("x", &[-1, 1, 4, 4])], &["y", "side"], 13);
+    let x = uniform(&[1, 1, 4, 4], -1.0, 1.0, 2);
+    let r = fd_check(
+        &m,
+        &x,
+        &["r"],
+        &Fd {
+            skip_kinks: true,
+            min_clean: 0.9,
+            ..Fd::default()
+        },
+    );
+    crate::testing::assert_fd("shape path", &r, 2e-4);
+}
+
+#[test]
+fn reserved_names_and_inputs_outputs() {
+    // Input "data", internal tensors named "seed", "input" and "grad_input", output "logits"
+    // of rank 4: all renamed; logits are flattened to [N, K].
+    let nodes = vec![
+        node(
+            "Conv",
+            &["data", "w"],
+            &["seed"],
+            vec![a_ints("pads", &[1, 1, 1, 1])],
+        ),
+        node("Relu", &["seed"], &["input"], vec![]),
+        node("Identity", &["input"], &["grad_input"], vec![]),
+        node("GlobalAveragePool", &["grad_input"], &["logits"], vec![]),
+    ];
+    let m = model(
+        nodes,
+        vec![init_f32("w", &[3, 1, 3, 3], 1, -1.0, 1.0)],
+        &[("data", &[-1, 1, 4, 4])],
+        &["logits"],
+        13,
+    );
+    let x = uniform(&[1, 1, 4, 4], -1.0, 1.0, 2);
+    let shapes = probe(&m, &[("data", &x)]);
+    let e = build_gradient_graph(&m, &shapes, &spec(&["input"])).expect_err("reserved layer name");
+    assert!(e.to_string().contains("reserved"), "{e}");
+    let g = build_gradient_graph(&m, &shapes, &spec(&[])).expect("graph");
+    let gr = g.graph.as_ref().expect("graph");
+    let names = |v: &[crate::proto::ValueInfoProto]| {
+        v.iter().filter_map(|i| i.name.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(&gr.input), ["input", "seed"]);
+    assert_eq!(names(&gr.output), ["logits", "grad_input"]);
+    let mut s = session(&g);
+    let seed = ArrayD::from_shape_vec(IxDyn(&[1, 3]), vec![1.0, -1.0, 0.5]).expect("seed");
+    let out = run(&mut s, &[("input", &x), ("seed", &seed)]);
+    assert_eq!(out["logits"].shape(), &[1, 3]);
+    assert_eq!(out["grad_input"].shape(), &[1, 1, 4, 4]);
+    assert!(out["grad_input"].iter().any(|v| *v != 0.0));
+}
+
+#[test]
+fn logits_skip_the_final_softmax_unless_asked() {
+    let m = conv_net(
+        vec![
+            node("GlobalAveragePool", &["r"], &["p"], vec![]),
+            node("Flatten", &["p"], &["f"], vec![]),
+            node("Softmax", &["f"], &["prob"], vec![]),
+        ],
+        "prob",
+    );
+    let x = uniform(&[1, 1, 4, 4], -1.0, 1.0, 3);
+    let shapes = probe(&m, &[("x", &x)]);
+    let seed = ArrayD::from_shape_vec(IxDyn(&[1, 2]), vec![1.0, 0.0]).expect("seed");
+    let pre = build_gradient_graph(&m, &shapes, &spec(&[])).expect("graph");
+    let out = run(&mut session(&pre), &[("input", &x), ("seed", &seed)]);
+    let sum: f32 = out["logits"].iter().sum();
+    assert!(
+        (sum - 1.0).abs() > 1e-3,
+        "logits should be the pre-softmax values"
+    );
+    let through = GradientSpec {
+        through_softmax: true,
+        ..spec(&[])
+    };
+    let post = build_gradient_graph(&m, &shapes, &through).expect("graph");
+    let out = run(&mut session(&post), &[("input", &x), ("seed", &seed)]);
+    let sum: f32 = out["logits"].iter().sum();
+    assert!(
+        (sum - 1.0).abs() < 1e-5,
+        "through_softmax: logits are probabilities"
+    );
+    // Explicit logits tensor.
+    let explicit = GradientSpec {
+        logits: Some("p".into()),
+        ..spec(&[])
+    };
+    let g = build_gradient_graph(&m, &shapes, &explicit).expect("graph");
+    let out = run(&mut session(&g), &[("input", &x), ("seed", &seed)]);
+    assert_eq!(
+        out["logits"].shape(),
+        &[1, 2],
+        "rank-4 logits are flattened"
+    );
+}
+
+#[test]
+fn layer_errors() {
+    let inits = vec![
+        init_f32("w", &[2, 1, 3, 3], 1, -1.0, 1.0),
+        tensor_f32("k", &[1], &[2.0]),
+    ];
+    let nodes = vec![
+        node(
+            "Conv",
+            &["x", "w"],
+            &["c"],
+            vec![a_ints("pads", &[1, 1, 1, 1])],
+        ),
+        node("Identity", &["k"], &["k2"], vec![]),
+        node("Mul", &["c", "k2"], &["y"], vec![]),
+        node("Relu", &["c"], &["unused"], vec![]),
+    ];
+    let m = model(nodes, inits, &[("x", &[-1, 1, 4, 4])], &["y"], 13);
+    let e = |layer: &str| build(&m, &spec(&[layer])).expect_err(layer).to_string();
+    assert!(
+        e("nope").contains("\"nope\" is not produced"),
+        "{}",
+        e("nope")
+    );
+    assert!(
+        e("k2").contains("does not depend on the input"),
+        "{}",
+        e("k2")
+    );
+    assert!(
+        e("unused").contains("do not depend on it"),
+        "{}",
+        e("unused")
+    );
+    assert!(e("x").contains("image input"), "{}", e("x"));
+    // Conv weights computed from the image are refused, not silently ignored.
+    let nodes = vec![
+        node("Relu", &["x"], &["wx"], vec![]),
+        node("Conv", &["x", "wx"], &["y"], vec![]),
+    ];
+    let m = model(nodes, vec![], &[("x", &[1, 1, 4, 4])], &["y"], 13);
+    let err = build(&m, &spec(&[])).expect_err("dynamic weights");
+    assert!(
+        matches!(err, GraphError::UnsupportedVariant { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn opset_is_raised_and_model_stays_valid() {
+    let m = conv_net(vec![node("GlobalAveragePool", &["r"], &["y"], vec![])], "y");
+    let g = build(&m, &spec(&["r"])).expect("graph");
+    assert_eq!(crate::ir::default_opset(&g), crate::MIN_OPSET);
+    assert!(g.ir_version.unwrap_or(0) >= 8);
+    let x = uniform(&[1, 1, 4, 4], -1.0, 1.0, 1);
+    let r = fd_check(
+        &m,
+        &x,
+        &["r", "c"],
+        &Fd {
+            skip_kinks: true,
+            min_clean: 0.9,
+            ..Fd::default()
+        },
+    );
+    crate::testing::assert_fd("conv net", &r, 2e-4);
+}
