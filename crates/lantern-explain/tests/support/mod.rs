@@ -1,10 +1,10 @@
 //! Shared test support: the reference folder (`../shared/reference`, see its README), the
-//! models, a minimal `.npy` reader for the reference arrays (float32, C order), and comparisons.
+//! models, the reference arrays (read with lantern-data's `.npy` reader), and comparisons.
 #![allow(dead_code)]
 
 use lantern_explain::Context;
 use lantern_runtime::{Model, Runtime};
-use ndarray::{Array1, Array3, ArrayD, ArrayView, Dimension, IxDyn};
+use ndarray::{Array1, Array3, ArrayD, ArrayView, Dimension};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
@@ -47,42 +47,9 @@ pub fn model(name: &str) -> &'static Model {
     })
 }
 
-/// A float32 little-endian C-order `.npy` (format 1.0/2.0/3.0).
+/// A float32 `.npy` (lantern-data's reader).
 pub fn read_npy(path: &std::path::Path) -> ArrayD<f32> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(&bytes[..6], b"\x93NUMPY", "{}: not .npy", path.display());
-    let (header_len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        _ => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-    };
-    let header = std::str::from_utf8(&bytes[start..start + header_len]).expect("ascii header");
-    assert!(
-        header.contains("'descr': '<f4'"),
-        "{}: want float32, header {header}",
-        path.display()
-    );
-    assert!(
-        header.contains("'fortran_order': False"),
-        "{}: want C order",
-        path.display()
-    );
-    let shape_text = header
-        .split("'shape': (")
-        .nth(1)
-        .and_then(|s| s.split(')').next())
-        .expect("shape");
-    let shape: Vec<usize> = shape_text
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    let data: Vec<f32> = bytes[start + header_len..]
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    ArrayD::from_shape_vec(IxDyn(&shape), data).expect("shape matches data")
+    lantern_data::read_npy::<f32>(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 pub fn npy(model: &str, file: &str) -> ArrayD<f32> {
