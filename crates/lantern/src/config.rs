@@ -183,6 +183,10 @@ pub struct OutputSection {
     /// Write a methods-comparison grid per experiment (first `grid_images` images).
     #[serde(default = "default_grid_images")]
     pub grid_images: usize,
+    /// Panels of the per-image figure: `three` (image | heatmap | overlay) or `two`
+    /// (image | heatmap, the study's saliency figure).
+    #[serde(default = "default_panels")]
+    pub panels: String,
 }
 
 impl Default for OutputSection {
@@ -190,6 +194,7 @@ impl Default for OutputSection {
         OutputSection {
             figures: true,
             grid_images: default_grid_images(),
+            panels: default_panels(),
         }
     }
 }
@@ -224,9 +229,15 @@ fn default_epochs() -> usize {
 fn default_grid_images() -> usize {
     4
 }
+fn default_panels() -> String {
+    "three".into()
+}
 fn yes() -> bool {
     true
 }
+
+/// The most sweep points one experiment may have.
+pub const MAX_SWEEP_POINTS: usize = 10_000;
 
 /// A loaded experiment: the raw TOML tree (for sweeps and overrides) and where it came from.
 #[derive(Debug, Clone)]
@@ -402,6 +413,16 @@ impl ExperimentFile {
     /// Every sweep point (the cartesian product, in key order; one empty point without a sweep).
     pub fn sweep_points(&self) -> Result<Vec<SweepPoint>> {
         let lists = self.sweep_lists()?;
+        // Count before enumerating: a typo'd sweep must not exhaust memory.
+        let count = lists
+            .values()
+            .fold(1u128, |n, l| n.saturating_mul(l.len() as u128));
+        if count > MAX_SWEEP_POINTS as u128 {
+            bail!(
+                "{}: [sweep] has {count} points (the product of its list lengths); at most {MAX_SWEEP_POINTS} are allowed",
+                self.path.display()
+            );
+        }
         let mut points = vec![SweepPoint::default()];
         for (key, values) in &lists {
             points = points

@@ -170,6 +170,7 @@ pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
             title,
             None,
             pipeline::is_signed(method.name()) && e.map.ndim() == 2,
+            None,
         )?;
         if !args.metrics.is_empty() {
             let scores = crate::scoring::score_map(

@@ -35,7 +35,112 @@ pub fn summary_figures(
     if let Some(p) = ranking(&figures_dir, summary)? {
         out.push(("Methods ranked (mean, 95 % CI)".into(), p));
     }
+    if let Some(p) = methods_grid(dir, plan, rows)? {
+        out.push(("Methods side by side".into(), p));
+    }
     Ok(out)
+}
+
+/// Rows = the first images, columns = every method of the first sweep point (overlays).
+fn methods_grid(dir: &Path, plan: &RunPlan, rows: &[Row]) -> Result<Option<PathBuf>> {
+    let first_point = plan.points.first().map(|p| {
+        let point = crate::config::SweepPoint {
+            values: p
+                .iter()
+                .map(|(k, v)| (k.clone(), toml::Value::String(v.clone())))
+                .collect(),
+        };
+        point.slug()
+    });
+    let rows: Vec<&Row> = rows
+        .iter()
+        .filter(|r| !r.failed() && Some(&r.point) == first_point.as_ref() && r.map_file.is_some())
+        .collect();
+    let mut methods: Vec<String> = Vec::new();
+    let mut images: Vec<String> = Vec::new();
+    for r in &rows {
+        if !methods.contains(&r.method) {
+            methods.push(r.method.clone());
+        }
+        if !images.contains(&r.image) {
+            images.push(r.image.clone());
+        }
+    }
+    let limit = plan.grid_images;
+    images.truncate(limit);
+    if images.is_empty() || (methods.len() < 2 && images.len() < 2) {
+        return Ok(None);
+    }
+    // Load every cell first: the grid borrows the images and maps.
+    let mut loaded: Vec<(String, image::RgbImage, Vec<Option<ndarray::Array2<f32>>>)> = Vec::new();
+    for image in &images {
+        let Some(first) = rows.iter().find(|r| &r.image == image) else {
+            continue;
+        };
+        let stem = plan
+            .items
+            .iter()
+            .find(|it| it.id == first.item)
+            .map(|it| it.stem.clone())
+            .unwrap_or_default();
+        let Ok(display) = image::open(dir.join("images").join(format!("{stem}.png"))) else {
+            continue;
+        };
+        let maps = methods
+            .iter()
+            .map(|m| {
+                let r = rows.iter().find(|r| &r.image == image && &r.method == m)?;
+                let map = lantern_data::read_npy::<f32>(dir.join(r.map_file.as_ref()?)).ok()?;
+                Some(spatial(map))
+            })
+            .collect();
+        let label = match (&first.target_name, first.target_probability) {
+            (Some(t), Some(p)) => format!("{stem}\n{t} p={p:.2}"),
+            _ => stem,
+        };
+        loaded.push((label, display.to_rgb8(), maps));
+    }
+    let columns = methods
+        .iter()
+        .map(|m| {
+            if crate::pipeline::is_signed(m) {
+                lantern_plot::GridColumn::signed(m.clone())
+            } else {
+                lantern_plot::GridColumn::new(m.clone())
+            }
+        })
+        .collect();
+    let mut grid = lantern_plot::ComparisonGrid::new(
+        format!("{} — methods side by side", plan.experiment),
+        columns,
+    );
+    for (label, display, maps) in &loaded {
+        grid = grid.row(
+            label.clone(),
+            display,
+            maps.iter().map(Option::as_ref).collect(),
+        );
+    }
+    let path = dir.join("figures").join("methods-grid.png");
+    grid.save(&path)?;
+    Ok(Some(path))
+}
+
+/// `[H,W]` as is; `[C,H,W]` → max |·| over channels (signed maps keep the sign of that max).
+fn spatial(map: ndarray::ArrayD<f32>) -> ndarray::Array2<f32> {
+    match map.ndim() {
+        3 => map
+            .map_axis(ndarray::Axis(0), |c| {
+                c.iter()
+                    .copied()
+                    .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m })
+            })
+            .into_dimensionality()
+            .expect("2-D"),
+        _ => map
+            .into_dimensionality()
+            .expect("maps are [H,W] or [C,H,W]"),
+    }
 }
 
 /// Pointwise mean of each (method, point)'s curves over images, one line each.

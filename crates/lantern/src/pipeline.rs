@@ -204,7 +204,8 @@ pub fn save_map(dir: &Path, file_stem: &str, e: &Explanation) -> Result<SavedMap
     })
 }
 
-/// The study's figure: original | heatmap | overlay, colour bar, class name + probability.
+/// The study's figure: original | heatmap | overlay (or, with `two_panels = Some(map label)`,
+/// original | heatmap), colour bar, class name + probability.
 pub fn save_figure(
     path: &Path,
     image: &Preprocessed,
@@ -212,8 +213,12 @@ pub fn save_figure(
     title: String,
     subtitle: Option<String>,
     signed: bool,
+    two_panels: Option<&str>,
 ) -> Result<()> {
     let mut fig = lantern_plot::Explanation::new(&image.display, map, title);
+    if let Some(label) = two_panels {
+        fig = fig.two_panels(label);
+    }
     if let Some(s) = subtitle {
         fig = fig.subtitle(s);
     }

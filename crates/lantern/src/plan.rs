@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkItem {
     pub id: String,
+    /// The image's file stem (also the prefix of `id`).
+    pub stem: String,
     pub image: usize,
     pub point: usize,
     pub method: String,
@@ -80,6 +82,7 @@ pub fn plan(
                 for slot in 0..slots {
                     items.push(WorkItem {
                         id: item_id(&stem, method, point, slot, slots),
+                        stem: stem.clone(),
                         image: i,
                         point: p,
                         method: method.clone(),

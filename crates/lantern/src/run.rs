@@ -33,6 +33,8 @@ pub struct RunPlan {
     pub config_hash: String,
     pub items: Vec<WorkItem>,
     pub points: Vec<BTreeMap<String, String>>,
+    /// Images in the methods grid of the report.
+    pub grid_images: usize,
 }
 
 /// A method built for one sweep point, with the parameters it was built from.
@@ -137,6 +139,7 @@ pub fn run_experiment(
         config_hash: config_hash.clone(),
         items: items.clone(),
         points: points.iter().map(point_params).collect(),
+        grid_images: config.output.grid_images,
     };
     crate::files::write_bytes(
         &out_dir.join("plan.json"),
@@ -566,6 +569,12 @@ impl Runner<'_> {
         };
         let probs = lantern_runtime::softmax(logits.view());
         let predicted = pipeline::top_k(logits.view(), 1)[0];
+        // The model-input-resolution image, once per image, for grids and the report.
+        let image_file = self
+            .out_dir
+            .join("images")
+            .join(format!("{}.png", items[0].stem));
+        lantern_plot::write_png_atomic(&input.display, &image_file)?;
         let targets = match self
             .spec
             .resolve(logits.view(), sample.label, self.model.classes)
@@ -676,9 +685,10 @@ impl Runner<'_> {
                     let subtitle =
                         (!self.points[point].values.is_empty()).then(|| self.points[point].slug());
                     let signed = pipeline::is_signed(&method_name) && e.map.ndim() == 2;
-                    if let Err(err) =
-                        pipeline::save_figure(&figure, input, &spatial, title, subtitle, signed)
-                    {
+                    let two = (cfg.output.panels == "two").then_some(method_name.as_str());
+                    if let Err(err) = pipeline::save_figure(
+                        &figure, input, &spatial, title, subtitle, signed, two,
+                    ) {
                         self.fail(it, row, format!("figure: {err:#}"))?;
                         continue;
                     }
