@@ -185,13 +185,17 @@ def make_runners(model, x, target, torch, np):
 
 
 def timed(fn, repeats):
+    """(median wall s, min wall s, median process CPU s, last output) after one warm-up call.
+    CPU time (all threads of this process) barely moves when other processes share the CPU,
+    wall time does: compare the two to judge a noisy run."""
     out = fn()  # warm-up
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        c, t = time.process_time(), time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times), min(times), out
+        cpu.append(time.process_time() - c)
+    return statistics.median(times), min(times), statistics.median(cpu), out
 
 
 def cpu_name():
@@ -207,7 +211,7 @@ def cpu_name():
 
 def write_peers(out, rows, meta):
     os.makedirs(out, exist_ok=True)
-    cols = ["method", "library", "lantern_task", "seconds_per_image", "min_seconds", "threads", "repeats",
+    cols = ["method", "library", "lantern_task", "seconds_per_image", "min_seconds", "cpu_seconds", "threads", "repeats",
             "forward_passes", "backward_passes", "reference_seconds", "max_abs_diff_vs_reference", "params"]
     with open(os.path.join(out, "peers.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols)
@@ -215,12 +219,13 @@ def write_peers(out, rows, meta):
         for r in rows:
             w.writerow({k: r[k] for k in cols})
     md = ["# Python peers on the ResNet18 reference twin", "",
-          "| method | library | s/image | threads | passes (fwd+bwd) | reference s/image (timings.json) | max abs diff vs reference map |",
-          "|---|---|---:|---:|---:|---:|---:|"]
+          "| method | library | s/image (median) | min s | CPU s | threads | passes (fwd+bwd) | reference s/image (timings.json) | max abs diff vs reference map |",
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         ref_s = f"{r['reference_seconds']:.3f}" if r["reference_seconds"] != "" else "—"
         diff = f"{r['max_abs_diff_vs_reference']:.2g}" if r["max_abs_diff_vs_reference"] != "" else "—"
-        md.append(f"| {r['method']} | {r['library']} | {r['seconds_per_image']:.3f} | {r['threads']} | "
+        md.append(f"| {r['method']} | {r['library']} | {r['seconds_per_image']:.3f} | {r['min_seconds']:.3f} | "
+                  f"{r['cpu_seconds']:.3f} | {r['threads']} | "
                   f"{r['forward_passes']}+{r['backward_passes']} | {ref_s} | {diff} |")
     md += ["", "Parameters: " + "; ".join(f"{r['method']}: {r['params']}" for r in rows) + ".", ""]
     md += [f"- {line}" for line in meta]
@@ -326,17 +331,17 @@ def main(argv=None):
         if name not in wanted:
             continue
         fn, ref_file = runners[name]
-        med, mn, out = timed(fn, args.repeats)
+        med, mn, cpu_s, out = timed(fn, args.repeats)
         diff = ""
         if ref_dir and os.path.isfile(os.path.join(ref_dir, ref_file)):
             r = np.load(os.path.join(ref_dir, ref_file))
             if r.shape == np.shape(out):
                 diff = float(np.abs(np.asarray(out, dtype=np.float32) - r).max())
-        rows.append(dict(method=name, library=lib, lantern_task=task, seconds_per_image=med, min_seconds=mn,
+        rows.append(dict(method=name, library=lib, lantern_task=task, seconds_per_image=med, min_seconds=mn, cpu_seconds=cpu_s,
                          threads=args.threads, repeats=args.repeats, forward_passes=fwd, backward_passes=bwd,
                          reference_seconds=ref_timings.get(tkey, ""), max_abs_diff_vs_reference=diff,
                          params=PARAMS[name]))
-        print(f"{name:20s} {med:8.3f} s/image (min {mn:.3f}, {args.repeats} runs after a warm-up; "
+        print(f"{name:20s} {med:8.3f} s/image (min {mn:.3f}, CPU {cpu_s:.3f} s, {args.repeats} runs after a warm-up; "
               f"reference {ref_timings.get(tkey, float('nan')):.3f} s)"
               + (f"; max |map - reference| = {diff:.2g}" if diff != "" else ""), flush=True)
 
