@@ -71,66 +71,61 @@ fn default_models() -> Vec<(String, PathBuf)> {
     ]
 }
 
-/// Median wall time of `runs` calls after one warm-up call.
-fn time<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<f64> {
-    f()?;
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
+/// Times `lantern` and `pure` alternately, `rounds` times each after one warm-up of each, and
+/// returns both medians: alternating keeps a noisy machine's drift out of the ratio.
+fn paired(
+    rounds: usize,
+    mut lantern: impl FnMut() -> Result<()>,
+    mut pure: impl FnMut() -> Result<()>,
+) -> Result<(f64, f64)> {
+    lantern()?;
+    pure()?;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
         let t = Instant::now();
-        f()?;
-        times.push(t.elapsed().as_secs_f64());
+        lantern()?;
+        a.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        pure()?;
+        b.push(t.elapsed().as_secs_f64());
     }
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Ok((median(a), median(b)))
 }
 
-/// Pure ORT: `n` images through the forward session in batches of `batch` (pre-built input).
-fn pure_forward(model: &Model, image: &Array3<f32>, n: usize, batch: usize) -> Result<f64> {
-    let full = Array4::from_shape_fn(
-        (
-            batch.min(n).max(1),
-            image.dim().0,
-            image.dim().1,
-            image.dim().2,
-        ),
-        |(_, c, y, x)| image[[c, y, x]],
-    );
-    let last = n % batch.max(1);
-    let tail = full.slice(ndarray::s![..last, .., .., ..]).to_owned();
-    time(1, || {
-        for _ in 0..n / batch.max(1) {
-            model.forward(full.view())?;
-        }
-        if last > 0 {
-            model.forward(tail.view())?;
-        }
-        Ok(())
-    })
+/// Pure ORT work for `forward` images through the forward session and `backward` images
+/// through the gradient session, in batches of `batch`.
+struct PureOrt<'a> {
+    model: &'a Model,
+    forward_batch: Array4<f32>,
+    gradient: std::sync::Arc<lantern_runtime::GradientSession>,
+    seed: Array2<f32>,
 }
 
-/// Pure ORT: `n` images through the gradient session in batches of `batch`.
-fn pure_gradient(
-    model: &Model,
-    image: &Array3<f32>,
-    n: usize,
-    batch: usize,
-    spec: &GradientSpec,
-    target: usize,
-) -> Result<f64> {
-    let session = model.gradient_session(spec)?;
-    let b = batch.min(n).max(1);
-    let x = Array4::from_shape_fn(
-        (b, image.dim().0, image.dim().1, image.dim().2),
-        |(_, c, y, xx)| image[[c, y, xx]],
-    );
-    let mut seed = Array2::<f32>::zeros((b, model.classes));
-    seed.column_mut(target).fill(1.0);
-    time(1, || {
-        for _ in 0..n.div_ceil(b) {
-            session.run(x.view(), seed.view())?;
+impl PureOrt<'_> {
+    fn run(&self, forward: usize, backward: usize) -> Result<()> {
+        let b = self.forward_batch.shape()[0];
+        let mut left = forward;
+        while left > 0 {
+            let n = left.min(b);
+            self.model
+                .forward(self.forward_batch.slice(ndarray::s![..n, .., .., ..]))?;
+            left -= n;
+        }
+        let mut left = backward;
+        while left > 0 {
+            let n = left.min(b);
+            self.gradient.run(
+                self.forward_batch.slice(ndarray::s![..n, .., .., ..]),
+                self.seed.slice(ndarray::s![..n, ..]),
+            )?;
+            left -= n;
         }
         Ok(())
-    })
+    }
 }
 
 pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
@@ -157,6 +152,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
             .map(|s| s.to_string())
             .collect()
     };
+    let rounds = if args.quick { 1 } else { 3 };
     let threads = args
         .threads
         .map(|t| t.to_string())
@@ -188,16 +184,34 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
             overhead: seconds / pure,
             note,
         };
-        // One gradient batch vs one forward batch of the same size.
         let spec = GradientSpec {
             layers: vec![model.default_cam_layer()?],
             rule: ReluRule::Plain,
             logits: None,
             through_softmax: false,
         };
+        let batch = args.batch.max(1);
+        let repeated = |n: usize| {
+            Array4::from_shape_fn(
+                (n, image.dim().0, image.dim().1, image.dim().2),
+                |(_, c, y, xx)| image[[c, y, xx]],
+            )
+        };
+        let mut seed = Array2::<f32>::zeros((batch.max(16), model.classes));
+        seed.column_mut(target).fill(1.0);
+        let pure = PureOrt {
+            model: &model,
+            forward_batch: repeated(batch.max(16)),
+            gradient: model.gradient_session(&spec)?,
+            seed,
+        };
+        // One gradient batch vs one forward batch of the same size.
         for b in [1usize, 16] {
-            let fwd = pure_forward(&model, &image, b, b)?;
-            let grad = pure_gradient(&model, &image, b, b, &spec, target)?;
+            let (grad, fwd) = paired(rounds + 2, || pure.run(0, b), || pure.run(b, 0))?;
+            eprintln!(
+                "{name}: gradient batch {b}: {grad:.4}s vs forward {fwd:.4}s (×{:.2})",
+                grad / fwd
+            );
             rows.push(row(
                 &format!("gradient batch {b} vs forward batch {b}"),
                 grad,
@@ -207,18 +221,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
                 b,
                 "ratio = gradient / forward".into(),
             ));
-            eprintln!(
-                "{name}: gradient batch {b}: {:.4}s vs forward {:.4}s (×{:.2})",
-                grad,
-                fwd,
-                grad / fwd
-            );
         }
-        let gradient_per_image =
-            pure_gradient(&model, &image, args.batch, args.batch, &spec, target)?
-                / args.batch as f64;
-        let forward_per_image =
-            pure_forward(&model, &image, args.batch, args.batch)? / args.batch as f64;
         for method_name in &methods {
             let method = lantern_explain::build_method(
                 method_name,
@@ -227,33 +230,28 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
             let ctx = Context {
                 model: &model,
                 logits: logits.view(),
-                batch_size: args.batch,
+                batch_size: batch,
                 seed: 0,
             };
-            let mut passes = (0, 0);
-            let seconds = time(if args.quick { 1 } else { 2 }, || {
-                let e = method.explain(&ctx, image.view(), target)?;
-                passes = (e.passes.forward, e.passes.backward);
-                Ok(e)
-            })?;
+            let e = method.explain(&ctx, image.view(), target)?;
+            let (fwd, bwd) = (e.passes.forward, e.passes.backward);
             // Backward passes run forward+backward in the gradient graph: price them at its cost.
-            let pure = if passes.1 > 0 {
-                passes.1 as f64 * gradient_per_image
-                    + passes.0.saturating_sub(passes.1) as f64 * forward_per_image
-            } else {
-                pure_forward(&model, &image, passes.0.max(1), args.batch)?
-            };
+            let (seconds, pure_s) = paired(
+                rounds,
+                || Ok(method.explain(&ctx, image.view(), target).map(|_| ())?),
+                || pure.run(fwd.saturating_sub(bwd), bwd),
+            )?;
             eprintln!(
-                "{name}: {method_name}: {seconds:.3}s ({} fwd, {} bwd), pure ORT {pure:.3}s",
-                passes.0, passes.1
+                "{name}: {method_name}: {seconds:.3}s ({fwd} fwd, {bwd} bwd), pure ORT {pure_s:.3}s (×{:.2})",
+                seconds / pure_s
             );
             rows.push(row(
                 method_name,
                 seconds,
-                passes.0,
-                passes.1,
-                pure,
-                args.batch,
+                fwd,
+                bwd,
+                pure_s,
+                batch,
                 String::new(),
             ));
         }
@@ -261,26 +259,31 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         let map = Array2::from_shape_fn((model.input.height, model.input.width), |(y, x)| {
             ((y * 31 + x * 17) % 97) as f32
         });
-        let t = Instant::now();
-        let scores = crate::scoring::score_map(
-            &model,
-            image.view(),
-            &map,
-            target,
-            &["deletion".into(), "insertion".into()],
-            &Default::default(),
-            args.batch,
-            Some(logits.view()),
-        )?;
-        let seconds = t.elapsed().as_secs_f64();
-        let pure = pure_forward(&model, &image, scores.forward_passes, args.batch)?;
+        let metrics = ["deletion".to_string(), "insertion".to_string()];
+        let score = || {
+            crate::scoring::score_map(
+                &model,
+                image.view(),
+                &map,
+                target,
+                &metrics,
+                &Default::default(),
+                batch,
+                Some(logits.view()),
+            )
+        };
+        let passes = score()?.forward_passes;
+        let (seconds, pure_s) = paired(rounds, || score().map(|_| ()), || pure.run(passes, 0))?;
+        eprintln!(
+            "{name}: deletion+insertion: {seconds:.3}s ({passes} fwd), pure ORT {pure_s:.3}s"
+        );
         rows.push(row(
             "deletion+insertion",
             seconds,
-            scores.forward_passes,
+            passes,
             0,
-            pure,
-            args.batch,
+            pure_s,
+            batch,
             String::new(),
         ));
     }
