@@ -56,25 +56,29 @@ fn methods_grid(dir: &Path, plan: &RunPlan, rows: &[Row]) -> Result<Option<PathB
         .iter()
         .filter(|r| !r.failed() && Some(&r.point) == first_point.as_ref() && r.map_file.is_some())
         .collect();
+    // Rows are (image, target) pairs, so top-k runs show each explained class.
     let mut methods: Vec<String> = Vec::new();
-    let mut images: Vec<String> = Vec::new();
+    let mut keys: Vec<(String, Option<i64>)> = Vec::new();
     for r in &rows {
         if !methods.contains(&r.method) {
             methods.push(r.method.clone());
         }
-        if !images.contains(&r.image) {
-            images.push(r.image.clone());
+        let key = (r.image.clone(), r.target);
+        if !keys.contains(&key) {
+            keys.push(key);
         }
     }
-    let limit = plan.grid_images;
-    images.truncate(limit);
-    if images.is_empty() || (methods.len() < 2 && images.len() < 2) {
+    keys.truncate(plan.grid_images);
+    if keys.is_empty() || (methods.len() < 2 && keys.len() < 2) {
         return Ok(None);
     }
     // Load every cell first: the grid borrows the images and maps.
     let mut loaded: Vec<(String, image::RgbImage, Vec<Option<ndarray::Array2<f32>>>)> = Vec::new();
-    for image in &images {
-        let Some(first) = rows.iter().find(|r| &r.image == image) else {
+    for (image, target) in &keys {
+        let Some(first) = rows
+            .iter()
+            .find(|r| &r.image == image && &r.target == target)
+        else {
             continue;
         };
         let stem = plan
@@ -89,13 +93,15 @@ fn methods_grid(dir: &Path, plan: &RunPlan, rows: &[Row]) -> Result<Option<PathB
         let maps = methods
             .iter()
             .map(|m| {
-                let r = rows.iter().find(|r| &r.image == image && &r.method == m)?;
+                let r = rows
+                    .iter()
+                    .find(|r| &r.image == image && &r.target == target && &r.method == m)?;
                 let map = lantern_data::read_npy::<f32>(dir.join(r.map_file.as_ref()?)).ok()?;
-                Some(spatial(map))
+                Some(spatial(map, crate::pipeline::is_signed(m)))
             })
             .collect();
         let label = match (&first.target_name, first.target_probability) {
-            (Some(t), Some(p)) => format!("{stem}\n{t} p={p:.2}"),
+            (Some(t), Some(p)) => format!("{stem}: {t} p={p:.2}"),
             _ => stem,
         };
         loaded.push((label, display.to_rgb8(), maps));
@@ -127,68 +133,21 @@ fn methods_grid(dir: &Path, plan: &RunPlan, rows: &[Row]) -> Result<Option<PathB
 }
 
 /// `[H,W]` as is; `[C,H,W]` → max |·| over channels (signed maps keep the sign of that max).
-fn spatial(map: ndarray::ArrayD<f32>) -> ndarray::Array2<f32> {
+fn spatial(map: ndarray::ArrayD<f32>, signed: bool) -> ndarray::Array2<f32> {
+    let pick = |m: f32, v: f32| match (signed, v.abs() > m.abs()) {
+        (true, true) => v,
+        (false, true) => v.abs(),
+        (_, false) => m,
+    };
     match map.ndim() {
         3 => map
-            .map_axis(ndarray::Axis(0), |c| {
-                c.iter()
-                    .copied()
-                    .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m })
-            })
+            .map_axis(ndarray::Axis(0), |c| c.iter().copied().fold(0.0f32, pick))
             .into_dimensionality()
             .expect("2-D"),
         _ => map
             .into_dimensionality()
             .expect("maps are [H,W] or [C,H,W]"),
     }
-}
-
-/// Pointwise mean of each (method, point)'s curves over images, one line each.
-fn mean_curves(
-    dir: &Path,
-    rows: &[Row],
-    curves: &BTreeMap<String, Vec<CausalCurveRecord>>,
-    kind: lantern_metrics::CausalKind,
-) -> Result<Option<PathBuf>> {
-    let mut groups: BTreeMap<String, (Vec<f64>, Vec<f64>, usize, f64)> = BTreeMap::new();
-    for r in rows {
-        let Some(cs) = curves.get(&r.item) else {
-            continue;
-        };
-        for c in cs.iter().filter(|c| c.kind == kind) {
-            let label = if r.point.is_empty() {
-                r.method.clone()
-            } else {
-                format!("{} {}", r.method, r.point)
-            };
-            let g = groups
-                .entry(label)
-                .or_insert_with(|| (c.fractions.clone(), vec![0.0; c.curve.len()], 0, 0.0));
-            if g.1.len() != c.curve.len() {
-                continue;
-            }
-            for (acc, v) in g.1.iter_mut().zip(&c.curve) {
-                *acc += *v as f64;
-            }
-            g.2 += 1;
-            g.3 += c.auc;
-        }
-    }
-    if groups.is_empty() {
-        return Ok(None);
-    }
-    let mut plot = LinePlot::deletion_insertion(format!("{} (mean over images)", kind.name()));
-    for (label, (fractions, sums, n, auc)) in groups {
-        let points = fractions
-            .iter()
-            .zip(&sums)
-            .map(|(&f, &s)| (f, s / n as f64))
-            .collect();
-        plot = plot.series(Series::new(label, points).with_auc(auc / n as f64));
-    }
-    let path = dir.join(format!("curves-{}.png", kind.name()));
-    plot.save(&path)?;
-    Ok(Some(path))
 }
 
 /// For each sweep key: x = its values, y = mean seconds per image and each mean metric, one
