@@ -150,6 +150,54 @@ fn spatial(map: ndarray::ArrayD<f32>, signed: bool) -> ndarray::Array2<f32> {
     }
 }
 
+/// Pointwise mean of each (method, point)'s curves over images, one line each.
+fn mean_curves(
+    dir: &Path,
+    rows: &[Row],
+    curves: &BTreeMap<String, Vec<CausalCurveRecord>>,
+    kind: lantern_metrics::CausalKind,
+) -> Result<Option<PathBuf>> {
+    let mut groups: BTreeMap<String, (Vec<f64>, Vec<f64>, usize, f64)> = BTreeMap::new();
+    for r in rows {
+        let Some(cs) = curves.get(&r.item) else {
+            continue;
+        };
+        for c in cs.iter().filter(|c| c.kind == kind) {
+            let label = if r.point.is_empty() {
+                r.method.clone()
+            } else {
+                format!("{} {}", r.method, r.point)
+            };
+            let g = groups
+                .entry(label)
+                .or_insert_with(|| (c.fractions.clone(), vec![0.0; c.curve.len()], 0, 0.0));
+            if g.1.len() != c.curve.len() {
+                continue;
+            }
+            for (acc, v) in g.1.iter_mut().zip(&c.curve) {
+                *acc += *v as f64;
+            }
+            g.2 += 1;
+            g.3 += c.auc;
+        }
+    }
+    if groups.is_empty() {
+        return Ok(None);
+    }
+    let mut plot = LinePlot::deletion_insertion(format!("{} (mean over images)", kind.name()));
+    for (label, (fractions, sums, n, auc)) in groups {
+        let points = fractions
+            .iter()
+            .zip(&sums)
+            .map(|(&f, &s)| (f, s / n as f64))
+            .collect();
+        plot = plot.series(Series::new(label, points).with_auc(auc / n as f64));
+    }
+    let path = dir.join(format!("curves-{}.png", kind.name()));
+    plot.save(&path)?;
+    Ok(Some(path))
+}
+
 /// For each sweep key: x = its values, y = mean seconds per image and each mean metric, one
 /// line per combination of the other keys (and per method).
 fn sweep_plots(dir: &Path, plan: &RunPlan, rows: &[Row]) -> Result<Vec<(String, PathBuf)>> {
