@@ -73,7 +73,7 @@ impl Runtime {
                 .build_session(bytes, label, true)
                 .map(|s| (s, "cuda"))
                 .map_err(|e| RuntimeError::CudaUnavailable {
-                    message: e.to_string(),
+                    message: e.to_string().trim_end_matches('.').to_string(),
                 }),
             Device::Auto => match self.build_session(bytes, label, true) {
                 Ok(s) => Ok((s, "cuda")),

@@ -239,6 +239,19 @@ impl Model {
         Ok(session)
     }
 
+    /// Images per ONNX Runtime call that keep one call's tensors under `budget_bytes`: the bytes
+    /// of every tensor at batch 1 (from the probe), times 3 for the gradient graphs' backward
+    /// tensors, clamped to 1..=256.
+    pub fn auto_batch(&self, budget_bytes: u64) -> Result<usize> {
+        let per_image: u64 = self
+            .shapes()?
+            .0
+            .values()
+            .map(|dims| dims.iter().map(|&d| d.max(1) as u64).product::<u64>() * 4)
+            .sum();
+        Ok(((budget_bytes / (3 * per_image.max(1))) as usize).clamp(1, 256))
+    }
+
     /// The layer `lantern layers` marks as the default CAM layer.
     pub fn default_cam_layer(&self) -> Result<String> {
         let shapes = self.shapes()?;

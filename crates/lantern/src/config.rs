@@ -95,9 +95,12 @@ pub struct RuntimeSection {
     pub device: String,
     #[serde(default)]
     pub threads: Option<usize>,
-    /// Images per ONNX Runtime call.
-    #[serde(default = "default_batch")]
-    pub batch: usize,
+    /// Images per ONNX Runtime call, or `"auto"`: as many as fit `memory_budget_mb`.
+    #[serde(default)]
+    pub batch: BatchSize,
+    /// The memory budget `batch = "auto"` sizes batches for.
+    #[serde(default = "default_budget")]
+    pub memory_budget_mb: u64,
     #[serde(default)]
     pub library: Option<PathBuf>,
 }
@@ -107,8 +110,40 @@ impl Default for RuntimeSection {
         RuntimeSection {
             device: default_device(),
             threads: None,
-            batch: default_batch(),
+            batch: BatchSize::default(),
+            memory_budget_mb: default_budget(),
             library: None,
+        }
+    }
+}
+
+/// `batch = 32` or `batch = "auto"`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BatchSize {
+    Fixed(usize),
+    Auto(AutoWord),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoWord {
+    Auto,
+}
+
+impl Default for BatchSize {
+    fn default() -> Self {
+        BatchSize::Fixed(32)
+    }
+}
+
+impl BatchSize {
+    /// The batch for `model`: fixed, or sized from the memory budget.
+    pub fn resolve(self, model: &lantern_runtime::Model, budget_mb: u64) -> anyhow::Result<usize> {
+        match self {
+            BatchSize::Fixed(0) => anyhow::bail!("runtime.batch must be at least 1 (or \"auto\")"),
+            BatchSize::Fixed(n) => Ok(n),
+            BatchSize::Auto(_) => Ok(model.auto_batch(budget_mb * 1024 * 1024)?),
         }
     }
 }
@@ -208,8 +243,8 @@ fn default_layer() -> String {
 fn default_device() -> String {
     "cpu".into()
 }
-fn default_batch() -> usize {
-    32
+fn default_budget() -> u64 {
+    2048
 }
 fn default_target_mode() -> String {
     "top1".into()
@@ -571,7 +606,16 @@ window = 32
     fn set_overrides_and_checks() {
         let mut f = file(BASE);
         f.apply_set("runtime.batch=8").unwrap();
-        assert_eq!(f.typed(&SweepPoint::default()).unwrap().runtime.batch, 8);
+        assert_eq!(
+            f.typed(&SweepPoint::default()).unwrap().runtime.batch,
+            BatchSize::Fixed(8)
+        );
+        f.apply_set("runtime.batch=\"auto\"").unwrap();
+        assert!(matches!(
+            f.typed(&SweepPoint::default()).unwrap().runtime.batch,
+            BatchSize::Auto(_)
+        ));
+        assert!(f.apply_set("runtime.batch=\"big\"").is_err());
         assert!(f.apply_set("runtime.batchy=8").is_err());
     }
 }

@@ -109,6 +109,10 @@ pub fn model_for(
     }
 
     let split = train_all.stratified_split(head.validation, config.experiment.seed)?;
+    let batch = config
+        .runtime
+        .batch
+        .resolve(&backbone, config.runtime.memory_budget_mb)?;
     let preprocess = pipeline::preprocess_for(
         &backbone,
         &config.model.preprocess,
@@ -121,20 +125,10 @@ pub fn model_for(
         split.train.samples.len(),
         split.validation.samples.len()
     );
-    let (x_train, y_train, mut failed) = features(
-        &backbone,
-        &split.train,
-        &preprocess,
-        &feature,
-        config.runtime.batch,
-    )?;
-    let (x_val, y_val, failed_val) = features(
-        &backbone,
-        &split.validation,
-        &preprocess,
-        &feature,
-        config.runtime.batch,
-    )?;
+    let (x_train, y_train, mut failed) =
+        features(&backbone, &split.train, &preprocess, &feature, batch)?;
+    let (x_val, y_val, failed_val) =
+        features(&backbone, &split.validation, &preprocess, &feature, batch)?;
     failed.extend(failed_val);
     let k = classes.len();
     let fit = fit_logistic(&x_train, &y_train, k, head.l2, head.epochs);

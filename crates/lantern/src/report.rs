@@ -167,6 +167,7 @@ pub fn write_manifest(
     assembled: &Assembled,
     head: Option<&HeadReport>,
     shard: Option<(usize, usize)>,
+    batches: &[usize],
 ) -> Result<()> {
     let manifest = serde_json::json!({
         "lantern_version": env!("CARGO_PKG_VERSION"),
@@ -181,8 +182,10 @@ pub fn write_manifest(
         "device_requested": runtime.options.device.to_string(),
         "execution_provider": model.device_used,
         "threads": runtime.options.threads,
+        "batch_sizes": batches,
         "seed": file.tree.get("experiment").and_then(|e| e.get("seed")).and_then(|s| s.as_integer()).unwrap_or(0),
         "timings_seconds": timings,
+        "peak_rss_mb": peak_rss_mb(),
         "items": { "ok": assembled.ok, "failed": assembled.failed },
         "shard": shard.map(|(i, n)| format!("{i}/{n}")),
         "head": head.map(|h| &h.summary),
@@ -230,6 +233,14 @@ pub fn merge_manifests(dir: &Path) -> Result<()> {
         &serde_json::to_vec_pretty(&manifest)?,
     )?;
     write_pages(dir, &manifest, &assembled)
+}
+
+/// The process's peak resident set size (Linux `VmHWM`), in MiB.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 fn git_revision() -> Option<String> {

@@ -92,6 +92,10 @@ pub fn run_experiment(
     let dataset = crate::datasets::load(&config, path)?;
     timings.insert("data".into(), t.elapsed().as_secs_f64());
     let spec = target_spec(&config, names.as_ref())?;
+    let batches: Vec<usize> = configs
+        .iter()
+        .map(|c| c.runtime.batch.resolve(&model, c.runtime.memory_budget_mb))
+        .collect::<Result<_>>()?;
 
     // Build every method of every point up front: a bad parameter fails before any work.
     let layer = if config.model.layer == "auto" {
@@ -187,6 +191,7 @@ pub fn run_experiment(
         names: names.as_ref(),
         dataset: &dataset,
         spec: &spec,
+        batches: &batches,
         out_dir: &out_dir,
         progress: &progress,
     };
@@ -209,6 +214,7 @@ pub fn run_experiment(
         &assembled,
         head_report.as_ref(),
         shard,
+        &batches,
     )?;
     eprintln!(
         "{}: {} ok, {} failed → {}",
@@ -424,6 +430,8 @@ struct Runner<'a> {
     names: Option<&'a ClassNames>,
     dataset: &'a Dataset,
     spec: &'a TargetSpec,
+    /// Images per ONNX Runtime call, per sweep point.
+    batches: &'a [usize],
     out_dir: &'a Path,
     progress: &'a ProgressBar,
 }
@@ -486,10 +494,7 @@ impl Runner<'_> {
             let views: Vec<_> = ok.iter().map(|(_, p)| p.tensor.view()).collect();
             let batch: Array4<f32> =
                 ndarray::stack(Axis(0), &views).expect("same shape by preprocessing");
-            match self
-                .model
-                .forward_batched(batch.view(), self.config.runtime.batch)
-            {
+            match self.model.forward_batched(batch.view(), self.batches[0]) {
                 Ok(logits) => {
                     for ((i, p), row) in ok.into_iter().zip(logits.outer_iter()) {
                         let input = pipeline::check_finite(row, &self.dataset.samples[i].id)
@@ -605,7 +610,7 @@ impl Runner<'_> {
             let ctx = Context {
                 model: self.model,
                 logits: logits.view(),
-                batch_size: cfg.runtime.batch,
+                batch_size: self.batches[point],
                 seed: self.config.experiment.seed,
             };
             let group_targets: Vec<usize> = group
@@ -656,7 +661,7 @@ impl Runner<'_> {
                         target,
                         &cfg.metrics.list,
                         &cfg.metrics.settings,
-                        cfg.runtime.batch,
+                        self.batches[point],
                         Some(logits.view()),
                     ) {
                         Ok(scores) => {

@@ -174,3 +174,37 @@ fn target_out_of_range_is_refused() {
         stderr(&o)
     );
 }
+
+#[test]
+fn cuda_where_it_cannot_start_is_an_error_and_auto_falls_back_to_cpu() {
+    let out = tempfile::tempdir().unwrap();
+    let image = assets().join("photos/cat_dog.png");
+    let args = |device: &'static str| {
+        vec![
+            "explain".to_string(),
+            "--model".into(),
+            mobilenet().display().to_string(),
+            "--image".into(),
+            image.display().to_string(),
+            "--method".into(),
+            "saliency".into(),
+            "--device".into(),
+            device.into(),
+            "--out".into(),
+            out.path().display().to_string(),
+        ]
+    };
+    // The project's `just setup` installs the CPU build of ONNX Runtime.
+    let cuda = lantern(&args("cuda").iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        !cuda.status.success(),
+        "device = cuda must never silently run on the CPU"
+    );
+    assert!(
+        stderr(&cuda).contains("CUDA") && stderr(&cuda).contains("just setup-gpu"),
+        "{}",
+        stderr(&cuda)
+    );
+    let auto = lantern(&args("auto").iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(auto.status.success(), "{}", stderr(&auto));
+}

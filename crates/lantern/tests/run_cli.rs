@@ -143,6 +143,17 @@ fn the_same_command_twice_gives_identical_maps_and_scores() {
         m["config_hash"].as_str().unwrap().to_string()
     };
     assert_eq!(hash(&a), hash(&b));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["execution_provider"], "cpu");
+    assert!(
+        manifest["onnxruntime"]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("1.")
+    );
+    assert!(manifest["peak_rss_mb"].as_f64().unwrap() > 10.0);
+    assert!(manifest["timings_seconds"]["run"].as_f64().is_some());
 }
 
 #[test]
