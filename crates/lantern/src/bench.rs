@@ -287,8 +287,78 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
             String::new(),
         ));
     }
+    if !args.quick {
+        rows.extend(memory_rows(args)?);
+    }
     write_bench(&args.out, &rows)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Peak RSS of whole `lantern run`s over 10 and 200 ImageNet photos (Grad-CAM, no figures):
+/// results stream to disk per item, so memory must not grow with the number of images.
+fn memory_rows(args: &BenchArgs) -> Result<Vec<BenchRow>> {
+    let samples = Path::new("data/imagenet/samples");
+    if !samples.is_dir() {
+        eprintln!(
+            "bench: {} missing (run `just fetch`); skipping the memory rows",
+            samples.display()
+        );
+        return Ok(Vec::new());
+    }
+    let mut rows = Vec::new();
+    for n in [10usize, 200] {
+        let dir = args.out.join(format!("rss-{n}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let exp = dir.join("exp.toml");
+        std::fs::write(
+            &exp,
+            format!(
+                "[experiment]\nname = \"rss-{n}\"\n[model]\npath = \"data/models/mobilenetv2-12-float.onnx\"\n[runtime]\nbatch = {}\n\
+                 [data]\nkind = \"folder\"\nroot = \"{}\"\nlimit = {n}\n[methods.gradcam]\n[output]\nfigures = false\n",
+                args.batch,
+                samples.display()
+            ),
+        )?;
+        let out = dir.join("out");
+        let started = Instant::now();
+        let mut cmd = std::process::Command::new(std::env::current_exe()?);
+        cmd.args([
+            "run",
+            exp.to_str().unwrap_or_default(),
+            "--out",
+            out.to_str().unwrap_or_default(),
+        ]);
+        if let Some(t) = args.threads {
+            cmd.args(["--threads", &t.to_string()]);
+        }
+        let status = cmd.stderr(std::process::Stdio::null()).status()?;
+        let seconds = started.elapsed().as_secs_f64();
+        if !status.success() {
+            anyhow::bail!("bench: the {n}-image run failed; see {}", out.display());
+        }
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("manifest.json"))?)?;
+        let rss = manifest["peak_rss_mb"].as_f64().unwrap_or(f64::NAN);
+        eprintln!("run of {n} images: {seconds:.1}s, peak RSS {rss:.0} MiB");
+        rows.push(BenchRow {
+            model: "mobilenetv2".into(),
+            task: format!("lantern run, {n} images (gradcam)"),
+            batch: args.batch,
+            threads: args
+                .threads
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "all".into()),
+            device: args.device.clone(),
+            seconds_per_image: seconds / n as f64,
+            forward_passes: n,
+            backward_passes: n,
+            pure_ort_seconds: f64::NAN,
+            overhead: f64::NAN,
+            note: format!("peak RSS {rss:.0} MiB"),
+        });
+    }
+    Ok(rows)
 }
 
 /// The bench image: cat_dog.png through the imagenet preset when present, else a fixed pattern.
@@ -309,7 +379,7 @@ fn write_bench(dir: &Path, rows: &[BenchRow]) -> Result<()> {
         "model,task,batch,threads,device,seconds_per_image,forward_passes,backward_passes,pure_ort_seconds,overhead,note\n",
     );
     let mut md = String::from(
-        "| model | task | s/image | passes (fwd+bwd) | pure ORT s | overhead |\n|---|---|---:|---:|---:|---:|\n",
+        "| model | task | s/image | passes (fwd+bwd) | pure ORT s | overhead | note |\n|---|---|---:|---:|---:|---:|---|\n",
     );
     for r in rows {
         csv.push_str(&format!(
@@ -327,19 +397,20 @@ fn write_bench(dir: &Path, rows: &[BenchRow]) -> Result<()> {
             r.note
         ));
         md.push_str(&format!(
-            "| {} | {} | {:.3} | {}+{} | {:.3} | {:.2}× |\n",
+            "| {} | {} | {:.3} | {}+{} | {:.3} | {:.2}× | {} |\n",
             r.model,
             r.task,
             r.seconds_per_image,
             r.forward_passes,
             r.backward_passes,
             r.pure_ort_seconds,
-            r.overhead
+            r.overhead,
+            r.note
         ));
     }
     if let Some(r) = rows.first() {
         md.push_str(&format!(
-            "\nbatch {}, threads {}, device {}; one run, medians after a warm-up.\n",
+            "\nbatch {}, threads {}, device {}; Lantern and pure ORT alternate, 3 rounds, medians after a warm-up; overhead = Lantern / pure ORT for the same passes.\n",
             r.batch, r.threads, r.device
         ));
     }
