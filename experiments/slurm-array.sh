@@ -19,8 +19,9 @@
 # have finished run `lantern merge reports/<experiment>` once (PBS/Torque: `qsub -J 1-N` and
 # PBS_ARRAY_INDEX; LSF: `bsub -J "lantern[1-N]"` and LSB_JOBINDEX; SGE: `qsub -t 1-N` and
 # SGE_TASK_ID; HTCondor: `queue N` with I = $(Process)+1; GNU parallel or a shell loop on one
-# machine). Shards never write the same file, so they need no locking. A shard that died can
-# simply be run again: finished items are skipped (checked by their map's sha256).
+# machine). Each shard writes its own items and parts/shard-I-of-N/ (see README "Scaling out"),
+# so the jobs need no coordination. A shard that died can simply be run again with the same
+# I/N: finished items are skipped (checked by their map's sha256).
 #
 # Environment: LANTERN (binary, default target/release/lantern — build it first with `just setup`),
 # LANTERN_OUT (an --out folder instead of reports/<experiment name>), LANTERN_ARGS (more
