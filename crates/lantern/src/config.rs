@@ -23,6 +23,9 @@ pub struct Config {
     pub metrics: MetricsSection,
     #[serde(default)]
     pub output: OutputSection,
+    /// The model parameter randomisation sanity check (optional).
+    #[serde(default)]
+    pub sanity: Option<crate::sanity::SanitySection>,
     /// `"occlusion.window" = [16, 32]`: config paths (a method name first means `methods.<path>`)
     /// to lists; the cartesian product of all lists is run.
     #[serde(default)]
@@ -349,6 +352,7 @@ impl ExperimentFile {
             "metrics",
             "output",
             "sweep",
+            "sanity",
         ];
         if top_level.contains(&parts[0].as_str()) {
             parts

@@ -17,6 +17,7 @@ mod plan;
 mod report;
 mod rows;
 mod run;
+mod sanity;
 mod scoring;
 
 use clap::{Parser, Subcommand};

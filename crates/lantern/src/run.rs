@@ -199,8 +199,49 @@ pub fn run_experiment(
     progress.finish_and_clear();
     timings.insert("run".into(), t.elapsed().as_secs_f64());
 
+    let mut sanity_figures = Vec::new();
+    if let (Some(section), None) = (&config.sanity, shard) {
+        let t = Instant::now();
+        let stamp = out_dir.join("sanity.config-hash");
+        let figures = [
+            out_dir.join("figures/sanity-spearman.png"),
+            out_dir.join("figures/sanity-ssim.png"),
+        ];
+        let fresh = std::fs::read_to_string(&stamp).is_ok_and(|h| h == config_hash)
+            && figures.iter().all(|f| f.is_file());
+        if fresh {
+            sanity_figures = vec![
+                (
+                    "Sanity check: Spearman rank correlation (|map|) vs layers randomised"
+                        .to_string(),
+                    figures[0].clone(),
+                ),
+                (
+                    "Sanity check: SSIM vs layers randomised".to_string(),
+                    figures[1].clone(),
+                ),
+            ];
+        } else {
+            eprintln!(
+                "sanity check: cascading randomisation for {}",
+                section.methods.join(", ")
+            );
+            sanity_figures = crate::sanity::run(
+                &config,
+                section,
+                &model,
+                &dataset,
+                &preprocess,
+                batches[0],
+                &out_dir,
+            )?;
+            crate::files::write_bytes(&stamp, config_hash.as_bytes())?;
+        }
+        timings.insert("sanity".into(), t.elapsed().as_secs_f64());
+    }
     let t = Instant::now();
-    let assembled = report::assemble(&out_dir, &run_plan, shard)?;
+    let mut assembled = report::assemble(&out_dir, &run_plan, shard)?;
+    assembled.figures.extend(sanity_figures);
     timings.insert("report".into(), t.elapsed().as_secs_f64());
     timings.insert("total".into(), started.elapsed().as_secs_f64());
     report::write_manifest(

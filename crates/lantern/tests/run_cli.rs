@@ -352,3 +352,62 @@ fn a_sweep_expands_and_draws_its_plot() {
     assert!(out.join("figures/sweep-window-seconds.png").is_file());
     assert!(out.join("figures/sweep-window-deletion_auc.png").is_file());
 }
+
+#[test]
+fn the_randomisation_sanity_check_shows_similarity_falling() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = reference();
+    let exp = experiment(
+        dir.path(),
+        "sanity",
+        &format!(
+            r#"
+[experiment]
+name = "sanity"
+[model]
+path = {model:?}
+preprocess = "imagenet-squash"
+[data]
+kind = "folder"
+root = {images:?}
+[methods.saliency]
+[methods.gradcam]
+[output]
+figures = false
+[sanity]
+methods = ["saliency", "gradcam"]
+images = 2
+layers_step = 2
+"#,
+            model = reference.join("tinycnn/model.onnx").display().to_string(),
+            images = reference.join("tinycnn/images").display().to_string(),
+        ),
+    );
+    let out = dir.path().join("out");
+    let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("sanity.csv")).unwrap();
+    // Mean Spearman of |saliency| over the two images, first step vs last step.
+    let mut by_step: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
+    for line in csv.lines().skip(1).filter(|l| l.starts_with("saliency,")) {
+        let cells: Vec<&str> = line.split(',').collect();
+        by_step
+            .entry(cells[2].parse().unwrap())
+            .or_default()
+            .push(cells[5].parse().unwrap());
+    }
+    let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
+    let (first, last) = (
+        mean(by_step.values().next().unwrap()),
+        mean(by_step.values().last().unwrap()),
+    );
+    // Seen: 0.33 after the top two layers, 0.16 with every layer random.
+    assert!(
+        first < 0.9 && last < first,
+        "Spearman first {first}, last {last}"
+    );
+    assert!(
+        out.join("figures/sanity-spearman.png").is_file()
+            && out.join("figures/sanity-ssim.png").is_file()
+    );
+}

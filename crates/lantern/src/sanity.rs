@@ -1,0 +1,214 @@
+//! `[sanity]`: the model parameter randomisation test (Adebayo et al. 2018) for chosen methods.
+//! Layers are randomised cumulatively from the top; at each step ONE randomised model is built
+//! and every (image, method) map is recomputed on it and compared with the intact model's map
+//! (Spearman rank correlation of |map|, and SSIM of the min-max normalised maps). Writes
+//! `sanity.csv` and the classic plots `figures/sanity-spearman.png` / `sanity-ssim.png`.
+
+use crate::config::Config;
+use crate::pipeline;
+use anyhow::{Context as _, Result, anyhow};
+use lantern_data::Dataset;
+use lantern_explain::{Context, Method, ParamValue, Params};
+use lantern_plot::{Figure as _, LinePlot, Series};
+use lantern_runtime::Model;
+use ndarray::{Array2, Array3, Axis};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SanitySection {
+    /// Methods to check (their `[methods.*]` parameters are used when present).
+    pub methods: Vec<String>,
+    /// The first N usable images of the dataset.
+    #[serde(default = "default_images")]
+    pub images: usize,
+    /// Layers randomised per step (1 = every layer, as in the paper).
+    #[serde(default = "default_step")]
+    pub layers_step: usize,
+    /// Stop after this many layers (from the top).
+    #[serde(default)]
+    pub max_layers: Option<usize>,
+}
+
+fn default_images() -> usize {
+    2
+}
+fn default_step() -> usize {
+    4
+}
+
+/// One row of `sanity.csv`.
+#[derive(Debug, Clone, Serialize)]
+struct SanityRow {
+    method: String,
+    image: String,
+    layers_randomised: usize,
+    down_to: String,
+    spearman: f64,
+    spearman_abs: f64,
+    ssim: f64,
+}
+
+pub fn run(
+    config: &Config,
+    section: &SanitySection,
+    model: &Model,
+    dataset: &Dataset,
+    preprocess: &lantern_data::Preprocess,
+    batch: usize,
+    out_dir: &Path,
+) -> Result<Vec<(String, PathBuf)>> {
+    let methods: Vec<(String, Box<dyn Method>)> = section
+        .methods
+        .iter()
+        .map(|name| {
+            let mut values = BTreeMap::new();
+            if let Some(table) = config.methods.get(name).and_then(|t| t.as_table()) {
+                for (k, v) in table {
+                    let v = match v {
+                        toml::Value::Integer(i) => ParamValue::Int(*i),
+                        toml::Value::Float(f) => ParamValue::Float(*f),
+                        toml::Value::Boolean(b) => ParamValue::Bool(*b),
+                        other => ParamValue::Text(crate::config::value_text(other)),
+                    };
+                    values.insert(k.clone(), v);
+                }
+            }
+            let params = Params::new(name, values);
+            Ok((
+                name.clone(),
+                lantern_explain::build_method(name, &params)
+                    .with_context(|| format!("[sanity] method {name}"))?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    // The first usable images, their targets (top-1 of the intact model) and intact maps.
+    let mut images: Vec<(String, Array3<f32>, usize)> = Vec::new();
+    for s in dataset.samples.iter().filter(|s| s.error.is_none()) {
+        if images.len() >= section.images {
+            break;
+        }
+        if let Ok(p) = lantern_data::load_image(&s.path, preprocess, &Default::default()) {
+            let logits = model.forward(p.tensor.view().insert_axis(Axis(0)))?;
+            let target = pipeline::top_k(logits.row(0), 1)[0];
+            images.push((s.id.clone(), p.tensor, target));
+        }
+    }
+    if images.is_empty() {
+        return Err(anyhow!("[sanity] no usable images"));
+    }
+    let maps_of = |m: &Model| -> Result<Vec<Vec<Array2<f32>>>> {
+        images
+            .iter()
+            .map(|(_, x, target)| {
+                let logits = m.forward(x.view().insert_axis(Axis(0)))?.row(0).to_owned();
+                let ctx = Context {
+                    model: m,
+                    logits: logits.view(),
+                    batch_size: batch,
+                    seed: config.experiment.seed,
+                };
+                methods
+                    .iter()
+                    .map(|(_, method)| Ok(method.explain(&ctx, x.view(), *target)?.spatial()))
+                    .collect()
+            })
+            .collect()
+    };
+    let intact = maps_of(model)?;
+    let layers = lantern_metrics::sanity::layers_top_first(model);
+    let limit = section.max_layers.unwrap_or(layers.len()).min(layers.len());
+    let mut rows = Vec::new();
+    let mut chosen: HashSet<String> = HashSet::new();
+    let mut done = 0;
+    let progress = indicatif::ProgressBar::new(limit as u64);
+    while done < limit {
+        let next = (done + section.layers_step.max(1)).min(limit);
+        for (_, inits) in &layers[done..next] {
+            chosen.extend(inits.iter().cloned());
+        }
+        done = next;
+        progress.set_position(done as u64);
+        let random =
+            lantern_metrics::sanity::randomised_model(model, &chosen, config.experiment.seed)?;
+        let maps = maps_of(&random)?;
+        for ((image, _, _), (before, after)) in images.iter().zip(intact.iter().zip(&maps)) {
+            for ((name, _), (a, b)) in methods.iter().zip(before.iter().zip(after)) {
+                let (spearman, spearman_abs, ssim) =
+                    lantern_metrics::sanity::compare_maps(a.view(), b.view());
+                rows.push(SanityRow {
+                    method: name.clone(),
+                    image: image.clone(),
+                    layers_randomised: done,
+                    down_to: layers[done - 1].0.clone(),
+                    spearman,
+                    spearman_abs,
+                    ssim,
+                });
+            }
+        }
+    }
+    progress.finish_and_clear();
+    let mut csv =
+        String::from("method,image,layers_randomised,down_to,spearman,spearman_abs,ssim\n");
+    for r in &rows {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            r.method, r.image, r.layers_randomised, r.down_to, r.spearman, r.spearman_abs, r.ssim
+        ));
+    }
+    crate::files::write_bytes(&out_dir.join("sanity.csv"), csv.as_bytes())?;
+    // The classic plot: mean similarity over images per step, one line per method.
+    let steps: Vec<(usize, String)> = {
+        let mut s: Vec<(usize, String)> = rows
+            .iter()
+            .map(|r| (r.layers_randomised, r.down_to.clone()))
+            .collect();
+        s.dedup();
+        s.sort();
+        s.dedup();
+        s
+    };
+    // The paper's plots start at the intact model (similarity 1 with itself).
+    let labels: Vec<String> = std::iter::once("original".to_string())
+        .chain(steps.iter().map(|(_, d)| d.clone()))
+        .collect();
+    let mut figures = Vec::new();
+    for (metric, title) in [
+        ("spearman_abs", "Spearman rank correlation (|map|)"),
+        ("ssim", "SSIM"),
+    ] {
+        let mut plot = LinePlot::randomisation(
+            format!("Cascading randomisation: {title}"),
+            labels.clone(),
+            title,
+        );
+        for (name, _) in &methods {
+            let values: Vec<f64> = std::iter::once(1.0)
+                .chain(steps.iter().map(|(n, _)| {
+                    let v: Vec<f64> = rows
+                        .iter()
+                        .filter(|r| &r.method == name && r.layers_randomised == *n)
+                        .map(|r| {
+                            if metric == "ssim" {
+                                r.ssim
+                            } else {
+                                r.spearman_abs
+                            }
+                        })
+                        .collect();
+                    v.iter().sum::<f64>() / v.len().max(1) as f64
+                }))
+                .collect();
+            plot = plot.series(Series::over_categories(name.clone(), &values));
+        }
+        let path = out_dir
+            .join("figures")
+            .join(format!("sanity-{}.png", metric.replace("_abs", "")));
+        plot.save(&path)?;
+        figures.push((format!("Sanity check: {title} vs layers randomised"), path));
+    }
+    Ok(figures)
+}
