@@ -363,6 +363,10 @@ pub struct Fd {
     pub skip_kinks: bool,
     pub kink_tol: f64,
     pub min_clean: f64,
+    /// Check the derivative along the tensor itself (`d/dt f(t·x)` at t = 1, step h): for a
+    /// positively homogeneous network this is Euler's identity ⟨∇f(x), x⟩ = f(x), and scaling
+    /// never crosses a ReLU kink or changes a MaxPool winner.
+    pub ray: bool,
 }
 
 impl Default for Fd {
@@ -380,6 +384,7 @@ impl Default for Fd {
             skip_kinks: false,
             kink_tol: 1e-3,
             min_clean: 1.0,
+            ray: false,
         }
     }
 }
@@ -489,6 +494,8 @@ pub fn fd_check(m: &ModelProto, x: &ArrayD<f32>, layers: &[&str], o: &Fd) -> Vec
     let g =
         build_gradient_graph(&mm, &shapes, &spec).unwrap_or_else(|e| panic!("gradient graph: {e}"));
     let mut s = session(&g);
+    // Finite differences only need the logits: a pruned copy skips the backward pass.
+    let mut fwd = session(&logits_only(&g));
     let deltas: Vec<(String, ArrayD<f32>)> = layers
         .iter()
         .map(|t| {
@@ -591,17 +598,47 @@ pub fn fd_check(m: &ModelProto, x: &ArrayD<f32>, layers: &[&str], o: &Fd) -> Vec
             .get(&gname)
             .unwrap_or_else(|| panic!("no output {gname}"))
             .clone();
-        let coords = sample_coords(&grad, o.max_coords, o.seed);
-        let scale = grad.iter().fold(0f64, |m, v| m.max(v.abs() as f64));
         let base: ArrayD<f32> = match which {
             None => x.clone(),
             Some(i) => deltas[i].1.clone(),
         };
+        // What is perturbed: coordinates (index, unit step) or whole-tensor directions.
+        let values = match which {
+            None => x.clone(),
+            Some(i) => out[layers[i]].clone(),
+        };
+        let (coords, dirs, h): (Vec<usize>, Vec<ArrayD<f32>>, f64) = if o.ray {
+            (vec![0], vec![values.clone()], o.h)
+        } else {
+            (sample_coords(&grad, o.max_coords, o.seed), Vec::new(), o.h)
+        };
+        let analytic: Vec<f64> = if dirs.is_empty() {
+            let flat = grad.as_slice().expect("contiguous");
+            coords.iter().map(|&c| flat[c] as f64).collect()
+        } else {
+            dirs.iter()
+                .map(|v| {
+                    v.iter()
+                        .zip(grad.iter())
+                        .map(|(a, b)| *a as f64 * *b as f64)
+                        .sum()
+                })
+                .collect()
+        };
+        let scale = if dirs.is_empty() {
+            grad.iter().fold(0f64, |m, v| m.max(v.abs() as f64))
+        } else {
+            analytic.iter().fold(0f64, |m, v| m.max(v.abs()))
+        };
         let perturbed = |c: usize, k: f64| {
-            let mut p = base.clone();
-            let v = &mut p.as_slice_mut().expect("contiguous")[c];
-            *v = (*v as f64 + k * o.h) as f32;
-            p
+            if dirs.is_empty() {
+                let mut p = base.clone();
+                let v = &mut p.as_slice_mut().expect("contiguous")[c];
+                *v = (*v as f64 + k * h) as f32;
+                p
+            } else {
+                &base + &dirs[c].mapv(|v| (v as f64 * k * h) as f32)
+            }
         };
         // f at every stencil point of every coordinate.
         let mut fvals = vec![vec![0f64; steps.len()]; coords.len()];
@@ -646,7 +683,7 @@ pub fn fd_check(m: &ModelProto, x: &ArrayD<f32>, layers: &[&str], o: &Fd) -> Vec
                 })
                 .collect();
             let seeds = rep(&w);
-            let r = run_feeds(&mut s, &feeds(&xs, &ds, &seeds));
+            let r = run_feeds(&mut fwd, &feeds(&xs, &ds, &seeds));
             let l = &r["logits"];
             for (ci, fv) in fvals.iter_mut().enumerate() {
                 for (si, v) in fv.iter_mut().enumerate() {
@@ -665,13 +702,15 @@ pub fn fd_check(m: &ModelProto, x: &ArrayD<f32>, layers: &[&str], o: &Fd) -> Vec
                             (x.clone(), d)
                         }
                     };
-                    let r = run_feeds(&mut s, &feeds(&xs, &ds, &w));
+                    let r = run_feeds(&mut fwd, &feeds(&xs, &ds, &w));
                     fvals[ci][si] = f_of(&r["logits"], 0);
                 }
             }
         }
-        let flat = grad.as_slice().expect("contiguous");
         let f0 = f_of(&out["logits"], 0);
+        if o.ray {
+            eprintln!("{gname}: f(x) = {f0:.6e}, <grad, x> = {:.6e}", analytic[0]);
+        }
         let mut max_err = 0f64;
         let mut shown = 0;
         let mut skipped = 0;
@@ -680,10 +719,10 @@ pub fn fd_check(m: &ModelProto, x: &ArrayD<f32>, layers: &[&str], o: &Fd) -> Vec
             if o.skip_kinks {
                 // One-sided slopes over [x, x±h] and [x, x±2h] (stencil order +2h, +h, −h, −2h).
                 let slopes = [
-                    (fv[1] - f0) / o.h,
-                    (f0 - fv[2]) / o.h,
-                    (fv[0] - f0) / (2.0 * o.h),
-                    (f0 - fv[3]) / (2.0 * o.h),
+                    (fv[1] - f0) / h,
+                    (f0 - fv[2]) / h,
+                    (fv[0] - f0) / (2.0 * h),
+                    (f0 - fv[3]) / (2.0 * h),
                 ];
                 let lo = slopes.iter().copied().fold(f64::INFINITY, f64::min);
                 let hi = slopes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -697,8 +736,8 @@ pub fn fd_check(m: &ModelProto, x: &ArrayD<f32>, layers: &[&str], o: &Fd) -> Vec
                 .zip(&steps)
                 .map(|(v, (_, wgt))| v * wgt)
                 .sum::<f64>()
-                / o.h;
-            let err = (flat[c] as f64 - f).abs();
+                / h;
+            let err = (analytic[ci] - f).abs();
             if err > max_err {
                 max_err = err;
             }
@@ -706,7 +745,7 @@ pub fn fd_check(m: &ModelProto, x: &ArrayD<f32>, layers: &[&str], o: &Fd) -> Vec
                 shown += 1;
                 eprintln!(
                     "  {gname}[{c}]: analytic {} vs fd {f} (err {err:.3e}, scale {scale:.3e})",
-                    flat[c]
+                    analytic[ci]
                 );
             }
         }
@@ -792,4 +831,35 @@ pub fn grad_of(m: &ModelProto, x: &ArrayD<f32>, seed: &ArrayD<f32>, rule: ReluRu
         build_gradient_graph(m, &shapes, &spec).unwrap_or_else(|e| panic!("gradient graph: {e}"));
     let mut s = session(&g);
     run(&mut s, &[("input", x), ("seed", seed)])["grad_input"].clone()
+}
+
+/// A copy of a gradient graph that only computes `logits` (inputs unchanged).
+pub fn logits_only(g: &ModelProto) -> ModelProto {
+    let mut m = g.clone();
+    let gr = m.graph.as_mut().expect("graph");
+    let producers = ir::producers(gr);
+    let mut keep = vec![false; gr.node.len()];
+    let mut stack = vec!["logits".to_string()];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(t) = stack.pop() {
+        if !seen.insert(t.clone()) {
+            continue;
+        }
+        if let Some(&p) = producers.get(&t)
+            && !keep[p]
+        {
+            keep[p] = true;
+            stack.extend(ir::node_reads(&gr.node[p]));
+        }
+    }
+    let nodes = std::mem::take(&mut gr.node);
+    gr.node = nodes
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(n, k)| k.then_some(n))
+        .collect();
+    gr.output.retain(|o| o.name.as_deref() == Some("logits"));
+    gr.initializer
+        .retain(|t| t.name.as_ref().is_some_and(|n| seen.contains(n)));
+    m
 }

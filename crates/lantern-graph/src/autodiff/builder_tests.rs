@@ -187,6 +187,32 @@ fn logits_skip_the_final_softmax_unless_asked() {
         (sum - 1.0).abs() < 1e-5,
         "through_softmax: logits are probabilities"
     );
+    // Opset 9 with a 4-D Softmax over axis 1 (rewritten to Flatten/Softmax/Reshape when the
+    // opset is raised): the logits are still the Softmax input.
+    let old = model(
+        vec![
+            node(
+                "Conv",
+                &["x", "w"],
+                &["c"],
+                vec![a_ints("pads", &[1, 1, 1, 1])],
+            ),
+            node("GlobalAveragePool", &["c"], &["p"], vec![]),
+            node("Softmax", &["p"], &["prob"], vec![]),
+        ],
+        vec![init_f32("w", &[2, 1, 3, 3], 1, -1.0, 1.0)],
+        &[("x", &[-1, 1, 4, 4])],
+        &["prob"],
+        9,
+    );
+    let shapes_old = probe(&old, &[("x", &x)]);
+    let g = build_gradient_graph(&old, &shapes_old, &spec(&[])).expect("graph");
+    let out = run(&mut session(&g), &[("input", &x), ("seed", &seed)]);
+    let sum: f32 = out["logits"].iter().sum();
+    assert!(
+        (sum - 1.0).abs() > 1e-3,
+        "opset 9: logits should be the pre-softmax values"
+    );
     // Explicit logits tensor.
     let explicit = GradientSpec {
         logits: Some("p".into()),

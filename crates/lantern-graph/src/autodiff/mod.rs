@@ -9,6 +9,8 @@
 #[cfg(test)]
 mod builder_tests;
 pub(crate) mod ctx;
+#[cfg(test)]
+mod light_tests;
 pub mod rules;
 
 #[cfg(test)]
@@ -118,6 +120,29 @@ pub fn build_gradient_graph(
     shapes: &TensorShapes,
     spec: &GradientSpec,
 ) -> Result<ModelProto, GraphError> {
+    // The default logits are found in the original graph: raising the opset may rewrite a
+    // final Softmax (old 2-D coercion → Flatten, Softmax, Reshape) but keeps its input's name.
+    let default_logits = match &spec.logits {
+        Some(_) => None,
+        None => {
+            let g0 = ir::graph(m)?;
+            let out = g0
+                .output
+                .first()
+                .and_then(|o| o.name.clone())
+                .ok_or_else(|| GraphError::InvalidModel("the graph has no output".into()))?;
+            let softmax = g0
+                .node
+                .iter()
+                .find(|n| n.output.first() == Some(&out))
+                .filter(|n| {
+                    !spec.through_softmax
+                        && matches!(op(n), "Softmax" | "LogSoftmax")
+                        && ir::is_default_domain(n)
+                });
+            Some(softmax.map_or(out, |n| n.input[0].clone()))
+        }
+    };
     let mut model = m.clone();
     let mut shapes = shapes.0.clone();
     let opset = ir::default_opset(&model).max(MIN_OPSET);
@@ -173,19 +198,7 @@ pub fn build_gradient_graph(
             }
             l.clone()
         }
-        None => {
-            let out = g
-                .output
-                .first()
-                .and_then(|o| o.name.clone())
-                .ok_or_else(|| GraphError::InvalidModel("the graph has no output".into()))?;
-            match producer.get(&out).map(|&p| &forward[p]) {
-                Some(n) if !spec.through_softmax && matches!(op(n), "Softmax" | "LogSoftmax") => {
-                    n.input[0].clone()
-                }
-                _ => out,
-            }
-        }
+        None => default_logits.unwrap_or_default(),
     };
     for l in &spec.layers {
         if !exists(l) {
