@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use plant_pathology::PLANT_PATHOLOGY_2020_CLASSES;
+pub(crate) use plant_pathology::read_csv_as_text;
 pub use split::Split;
 
 /// One image of a dataset.
@@ -76,6 +77,12 @@ pub enum DatasetError {
     NoSamples { path: PathBuf },
     #[error("validation fraction must be between 0 and 1, not {fraction}")]
     InvalidFraction { fraction: f64 },
+    #[error("{} row {row}: {message}", path.display())]
+    BadBox {
+        path: PathBuf,
+        row: usize,
+        message: String,
+    },
 }
 
 impl Dataset {

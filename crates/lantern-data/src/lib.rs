@@ -8,6 +8,7 @@
 
 mod atomic_write;
 mod batch;
+mod boxes;
 mod crop;
 mod dataset;
 mod decode;
@@ -28,6 +29,7 @@ mod test_cmyk_jpeg;
 
 pub use atomic_write::write_atomically;
 pub use batch::{LoadError, load_batch, load_batch_with, load_image};
+pub use boxes::{PixelBox, box_to_input, load_boxes};
 pub use crop::{center_crop, center_offset};
 pub use dataset::{Dataset, DatasetError, PLANT_PATHOLOGY_2020_CLASSES, Sample, Split};
 pub use decode::{

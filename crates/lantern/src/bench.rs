@@ -270,6 +270,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
                 &Default::default(),
                 batch,
                 Some(logits.view()),
+                None,
             )
         };
         let passes = score()?.forward_passes;

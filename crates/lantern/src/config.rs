@@ -172,6 +172,10 @@ pub struct DataSection {
     /// For `imagefolder`: use only the held-out validation part of the head's split.
     #[serde(default)]
     pub split: Option<String>,
+    /// Object boxes for the pointing games: CSV `image,x0,y0,x1,y1` in original-image pixels
+    /// (`image` = the sample id or its file name).
+    #[serde(default)]
+    pub boxes: Option<PathBuf>,
     /// More sources appended to this one (`[[data.extra]]`, same keys); class lists are merged.
     #[serde(default)]
     pub extra: Vec<DataSection>,

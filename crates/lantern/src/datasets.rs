@@ -3,12 +3,19 @@
 use crate::config::{Config, DataSection};
 use anyhow::{Result, anyhow, bail};
 use lantern_data::Dataset;
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
-pub fn load(config: &Config, config_path: &Path) -> Result<Dataset> {
+/// Object boxes per image path (original-image pixels), for the pointing games.
+pub type Boxes = HashMap<PathBuf, Vec<lantern_data::PixelBox>>;
+
+pub fn load(config: &Config, config_path: &Path) -> Result<(Dataset, Boxes)> {
+    let mut boxes = Boxes::new();
     let mut dataset = load_section(&config.data, config, config_path)?;
+    attach_boxes(&config.data, &dataset, &mut boxes)?;
     for extra in &config.data.extra {
         let more = load_section(extra, config, config_path)?;
+        attach_boxes(extra, &more, &mut boxes)?;
         dataset = concatenate(dataset, more);
     }
     if dataset.samples.is_empty() {
@@ -17,7 +24,24 @@ pub fn load(config: &Config, config_path: &Path) -> Result<Dataset> {
             config_path.display()
         );
     }
-    Ok(dataset)
+    Ok((dataset, boxes))
+}
+
+/// Boxes of a section's `boxes` CSV, matched to its samples by id or file name.
+fn attach_boxes(d: &DataSection, dataset: &Dataset, boxes: &mut Boxes) -> Result<()> {
+    let Some(csv) = &d.boxes else { return Ok(()) };
+    let table = lantern_data::load_boxes(csv)?;
+    for s in &dataset.samples {
+        let file = s
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if let Some(b) = table.get(&s.id).or_else(|| table.get(file)) {
+            boxes.insert(s.path.clone(), b.clone());
+        }
+    }
+    Ok(())
 }
 
 /// Appends `b` to `a`, merging class lists by name and remapping `b`'s labels.

@@ -182,6 +182,7 @@ pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
                 &Default::default(),
                 args.batch,
                 Some(logits.view()),
+                None,
             )?;
             let json = serde_json::to_vec_pretty(&scores.to_json())?;
             crate::files::write_bytes(

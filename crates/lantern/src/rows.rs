@@ -30,8 +30,11 @@ pub struct Row {
     pub forward_passes: i64,
     pub backward_passes: i64,
     /// Map statistics (min, max, mean, std of the raw map) and method stats (e.g. IG gap).
+    #[serde(deserialize_with = "numbers_or_nan")]
     pub stats: BTreeMap<String, f64>,
-    /// Metric values: `deletion_auc`, `insertion_auc`, `average_drop`, …
+    /// Metric values: `deletion_auc`, `insertion_auc`, `average_drop`, …; NaN = missing
+    /// (e.g. a pointing game for an image without boxes).
+    #[serde(deserialize_with = "numbers_or_nan")]
     pub metrics: BTreeMap<String, f64>,
     pub map_file: Option<String>,
     /// sha256 of the map file, checked when a rerun decides to skip this item.
@@ -43,7 +46,50 @@ pub struct Row {
     pub notes: Vec<String>,
 }
 
+/// JSON has no NaN: serde_json writes it as `null`; read `null` back as NaN.
+fn numbers_or_nan<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, f64>, D::Error> {
+    let map: BTreeMap<String, Option<f64>> = Deserialize::deserialize(d)?;
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or(f64::NAN)))
+        .collect())
+}
+
 impl Row {
+    /// A row standing for an item whose JSON file exists but cannot be read back, so the item
+    /// is reported (and rerun on resume) instead of vanishing from the tables.
+    pub fn unreadable(item: &str, file: &Path, error: &str) -> Row {
+        Row {
+            item: item.to_string(),
+            image: String::new(),
+            path: String::new(),
+            label: None,
+            label_name: None,
+            method: String::new(),
+            point: String::new(),
+            params: BTreeMap::new(),
+            target: None,
+            target_name: None,
+            target_probability: None,
+            predicted: None,
+            predicted_name: None,
+            predicted_probability: None,
+            seconds: 0.0,
+            forward_passes: 0,
+            backward_passes: 0,
+            stats: BTreeMap::new(),
+            metrics: BTreeMap::new(),
+            map_file: None,
+            map_sha256: None,
+            figure_file: None,
+            status: "failed".into(),
+            error: Some(format!("cannot read {}: {error}", file.display())),
+            notes: Vec::new(),
+        }
+    }
+
     pub fn failed(&self) -> bool {
         self.status != "ok"
     }
@@ -168,4 +214,20 @@ pub fn write_scores(dir: &Path, rows: &[Row], stem: &str) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("encoding {}: {e}", csv.display()))?;
     crate::files::write_bytes(&csv, &bytes)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_metrics_survive_the_json_round_trip_as_nan() {
+        let mut row = Row::unreadable("x", Path::new("items/x.json"), "test");
+        row.metrics.insert("pointing_game".into(), f64::NAN);
+        row.metrics.insert("deletion_auc".into(), 0.25);
+        let back: Row = serde_json::from_slice(&serde_json::to_vec(&row).unwrap()).unwrap();
+        assert!(back.metrics["pointing_game"].is_nan());
+        assert_eq!(back.metrics["deletion_auc"], 0.25);
+        assert!(back.failed() && back.error.unwrap().contains("items/x.json"));
+    }
 }

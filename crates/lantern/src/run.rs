@@ -89,7 +89,7 @@ pub fn run_experiment(
         config.model.std,
     )?;
     let t = Instant::now();
-    let dataset = crate::datasets::load(&config, path)?;
+    let (dataset, boxes) = crate::datasets::load(&config, path)?;
     timings.insert("data".into(), t.elapsed().as_secs_f64());
     let spec = target_spec(&config, names.as_ref())?;
     let batches: Vec<usize> = configs
@@ -191,6 +191,7 @@ pub fn run_experiment(
         names: names.as_ref(),
         dataset: &dataset,
         spec: &spec,
+        boxes: &boxes,
         batches: &batches,
         out_dir: &out_dir,
         progress: &progress,
@@ -440,9 +441,15 @@ pub fn finished_items(out_dir: &Path, items: &[&WorkItem]) -> HashMap<String, Ro
     done
 }
 
+/// The item's row: `None` when the item has not finished; a failed row naming the file when
+/// the file exists but cannot be read back.
 pub fn read_row(out_dir: &Path, id: &str) -> Option<Row> {
-    let bytes = std::fs::read(out_dir.join("items").join(format!("{id}.json"))).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    let file = out_dir.join("items").join(format!("{id}.json"));
+    let bytes = std::fs::read(&file).ok()?;
+    Some(
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| Row::unreadable(id, &file, &e.to_string())),
+    )
 }
 
 fn write_row(out_dir: &Path, row: &Row) -> Result<()> {
@@ -471,6 +478,8 @@ struct Runner<'a> {
     names: Option<&'a ClassNames>,
     dataset: &'a Dataset,
     spec: &'a TargetSpec,
+    /// Object boxes for the pointing games, by image path.
+    boxes: &'a crate::datasets::Boxes,
     /// Images per ONNX Runtime call, per sweep point.
     batches: &'a [usize],
     out_dir: &'a Path,
@@ -689,6 +698,17 @@ impl Runner<'_> {
                         .push(format!("CAM layer {}", self.config.model.layer));
                 }
                 let spatial = e.spatial();
+                let region = self.boxes.get(&sample.path).map(|bs| {
+                    let (w, h) = (spatial.ncols(), spatial.nrows());
+                    lantern_metrics::Region::Boxes(
+                        bs.iter()
+                            .filter_map(|b| lantern_data::box_to_input(b, &input.geometry, w, h))
+                            .map(|[x0, y0, x1, y1]| {
+                                lantern_metrics::BoundingBox::new(x0, y0, x1, y1)
+                            })
+                            .collect(),
+                    )
+                });
                 row.stats.extend(pipeline::map_stats(&spatial));
                 row.stats.extend(e.stats.clone());
                 let saved = pipeline::save_map(&self.out_dir.join("maps"), &it.id, e)?;
@@ -704,6 +724,7 @@ impl Runner<'_> {
                         &cfg.metrics.settings,
                         self.batches[point],
                         Some(logits.view()),
+                        region.as_ref(),
                     ) {
                         Ok(scores) => {
                             row.metrics = scores.values.clone();

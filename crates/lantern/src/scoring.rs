@@ -15,6 +15,8 @@ pub const METRICS: &[&str] = &[
     "insertion",
     "average-drop",
     "average-drop-top50",
+    "pointing-game",
+    "energy-pointing-game",
 ];
 
 /// What scoring one map produced: columns for the scores table and curves for curves.parquet.
@@ -114,6 +116,7 @@ pub fn score_map(
     settings: &BTreeMap<String, toml::Value>,
     batch: usize,
     clean_logits: Option<ArrayView1<f32>>,
+    region: Option<&lantern_metrics::Region>,
 ) -> Result<MapScores> {
     check_names(names)?;
     let started = std::time::Instant::now();
@@ -161,6 +164,24 @@ pub fn score_map(
                     if change.increase { 100.0 } else { 0.0 },
                 );
                 out.forward_passes += change.cost.forward_passes;
+            }
+            "pointing-game" | "energy-pointing-game" => {
+                // Without a box for this image the value is missing (NaN), counted as such in
+                // the summary, never silently dropped.
+                let value = match region {
+                    None => f64::NAN,
+                    Some(r) if name == "pointing-game" => {
+                        let hit = lantern_metrics::pointing_game(
+                            map.view(),
+                            r,
+                            lantern_metrics::pointing::DEFAULT_TOLERANCE,
+                        )?
+                        .hit;
+                        if hit { 1.0 } else { 0.0 }
+                    }
+                    Some(r) => lantern_metrics::energy_pointing_game(map.view(), r)?,
+                };
+                out.values.insert(name.replace('-', "_"), value);
             }
             _ => unreachable!("checked above"),
         }

@@ -256,11 +256,10 @@ fn tiny_classifier(
 /// An op without a reverse-mode rule in lantern-graph, on the path from the input to the logits.
 fn op_without_gradient_rule() -> &'static str {
     let supported = lantern_graph::supported_ops();
-    let op = ["Cos", "Sin", "Floor", "Round", "Sign"]
+    ["Cos", "Sin", "Floor", "Round", "Sign"]
         .into_iter()
         .find(|op| !supported.contains(op))
-        .expect("one of these elementwise ops has no gradient rule");
-    op
+        .expect("one of these elementwise ops has no gradient rule")
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -411,3 +411,71 @@ layers_step = 2
             && out.join("figures/sanity-ssim.png").is_file()
     );
 }
+
+#[test]
+fn the_pointing_games_use_boxes_mapped_through_preprocessing() {
+    let dir = tempfile::tempdir().unwrap();
+    // The bull mastiff's box in cat_dog.png's own 224×224 pixels (upscaled to 256 and cropped
+    // at 16,16 by the imagenet preset).
+    let boxes = dir.path().join("boxes.csv");
+    std::fs::write(&boxes, "image,x0,y0,x1,y1\ncat_dog.png,60,0,180,150\n").unwrap();
+    let exp = experiment(
+        dir.path(),
+        "pointing",
+        &format!(
+            r#"
+[experiment]
+name = "pointing"
+[model]
+path = {model:?}
+[data]
+kind = "list"
+images = [{image:?}, {other:?}]
+boxes = {boxes:?}
+[targets]
+mode = "class"
+class = 243
+[methods.gradcam]
+[metrics]
+list = ["pointing-game", "energy-pointing-game"]
+[output]
+figures = false
+"#,
+            model = mobilenet().display().to_string(),
+            image = assets().join("photos/cat_dog.png").display().to_string(),
+            other = assets().join("photos/snake.png").display().to_string(),
+            boxes = boxes.display().to_string(),
+        ),
+    );
+    let out = dir.path().join("out");
+    let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no {name} in {header:?}"))
+    };
+    let dog = csv
+        .lines()
+        .find(|l| l.contains("cat_dog"))
+        .unwrap()
+        .split(',')
+        .collect::<Vec<_>>();
+    assert_eq!(dog[col("pointing_game")], "1.0", "{csv}");
+    let energy: f64 = dog[col("energy_pointing_game")].parse().unwrap();
+    assert!(energy > 0.5, "energy inside the dog's box {energy}");
+    // No box for the snake: the value is missing, not invented.
+    let snake = csv
+        .lines()
+        .find(|l| l.contains("snake"))
+        .unwrap()
+        .split(',')
+        .collect::<Vec<_>>();
+    assert!(
+        snake[col("pointing_game")].is_empty() || snake[col("pointing_game")] == "NaN",
+        "{csv}"
+    );
+}

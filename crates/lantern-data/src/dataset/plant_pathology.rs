@@ -138,7 +138,7 @@ impl Dataset {
 }
 
 /// Reads every column as text so that we, not type inference, decide what a bad cell means.
-fn read_csv_as_text(csv: &Path) -> Result<DataFrame, DatasetError> {
+pub(crate) fn read_csv_as_text(csv: &Path) -> Result<DataFrame, DatasetError> {
     let error = |source| DatasetError::Csv {
         path: csv.to_path_buf(),
         source,
