@@ -33,6 +33,15 @@ setup:
             echo "setup: no apt-get; install DejaVu Sans or set LANTERN_FONT=/path/to/font.ttf" >&2; exit 1
         fi
     fi
+    if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+        echo "setup: installing chromium (headless check of the HTML report in the tests)"
+        if command -v apt-get >/dev/null; then
+            SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+            $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+        else
+            echo "setup: no apt-get; install chromium (or set LANTERN_CHROMIUM=/path/to/chrome) for the report test" >&2; exit 1
+        fi
+    fi
     cargo build --release --quiet --bin lantern
 
 # Install the CUDA build of ONNX Runtime (onnxruntime-gpu) into .lantern/ort-gpu.
@@ -73,9 +82,22 @@ test: setup fetch
 bench: setup fetch
     {{bin}} bench --out reports/bench
 
-# Fuzz the ONNX reader and the TOML config parser for a bounded time (property-based fallback in CI).
-fuzz SECONDS="60": setup
-    cargo test --release -p lantern --test fuzz_parsers -- --nocapture
+# Fuzz the ONNX reader and the TOML config parser: the property tests, then each cargo-fuzz target for SECONDS (needs `cargo install cargo-fuzz` and a nightly toolchain; without them the property tests run for SECONDS each instead).
+fuzz SECONDS="60": setup fetch
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export LANTERN_ASSETS="$(cd {{assets}} && pwd)"
+    if cargo +nightly fuzz --version >/dev/null 2>&1; then
+        cargo test --release -p lantern --test fuzz_parsers -- --nocapture
+        mkdir -p fuzz/corpus/onnx_model fuzz/corpus/experiment_toml
+        cp experiments/*.toml fuzz/corpus/experiment_toml/
+        cp "$LANTERN_ASSETS/models/mnist-8.onnx" fuzz/corpus/onnx_model/
+        cargo +nightly fuzz run onnx_model -- -max_total_time={{SECONDS}}
+        cargo +nightly fuzz run experiment_toml -- -max_total_time={{SECONDS}} -dict=fuzz/toml.dict
+    else
+        echo "fuzz: cargo-fuzz or a nightly toolchain is missing (cargo install cargo-fuzz; rustup toolchain install nightly): running the property tests for {{SECONDS}} s each instead"
+        LANTERN_FUZZ_SECONDS={{SECONDS}} cargo test --release -p lantern --test fuzz_parsers -- --nocapture
+    fi
 
 # ---- Python peers (tools/): PyTorch export, peer benchmarks. Their own venv, never needed by Lantern itself.
 
