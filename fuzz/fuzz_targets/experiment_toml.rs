@@ -11,12 +11,6 @@
 #[path = "../../crates/lantern/src/config.rs"]
 mod config;
 
-/// `config.rs` refers to `crate::sanity::SanitySection`, which lives beside code that needs the
-/// whole binary; this stand-in (any `[sanity]` table) lets the parser be included alone.
-mod sanity {
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-    pub struct SanitySection(pub toml::Table);
-}
 
 use config::{ExperimentFile, SweepPoint};
 use libfuzzer_sys::fuzz_target;

@@ -25,7 +25,7 @@ pub struct Config {
     pub output: OutputSection,
     /// The model parameter randomisation sanity check (optional).
     #[serde(default)]
-    pub sanity: Option<crate::sanity::SanitySection>,
+    pub sanity: Option<SanitySection>,
     /// `"occlusion.window" = [16, 32]`: config paths (a method name first means `methods.<path>`)
     /// to lists; the cartesian product of all lists is run.
     #[serde(default)]
@@ -140,15 +140,28 @@ impl Default for BatchSize {
     }
 }
 
-impl BatchSize {
-    /// The batch for `model`: fixed, or sized from the memory budget.
-    pub fn resolve(self, model: &lantern_runtime::Model, budget_mb: u64) -> anyhow::Result<usize> {
-        match self {
-            BatchSize::Fixed(0) => anyhow::bail!("runtime.batch must be at least 1 (or \"auto\")"),
-            BatchSize::Fixed(n) => Ok(n),
-            BatchSize::Auto(_) => Ok(model.auto_batch(budget_mb * 1024 * 1024)?),
-        }
-    }
+/// `[sanity]`: the model parameter randomisation test (see `sanity.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SanitySection {
+    /// Methods to check (their `[methods.*]` parameters are used when present).
+    pub methods: Vec<String>,
+    /// The first N usable images of the dataset.
+    #[serde(default = "default_sanity_images")]
+    pub images: usize,
+    /// Layers randomised per step (1 = every layer, as in the paper).
+    #[serde(default = "default_sanity_step")]
+    pub layers_step: usize,
+    /// Stop after this many layers (from the top).
+    #[serde(default)]
+    pub max_layers: Option<usize>,
+}
+
+fn default_sanity_images() -> usize {
+    2
+}
+fn default_sanity_step() -> usize {
+    4
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -508,8 +521,11 @@ fn set_path(tree: &mut toml::Table, path: &[String], value: toml::Value) -> Resu
     Ok(())
 }
 
-/// The 1-based line of the first line in `source` that assigns `key`.
+/// The 1-based line that assigns `key`, or, for a `[table]` header, the line that opens it.
 pub fn find_line(source: &str, key: &str) -> Option<usize> {
+    if key.starts_with('[') {
+        return source.lines().position(|l| l.trim() == key).map(|i| i + 1);
+    }
     let key = key.trim_matches('"');
     source
         .lines()

@@ -109,10 +109,11 @@ pub fn model_for(
     }
 
     let split = train_all.stratified_split(head.validation, config.experiment.seed)?;
-    let batch = config
-        .runtime
-        .batch
-        .resolve(&backbone, config.runtime.memory_budget_mb)?;
+    let batch = crate::run::resolve_batch(
+        config.runtime.batch,
+        &backbone,
+        config.runtime.memory_budget_mb,
+    )?;
     let preprocess = pipeline::preprocess_for(
         &backbone,
         &config.model.preprocess,

@@ -294,12 +294,13 @@ fn write_pages(dir: &Path, manifest: &serde_json::Value, a: &Assembled) -> Resul
          body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}\
          td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f3f3f3}}img{{max-width:100%;margin:6px 0}}\
          pre{{background:#f6f6f6;padding:1em;overflow:auto;max-height:30em}}.failed{{color:#a00}}</style></head><body>\
-         <h1>{0}</h1><p>{1} items ok, <span class=\"failed\">{2} failed</span>. Model <code>{3}</code> on {4}.</p>",
+         <h1>{0}</h1><p>{1} items ok, <span class=\"{5}\">{2} failed</span>. Model <code>{3}</code> on {4}.</p>",
         esc(&name),
         a.ok,
         a.failed,
         esc(manifest["model"]["path"].as_str().unwrap_or("")),
         esc(manifest["execution_provider"].as_str().unwrap_or("")),
+        if a.failed > 0 { "failed" } else { "" },
     );
     html.push_str("<h2>Summary</h2>");
     html.push_str(&markdown_table_to_html(&table));

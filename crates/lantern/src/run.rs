@@ -94,7 +94,7 @@ pub fn run_experiment(
     let spec = target_spec(&config, names.as_ref())?;
     let batches: Vec<usize> = configs
         .iter()
-        .map(|c| c.runtime.batch.resolve(&model, c.runtime.memory_budget_mb))
+        .map(|c| resolve_batch(c.runtime.batch, &model, c.runtime.memory_budget_mb))
         .collect::<Result<_>>()?;
 
     // Build every method of every point up front: a bad parameter fails before any work.
@@ -124,6 +124,19 @@ pub fn run_experiment(
                 path.display()
             );
         }
+        scoring::check_settings(&cfg.metrics.settings).map_err(|e| {
+            let key = e
+                .to_string()
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches('[')
+                .to_string();
+            let line = crate::config::find_line(&file.source, &format!("[{key}]"))
+                .map(|l| format!(":{l}"))
+                .unwrap_or_default();
+            anyhow!("{}{line}: {e}", path.display())
+        })?;
         for m in &cfg.metrics.list {
             scoring::check_names(std::slice::from_ref(m))
                 .with_context(|| format!("{}: [metrics] list", path.display()))?;
@@ -328,6 +341,21 @@ fn check_sweep_scope(configs: &[Config], path: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The batch for `model`: fixed, or sized from the memory budget.
+pub fn resolve_batch(
+    batch: crate::config::BatchSize,
+    model: &Model,
+    budget_mb: u64,
+) -> Result<usize> {
+    match batch {
+        crate::config::BatchSize::Fixed(0) => {
+            bail!("runtime.batch must be at least 1 (or \"auto\")")
+        }
+        crate::config::BatchSize::Fixed(n) => Ok(n),
+        crate::config::BatchSize::Auto(_) => Ok(model.auto_batch(budget_mb * 1024 * 1024)?),
+    }
 }
 
 fn probe_writable(dir: &Path) -> Result<()> {

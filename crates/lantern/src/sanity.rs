@@ -4,7 +4,7 @@
 //! (Spearman rank correlation of |map|, and SSIM of the min-max normalised maps). Writes
 //! `sanity.csv` and the classic plots `figures/sanity-spearman.png` / `sanity-ssim.png`.
 
-use crate::config::Config;
+use crate::config::{Config, SanitySection};
 use crate::pipeline;
 use anyhow::{Context as _, Result, anyhow};
 use lantern_data::Dataset;
@@ -12,32 +12,9 @@ use lantern_explain::{Context, Method, ParamValue, Params};
 use lantern_plot::{Figure as _, LinePlot, Series};
 use lantern_runtime::Model;
 use ndarray::{Array2, Array3, Axis};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SanitySection {
-    /// Methods to check (their `[methods.*]` parameters are used when present).
-    pub methods: Vec<String>,
-    /// The first N usable images of the dataset.
-    #[serde(default = "default_images")]
-    pub images: usize,
-    /// Layers randomised per step (1 = every layer, as in the paper).
-    #[serde(default = "default_step")]
-    pub layers_step: usize,
-    /// Stop after this many layers (from the top).
-    #[serde(default)]
-    pub max_layers: Option<usize>,
-}
-
-fn default_images() -> usize {
-    2
-}
-fn default_step() -> usize {
-    4
-}
 
 /// One row of `sanity.csv`.
 #[derive(Debug, Clone, Serialize)]

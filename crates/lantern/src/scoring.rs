@@ -60,6 +60,27 @@ pub fn check_names(names: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Checks `[metrics.<name>]` tables before any work: every table names a metric and holds
+/// only settings that metric takes.
+pub fn check_settings(settings: &BTreeMap<String, toml::Value>) -> Result<()> {
+    for (name, table) in settings {
+        match name.as_str() {
+            "deletion" => drop(causal_settings(CausalKind::Deletion, Some(table), 1)?),
+            "insertion" => drop(causal_settings(CausalKind::Insertion, Some(table), 1)?),
+            other if METRICS.contains(&other) => {
+                if table.as_table().is_some_and(|t| !t.is_empty()) {
+                    bail!("[metrics.{other}] takes no settings");
+                }
+            }
+            other => bail!(
+                "[metrics.{other}]: {other:?} is not a metric; available: {}",
+                METRICS.join(", ")
+            ),
+        }
+    }
+    Ok(())
+}
+
 fn causal_settings(
     kind: CausalKind,
     table: Option<&toml::Value>,

@@ -17,12 +17,6 @@
 
 mod common;
 
-/// `config.rs` refers to `crate::sanity::SanitySection`, which lives beside code that needs the
-/// whole binary; this stand-in (any `[sanity]` table) lets the parser be included alone.
-mod sanity {
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-    pub struct SanitySection(pub toml::Table);
-}
 #[allow(
     dead_code,
     reason = "the binary's module, included for its parser only"

@@ -479,3 +479,25 @@ figures = false
         "{csv}"
     );
 }
+
+#[test]
+fn a_misspelled_metric_setting_stops_the_run_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = quick_experiment(dir.path(), &photos(&["photos/cat_dog.png"]), "");
+    let text = std::fs::read_to_string(&exp)
+        .unwrap()
+        .replace("step = 0.25", "stepp = 0.25");
+    std::fs::write(&exp, text).unwrap();
+    let out = dir.path().join("out");
+    let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("quick.toml:") && stderr(&o).contains("stepp"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !out.join("items").exists(),
+        "no work may start with a bad setting"
+    );
+}
