@@ -357,9 +357,10 @@ pub struct Fd {
     pub through_softmax: bool,
     /// The test model's batch is fixed at 1 (finite differences run one input at a time).
     pub fixed_batch: bool,
-    /// Whole networks: skip coordinates whose four one-sided slopes (±h, ±2h) disagree by more
-    /// than `tol` — a ReLU/MaxPool kink or a MaxPool tie within 2h, where central differences
-    /// average two slopes — and require at least `min_clean` of the coordinates to be clean.
+    /// Whole networks: skip coordinates whose one-sided slopes to the stencil points (±h, and
+    /// ±2h with the 5-point stencil) disagree by more than `kink_tol` — a ReLU/MaxPool kink or a
+    /// MaxPool tie within reach, where central differences average two slopes — and require at
+    /// least `min_clean` of the coordinates to be clean.
     pub skip_kinks: bool,
     pub kink_tol: f64,
     pub min_clean: f64,
@@ -717,13 +718,12 @@ pub fn fd_check(m: &ModelProto, x: &ArrayD<f32>, layers: &[&str], o: &Fd) -> Vec
         for (ci, &c) in coords.iter().enumerate() {
             let fv = &fvals[ci];
             if o.skip_kinks {
-                // One-sided slopes over [x, x±h] and [x, x±2h] (stencil order +2h, +h, −h, −2h).
-                let slopes = [
-                    (fv[1] - f0) / h,
-                    (f0 - fv[2]) / h,
-                    (fv[0] - f0) / (2.0 * h),
-                    (f0 - fv[3]) / (2.0 * h),
-                ];
+                // One-sided slopes from x to every stencil point.
+                let slopes: Vec<f64> = fv
+                    .iter()
+                    .zip(&steps)
+                    .map(|(v, (k, _))| (v - f0) / (k * h))
+                    .collect();
                 let lo = slopes.iter().copied().fold(f64::INFINITY, f64::min);
                 let hi = slopes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 if hi - lo > o.kink_tol * scale {
