@@ -163,7 +163,7 @@ mod tests {
             &["y"],
             13,
         );
-        let mut x = vec![0f32; 16];
+        let mut x = [0f32; 16];
         x[5] = 1.0; // (1,1)
         x[6] = 1.0; // (1,2): ties with (1,1) in both windows
         let x2: Vec<f32> = x
