@@ -31,6 +31,7 @@ pub fn summary_figures(
     }
     if plan.points.len() > 1 {
         out.extend(sweep_plots(&figures_dir, plan, rows)?);
+        out.extend(cost_vs_quality(&figures_dir, rows)?);
     }
     if let Some(p) = ranking(&figures_dir, summary)? {
         out.push(("Methods ranked (mean, 95 % CI)".into(), p));
@@ -280,6 +281,52 @@ fn sweep_plots(dir: &Path, plan: &RunPlan, rows: &[Row]) -> Result<Vec<(String, 
             plot.save(&path)?;
             out.push((format!("Sweep: {ylabel} vs {}", short(key)), path));
         }
+    }
+    Ok(out)
+}
+
+/// Seconds per image against each mean metric, one labelled point per sweep point: the
+/// trade-off between cost and quality a sweep is run to see.
+fn cost_vs_quality(dir: &Path, rows: &[Row]) -> Result<Vec<(String, PathBuf)>> {
+    let mut metrics: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.metrics.keys().cloned())
+        .collect();
+    metrics.sort();
+    metrics.dedup();
+    let mut out = Vec::new();
+    for metric in metrics {
+        // method → point → (Σ seconds, Σ metric, n)
+        let mut acc: BTreeMap<String, BTreeMap<String, (f64, f64, usize)>> = BTreeMap::new();
+        for r in rows.iter().filter(|r| !r.failed()) {
+            let Some(v) = r.metrics.get(&metric).filter(|v| v.is_finite()) else {
+                continue;
+            };
+            let e = acc
+                .entry(r.method.clone())
+                .or_default()
+                .entry(r.point.clone())
+                .or_insert((0.0, 0.0, 0));
+            e.0 += r.seconds;
+            e.1 += v;
+            e.2 += 1;
+        }
+        let mut plot = lantern_plot::ScatterPlot::cost_vs_quality(
+            format!("cost vs {}", metric.replace('_', " ")),
+            metric.replace('_', " "),
+        );
+        for (method, points) in acc {
+            let labelled = points
+                .iter()
+                .map(|(p, (s, m, n))| {
+                    lantern_plot::LabelledPoint::new(s / *n as f64, m / *n as f64, p.clone())
+                })
+                .collect();
+            plot = plot.group(lantern_plot::PointGroup::new(method, labelled));
+        }
+        let path = dir.join(format!("cost-vs-{}.png", crate::files::safe_name(&metric)));
+        plot.save(&path)?;
+        out.push((format!("Cost vs {}", metric.replace('_', " ")), path));
     }
     Ok(out)
 }
