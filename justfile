@@ -76,6 +76,7 @@ run EXP *ARGS: setup fetch
 
 # The whole test suite (release mode: the tests run real networks).
 test: setup fetch
+    bash tools/test_export.sh
     LANTERN_ASSETS="$(cd {{assets}} && pwd)" cargo test --release --workspace 2>&1
 
 # Benchmarks: writes reports/bench/bench.csv and bench.md.
