@@ -501,3 +501,34 @@ fn a_misspelled_metric_setting_stops_the_run_before_any_work() {
         "no work may start with a bad setting"
     );
 }
+
+#[test]
+fn maps_are_identical_across_thread_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = quick_experiment(
+        dir.path(),
+        &photos(&["photos/cat_dog.png"]),
+        "\n[methods.saliency]\n[methods.gradcam]\n",
+    );
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    for (out, threads) in [(&one, "1"), (&two, "2")] {
+        let o = lantern(&[
+            "run",
+            exp.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--threads",
+            threads,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    for entry in std::fs::read_dir(one.join("maps")).unwrap() {
+        let name = entry.unwrap().file_name();
+        let (a, b) = (
+            std::fs::read(one.join("maps").join(&name)).unwrap(),
+            std::fs::read(two.join("maps").join(&name)).unwrap(),
+        );
+        assert!(a == b, "{name:?} differs between 1 and 2 threads");
+    }
+    assert_eq!(scores_without_timings(&one), scores_without_timings(&two));
+}
