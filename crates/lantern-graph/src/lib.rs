@@ -30,10 +30,14 @@
 //!
 //! [`autodiff::rules`] holds one reverse-mode rule per op (families share a folder: pools,
 //! activations, broadcasting arithmetic, shape ops), each with its own tests against finite
-//! differences. A rule emits ordinary ONNX nodes: Conv → ConvTranspose with the same weights,
-//! Relu → `Where(x > 0)`, MaxPool → its `Indices` output + `ScatterElements(add)` over the
-//! flattened input, AveragePool → ConvTranspose with a kernel of ones, LRN → two channel-window
-//! convolutions, Add/Mul/… → the gradient summed back over broadcast axes. An op on the path
+//! differences. A rule emits ordinary ONNX nodes: Conv → a Conv with flipped, group-transposed
+//! weights (stride 1, constant weights; precomputed initializers) or ConvTranspose with the same
+//! weights, Relu/Clip → the gradient times a mask of the *output* (`Cast(y > 0)`, so the
+//! forward keeps its Conv+activation fusion), MaxPool → its `Indices` output +
+//! `ScatterElements(add)` over the flattened input, AveragePool → ConvTranspose with a kernel
+//! of ones, LRN → two channel-window convolutions, Add/Mul/… → the gradient summed back over
+//! broadcast axes (decided statically where both sides carry the batch on axis 0). The choices
+//! follow ONNX Runtime CPU timings, given in each rule's docs. An op on the path
 //! without a rule is [`GraphError::NoGradientRule`] naming the op, the node and
 //! [`supported_ops`]; an unsupported attribute combination is
 //! [`GraphError::UnsupportedVariant`] — never a wrong gradient. Backward nodes use opset-17

@@ -294,3 +294,95 @@ fn opset_is_raised_and_model_stays_valid() {
     );
     crate::testing::assert_fd("conv net", &r, 2e-4);
 }
+
+fn op_count(g: &crate::ModelProto, op: &str) -> usize {
+    g.graph
+        .as_ref()
+        .expect("graph")
+        .node
+        .iter()
+        .filter(|n| crate::ir::op(n) == op)
+        .count()
+}
+
+#[test]
+fn residual_sums_of_batch_major_operands_need_no_runtime_shapes() {
+    // y = Conv(x) + Relu(x): both operands keep the batch on axis 0, so the 1 = 1 extent at
+    // batch 1 is not a broadcast and the gradient passes through untouched.
+    let m = conv_net(
+        vec![
+            node("Relu", &["x"], &["rx"], vec![]),
+            node(
+                "Conv",
+                &["x", "w1"],
+                &["cx"],
+                vec![a_ints("pads", &[1, 1, 1, 1])],
+            ),
+            node("Add", &["cx", "rx"], &["y"], vec![]),
+        ],
+        "y",
+    );
+    let mut m = m;
+    m.graph
+        .as_mut()
+        .expect("graph")
+        .initializer
+        .push(init_f32("w1", &[1, 1, 3, 3], 2, -1.0, 1.0));
+    let g = build(&m, &spec(&[])).expect("graph");
+    for op in ["NonZero", "ReduceSum"] {
+        assert_eq!(op_count(&g, op), 0, "{op} in the gradient graph");
+    }
+    // The one Shape gives the [N, K] seed the 4-D logits' shape.
+    assert_eq!(op_count(&g, "Shape"), 1);
+    let x = uniform(&[1, 1, 4, 4], -1.0, 1.0, 1);
+    let r = fd_check(
+        &m,
+        &x,
+        &[],
+        &Fd {
+            skip_kinks: true,
+            min_clean: 0.9,
+            ..Fd::default()
+        },
+    );
+    crate::testing::assert_fd("residual", &r, 2e-4);
+}
+
+#[test]
+fn operands_that_may_not_carry_the_batch_keep_the_runtime_reduction() {
+    // y = x + mean over the batch of x: the mean is [1, …] at every batch, so its gradient
+    // sums over the batch; at batch 1 both extents are 1 and only a run-time check can tell.
+    // ∂(Σ seed·y)/∂x_i = seed_i + (1/N) Σ_j seed_j.
+    let m = model(
+        vec![
+            node(
+                "ReduceMean",
+                &["x"],
+                &["m"],
+                vec![a_ints("axes", &[0]), a_int("keepdims", 1)],
+            ),
+            node("Add", &["x", "m"], &["s"], vec![]),
+            node("Flatten", &["s"], &["y"], vec![]),
+        ],
+        vec![],
+        &[("x", &[-1, 2, 3])],
+        &["y"],
+        13,
+    );
+    let x1 = uniform(&[1, 2, 3], -1.0, 1.0, 1);
+    let shapes = probe(&m, &[("x", &x1)]);
+    let g = build_gradient_graph(&m, &shapes, &spec(&[])).expect("graph");
+    assert!(op_count(&g, "NonZero") > 0, "the run-time route is kept");
+    let x3 = uniform(&[3, 2, 3], -1.0, 1.0, 2);
+    let seed = uniform(&[3, 6], -1.0, 1.0, 3);
+    let mut s = session(&g);
+    let got = run(&mut s, &[("input", &x3), ("seed", &seed)])["grad_input"].clone();
+    for i in 0..3 {
+        for k in 0..6 {
+            let mean: f32 = (0..3).map(|j| seed[[j, k]]).sum::<f32>() / 3.0;
+            let want = seed[[i, k]] + mean;
+            let v = got[[i, k / 3, k % 3]];
+            assert!((v - want).abs() < 1e-6, "[{i}, {k}]: {v} vs {want}");
+        }
+    }
+}

@@ -49,6 +49,11 @@ pub struct GradientSpec {
     pub through_softmax: bool,
 }
 
+/// Revision of the graphs [`build_gradient_graph`] emits, bumped whenever the same model and
+/// spec would give a different graph (a cache of built graphs must key on it). 2: stride-1
+/// Conv backward as Conv, masks of activation outputs with Cast + Mul, static broadcast checks.
+pub const GRAPH_REVISION: u32 = 2;
+
 /// The lowest default-domain opset of gradient graphs (ScatterElements with `reduction`
 /// needs 16; 17 is what the reference exporters write).
 pub const MIN_OPSET: i64 = 17;
@@ -373,7 +378,9 @@ pub fn build_gradient_graph(
         .cloned()
         .ok_or_else(|| GraphError::MissingShape(logits.clone()))?;
     let k: i64 = logits_shape.iter().skip(1).product();
+    let batch_major = batch_major(&forward, &active, &input_name, &shapes);
     let mut ctx = Ctx::new(spec.rule, dtype, shapes, consts, active, all_names, forward);
+    ctx.batch_major = batch_major;
     ctx.prefix = "seed".into();
     let seed_at_logits = if logits_shape.len() == 2 {
         "seed".to_string()
@@ -544,6 +551,112 @@ pub fn build_gradient_graph(
     g.name = Some(format!("{}_gradient", g.name.as_deref().unwrap_or("graph")));
     model.graph = Some(g);
     Ok(model)
+}
+
+/// Ops whose output keeps the batch on axis 0 when their image-dependent inputs have it there
+/// (with the same rank as the output): elementwise maps and broadcasting arithmetic, and ops
+/// that work per image (convolutions, pools, normalisations, softmax over a non-batch axis).
+const BATCH_PRESERVING: &[&str] = &[
+    "Abs",
+    "Add",
+    "AveragePool",
+    "BatchNormalization",
+    "Cast",
+    "Clip",
+    "Conv",
+    "ConvTranspose",
+    "Div",
+    "Dropout",
+    "Elu",
+    "Erf",
+    "Exp",
+    "GlobalAveragePool",
+    "GlobalMaxPool",
+    "HardSigmoid",
+    "HardSwish",
+    "Identity",
+    "InstanceNormalization",
+    "LRN",
+    "LeakyRelu",
+    "Log",
+    "Max",
+    "MaxPool",
+    "Mean",
+    "Min",
+    "Mul",
+    "Neg",
+    "PRelu",
+    "Pow",
+    "Reciprocal",
+    "Relu",
+    "Selu",
+    "Sigmoid",
+    "Softplus",
+    "Sqrt",
+    "Sub",
+    "Sum",
+    "Tanh",
+    "Where",
+];
+
+/// Tensors whose axis 0 is the batch at every batch size and whose other extents do not depend
+/// on it: the image input, then outputs of [`BATCH_PRESERVING`] ops (plus Flatten with
+/// axis ≥ 1, Gemm without transA, Softmax/LogSoftmax/Concat off axis 0) whose image-dependent
+/// inputs are all batch-major with the output's rank. Inputs that do not depend on the image
+/// have the same shape at every batch. Anything else (Reshape, Transpose, …) is left out, so
+/// the set errs on the side of the run-time shape checks.
+fn batch_major(
+    forward: &[NodeProto],
+    active: &HashSet<String>,
+    input: &str,
+    shapes: &HashMap<String, Vec<i64>>,
+) -> HashSet<String> {
+    let mut set = HashSet::from([input.to_string()]);
+    for n in forward {
+        let Some(out) = n.output.first().filter(|o| active.contains(*o)) else {
+            continue;
+        };
+        let Some(rank) = shapes.get(out).map(Vec::len) else {
+            continue;
+        };
+        if rank == 0 || !ir::is_default_domain(n) {
+            continue;
+        }
+        let o = op(n);
+        let axis_not_batch = |default: i64| {
+            let a = ir::attr_i(n, "axis").unwrap_or(default);
+            a != 0 && a != -(rank as i64)
+        };
+        let same_rank = match o {
+            "Flatten" => ir::attr_i(n, "axis").unwrap_or(1) >= 1,
+            "Gemm" => ir::attr_i(n, "transA").unwrap_or(0) == 0,
+            "Softmax" | "LogSoftmax" => axis_not_batch(-1),
+            "Concat" => axis_not_batch(0),
+            _ => BATCH_PRESERVING.contains(&o),
+        };
+        if !same_rank {
+            continue;
+        }
+        let ins: Vec<&String> = n
+            .input
+            .iter()
+            .filter(|i| !i.is_empty() && active.contains(*i))
+            .collect();
+        let ok = match o {
+            // Only the data input may depend on the image.
+            "Flatten" | "Gemm" => ins.len() == 1 && *ins[0] == n.input[0] && set.contains(ins[0]),
+            _ => {
+                !ins.is_empty()
+                    && ins
+                        .iter()
+                        .all(|i| set.contains(*i) && shapes.get(*i).map(Vec::len) == Some(rank))
+            }
+        };
+        if ok {
+            set.insert(out.clone());
+        }
+    }
+    set
 }
 
 fn first_dim_param(vi: &ValueInfoProto) -> Option<String> {

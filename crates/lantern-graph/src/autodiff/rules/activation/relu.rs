@@ -1,6 +1,9 @@
-//! Relu: `Where(x > 0, g, 0)` (PyTorch: no gradient at exactly 0). Guided backprop (Springenberg
-//! et al., Captum's `GuidedBackprop`): the ordinary mask, then only positive gradients,
-//! `Where(x > 0, Relu(g), 0)`. Deconvnet (Zeiler & Fergus): `Relu(g)`, ignoring x.
+//! Relu: `g · [x > 0]` (PyTorch: no gradient at exactly 0). Guided backprop (Springenberg et
+//! al., Captum's `GuidedBackprop`): the ordinary mask, then only positive gradients,
+//! `Relu(g) · [x > 0]`. Deconvnet (Zeiler & Fergus): `Relu(g)`, ignoring x.
+//!
+//! The mask reads the output: `y = relu(x) > 0` exactly when `x > 0` (NaN fails both), and with
+//! the pre-activation unread ONNX Runtime keeps its Conv+Relu fusion in the forward part.
 
 use crate::GraphError;
 use crate::autodiff::ReluRule;
@@ -18,13 +21,14 @@ pub(crate) fn backward(
         return Ok(out);
     }
     let g = single(n, gy)?;
+    let y = &n.output[0];
     out[0] = Some(match ctx.relu_rule {
         ReluRule::Plain => {
-            let m = ctx.gt(x, 0.0);
+            let m = ctx.gt(y, 0.0);
             ctx.mask(&m, &g)
         }
         ReluRule::Guided => {
-            let m = ctx.gt(x, 0.0);
+            let m = ctx.gt(y, 0.0);
             let pos = ctx.node("Relu", &[&g], vec![]);
             ctx.mask(&m, &pos)
         }
