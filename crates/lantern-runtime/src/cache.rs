@@ -21,9 +21,11 @@ pub fn model_dir(model_hash: &str) -> PathBuf {
     cache_root().join(&model_hash[..model_hash.len().min(16)])
 }
 
-/// A short stable key for a gradient spec (its Debug form hashed).
+/// A short stable key for a gradient spec (its Debug form hashed) and the revision of the graph
+/// builder, so graphs cached by an older builder are never reused.
 pub fn spec_key(spec: &lantern_graph::GradientSpec) -> String {
-    let digest = Sha256::digest(format!("{spec:?}").as_bytes());
+    let text = format!("{spec:?}|rev{}", lantern_graph::autodiff::GRAPH_REVISION);
+    let digest = Sha256::digest(text.as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
