@@ -7,7 +7,9 @@
 //!   through the batched gradient helper [`grad`];
 //! - CAM family (pytorch-grad-cam): [`cam`] — one base that captures activations (and
 //!   gradients) once per image, one short file per weighting;
-//! - perturbation: [`occlusion`] (Captum), [`rise`] (the RISE reference code).
+//! - perturbation: [`occlusion`] (Captum), [`occlusion_incremental`] (the same maps from
+//!   incremental inference over the occluder's receptive field), [`rise`] (the RISE reference
+//!   code).
 
 pub mod cam;
 pub mod deconvnet;
@@ -20,6 +22,7 @@ pub mod guided_gradcam;
 pub mod integrated_gradients;
 pub mod method;
 pub mod occlusion;
+pub mod occlusion_incremental;
 pub mod params;
 pub mod registry;
 pub mod resize;

@@ -13,6 +13,7 @@ use crate::guided_gradcam::GuidedGradCam;
 use crate::integrated_gradients::IntegratedGradients;
 use crate::method::Method;
 use crate::occlusion::Occlusion;
+use crate::occlusion_incremental::IncrementalOcclusion;
 use crate::params::Params;
 use crate::rise::Rise;
 use crate::saliency::Saliency;
@@ -45,6 +46,9 @@ pub const METHODS: &[(&str, Constructor)] = &[
     ("ablationcam", |p| boxed(AblationCam::from_params(p))),
     ("eigencam", |p| boxed(EigenCam::from_params(p))),
     ("occlusion", |p| boxed(Occlusion::from_params(p))),
+    ("occlusion-incremental", |p| {
+        boxed(IncrementalOcclusion::from_params(p))
+    }),
     ("rise", |p| boxed(Rise::from_params(p))),
 ];
 
@@ -79,7 +83,7 @@ mod tests {
             let m = build_method(name, &Params::new(name, BTreeMap::new())).unwrap();
             assert_eq!(m.name(), *name);
         }
-        assert_eq!(METHODS.len(), 18);
+        assert_eq!(METHODS.len(), 19);
     }
 
     #[test]

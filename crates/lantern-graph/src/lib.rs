@@ -85,6 +85,7 @@ pub mod ir;
 mod opset;
 pub mod randomise;
 pub mod rng;
+pub mod surgery;
 
 #[cfg(test)]
 mod testing;

@@ -82,6 +82,11 @@ impl Runtime {
         }
     }
 
+    /// The ONNX Runtime environment, for crate-internal session builders with other options.
+    pub(crate) fn ort_env(&self) -> &ort::environment::Environment {
+        &self.env
+    }
+
     fn build_session(&self, bytes: &[u8], label: &str, cuda: bool) -> Result<Session> {
         let err = |message: String| RuntimeError::Model {
             path: PathBuf::from(label),

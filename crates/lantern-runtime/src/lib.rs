@@ -13,6 +13,7 @@ mod gradients;
 pub mod library;
 mod model;
 mod probe;
+mod subgraph;
 mod tap;
 
 pub use device::Device;
@@ -21,6 +22,7 @@ pub use error::{Result, RuntimeError};
 pub use gradients::{GradientSession, Gradients};
 pub use lantern_graph::{GradientSpec, ReluRule, TensorShapes};
 pub use model::{InputSpec, Layout, Model};
+pub use subgraph::{GraphSession, Output};
 pub use tap::{TapSession, Tapped};
 
 /// Softmax over the last axis of a logits row (numerically stable).
