@@ -4,8 +4,8 @@
 //! treats ReLU-like `Clip` (ReLU6) this way, where Captum hooks only `nn.ReLU` modules.
 
 use crate::error::Result;
-use crate::grad::input_gradients;
-use crate::method::{Context, Explanation, Method, Passes};
+use crate::grad::signed_gradient_maps;
+use crate::method::{Context, Explanation, Method};
 use crate::params::Params;
 use lantern_runtime::ReluRule;
 use ndarray::ArrayView3;
@@ -35,19 +35,7 @@ impl Method for Deconvnet {
         image: ArrayView3<f32>,
         targets: &[usize],
     ) -> Result<Vec<Explanation>> {
-        let grads = input_gradients(ctx, ReluRule::Deconvnet, image, targets)?;
-        Ok(grads
-            .into_iter()
-            .map(|g| {
-                Explanation::new(
-                    g.into_dyn(),
-                    Passes {
-                        forward: 1,
-                        backward: 1,
-                    },
-                )
-            })
-            .collect())
+        signed_gradient_maps(ctx, ReluRule::Deconvnet, image, targets)
     }
 
     fn needs_gradients(&self) -> bool {

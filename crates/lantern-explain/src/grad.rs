@@ -114,3 +114,21 @@ pub fn check_image(ctx: &Context, image: ArrayView3<f32>) -> Result<()> {
 pub fn max_abs_over_channels(g: &Array3<f32>) -> Array2<f32> {
     g.map_axis(Axis(0), |c| c.iter().fold(0.0f32, |m, v| m.max(v.abs())))
 }
+
+/// The signed `[C,H,W]` input gradient per target as maps (one forward + one backward pass
+/// each): what `gradient`, `guided-backprop` and `deconvnet` return, differing only in `rule`.
+pub(crate) fn signed_gradient_maps(
+    ctx: &Context,
+    rule: ReluRule,
+    image: ArrayView3<f32>,
+    targets: &[usize],
+) -> Result<Vec<crate::method::Explanation>> {
+    let passes = crate::method::Passes {
+        forward: 1,
+        backward: 1,
+    };
+    Ok(input_gradients(ctx, rule, image, targets)?
+        .into_iter()
+        .map(|g| crate::method::Explanation::new(g.into_dyn(), passes))
+        .collect())
+}

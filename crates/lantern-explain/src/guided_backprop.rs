@@ -9,8 +9,8 @@
 //! to ReLU6) there. On ReLU networks (ResNet, VGG) both are the same.
 
 use crate::error::Result;
-use crate::grad::input_gradients;
-use crate::method::{Context, Explanation, Method, Passes};
+use crate::grad::signed_gradient_maps;
+use crate::method::{Context, Explanation, Method};
 use crate::params::Params;
 use lantern_runtime::ReluRule;
 use ndarray::ArrayView3;
@@ -40,19 +40,7 @@ impl Method for GuidedBackprop {
         image: ArrayView3<f32>,
         targets: &[usize],
     ) -> Result<Vec<Explanation>> {
-        let grads = input_gradients(ctx, ReluRule::Guided, image, targets)?;
-        Ok(grads
-            .into_iter()
-            .map(|g| {
-                Explanation::new(
-                    g.into_dyn(),
-                    Passes {
-                        forward: 1,
-                        backward: 1,
-                    },
-                )
-            })
-            .collect())
+        signed_gradient_maps(ctx, ReluRule::Guided, image, targets)
     }
 
     fn needs_gradients(&self) -> bool {
