@@ -551,3 +551,15 @@ pub(crate) fn densify(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     out.extend(points.last().copied());
     out
 }
+
+/// Draws with the legend inside the plot area; when it cannot fit without covering data
+/// (`draw(false)` returns `None`), draws again with the legend outside.
+pub(crate) fn with_legend_fallback(
+    draw: impl Fn(bool) -> crate::error::Result<Option<image::RgbImage>>,
+) -> crate::error::Result<image::RgbImage> {
+    match draw(false)? {
+        Some(image) => Ok(image),
+        None => draw(true)?
+            .ok_or_else(|| crate::error::PlotError::Drawing("legend placement failed".to_string())),
+    }
+}

@@ -223,11 +223,6 @@ impl LinePlot {
 impl Figure for LinePlot {
     fn render(&self) -> Result<RgbImage> {
         ensure_font()?;
-        match self.draw(false)? {
-            Some(image) => Ok(image),
-            None => self
-                .draw(true)?
-                .ok_or_else(|| PlotError::Drawing("legend placement failed".to_string())),
-        }
+        chart::with_legend_fallback(|outside| self.draw(outside))
     }
 }

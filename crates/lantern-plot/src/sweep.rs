@@ -6,7 +6,7 @@ use image::RgbImage;
 
 use crate::chart::{self, AxisPlan, Frame, Legend, Scale};
 use crate::curves::{LinePlot, XAxis};
-use crate::error::{PlotError, Result};
+use crate::error::Result;
 use crate::figure::{Figure, paint};
 use crate::font::ensure_font;
 use crate::series::{Look, Series};
@@ -305,12 +305,7 @@ impl ScatterPlot {
 impl Figure for ScatterPlot {
     fn render(&self) -> Result<RgbImage> {
         ensure_font()?;
-        match self.draw(false)? {
-            Some(image) => Ok(image),
-            None => self
-                .draw(true)?
-                .ok_or_else(|| PlotError::Drawing("legend placement failed".to_string())),
-        }
+        chart::with_legend_fallback(|outside| self.draw(outside))
     }
 }
 
