@@ -18,9 +18,17 @@ pub fn spec(rule: ReluRule, layers: &[String]) -> GradientSpec {
     GradientSpec {
         layers: layers.to_vec(),
         rule,
-        logits: None,
-        through_softmax: false,
+        ..GradientSpec::default()
     }
+}
+
+/// The input gradient of a run; only [`GradientSpec::layers_only`] graphs lack it, and
+/// input-gradient methods never build those.
+pub fn grad_input(g: &Gradients) -> Result<&Array4<f32>> {
+    g.grad_input.as_ref().ok_or_else(|| ExplainError::Failed {
+        method: "gradient".into(),
+        message: "the gradient graph stops at the layers and has no input gradient".into(),
+    })
 }
 
 /// Runs `rows` gradient rows in batches of `ctx.batch_size`; see the module doc.
@@ -85,7 +93,7 @@ pub fn input_gradients(
         |_, mut view| view.assign(&image),
         |i| targets[i],
         |_, g| {
-            out.extend(g.grad_input.outer_iter().map(|v| v.to_owned()));
+            out.extend(grad_input(&g)?.outer_iter().map(|v| v.to_owned()));
             Ok(())
         },
     )?;

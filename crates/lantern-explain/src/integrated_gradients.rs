@@ -216,7 +216,7 @@ impl Method for IntegratedGradients {
             },
             |row| targets[row % nt],
             |first, g| {
-                for (j, grad) in g.grad_input.outer_iter().enumerate() {
+                for (j, grad) in crate::grad::grad_input(&g)?.outer_iter().enumerate() {
                     let (k, t) = ((first + j) / nt, (first + j) % nt);
                     let s = sizes[k];
                     Zip::from(&mut totals[t])

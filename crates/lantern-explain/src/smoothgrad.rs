@@ -106,7 +106,7 @@ impl Method for SmoothGrad {
             |row, view| Self::noisy(ctx.seed, row / nt, stdev, image, view),
             |row| targets[row % nt],
             |first, g| {
-                for (j, grad) in g.grad_input.outer_iter().enumerate() {
+                for (j, grad) in crate::grad::grad_input(&g)?.outer_iter().enumerate() {
                     let total = &mut totals[(first + j) % nt];
                     if self.abs {
                         Zip::from(total).and(&grad).for_each(|t, &v| *t += v.abs());

@@ -491,6 +491,7 @@ pub fn fd_check(m: &ModelProto, x: &ArrayD<f32>, layers: &[&str], o: &Fd) -> Vec
         rule: o.rule,
         logits: None,
         through_softmax: o.through_softmax,
+        layers_only: false,
     };
     let g =
         build_gradient_graph(&mm, &shapes, &spec).unwrap_or_else(|e| panic!("gradient graph: {e}"));
@@ -826,6 +827,7 @@ pub fn grad_of(m: &ModelProto, x: &ArrayD<f32>, seed: &ArrayD<f32>, rule: ReluRu
         rule,
         logits: None,
         through_softmax: false,
+        layers_only: false,
     };
     let g =
         build_gradient_graph(m, &shapes, &spec).unwrap_or_else(|e| panic!("gradient graph: {e}"));

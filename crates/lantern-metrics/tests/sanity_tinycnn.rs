@@ -25,7 +25,10 @@ fn saliency(
     let mut seed = Array2::<f32>::zeros((1, model.classes));
     seed[[0, target]] = 1.0;
     let g = session.run(x.view().insert_axis(Axis(0)), seed.view())?;
-    let grad = g.grad_input.index_axis_move(Axis(0), 0);
+    let grad = g
+        .grad_input
+        .expect("input gradient")
+        .index_axis_move(Axis(0), 0);
     Ok(grad.map_axis(Axis(0), |c| c.iter().fold(0.0f32, |m, v| m.max(v.abs()))))
 }
 

@@ -14,7 +14,8 @@ use std::sync::Mutex;
 /// activation and gradient.
 pub struct Gradients {
     pub logits: Array2<f32>,
-    pub grad_input: Array4<f32>,
+    /// `None` for a [`GradientSpec::layers_only`] graph, which stops at the layers.
+    pub grad_input: Option<Array4<f32>>,
     pub layers: BTreeMap<String, (ArrayD<f32>, ArrayD<f32>)>,
 }
 
@@ -85,18 +86,22 @@ impl GradientSession {
             .into_owned()
             .into_dimensionality::<Ix2>()
             .expect("2-D by construction");
-        let grad_input = get("grad_input")?
-            .into_dimensionality::<Ix4>()
-            .map_err(|e| RuntimeError::Run {
-                model: self.model_label.clone(),
-                message: format!("grad_input: {e}"),
-            })?;
-        let grad_input = match self.layout {
-            Layout::Nchw => grad_input,
-            Layout::Nhwc => grad_input
-                .permuted_axes([0, 3, 1, 2])
-                .as_standard_layout()
-                .into_owned(),
+        let grad_input = if self.spec.layers_only && !self.spec.layers.is_empty() {
+            None
+        } else {
+            let g = get("grad_input")?
+                .into_dimensionality::<Ix4>()
+                .map_err(|e| RuntimeError::Run {
+                    model: self.model_label.clone(),
+                    message: format!("grad_input: {e}"),
+                })?;
+            Some(match self.layout {
+                Layout::Nchw => g,
+                Layout::Nhwc => g
+                    .permuted_axes([0, 3, 1, 2])
+                    .as_standard_layout()
+                    .into_owned(),
+            })
         };
         let mut layers = BTreeMap::new();
         for t in &self.spec.layers {

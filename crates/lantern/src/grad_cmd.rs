@@ -4,12 +4,13 @@ use lantern_graph::{GradientSpec, ReluRule};
 use std::path::Path;
 use std::process::ExitCode;
 
-/// `lantern grad M.onnx [--layer T]… [--rule plain|guided|deconvnet] -o OUT.onnx`.
+/// `lantern grad M.onnx [--layer T]… [--rule plain|guided|deconvnet] [--layers-only] -o OUT.onnx`.
 pub fn grad(
     model_path: &Path,
     layers: Vec<String>,
     rule: &str,
     through_softmax: bool,
+    layers_only: bool,
     output: &Path,
 ) -> Result<ExitCode> {
     let rule = match rule {
@@ -30,11 +31,17 @@ pub fn grad(
             }
         })
         .collect::<Result<Vec<_>>>()?;
+    if layers_only && layers.is_empty() {
+        bail!(
+            "--layers-only stops the backward pass at the --layer tensors: name at least one (e.g. --layer auto)"
+        );
+    }
     let spec = GradientSpec {
         layers,
         rule,
         logits: None,
         through_softmax,
+        layers_only,
     };
     let graph = lantern_graph::build_gradient_graph(&model.proto, model.shapes()?, &spec)?;
     crate::files::write_bytes(output, &lantern_graph::encode_model(&graph))
@@ -42,8 +49,9 @@ pub fn grad(
     // Prove the graph loads before telling the user it is ready.
     runtime.session(&std::fs::read(output)?, &output.display().to_string())?;
     println!(
-        "wrote {} (inputs: input, seed; outputs: logits, grad_input{})",
+        "wrote {} (inputs: input, seed; outputs: logits{}{})",
         output.display(),
+        if layers_only { "" } else { ", grad_input" },
         spec.layers
             .iter()
             .map(|l| format!(", {l}, grad_{l}"))

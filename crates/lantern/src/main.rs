@@ -79,6 +79,9 @@ enum Command {
         /// Differentiate through a final Softmax instead of stopping at its input.
         #[arg(long)]
         through_softmax: bool,
+        /// Stop the backward pass at the --layer tensors (no grad_input): what CAMs need.
+        #[arg(long)]
+        layers_only: bool,
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
@@ -105,8 +108,9 @@ fn main() -> ExitCode {
             layers,
             rule,
             through_softmax,
+            layers_only,
             output,
-        } => grad_cmd::grad(&model, layers, &rule, through_softmax, &output),
+        } => grad_cmd::grad(&model, layers, &rule, through_softmax, layers_only, &output),
         Command::Merge { dir } => run::merge(&dir),
         Command::Bench(args) => bench::bench(&args),
     };

@@ -208,3 +208,58 @@ fn cuda_where_it_cannot_start_is_an_error_and_auto_falls_back_to_cpu() {
     let auto = lantern(&args("auto").iter().map(String::as_str).collect::<Vec<_>>());
     assert!(auto.status.success(), "{}", stderr(&auto));
 }
+
+/// `lantern grad` writes a loadable graph with the named outputs; `--layers-only` drops
+/// `grad_input` and the backward pass below the layer.
+#[test]
+fn grad_writes_the_gradient_graph_and_layers_only_stops_at_the_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let outputs = |path: &std::path::Path| -> (Vec<String>, usize) {
+        let m = lantern_graph::load_model(path).expect("written graph");
+        let g = m.graph.expect("graph");
+        (
+            g.output.iter().filter_map(|o| o.name.clone()).collect(),
+            g.node.len(),
+        )
+    };
+    let full = dir.path().join("full.onnx");
+    let o = lantern(&[
+        "grad",
+        mobilenet().to_str().unwrap(),
+        "--layer",
+        "auto",
+        "-o",
+        full.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (names, full_nodes) = outputs(&full);
+    assert_eq!(names, ["logits", "grad_input", "627", "grad_627"]);
+
+    let cam = dir.path().join("cam.onnx");
+    let o = lantern(&[
+        "grad",
+        mobilenet().to_str().unwrap(),
+        "--layer",
+        "auto",
+        "--layers-only",
+        "-o",
+        cam.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (names, cam_nodes) = outputs(&cam);
+    assert_eq!(names, ["logits", "627", "grad_627"]);
+    assert!(
+        cam_nodes * 2 < full_nodes,
+        "{cam_nodes} nodes stopped at the layer vs {full_nodes}"
+    );
+
+    let o = lantern(&[
+        "grad",
+        mobilenet().to_str().unwrap(),
+        "--layers-only",
+        "-o",
+        dir.path().join("none.onnx").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--layer"), "{}", stderr(&o));
+}

@@ -23,7 +23,7 @@ use crate::grad::{check_image, run_rows, spec};
 use crate::method::{Context, Explanation, Method, Passes, check_target};
 use crate::params::Params;
 use crate::resize::{bilinear, mean_maps, minmax};
-use lantern_runtime::ReluRule;
+use lantern_runtime::{GradientSpec, ReluRule};
 use ndarray::{Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView3, Axis, Ix4, Zip};
 use std::collections::BTreeMap;
 
@@ -220,9 +220,14 @@ impl<R: CamRule> Cam<R> {
             })
             .collect();
         if self.rule.needs_gradients() {
+            // The backward pass stops at the layers: nothing below them is differentiated.
+            let spec = GradientSpec {
+                layers_only: true,
+                ..spec(ReluRule::Plain, layers)
+            };
             run_rows(
                 ctx,
-                &spec(ReluRule::Plain, layers),
+                &spec,
                 targets.len(),
                 |_, mut view| view.assign(&image),
                 |i| targets[i],

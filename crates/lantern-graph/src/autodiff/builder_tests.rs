@@ -12,6 +12,7 @@ fn spec(layers: &[&str]) -> GradientSpec {
         rule: ReluRule::Plain,
         logits: None,
         through_softmax: false,
+        layers_only: false,
     }
 }
 
@@ -385,4 +386,73 @@ fn operands_that_may_not_carry_the_batch_keep_the_runtime_reduction() {
             assert!((v - want).abs() < 1e-6, "[{i}, {k}]: {v} vs {want}");
         }
     }
+}
+
+#[test]
+fn layers_only_stops_the_backward_pass_at_the_layers() {
+    // x → Cos (no rule) → Conv → Relu → r → GlobalAveragePool → y: the full graph needs a Cos
+    // rule; stopped at `r`, only the pooling is differentiated, with the same grad_r.
+    let nodes = vec![
+        node("Cos", &["x"], &["cx"], vec![]),
+        node(
+            "Conv",
+            &["cx", "w"],
+            &["c"],
+            vec![a_ints("pads", &[1, 1, 1, 1])],
+        ),
+        node("Relu", &["c"], &["r"], vec![]),
+        node("GlobalAveragePool", &["r"], &["p"], vec![]),
+        node("Flatten", &["p"], &["y"], vec![a_int("axis", 1)]),
+    ];
+    let m = model(
+        nodes,
+        vec![init_f32("w", &[2, 1, 3, 3], 1, -1.0, 1.0)],
+        &[("x", &[-1, 1, 4, 4])],
+        &["y"],
+        13,
+    );
+    let stopped = GradientSpec {
+        layers_only: true,
+        ..spec(&["r"])
+    };
+    assert!(matches!(
+        build(&m, &spec(&["r"])),
+        Err(GraphError::NoGradientRule { .. })
+    ));
+    let g = build(&m, &stopped).expect("only the head is differentiated");
+    let gr = g.graph.as_ref().expect("graph");
+    let outputs: Vec<_> = gr.output.iter().filter_map(|o| o.name.clone()).collect();
+    assert_eq!(outputs, ["logits", "r", "grad_r"]);
+    assert_eq!(
+        op_count(&g, "ConvTranspose") + op_count(&g, "Relu"),
+        1,
+        "forward Relu only"
+    );
+    let x = uniform(&[2, 1, 4, 4], -1.0, 1.0, 5);
+    let seed = ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![1.0, -0.5, 0.25, 2.0]).expect("seed");
+    let out = run(&mut session(&g), &[("input", &x), ("seed", &seed)]);
+    // ∂(seed·mean(r))/∂r = seed / (h·w), everywhere.
+    for n in 0..2 {
+        for k in 0..2 {
+            for v in out["grad_r"].slice(ndarray::s![n, k, .., ..]).iter() {
+                assert!((v - seed[[n, k]] / 16.0).abs() < 1e-7, "{v}");
+            }
+        }
+    }
+    // No layers: nothing to stop at, so the flag is ignored and grad_input is there.
+    let m2 = conv_net(vec![node("GlobalAveragePool", &["r"], &["y"], vec![])], "y");
+    let all = GradientSpec {
+        layers_only: true,
+        ..spec(&[])
+    };
+    let g2 = build(&m2, &all).expect("graph");
+    let names: Vec<_> = g2
+        .graph
+        .as_ref()
+        .expect("graph")
+        .output
+        .iter()
+        .filter_map(|o| o.name.clone())
+        .collect();
+    assert_eq!(names, ["logits", "grad_input"]);
 }

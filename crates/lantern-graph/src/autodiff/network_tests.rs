@@ -85,6 +85,7 @@ fn gradient_graph(m: &ModelProto, layers: &[&str], rule: ReluRule) -> ModelProto
         rule,
         logits: None,
         through_softmax: false,
+        layers_only: false,
     };
     build_gradient_graph(m, &shapes, &spec).unwrap_or_else(|e| panic!("gradient graph: {e}"))
 }

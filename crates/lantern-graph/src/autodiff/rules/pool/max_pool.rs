@@ -186,6 +186,7 @@ mod tests {
             rule: ReluRule::Plain,
             logits: None,
             through_softmax: false,
+            layers_only: false,
         };
         let g = build_gradient_graph(&m, &shapes, &spec).expect("graph");
         let mut s = session(&g);
