@@ -81,6 +81,18 @@ fn paired(
     paired_with(rounds, true, &mut lantern, &mut pure)
 }
 
+/// A CSV field, quoted when it holds a comma, quote or line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// The most rounds [`paired_with`] runs for short tasks.
+const MAX_ROUNDS: usize = 25;
+
 /// [`paired`] with the warm-up optional: long tasks (hundreds of passes) are their own warm-up.
 fn paired_with(
     rounds: usize,
@@ -93,13 +105,17 @@ fn paired_with(
         pure()?;
     }
     let (mut a, mut b) = (Vec::new(), Vec::new());
-    for _ in 0..rounds.max(1) {
+    let mut round = 0;
+    // Short tasks get more rounds (up to a second's worth): a few milliseconds of scheduler
+    // noise would otherwise decide their ratio.
+    while round < rounds.max(1) || (round < MAX_ROUNDS && a.iter().sum::<f64>() < 1.0) {
         let t = Instant::now();
         lantern()?;
         a.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
         pure()?;
         b.push(t.elapsed().as_secs_f64());
+        round += 1;
     }
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -468,8 +484,8 @@ fn write_bench(dir: &Path, rows: &[BenchRow]) -> Result<()> {
     for r in rows {
         csv.push_str(&format!(
             "{},{},{},{},{},{:.6},{},{},{:.6},{:.4},{}\n",
-            r.model,
-            r.task,
+            csv_field(&r.model),
+            csv_field(&r.task),
             r.batch,
             r.threads,
             r.device,
@@ -478,7 +494,7 @@ fn write_bench(dir: &Path, rows: &[BenchRow]) -> Result<()> {
             r.backward_passes,
             r.pure_ort_seconds,
             r.overhead,
-            r.note
+            csv_field(&r.note)
         ));
         md.push_str(&format!(
             "| {} | {} | {:.3} | {}+{} | {:.3} | {:.2}× | {} |\n",
@@ -492,9 +508,9 @@ fn write_bench(dir: &Path, rows: &[BenchRow]) -> Result<()> {
             r.note
         ));
     }
-    if let Some(r) = rows.first() {
+    if let Some(r) = rows.last() {
         md.push_str(&format!(
-            "\nbatch {}, threads {}, device {}; Lantern and pure ORT alternate, 3 rounds (1 for tasks of 300+ passes), medians after a warm-up; overhead = Lantern / pure ORT for the same passes.\n",
+            "\nbatch {} images per ONNX Runtime call for the methods (the gradient-vs-forward rows use the batch in their name), threads {}, device {}; Lantern and pure ORT alternate, at least 3 rounds and up to {MAX_ROUNDS} for tasks under a second (1 for tasks of 300+ passes), medians after a warm-up; overhead = Lantern / pure ORT for the same passes.\n",
             r.batch, r.threads, r.device
         ));
     }
