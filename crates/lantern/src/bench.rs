@@ -519,3 +519,44 @@ fn write_bench(dir: &Path, rows: &[BenchRow]) -> Result<()> {
     println!("{md}");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_with_commas_or_quotes_are_quoted() {
+        assert_eq!(csv_field("occlusion"), "occlusion");
+        assert_eq!(
+            csv_field("lantern run, 10 images"),
+            "\"lantern run, 10 images\""
+        );
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn cam_passes_are_priced_on_the_graph_stopped_at_the_layer() {
+        assert_eq!(cam_backward("gradcam", 3), 3);
+        assert_eq!(cam_backward("guided-gradcam", 2), 1);
+        assert_eq!(cam_backward("saliency", 1), 0);
+    }
+
+    #[test]
+    fn short_tasks_get_more_rounds() {
+        let (mut lantern_calls, mut pure_calls) = (0, 0);
+        paired_with(
+            3,
+            false,
+            &mut || {
+                lantern_calls += 1;
+                Ok(())
+            },
+            &mut || {
+                pure_calls += 1;
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!((lantern_calls, pure_calls), (MAX_ROUNDS, MAX_ROUNDS));
+    }
+}
