@@ -44,6 +44,11 @@ pub struct Row {
     pub error: Option<String>,
     /// Images the item's input needed notes for (e.g. RGBA converted).
     pub notes: Vec<String>,
+    /// What the result was computed from ([`crate::run::result_key`]: the config hash and
+    /// Lantern's results revision); a rerun reuses the row only when it matches, so editing a
+    /// method parameter or upgrading Lantern recomputes instead of mixing old results in.
+    #[serde(default)]
+    pub result_key: String,
 }
 
 /// JSON has no NaN: serde_json writes it as `null`; read `null` back as NaN.
@@ -87,6 +92,7 @@ impl Row {
             status: "failed".into(),
             error: Some(format!("cannot read {}: {error}", file.display())),
             notes: Vec::new(),
+            result_key: String::new(),
         }
     }
 

@@ -167,7 +167,8 @@ pub fn run_experiment(
         .iter()
         .filter(|it| plan::in_shard(it, shard))
         .collect();
-    let done = finished_items(&out_dir, &mine);
+    let result_key = result_key(&config_hash);
+    let done = finished_items(&out_dir, &mine, &result_key);
     let todo: Vec<&WorkItem> = mine
         .iter()
         .copied()
@@ -208,6 +209,7 @@ pub fn run_experiment(
         batches: &batches,
         out_dir: &out_dir,
         progress: &progress,
+        result_key: &result_key,
     };
     runner.run(&todo, &preprocess)?;
     progress.finish_and_clear();
@@ -446,14 +448,29 @@ pub fn config_hash(file: &ExperimentFile, _sets: &[String]) -> Result<String> {
     Ok(sha256_hex(canonical.as_bytes()))
 }
 
-/// Rows of items that finished before (status ok, map file present with the recorded hash).
-pub fn finished_items(out_dir: &Path, items: &[&WorkItem]) -> HashMap<String, Row> {
+/// What a row's result depends on beyond its item id: the config hash and the revision of
+/// Lantern's numbers (the crate version and the gradient graphs' revision).
+pub fn result_key(config_hash: &str) -> String {
+    format!(
+        "{config_hash}:lantern-{}:graph-{}",
+        env!("CARGO_PKG_VERSION"),
+        lantern_graph::autodiff::GRAPH_REVISION
+    )
+}
+
+/// Rows of items that finished before from the same config and Lantern ([`result_key`]):
+/// status ok, map file present with the recorded hash.
+pub fn finished_items(
+    out_dir: &Path,
+    items: &[&WorkItem],
+    result_key: &str,
+) -> HashMap<String, Row> {
     let mut done = HashMap::new();
     for item in items {
         let Some(row) = read_row(out_dir, &item.id) else {
             continue;
         };
-        if row.failed() {
+        if row.failed() || row.result_key != result_key {
             continue;
         }
         let intact = match (&row.map_file, &row.map_sha256) {
@@ -512,6 +529,8 @@ struct Runner<'a> {
     batches: &'a [usize],
     out_dir: &'a Path,
     progress: &'a ProgressBar,
+    /// Stamped on every row ([`result_key`]).
+    result_key: &'a str,
 }
 
 /// One decoded image with its clean forward pass.
@@ -626,6 +645,7 @@ impl Runner<'_> {
             status: "ok".into(),
             error: None,
             notes: Vec::new(),
+            result_key: self.result_key.to_string(),
         }
     }
 

@@ -285,6 +285,58 @@ fn a_killed_run_resumes_to_the_same_tables() {
     );
 }
 
+/// A rerun into the same folder reuses only rows computed from the same configuration: after
+/// a method parameter changes, every item is recomputed (never an old map under a new setting).
+#[test]
+fn a_rerun_with_a_changed_setting_recomputes_instead_of_reusing() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = quick_experiment(dir.path(), &photos(&["photos/cat_dog.png"]), "");
+    let exp = exp.to_str().unwrap();
+    let out = dir.path().join("out");
+    let out_s = out.to_str().unwrap();
+    let map = |out: &Path| -> Vec<u8> {
+        let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+        assert!(scores.lines().count() >= 2, "{scores}");
+        let dir = out.join("maps");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        std::fs::read(&files[0]).unwrap()
+    };
+    let o = lantern(&["run", exp, "--out", out_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let coarse = map(&out);
+    let o = lantern(&["run", exp, "--out", out_s]);
+    assert!(
+        stderr(&o).contains("1 already finished, 0 to run"),
+        "{}",
+        stderr(&o)
+    );
+    let o = lantern(&[
+        "run",
+        exp,
+        "--out",
+        out_s,
+        "--set",
+        "methods.occlusion.window=56",
+        "--set",
+        "methods.occlusion.stride=56",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("0 already finished, 1 to run"),
+        "{}",
+        stderr(&o)
+    );
+    assert_ne!(
+        map(&out),
+        coarse,
+        "the map must be recomputed with the new window"
+    );
+}
+
 #[test]
 fn config_errors_name_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
