@@ -18,7 +18,10 @@
 //! 75 vs 91 ms even with the phases padded to 16 channels for the blocked kernels; depthwise
 //! phases as four depthwise Convs, Concat and DepthToSpace — 96 channels at 112²: 2.1 vs 6.6 ms
 //! (batch 1), 58 vs 124 ms (batch 16); and a depthwise Conv of the zero-dilated gradient —
-//! 2.0 vs 4.1 ms.
+//! 2.0 vs 4.1 ms. A fourth, measured on MobileNetV2's whole gradient graph: the gradient
+//! zero-dilated by MaxUnpool (indices precomputed, batch offsets added in the graph) and then
+//! a stride-1 flipped Conv — exact, but 14 % slower at batch 16 (MaxUnpool alone costs as much
+//! as the five ConvTransposes it replaces).
 //!
 //! What that leaves on MobileNetV2 (ORT 1.32, 2 threads, batch 16, profiler): the gradient
 //! graph takes 341 ms against a 57 ms forward pass — convolutions 104 ms, the five strided
