@@ -42,7 +42,7 @@
 //! [`supported_ops`]; an unsupported attribute combination is
 //! [`GraphError::UnsupportedVariant`] — never a wrong gradient. Backward nodes use opset-17
 //! forms; older models are raised to 17 first, rewriting the few forward ops whose attributes
-//! became inputs or whose semantics changed (see [`opset`](crate::opset) docs in the source).
+//! became inputs or whose semantics changed (see the `opset` module in the source).
 //!
 //! # Shapes
 //!

@@ -67,7 +67,7 @@ impl TapSession {
     }
 
     /// Runs a NCHW batch. Tensors of other element types (e.g. int64 shapes) are skipped by
-    /// [`TapSession::shapes`] callers only; here every tapped tensor must be float.
+    /// shape-probing callers only; here every tapped tensor must be float.
     pub fn run(&self, batch: ArrayView4<f32>) -> Result<Tapped> {
         let fed = crate::model::to_layout(batch, self.layout);
         let run_err = |e: ort::Error| RuntimeError::Run {

@@ -217,7 +217,7 @@ fn final_gemm_input(proto: &ModelProto) -> Result<String> {
     Ok(node.input[0].clone())
 }
 
-/// The backbone with its final Gemm's weights replaced by the head (W: [K,F], b: [K]).
+/// The backbone with its final Gemm's weights replaced by the head (`W: [K,F]`, `b: [K]`).
 fn replace_final_gemm(proto: &ModelProto, w: &Array2<f32>, b: &Array1<f32>) -> Result<ModelProto> {
     use lantern_graph::proto::{
         AttributeProto, TensorProto, attribute_proto::AttributeType, tensor_proto::DataType,

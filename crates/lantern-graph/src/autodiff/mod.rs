@@ -1,6 +1,6 @@
 //! Reverse-mode autodiff: one forward ONNX classifier in, one gradient-exporting ONNX graph out.
 //!
-//! Steps: raise the opset (≥ 17, see [`crate::opset`]); find the logits; mark the tensors that
+//! Steps: raise the opset (≥ 17, see the `opset` module); find the logits; mark the tensors that
 //! depend on the input ("active") and those the logits depend on ("needed"); every node that is
 //! both is differentiated, in reverse topological order, by its rule from
 //! [`rules`]; gradients of tensors used several times are added with one `Sum`; finally the
