@@ -67,27 +67,41 @@ impl Runtime {
     /// actually runs it (`"cpu"` or `"cuda"`). Asking for CUDA where it cannot start is an error,
     /// never a silent CPU run.
     pub fn session(&self, bytes: &[u8], label: &str) -> Result<(Session, &'static str)> {
+        self.session_with(bytes, label, true)
+    }
+
+    /// [`Runtime::session`] with the idle intra-op threads' spinning chosen: derived graphs
+    /// that run back to back turn it off (see `subgraph`).
+    pub(crate) fn session_with(
+        &self,
+        bytes: &[u8],
+        label: &str,
+        spinning: bool,
+    ) -> Result<(Session, &'static str)> {
+        let build = |cuda| self.build_session(bytes, label, cuda, spinning);
         match self.options.device {
-            Device::Cpu => Ok((self.build_session(bytes, label, false)?, "cpu")),
-            Device::Cuda => self
-                .build_session(bytes, label, true)
-                .map(|s| (s, "cuda"))
-                .map_err(|e| RuntimeError::CudaUnavailable {
-                    message: e.to_string().trim_end_matches('.').to_string(),
-                }),
-            Device::Auto => match self.build_session(bytes, label, true) {
+            Device::Cpu => Ok((build(false)?, "cpu")),
+            Device::Cuda => {
+                build(true)
+                    .map(|s| (s, "cuda"))
+                    .map_err(|e| RuntimeError::CudaUnavailable {
+                        message: e.to_string().trim_end_matches('.').to_string(),
+                    })
+            }
+            Device::Auto => match build(true) {
                 Ok(s) => Ok((s, "cuda")),
-                Err(_) => Ok((self.build_session(bytes, label, false)?, "cpu")),
+                Err(_) => Ok((build(false)?, "cpu")),
             },
         }
     }
 
-    /// The ONNX Runtime environment, for crate-internal session builders with other options.
-    pub(crate) fn ort_env(&self) -> &ort::environment::Environment {
-        &self.env
-    }
-
-    fn build_session(&self, bytes: &[u8], label: &str, cuda: bool) -> Result<Session> {
+    fn build_session(
+        &self,
+        bytes: &[u8],
+        label: &str,
+        cuda: bool,
+        spinning: bool,
+    ) -> Result<Session> {
         let err = |message: String| RuntimeError::Model {
             path: PathBuf::from(label),
             message,
@@ -96,6 +110,11 @@ impl Runtime {
             .map_err(|e| err(e.to_string()))?
             .with_optimization_level(GraphOptimizationLevel::All)
             .map_err(|e| err(e.to_string()))?;
+        if !spinning {
+            builder = builder
+                .with_intra_op_spinning(false)
+                .map_err(|e| err(e.to_string()))?;
+        }
         if let Some(threads) = self.options.threads {
             builder = builder
                 .with_intra_threads(threads)

@@ -9,46 +9,13 @@
 //! chain of 17 small sessions ~2× slower). [`GraphSession`]s therefore let idle intra-op
 //! threads sleep.
 
-use crate::device::Device;
 use crate::environment::Runtime;
 use crate::error::{Result, RuntimeError};
 use lantern_graph::ModelProto;
 use ndarray::{ArrayD, ArrayViewD};
 use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
 use ort::value::TensorRef;
-use std::path::PathBuf;
 use std::sync::Mutex;
-
-/// A session with the runtime's settings (as [`Runtime::session`]) whose idle intra-op threads
-/// sleep instead of spinning.
-fn build(runtime: &Runtime, bytes: &[u8], label: &str, cuda: bool) -> Result<Session> {
-    let err = |message: String| RuntimeError::Model {
-        path: PathBuf::from(label),
-        message,
-    };
-    let mut builder = Session::builder(runtime.ort_env())
-        .map_err(|e| err(e.to_string()))?
-        .with_optimization_level(GraphOptimizationLevel::All)
-        .map_err(|e| err(e.to_string()))?
-        .with_intra_op_spinning(false)
-        .map_err(|e| err(e.to_string()))?;
-    if let Some(threads) = runtime.options.threads {
-        builder = builder
-            .with_intra_threads(threads)
-            .map_err(|e| err(e.to_string()))?
-            .with_inter_threads(1)
-            .map_err(|e| err(e.to_string()))?;
-    }
-    if cuda {
-        builder = builder
-            .with_execution_providers([ort::ep::CUDA::default().build().error_on_failure()])
-            .map_err(|e| err(e.to_string()))?;
-    }
-    builder
-        .commit_from_memory(bytes)
-        .map_err(|e| err(e.to_string()))
-}
 
 pub struct GraphSession {
     label: String,
@@ -63,19 +30,7 @@ impl GraphSession {
     /// Builds a session for `model`; `label` names it in errors.
     pub fn new(runtime: &Runtime, model: &ModelProto, label: &str) -> Result<GraphSession> {
         let bytes = lantern_graph::encode_model(model);
-        let (session, device_used) = match runtime.options.device {
-            Device::Cpu => (build(runtime, &bytes, label, false)?, "cpu"),
-            Device::Cuda => (
-                build(runtime, &bytes, label, true).map_err(|e| RuntimeError::CudaUnavailable {
-                    message: e.to_string(),
-                })?,
-                "cuda",
-            ),
-            Device::Auto => match build(runtime, &bytes, label, true) {
-                Ok(s) => (s, "cuda"),
-                Err(_) => (build(runtime, &bytes, label, false)?, "cpu"),
-            },
-        };
+        let (session, device_used) = runtime.session_with(&bytes, label, false)?;
         let inputs = session
             .inputs()
             .iter()
@@ -114,41 +69,23 @@ impl GraphSession {
     /// Like [`GraphSession::run`], but keeps the outputs as ONNX Runtime returned them (no
     /// copy); read them with [`Output::data`].
     pub fn run_owned(&self, inputs: &[(&str, ArrayViewD<f32>)]) -> Result<Vec<Output>> {
-        let run_err = |e: ort::Error| RuntimeError::Run {
-            model: self.label.clone(),
-            message: e.to_string(),
-        };
-        let owned = standard(inputs);
-        let mut feeds = Vec::with_capacity(inputs.len());
-        for ((name, _), a) in inputs.iter().zip(&owned) {
-            feeds.push((
-                name.to_string(),
-                TensorRef::from_array_view(a.view()).map_err(run_err)?,
-            ));
-        }
-        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let mut outputs = session.run(feeds).map_err(run_err)?;
-        let mut kept = Vec::with_capacity(self.outputs.len());
-        for name in &self.outputs {
-            let value = outputs
-                .remove(name.as_str())
-                .ok_or_else(|| RuntimeError::Run {
-                    model: self.label.clone(),
-                    message: format!("output {name:?} missing"),
-                })?;
-            let shape = value
-                .try_extract_tensor::<f32>()
-                .map_err(|e| RuntimeError::Run {
-                    model: self.label.clone(),
-                    message: format!("output {name:?}: {e}"),
-                })?
-                .0
-                .iter()
-                .map(|&d| d.max(0) as usize)
-                .collect();
-            kept.push(Output { value, shape });
-        }
-        Ok(kept)
+        self.call(inputs, |mut outputs| {
+            let mut kept = Vec::with_capacity(self.outputs.len());
+            for name in &self.outputs {
+                let value = outputs
+                    .remove(name.as_str())
+                    .ok_or_else(|| self.error(format!("output {name:?} missing")))?;
+                let shape = value
+                    .try_extract_tensor::<f32>()
+                    .map_err(|e| self.error(format!("output {name:?}: {e}")))?
+                    .0
+                    .iter()
+                    .map(|&d| d.max(0) as usize)
+                    .collect();
+                kept.push(Output { value, shape });
+            }
+            Ok(kept)
+        })
     }
 
     /// Like [`GraphSession::run`], but hands the outputs (in graph order) to `read` as views
@@ -158,10 +95,27 @@ impl GraphSession {
         inputs: &[(&str, ArrayViewD<f32>)],
         read: impl FnOnce(&[ArrayViewD<f32>]) -> R,
     ) -> Result<R> {
-        let run_err = |e: ort::Error| RuntimeError::Run {
-            model: self.label.clone(),
-            message: e.to_string(),
-        };
+        self.call(inputs, |outputs| {
+            let views = self
+                .outputs
+                .iter()
+                .map(|name| {
+                    outputs[name.as_str()]
+                        .try_extract_array::<f32>()
+                        .map_err(|e| self.error(format!("output {name:?}: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(read(&views))
+        })
+    }
+
+    /// One call: the inputs fed by name (in standard layout), the outputs handed to `read`.
+    fn call<R>(
+        &self,
+        inputs: &[(&str, ArrayViewD<f32>)],
+        read: impl FnOnce(ort::session::SessionOutputs<'_>) -> Result<R>,
+    ) -> Result<R> {
+        let run_err = |e: ort::Error| self.error(e.to_string());
         let owned = standard(inputs);
         let mut feeds = Vec::with_capacity(inputs.len());
         for ((name, _), a) in inputs.iter().zip(&owned) {
@@ -171,20 +125,14 @@ impl GraphSession {
             ));
         }
         let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let outputs = session.run(feeds).map_err(run_err)?;
-        let views = self
-            .outputs
-            .iter()
-            .map(|name| {
-                outputs[name.as_str()]
-                    .try_extract_array::<f32>()
-                    .map_err(|e| RuntimeError::Run {
-                        model: self.label.clone(),
-                        message: format!("output {name:?}: {e}"),
-                    })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(read(&views))
+        read(session.run(feeds).map_err(run_err)?)
+    }
+
+    fn error(&self, message: String) -> RuntimeError {
+        RuntimeError::Run {
+            model: self.label.clone(),
+            message,
+        }
     }
 }
 
