@@ -8,7 +8,8 @@
 //! - a pixel's value is the MEAN of d over the windows covering it (Σd / count).
 //!
 //! The clean score comes from the caller's logits (never re-run); occluded copies are built into
-//! one pre-allocated batch buffer and sent to ONNX Runtime `batch_size` at a time.
+//! one pre-allocated batch buffer and sent to ONNX Runtime `batch_size` at a time, once for all
+//! targets of an image.
 
 use crate::error::Result;
 use crate::method::{Context, Explanation, Method, Passes, Score, check_target};
@@ -88,19 +89,15 @@ impl Occlusion {
     }
 }
 
-impl Method for Occlusion {
-    fn name(&self) -> &str {
-        "occlusion"
-    }
-
-    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation> {
-        check_target(ctx, target)?;
+impl Occlusion {
+    /// The logits of every occluded copy `[windows, K]`, in [`Occlusion::windows`] order, by
+    /// full re-inference in batches of `ctx.batch_size`.
+    pub fn window_logits(&self, ctx: &Context, image: ArrayView3<f32>) -> Result<Array2<f32>> {
         let (c, h, w) = image.dim();
         let windows = self.windows(h, w);
-        let clean = self.score.of(ctx.logits, target);
         let batch = ctx.batch_size.max(1).min(windows.len());
         let mut buffer = Array4::<f32>::zeros((batch, c, h, w));
-        let mut drops = Vec::with_capacity(windows.len());
+        let mut rows = Vec::with_capacity(windows.len().div_ceil(batch));
         for chunk in windows.chunks(batch) {
             buffer
                 .axis_iter_mut(Axis(0))
@@ -110,31 +107,84 @@ impl Method for Occlusion {
                     copy.assign(&image);
                     copy.slice_mut(s![.., t..b, l..r]).fill(self.baseline);
                 });
-            let logits = ctx
-                .model
-                .forward(buffer.slice(s![..chunk.len(), .., .., ..]))?;
-            drops.extend(
-                logits
-                    .outer_iter()
-                    .map(|row| clean - self.score.of(row, target)),
+            rows.push(
+                ctx.model
+                    .forward(buffer.slice(s![..chunk.len(), .., .., ..]))?,
             );
         }
+        let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
+        Ok(ndarray::concatenate(Axis(0), &views).expect("rows of one model have one width"))
+    }
+
+    /// The `[h, w]` map of `target` from the window logits: per pixel, the mean score drop of
+    /// the windows covering it.
+    pub fn map(
+        &self,
+        ctx: &Context,
+        logits: &Array2<f32>,
+        h: usize,
+        w: usize,
+        target: usize,
+    ) -> Array2<f32> {
+        let clean = self.score.of(ctx.logits, target);
         let mut total = Array2::<f32>::zeros((h, w));
         let mut count = Array2::<f32>::zeros((h, w));
-        for (&(t, l, b, r), d) in windows.iter().zip(&drops) {
+        for ((t, l, b, r), row) in self.windows(h, w).into_iter().zip(logits.outer_iter()) {
+            let d = clean - self.score.of(row, target);
             total.slice_mut(s![t..b, l..r]).mapv_inplace(|v| v + d);
             count.slice_mut(s![t..b, l..r]).mapv_inplace(|v| v + 1.0);
         }
-        let map = total / count;
-        let mut e = Explanation::new(
-            map.into_dyn(),
-            Passes {
-                forward: windows.len(),
-                backward: 0,
-            },
-        );
-        e.stats.insert("windows".into(), windows.len() as f64);
-        Ok(e)
+        total / count
+    }
+
+    /// One explanation per target from window logits shared by all of them.
+    pub fn explanations(
+        &self,
+        ctx: &Context,
+        logits: &Array2<f32>,
+        h: usize,
+        w: usize,
+        targets: &[usize],
+    ) -> Vec<Explanation> {
+        targets
+            .iter()
+            .map(|&t| {
+                let mut e = Explanation::new(
+                    self.map(ctx, logits, h, w, t).into_dyn(),
+                    Passes {
+                        forward: logits.nrows(),
+                        backward: 0,
+                    },
+                );
+                e.stats.insert("windows".into(), logits.nrows() as f64);
+                e
+            })
+            .collect()
+    }
+}
+
+impl Method for Occlusion {
+    fn name(&self) -> &str {
+        "occlusion"
+    }
+
+    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation> {
+        Ok(self.explain_targets(ctx, image, &[target])?.remove(0))
+    }
+
+    /// The occluded forwards are shared by every target.
+    fn explain_targets(
+        &self,
+        ctx: &Context,
+        image: ArrayView3<f32>,
+        targets: &[usize],
+    ) -> Result<Vec<Explanation>> {
+        for &t in targets {
+            check_target(ctx, t)?;
+        }
+        let (_, h, w) = image.dim();
+        let logits = self.window_logits(ctx, image)?;
+        Ok(self.explanations(ctx, &logits, h, w, targets))
     }
 }
 

@@ -20,12 +20,12 @@
 //! [`IncrementalOcclusion::plan_note`] and the `incremental` stat (0).
 
 use crate::error::{ExplainError, Result};
-use crate::method::{Context, Explanation, Method, Passes, check_target};
+use crate::method::{Context, Explanation, Method, check_target};
 use crate::occlusion::Occlusion;
 use crate::params::Params;
 use lantern_graph::surgery::{IncrementalGraph, PlanOptions, Rect, Source, plan_incremental};
 use lantern_runtime::{GraphSession, Layout, Model, Output, RuntimeError};
-use ndarray::{Array2, Array3, Array4, ArrayView3, Axis, Ix4, s};
+use ndarray::{Array2, Array3, ArrayView3, Axis, Ix4};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -176,59 +176,15 @@ impl IncrementalOcclusion {
                 runner: None,
             })
         };
-        let windows = self.occlusion.windows(h, w);
-        let batch = ctx.batch_size.max(1).min(windows.len());
         let Some(runner) = prepared.runner.as_ref() else {
-            // Full re-inference, as Occlusion does it.
-            let mut buffer = Array4::<f32>::zeros((batch, c, h, w));
-            let mut rows = Vec::with_capacity(windows.len());
-            for chunk in windows.chunks(batch) {
-                buffer
-                    .axis_iter_mut(Axis(0))
-                    .into_par_iter()
-                    .zip(chunk.par_iter())
-                    .for_each(|(mut copy, &(t, l, b, r))| {
-                        copy.assign(&image);
-                        copy.slice_mut(s![.., t..b, l..r])
-                            .fill(self.occlusion.baseline);
-                    });
-                rows.push(
-                    ctx.model
-                        .forward(buffer.slice(s![..chunk.len(), .., .., ..]))?,
-                );
-            }
-            let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
-            let logits =
-                ndarray::concatenate(Axis(0), &views).map_err(|e| failed(e.to_string()))?;
-            return Ok((logits, prepared.clone()));
+            return Ok((self.occlusion.window_logits(ctx, image)?, prepared.clone()));
         };
+        let batch = ctx
+            .batch_size
+            .max(1)
+            .min(self.occlusion.windows(h, w).len());
         let logits = runner.run(image, self.occlusion.baseline, batch)?;
         Ok((logits, prepared.clone()))
-    }
-
-    fn map(
-        &self,
-        ctx: &Context,
-        logits: &Array2<f32>,
-        h: usize,
-        w: usize,
-        target: usize,
-    ) -> Array2<f32> {
-        let score = self.occlusion.score;
-        let clean = score.of(ctx.logits, target);
-        let mut total = Array2::<f32>::zeros((h, w));
-        let mut count = Array2::<f32>::zeros((h, w));
-        for ((t, l, b, r), row) in self
-            .occlusion
-            .windows(h, w)
-            .into_iter()
-            .zip(logits.outer_iter())
-        {
-            let d = clean - score.of(row, target);
-            total.slice_mut(s![t..b, l..r]).mapv_inplace(|v| v + d);
-            count.slice_mut(s![t..b, l..r]).mapv_inplace(|v| v + 1.0);
-        }
-        total / count
     }
 }
 
@@ -263,28 +219,18 @@ impl Method for IncrementalOcclusion {
         }
         let (_, h, w) = image.dim();
         let (logits, prepared) = self.window_logits(ctx, image)?;
-        Ok(targets
-            .iter()
-            .map(|&t| {
-                let mut e = Explanation::new(
-                    self.map(ctx, &logits, h, w, t).into_dyn(),
-                    Passes {
-                        forward: logits.nrows(),
-                        backward: 0,
-                    },
-                );
-                e.stats.insert("windows".into(), logits.nrows() as f64);
-                e.stats.insert(
-                    "incremental".into(),
-                    if prepared.runner.is_some() { 1.0 } else { 0.0 },
-                );
-                e.stats.insert(
-                    "estimated_cost_fraction".into(),
-                    prepared.estimated_fraction,
-                );
-                e
-            })
-            .collect())
+        let mut explanations = self.occlusion.explanations(ctx, &logits, h, w, targets);
+        for e in &mut explanations {
+            e.stats.insert(
+                "incremental".into(),
+                if prepared.runner.is_some() { 1.0 } else { 0.0 },
+            );
+            e.stats.insert(
+                "estimated_cost_fraction".into(),
+                prepared.estimated_fraction,
+            );
+        }
+        Ok(explanations)
     }
 }
 
