@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Row {
     pub item: String,
     pub image: String,
@@ -68,31 +68,9 @@ impl Row {
     pub fn unreadable(item: &str, file: &Path, error: &str) -> Row {
         Row {
             item: item.to_string(),
-            image: String::new(),
-            path: String::new(),
-            label: None,
-            label_name: None,
-            method: String::new(),
-            point: String::new(),
-            params: BTreeMap::new(),
-            target: None,
-            target_name: None,
-            target_probability: None,
-            predicted: None,
-            predicted_name: None,
-            predicted_probability: None,
-            seconds: 0.0,
-            forward_passes: 0,
-            backward_passes: 0,
-            stats: BTreeMap::new(),
-            metrics: BTreeMap::new(),
-            map_file: None,
-            map_sha256: None,
-            figure_file: None,
             status: "failed".into(),
             error: Some(format!("cannot read {}: {error}", file.display())),
-            notes: Vec::new(),
-            result_key: String::new(),
+            ..Row::default()
         }
     }
 

@@ -628,24 +628,9 @@ impl Runner<'_> {
             method: item.method.clone(),
             point: self.points[item.point].slug(),
             params: point_params(&self.points[item.point]),
-            target: None,
-            target_name: None,
-            target_probability: None,
-            predicted: None,
-            predicted_name: None,
-            predicted_probability: None,
-            seconds: 0.0,
-            forward_passes: 0,
-            backward_passes: 0,
-            stats: BTreeMap::new(),
-            metrics: BTreeMap::new(),
-            map_file: None,
-            map_sha256: None,
-            figure_file: None,
             status: "ok".into(),
-            error: None,
-            notes: Vec::new(),
             result_key: self.result_key.to_string(),
+            ..Row::default()
         }
     }
 
