@@ -164,7 +164,8 @@ pub fn make_node(
     }
 }
 
-/// A tensor value info; `dims` entries `None` become the symbolic dimension `sym`.
+/// A tensor value info; `dims` entries `None` become the symbolic dimension `sym`, or stay
+/// unknown when `sym` is empty (then any size fits); `dims = None` leaves the rank unknown too.
 pub fn value_info(
     name: &str,
     elem_type: i32,
@@ -175,10 +176,13 @@ pub fn value_info(
         dim: dims
             .iter()
             .map(|d| tensor_shape_proto::Dimension {
-                value: Some(match d {
-                    Some(v) => tensor_shape_proto::dimension::Value::DimValue(*v),
-                    None => tensor_shape_proto::dimension::Value::DimParam(sym.to_string()),
-                }),
+                value: match d {
+                    Some(v) => Some(tensor_shape_proto::dimension::Value::DimValue(*v)),
+                    None if sym.is_empty() => None,
+                    None => Some(tensor_shape_proto::dimension::Value::DimParam(
+                        sym.to_string(),
+                    )),
+                },
                 ..Default::default()
             })
             .collect(),

@@ -5,8 +5,7 @@
 use crate::GraphError;
 use crate::ir::{self, op};
 use crate::proto::{
-    GraphProto, ModelProto, NodeProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
-    tensor_proto::DataType, tensor_shape_proto, type_proto,
+    GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto, tensor_proto::DataType,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -236,26 +235,7 @@ impl<'a> GraphIndex<'a> {
 /// A float tensor value info; `dims` entries `None` are left unknown (so crops of any size and
 /// any batch fit), and `dims = None` leaves the rank unknown too.
 pub fn float_value_info(name: &str, dims: Option<&[Option<i64>]>) -> ValueInfoProto {
-    let shape = dims.map(|dims| TensorShapeProto {
-        dim: dims
-            .iter()
-            .map(|d| tensor_shape_proto::Dimension {
-                value: d.map(tensor_shape_proto::dimension::Value::DimValue),
-                ..Default::default()
-            })
-            .collect(),
-    });
-    ValueInfoProto {
-        name: Some(name.to_string()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(DataType::Float as i32),
-                shape,
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    ir::value_info(name, DataType::Float as i32, dims, "")
 }
 
 #[cfg(test)]
