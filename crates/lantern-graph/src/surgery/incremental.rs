@@ -676,11 +676,7 @@ fn build(
     input_shape: [i64; 4],
 ) -> Result<IncrementalGraph, GraphError> {
     let g = ix.graph;
-    let shape3 = |t: &str| {
-        spatial_shape(shapes, t)
-            .map(|s| [s[1] as usize, s[2] as usize, s[3] as usize])
-            .unwrap_or([0, 0, 0])
-    };
+    let shape3 = |t: &str| chw(shapes, t);
     // Only the segments up to the deepest exit run.
     let keep = exits.iter().map(|&k| seg_of[&cuts[k]]).max().unwrap_or(0) + 1;
     drafts.truncate(keep);
@@ -1109,6 +1105,13 @@ fn plan_fused(
     })
 }
 
+/// `[C, H, W]` of a 4-D tensor at batch 1 (`[0, 0, 0]` when its shape is unknown).
+fn chw(shapes: &TensorShapes, t: &str) -> [usize; 3] {
+    spatial_shape(shapes, t)
+        .map(|s| [s[1] as usize, s[2] as usize, s[3] as usize])
+        .unwrap_or([0, 0, 0])
+}
+
 fn build_fused(
     model: &ModelProto,
     ix: &GraphIndex,
@@ -1119,11 +1122,7 @@ fn build_fused(
     input_shape: [i64; 4],
 ) -> Result<IncrementalGraph, GraphError> {
     let g = ix.graph;
-    let shape3 = |t: &str| {
-        spatial_shape(shapes, t)
-            .map(|s| [s[1] as usize, s[2] as usize, s[3] as usize])
-            .unwrap_or([0, 0, 0])
-    };
+    let shape3 = |t: &str| chw(shapes, t);
     let mut segments = Vec::with_capacity(plan.chain.len());
     for (k, (f, regions)) in plan.chain.iter().zip(plan.regions).enumerate() {
         let mut inputs = vec![SegmentInput {
