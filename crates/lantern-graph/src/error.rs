@@ -21,7 +21,8 @@ pub enum GraphError {
     /// An op on the differentiated path has no reverse-mode rule.
     #[error(
         "no gradient rule for op {op_type} (node {node_name:?}) on the path from the input to the logits; \
-         supported ops: {}",
+         the table \"Supported ONNX ops\" in Lantern's README lists what has one (supported ops: {}). \
+         Methods without gradients (occlusion, RISE, Score-CAM, Ablation-CAM) still work on this model",
         supported.join(", ")
     )]
     NoGradientRule {
