@@ -16,6 +16,7 @@ pub(crate) mod lrn;
 pub(crate) mod matmul;
 pub(crate) mod pool;
 pub(crate) mod reduce;
+pub(crate) mod resize;
 pub(crate) mod shape;
 pub(crate) mod softmax;
 pub(crate) mod unary;
@@ -37,12 +38,16 @@ const RULES: &[(&str, Rule)] = &[
     ("Clip", activation::clip::backward),
     ("Concat", shape::concat::backward),
     ("Conv", conv::backward),
+    ("DepthToSpace", shape::depth_space::depth_to_space),
     ("Div", elementwise::div::backward),
     ("Dropout", identity::backward),
     ("Erf", unary::backward),
     ("Exp", unary::backward),
     ("Expand", shape::reshape::expand),
     ("Flatten", shape::reshape::backward),
+    ("Gather", shape::gather::backward),
+    ("GatherElements", shape::gather::backward),
+    ("GatherND", shape::gather::backward),
     ("Gemm", gemm::backward),
     ("GlobalAveragePool", pool::global_pool::average),
     ("GlobalMaxPool", pool::global_pool::max),
@@ -66,15 +71,18 @@ const RULES: &[(&str, Rule)] = &[
     ("ReduceSum", reduce::backward),
     ("Relu", activation::relu::backward),
     ("Reshape", shape::reshape::backward),
+    ("Resize", resize::backward),
     ("Sigmoid", activation::sigmoid::backward),
     ("Slice", shape::slice::backward),
     ("Softmax", softmax::backward),
+    ("SpaceToDepth", shape::depth_space::space_to_depth),
     ("Split", shape::split::backward),
     ("Sqrt", unary::backward),
     ("Squeeze", shape::reshape::backward),
     ("Sub", elementwise::add_sub::backward),
     ("Sum", elementwise::sum::backward),
     ("Tanh", activation::tanh::backward),
+    ("Tile", shape::tile::backward),
     ("Transpose", shape::transpose::backward),
     ("Unsqueeze", shape::reshape::backward),
     ("Where", where_op::backward),
