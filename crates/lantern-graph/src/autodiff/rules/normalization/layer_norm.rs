@@ -173,4 +173,27 @@ mod tests {
         ];
         check_op("LN → MatMul → LN", nodes, inits, &x, 17, &Fd::default());
     }
+
+    #[test]
+    fn pre_norm_residual_mlp_block() {
+        // x + W2·Gelu(W1·LN(x) + b1): a ViT MLP block (opset 20 for Gelu), whose residual Add
+        // of two batch-major tensors is unbroadcast statically.
+        let x = uniform(&[1, 5, 8], -2.0, 2.0, 15);
+        let nodes = vec![
+            layer_norm(&["x", "s", "b"], &["n"], None),
+            node("MatMul", &["n", "w1"], &["h"], vec![]),
+            node("Add", &["h", "b1"], &["hb"], vec![]),
+            node("Gelu", &["hb"], &["a"], vec![]),
+            node("MatMul", &["a", "w2"], &["m"], vec![]),
+            node("Add", &["x", "m"], &["y"], vec![]),
+        ];
+        let inits = vec![
+            init_f32("s", &[8], 16, 0.5, 1.5),
+            init_f32("b", &[8], 17, -0.5, 0.5),
+            init_f32("w1", &[8, 12], 18, -0.5, 0.5),
+            init_f32("b1", &[12], 19, -0.5, 0.5),
+            init_f32("w2", &[12, 8], 20, -0.5, 0.5),
+        ];
+        check_op("pre-norm MLP block", nodes, inits, &x, 20, &Fd::default());
+    }
 }
