@@ -116,3 +116,26 @@ pub fn supported_ops() -> Vec<&'static str> {
     v.sort_unstable();
     v
 }
+
+#[cfg(test)]
+mod tests {
+    /// The README's "Supported ONNX ops" table lists exactly the ops of [`super::RULES`].
+    #[test]
+    fn readme_table_lists_every_rule() {
+        let readme = std::fs::read_to_string(crate::testing::workspace_root().join("README.md"))
+            .expect("README.md");
+        let section = readme
+            .split("## Supported ONNX ops")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("README has a \"## Supported ONNX ops\" section");
+        let mut listed: Vec<&str> = section
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| family"))
+            .filter_map(|l| l.split('|').nth(2))
+            .flat_map(|ops| ops.split('`').skip(1).step_by(2))
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(listed, super::supported_ops());
+    }
+}
