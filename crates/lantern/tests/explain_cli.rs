@@ -270,12 +270,13 @@ fn grad_writes_the_gradient_graph_and_layers_only_stops_at_the_layer() {
 fn explain_layer_auto_is_the_default_cam_layer() {
     let out = tempfile::tempdir().unwrap();
     let input = reference().join("mobilenetv2/cat_dog-t243_input.npy");
+    let model = mobilenet();
     let run = |dir: &str, layer: Option<&str>| {
         let dir = out.path().join(dir);
         let mut args = vec![
             "explain",
             "--model",
-            mobilenet().to_str().unwrap(),
+            model.to_str().unwrap(),
             "--input-npy",
             input.to_str().unwrap(),
             "--method",
