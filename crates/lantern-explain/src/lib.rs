@@ -9,7 +9,9 @@
 //!   gradients) once per image, one short file per weighting;
 //! - perturbation: [`occlusion`] (Captum), [`occlusion_incremental`] (the same maps from
 //!   incremental inference over the occluder's receptive field), [`rise`] (the RISE reference
-//!   code).
+//!   code);
+//! - [`tokens`]: token → grid reshapes for transformer layers (pytorch-grad-cam's
+//!   `reshape_transform`).
 
 pub mod cam;
 pub mod deconvnet;
@@ -30,6 +32,7 @@ pub mod rise;
 pub mod rng;
 pub mod saliency;
 pub mod smoothgrad;
+pub mod tokens;
 
 pub use error::{ExplainError, Result};
 pub use method::{Context, Explanation, Method, Passes, Score, check_target};
