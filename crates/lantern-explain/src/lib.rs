@@ -11,7 +11,9 @@
 //!   al.'s reference code), sharing the attention search of [`attention`];
 //! - perturbation: [`occlusion`] (Captum), [`occlusion_incremental`] (the same maps from
 //!   incremental inference over the occluder's receptive field), [`rise`] (the RISE reference
-//!   code).
+//!   code);
+//! - [`tokens`]: token → grid reshapes for transformer layers (pytorch-grad-cam's
+//!   `reshape_transform`).
 
 pub mod attention;
 pub mod attention_rollout;
@@ -34,6 +36,7 @@ pub mod rise;
 pub mod rng;
 pub mod saliency;
 pub mod smoothgrad;
+pub mod tokens;
 pub mod transformer_attribution;
 
 pub use error::{ExplainError, Result};

@@ -267,7 +267,24 @@ impl Model {
         };
         found.clone().ok_or_else(|| RuntimeError::Input {
             model: self.label(),
-            message: "no 4-D activation before global pooling was found; name the CAM layer explicitly (see `lantern layers`)".into(),
+            message: "no 4-D activation before global pooling and no attention block's norm was found; name the CAM layer explicitly (see `lantern layers`)".into(),
+        })
+    }
+
+    /// How the layer tensor `name` maps onto the image grid (`[N,C,h,w]`, `[N,H,W,C]` or
+    /// `[N,T,C]` tokens); an error for a tensor the probe did not see or of another rank.
+    pub fn cam_layer_layout(&self, name: &str) -> Result<lantern_graph::SpatialLayout> {
+        let shapes = self.shapes()?;
+        lantern_graph::spatial_layout(&self.proto, shapes, name).ok_or_else(|| {
+            RuntimeError::Input {
+                model: self.label(),
+                message: match shapes.get(name) {
+                    None => format!("tensor {name:?} is not produced by any node of the graph (see `lantern layers`)"),
+                    Some(s) => format!(
+                        "layer {name:?} has shape {s:?}; CAM layers must be [N,C,h,w] activations, [N,H,W,C] channels-last blocks or [N,T,C] tokens"
+                    ),
+                },
+            }
         })
     }
 }

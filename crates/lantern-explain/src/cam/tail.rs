@@ -3,7 +3,7 @@
 //! output and re-runs the rest of the network).
 //!
 //! Built by graph surgery on the model's own ONNX proto: the node producing the layer tensor
-//! gets its output renamed away, the tensor becomes a graph input `[N,K,h,w]`, and only the
+//! gets its output renamed away, the tensor becomes a graph input `[N, dims…]`, and only the
 //! nodes the logits still need are kept (walking back from the output; a node that also needs
 //! the image — e.g. a `Shape` of the input — keeps the image input, fed with the image repeated).
 //! So running the tail on the unmodified activations gives the model's own logits.
@@ -17,7 +17,7 @@ use lantern_graph::proto::{
     GraphProto, NodeProto, TensorShapeProto, TypeProto, ValueInfoProto, type_proto,
 };
 use lantern_runtime::{Layout, Model};
-use ndarray::{Array2, Array4, ArrayView3, ArrayView4, Axis, Ix2};
+use ndarray::{Array2, Array4, ArrayView3, ArrayViewD, Axis, Ix2};
 use ort::session::Session;
 use ort::value::TensorRef;
 use std::collections::HashSet;
@@ -79,7 +79,7 @@ fn float_input(name: &str, dims: &[usize]) -> ValueInfoProto {
 }
 
 impl TailSession {
-    /// The tail from `layer` (a 4-D tensor of per-image shape `dims` = `[K,h,w]`) to the logits.
+    /// The tail from `layer` (of per-image shape `dims`, e.g. `[K,h,w]` or `[T,C]`) to the logits.
     pub fn build(model: &Model, layer: &str, dims: &[usize]) -> Result<TailSession> {
         let mut proto = model.proto.clone();
         let graph = proto
@@ -142,8 +142,8 @@ impl TailSession {
         })
     }
 
-    /// Logits `[N, classes]` for replacement activations `[N,K,h,w]` of `image` (`[C,H,W]`).
-    pub fn run(&self, activations: ArrayView4<f32>, image: ArrayView3<f32>) -> Result<Array2<f32>> {
+    /// Logits `[N, classes]` for replacement activations `[N, dims…]` of `image` (`[C,H,W]`).
+    pub fn run(&self, activations: ArrayViewD<f32>, image: ArrayView3<f32>) -> Result<Array2<f32>> {
         let run_err = |e: ort::Error| fail(format!("{}: {e}", self.label));
         let n = activations.shape()[0];
         let acts = activations.as_standard_layout();

@@ -6,16 +6,19 @@
 //! `UnsupportedVariant` error, never a silently wrong gradient.
 
 pub(crate) mod activation;
-pub(crate) mod batch_norm;
 pub(crate) mod conv;
+pub(crate) mod cumsum;
+pub(crate) mod einsum;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
 pub(crate) mod geometry;
 pub(crate) mod identity;
 pub(crate) mod lrn;
 pub(crate) mod matmul;
+pub(crate) mod normalization;
 pub(crate) mod pool;
 pub(crate) mod reduce;
+pub(crate) mod resize;
 pub(crate) mod shape;
 pub(crate) mod softmax;
 pub(crate) mod unary;
@@ -32,24 +35,37 @@ const RULES: &[(&str, Rule)] = &[
     ("Abs", unary::backward),
     ("Add", elementwise::add_sub::backward),
     ("AveragePool", pool::average_pool::backward),
-    ("BatchNormalization", batch_norm::backward),
+    ("BatchNormalization", normalization::batch_norm::backward),
     ("Cast", identity::backward),
     ("Clip", activation::clip::backward),
     ("Concat", shape::concat::backward),
     ("Conv", conv::backward),
+    ("CumSum", cumsum::backward),
+    ("DepthToSpace", shape::depth_space::depth_to_space),
     ("Div", elementwise::div::backward),
     ("Dropout", identity::backward),
+    ("Einsum", einsum::backward),
     ("Erf", unary::backward),
     ("Exp", unary::backward),
     ("Expand", shape::reshape::expand),
     ("Flatten", shape::reshape::backward),
+    ("Gather", shape::gather::backward),
+    ("GatherElements", shape::gather::backward),
+    ("GatherND", shape::gather::backward),
+    ("Gelu", activation::gelu::backward),
     ("Gemm", gemm::backward),
     ("GlobalAveragePool", pool::global_pool::average),
     ("GlobalMaxPool", pool::global_pool::max),
+    ("GroupNormalization", normalization::group_norm::backward),
     ("HardSigmoid", activation::hard_sigmoid::backward),
     ("HardSwish", activation::hard_swish::backward),
     ("Identity", identity::backward),
+    (
+        "InstanceNormalization",
+        normalization::instance_norm::backward,
+    ),
     ("LRN", lrn::backward),
+    ("LayerNormalization", normalization::layer_norm::backward),
     ("LeakyRelu", activation::leaky_relu::backward),
     ("Log", unary::backward),
     ("LogSoftmax", softmax::backward),
@@ -62,19 +78,28 @@ const RULES: &[(&str, Rule)] = &[
     ("Pad", shape::pad::backward),
     ("Pow", unary::pow),
     ("Reciprocal", unary::backward),
-    ("ReduceMean", reduce::backward),
-    ("ReduceSum", reduce::backward),
+    ("ReduceL1", reduce::l1::backward),
+    ("ReduceL2", reduce::l2::backward),
+    ("ReduceLogSumExp", reduce::log_sum_exp::backward),
+    ("ReduceMax", reduce::max_min::backward),
+    ("ReduceMean", reduce::sum_mean::backward),
+    ("ReduceMin", reduce::max_min::backward),
+    ("ReduceSum", reduce::sum_mean::backward),
+    ("ReduceSumSquare", reduce::sum_square::backward),
     ("Relu", activation::relu::backward),
     ("Reshape", shape::reshape::backward),
+    ("Resize", resize::backward),
     ("Sigmoid", activation::sigmoid::backward),
     ("Slice", shape::slice::backward),
     ("Softmax", softmax::backward),
+    ("SpaceToDepth", shape::depth_space::space_to_depth),
     ("Split", shape::split::backward),
     ("Sqrt", unary::backward),
     ("Squeeze", shape::reshape::backward),
     ("Sub", elementwise::add_sub::backward),
     ("Sum", elementwise::sum::backward),
     ("Tanh", activation::tanh::backward),
+    ("Tile", shape::tile::backward),
     ("Transpose", shape::transpose::backward),
     ("Unsqueeze", shape::reshape::backward),
     ("Where", where_op::backward),
