@@ -1,7 +1,7 @@
 //! What the transformer methods ([`crate::attention_rollout`], [`crate::transformer_attribution`])
 //! share: finding the attention probabilities in the ONNX graph, splitting captured tensors into
 //! one `[heads, T, T]` stack per image, and turning the class-token row of a token relevance
-//! matrix into a map.
+//! matrix into a patch grid (with [`crate::tokens`], as the CAMs lay out token layers).
 //!
 //! An attention probability tensor is the output of a `Softmax` over the last axis of a
 //! `[N, heads, T, T]` (or `[N·heads, T, T]`) tensor that is the first operand of a `MatMul` —
@@ -10,6 +10,8 @@
 //! (`scaled_dot_product_attention`) or not. Blocks are in topological order of the graph.
 
 use crate::error::{ExplainError, Result};
+use crate::params::Params;
+use crate::tokens::{token_split, token_vector_to_grid};
 use lantern_graph::ir;
 use lantern_runtime::Model;
 use ndarray::{Array2, Array3, ArrayD, ArrayView2, Axis, Ix3, Ix4};
@@ -115,41 +117,33 @@ pub fn per_image(
     }
 }
 
-/// `R[0, prefix..]` of a `[T,T]` token relevance matrix as a patch grid (row-major), at token
-/// resolution. The prefix tokens (class, distillation) are the first `T − gh·gw`, where the grid
-/// `gh × gw` has the input's aspect ratio.
+/// `R[cls, patches]` of a `[T,T]` token relevance matrix on the patch grid `[g,g]`: row 0 (the
+/// class token), without the `extra` leading non-spatial tokens (`tokens` parameter; `None`:
+/// `T − g²`, i.e. the class token, and DeiT's distillation token), laid out as
+/// [`crate::tokens`] lays out CAM layers.
 pub fn class_row_grid(
     method: &str,
     relevance: ArrayView2<f64>,
-    height: usize,
-    width: usize,
+    extra: Option<usize>,
 ) -> Result<Array2<f32>> {
-    let tokens = relevance.nrows();
-    let (gh, gw) = patch_grid(tokens, height, width).ok_or_else(|| {
-        failed(
+    let row = relevance.row(0).mapv(|v| v as f32);
+    let (leading, _) = token_split(row.len(), extra).map_err(|e| failed(method, e.0))?;
+    if leading == 0 {
+        return Err(failed(
             method,
             format!(
-                "{tokens} tokens do not form a patch grid of the input's aspect ratio \
-                 {height}×{width} after one or two leading class tokens"
+                "{} attention tokens form a square grid with no class token; the map is the \
+                 class token's row, so give the number of leading tokens with `tokens=`",
+                row.len()
             ),
-        )
-    })?;
-    let prefix = tokens - gh * gw;
-    let row = relevance.row(0);
-    Ok(Array2::from_shape_fn((gh, gw), |(r, c)| {
-        row[prefix + r * gw + c] as f32
-    }))
+        ));
+    }
+    token_vector_to_grid(row.view(), Some(leading)).map_err(|e| failed(method, e.0))
 }
 
-/// The patch grid of `tokens` tokens: one (class) or two (class + distillation) leading tokens,
-/// then `gh·gw` patches with `gh/gw = height/width`.
-fn patch_grid(tokens: usize, height: usize, width: usize) -> Option<(usize, usize)> {
-    (1..=2).find_map(|prefix| {
-        let patches = tokens.checked_sub(prefix)?;
-        let gh = ((patches * height) as f64 / width as f64).sqrt().round() as usize;
-        (gh > 0 && patches % gh == 0 && (patches / gh) * height == gh * width)
-            .then(|| (gh, patches / gh))
-    })
+/// The `tokens` parameter both attention methods take (leading non-spatial tokens).
+pub fn tokens_param(p: &Params) -> Result<Option<usize>> {
+    p.usize_opt("tokens")
 }
 
 fn failed(method: &str, message: String) -> ExplainError {
@@ -164,13 +158,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn grids_skip_class_and_distillation_tokens() {
-        assert_eq!(patch_grid(197, 224, 224), Some((14, 14)));
-        assert_eq!(patch_grid(198, 224, 224), Some((14, 14)));
-        assert_eq!(patch_grid(65, 64, 64), Some((8, 8)));
-        assert_eq!(patch_grid(1 + 8 * 16, 64, 128), Some((8, 16)));
-        assert_eq!(patch_grid(50, 224, 224), Some((7, 7)));
-        assert_eq!(patch_grid(53, 224, 224), None);
+    fn class_row_drops_leading_tokens() {
+        // 1 class token + 2×2 patches: R[0, 1..].
+        let r = Array2::from_shape_fn((5, 5), |(i, j)| (10 * i + j) as f64);
+        let g = class_row_grid("t", r.view(), None).unwrap();
+        assert_eq!(g, ndarray::array![[1.0f32, 2.0], [3.0, 4.0]]);
+        // A square token count has no class token: an error unless `tokens` says otherwise.
+        let r = Array2::<f64>::zeros((4, 4));
+        assert!(class_row_grid("t", r.view(), None).is_err());
+        assert!(class_row_grid("t", r.view(), Some(0)).is_err());
+        let r = Array2::<f64>::zeros((6, 6));
+        assert_eq!(
+            class_row_grid("t", r.view(), Some(2)).unwrap().dim(),
+            (2, 2)
+        );
     }
 
     #[test]

@@ -11,9 +11,10 @@
 //! 3. `Â = (A + I)/2` with each row renormalised to sum 1 (the paper's residual correction);
 //! 4. `R ← Â·R`, from `R = I`.
 //!
-//! The map is `R[cls, patches]` (class and distillation tokens dropped) on the patch grid
-//! (`raw`), upsampled to the input size with torch bilinear, align_corners=False (`map`, like the
-//! CAMs in this crate). Maps are raw: vit-explain's `mask / max` is display normalisation.
+//! The map is `R[cls, patches]` on the patch grid (`raw`; the leading class/distillation tokens
+//! dropped: `tokens` of them, default `T − g²`, as CAMs on token layers), upsampled to the
+//! input size with torch bilinear, align_corners=False (`map`, like the CAMs in this crate).
+//! Maps are raw: vit-explain's `mask / max` is display normalisation.
 //!
 //! Rollout is CLASS-AGNOSTIC by definition: it only reads the forward attention, so every target
 //! of an image gets the same map (computed once).
@@ -23,7 +24,7 @@
 //! the paper, and Lantern, renormalise rows. `tools/reference_attention.py` documents the
 //! reference with that fix, and `tests/attention.rs` matches it to 1e-4.
 
-use crate::attention::{attention_tensors, class_row_grid, per_image};
+use crate::attention::{attention_tensors, class_row_grid, per_image, tokens_param};
 use crate::error::{ExplainError, Result};
 use crate::grad::check_image;
 use crate::method::{Context, Explanation, Method, Passes, check_target};
@@ -44,6 +45,8 @@ pub struct AttentionRollout {
     pub head_fusion: HeadFusion,
     /// Fraction of each fused attention matrix set to 0 (lowest first), in `[0, 1)`.
     pub discard_ratio: f64,
+    /// Leading non-spatial tokens (`tokens`); `None`: `T − g²`.
+    pub tokens: Option<usize>,
 }
 
 impl AttentionRollout {
@@ -65,6 +68,7 @@ impl AttentionRollout {
         Ok(AttentionRollout {
             head_fusion,
             discard_ratio,
+            tokens: tokens_param(p)?,
         })
     }
 
@@ -144,7 +148,7 @@ impl Method for AttentionRollout {
             blocks.extend(per_image(NAME, name, t, 1)?);
         }
         let (_, h, w) = image.dim();
-        let raw = class_row_grid(NAME, self.rollout(&blocks).view(), h, w)?;
+        let raw = class_row_grid(NAME, self.rollout(&blocks).view(), self.tokens)?;
         let map = bilinear(raw.view(), h, w);
         let passes = Passes {
             forward: 1,
@@ -180,6 +184,7 @@ mod tests {
         let r = AttentionRollout {
             head_fusion: HeadFusion::Mean,
             discard_ratio: 0.0,
+            tokens: None,
         };
         let a = array![[[0.5f32, 0.5], [1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]];
         // Mean over heads [[.75,.25],[.5,.5]]; (A + I)/2 = [[.875,.125],[.25,.75]] (rows sum 1).
@@ -191,6 +196,7 @@ mod tests {
         let max = AttentionRollout {
             head_fusion: HeadFusion::Max,
             discard_ratio: 0.0,
+            tokens: None,
         };
         let a = array![[[0.5f32, 0.5], [1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]];
         // Max over heads [[1,.5],[1,1]] + I → rows renormalised: [[2,.5]/2.5, [1,2]/3].

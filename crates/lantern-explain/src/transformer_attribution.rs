@@ -10,12 +10,13 @@
 //! - `Ā = mean over heads of (∇A ⊙ A)⁺`;
 //! - `R ← R + Ā·R`, from `R = I`.
 //!
-//! The map is `R[cls, patches]` (class and distillation tokens dropped) on the patch grid
-//! (`raw`), upsampled to the input size with torch bilinear, align_corners=False (`map`). The
-//! target score is the logit. Unlike attention rollout, the map is class-discriminative: the
-//! gradients weight the attention per target.
+//! The map is `R[cls, patches]` on the patch grid (`raw`; the leading class/distillation tokens
+//! dropped: `tokens` of them, default `T − g²`, as CAMs on token layers), upsampled to the
+//! input size with torch bilinear, align_corners=False (`map`). The target score is the logit.
+//! Unlike attention rollout, the map is class-discriminative: the gradients weight the
+//! attention per target.
 
-use crate::attention::{attention_tensors, class_row_grid, per_image};
+use crate::attention::{attention_tensors, class_row_grid, per_image, tokens_param};
 use crate::error::{ExplainError, Result};
 use crate::grad::{check_image, run_rows, spec};
 use crate::method::{Context, Explanation, Method, Passes, check_target};
@@ -26,11 +27,16 @@ use ndarray::{Array2, Array3, ArrayView3, Axis, Zip};
 
 const NAME: &str = "transformer-attribution";
 
-pub struct TransformerAttribution;
+pub struct TransformerAttribution {
+    /// Leading non-spatial tokens (`tokens`); `None`: `T − g²`.
+    pub tokens: Option<usize>,
+}
 
 impl TransformerAttribution {
-    pub fn from_params(_: &Params) -> Result<TransformerAttribution> {
-        Ok(TransformerAttribution)
+    pub fn from_params(p: &Params) -> Result<TransformerAttribution> {
+        Ok(TransformerAttribution {
+            tokens: tokens_param(p)?,
+        })
     }
 }
 
@@ -115,7 +121,7 @@ impl Method for TransformerAttribution {
             .iter()
             .zip(&gradients)
             .map(|(a, g)| {
-                let raw = class_row_grid(NAME, relevance(a, g).view(), h, w)?;
+                let raw = class_row_grid(NAME, relevance(a, g).view(), self.tokens)?;
                 let mut e = Explanation::new(bilinear(raw.view(), h, w).into_dyn(), passes);
                 e.raw = Some(raw);
                 e.stats.insert("blocks".into(), a.len() as f64);
