@@ -144,3 +144,45 @@ fn attribution_is_class_discriminative_and_rollout_is_not() {
         "transformer attribution maps of two classes differ by {d:.3e}"
     );
 }
+
+/// Both PyTorch exporters' graphs of one tiny ViT (lantern-graph's static-batch fixtures:
+/// TorchScript opset 17 with a dynamic batch; dynamo opset 20 with batch 1, whose attention
+/// Softmax outputs have generated names): the attention search finds the same blocks, and both
+/// methods give the same maps, two targets batched.
+#[test]
+fn both_exporters_give_the_same_maps() {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../lantern-graph/tests/fixtures/static");
+    let rt = Runtime::get_or_default().expect("ONNX Runtime");
+    let x = read_npy(&dir.join("tiny_vit_x.npy"));
+    let s = x.shape().to_vec();
+    let x = x
+        .index_axis(Axis(0), 0)
+        .to_owned()
+        .into_shape_with_order((s[1], s[2], s[3]))
+        .unwrap();
+    let maps: Vec<Vec<Explanation>> = ["tiny_vit_dynamic.onnx", "tiny_vit_static.onnx"]
+        .iter()
+        .map(|file| {
+            let model = Model::load(rt, &dir.join(file)).expect("fixture loads");
+            let l = logits(&model, &x);
+            let ctx = context(&model, &l);
+            ["attention-rollout", "transformer-attribution"]
+                .iter()
+                .flat_map(|name| {
+                    method(name, &[])
+                        .explain_targets(&ctx, x.view(), &[0, 1])
+                        .expect("explains")
+                })
+                .collect()
+        })
+        .collect();
+    for (i, (a, b)) in maps[0].iter().zip(&maps[1]).enumerate() {
+        check(
+            &format!("map {i}: dynamo vs TorchScript"),
+            b.map.view(),
+            a.map.view(),
+            1e-5,
+        );
+    }
+}
