@@ -28,6 +28,8 @@ pub struct TailSession {
     layer: String,
     image_input: Option<String>,
     layout: Layout,
+    /// Run one row per call (a static-batch model run one by one, `lantern_runtime::BatchMode`).
+    one_by_one: bool,
     session: Mutex<Session>,
 }
 
@@ -138,12 +140,29 @@ impl TailSession {
             layer: layer.to_string(),
             image_input,
             layout: model.input.layout,
+            one_by_one: model.batch_mode.one_by_one(),
             session: Mutex::new(session),
         })
     }
 
     /// Logits `[N, classes]` for replacement activations `[N, dims…]` of `image` (`[C,H,W]`).
     pub fn run(&self, activations: ArrayViewD<f32>, image: ArrayView3<f32>) -> Result<Array2<f32>> {
+        if self.one_by_one && activations.shape()[0] > 1 {
+            let rows: Vec<Array2<f32>> = activations
+                .axis_chunks_iter(Axis(0), 1)
+                .map(|one| self.run_once(one, image))
+                .collect::<Result<_>>()?;
+            let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
+            return Ok(ndarray::concatenate(Axis(0), &views).expect("rows of equal width"));
+        }
+        self.run_once(activations, image)
+    }
+
+    fn run_once(
+        &self,
+        activations: ArrayViewD<f32>,
+        image: ArrayView3<f32>,
+    ) -> Result<Array2<f32>> {
         let run_err = |e: ort::Error| fail(format!("{}: {e}", self.label));
         let n = activations.shape()[0];
         let acts = activations.as_standard_layout();
