@@ -36,7 +36,9 @@
 //! forward keeps its Conv+activation fusion), MaxPool → its `Indices` output +
 //! `ScatterElements(add)` over the flattened input, AveragePool → ConvTranspose with a kernel
 //! of ones, LRN → two channel-window convolutions, Add/Mul/… → the gradient summed back over
-//! broadcast axes (decided statically where both sides carry the batch on axis 0). The choices
+//! broadcast axes (decided statically where both sides carry the batch on axis 0),
+//! Layer/Group/InstanceNormalization → the normalisation backward through μ and σ², Einsum →
+//! one Einsum per operand, CumSum → a reversed CumSum. The choices
 //! follow ONNX Runtime CPU timings, given in each rule's docs. An op on the path
 //! without a rule is [`GraphError::NoGradientRule`] naming the op, the node and
 //! [`supported_ops`]; an unsupported attribute combination is
@@ -59,7 +61,8 @@
 //! `nn.ReLU6`/`Hardtanh` (the modules ONNX Clip nodes come from in classifiers); MaxPool ties go
 //! to the first maximum in row-major window order (ORT's `Indices`, as torch); LeakyRelu/PRelu
 //! use the negative slope at 0; Abs has gradient 0 at 0; HardSigmoid/HardSwish use torch's
-//! masks. With these, gradients match PyTorch autograd on the reference models (≤ 1e-4
+//! masks; ReduceMax/ReduceMin split the gradient evenly among tied extrema (torch's `amax`);
+//! ReduceL2 of zeros and Pow's masked cases give 0, as torch. With these, gradients match PyTorch autograd on the reference models (≤ 1e-4
 //! relative), including images with exact MaxPool ties.
 //!
 //! # Guided backprop and deconvnet
