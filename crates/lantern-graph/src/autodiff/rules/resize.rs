@@ -83,7 +83,7 @@ fn targets(ctx: &Ctx, n: &NodeProto, xs: &[i64], ys: &[i64]) -> Result<Vec<Targe
     let rank = xs.len();
     let present = |i: usize| n.input.get(i).filter(|s| !s.is_empty());
     // Opset 11–12 write an empty scales constant when sizes are given.
-    let scales = present(2).filter(|s| ctx.shape(s).map_or(true, |d| ir::numel(&d) > 0));
+    let scales = present(2).filter(|s| ctx.shape(s).ok().is_none_or(|d| ir::numel(&d) > 0));
     let axes: Vec<usize> = match ir::attr_ints(n, "axes") {
         Some(a) => a
             .iter()
