@@ -206,10 +206,7 @@ impl<R: CamRule> Cam<R> {
     /// Parameters: `layer` or `layers` (`auto`: the default layer), `tokens`.
     pub fn new(rule: R, p: &Params) -> Result<Cam<R>> {
         let layers = layers_param(rule.name(), p)?;
-        let tokens = match p.text("tokens")? {
-            None => None,
-            Some(_) => Some(p.usize_or("tokens", 0)?),
-        };
+        let tokens = p.usize_opt("tokens")?;
         Ok(Cam {
             rule,
             layers,
