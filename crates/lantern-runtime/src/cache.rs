@@ -17,6 +17,7 @@ pub fn cache_root() -> PathBuf {
 }
 
 /// The cache folder of one model.
+/// (A key longer than 16 characters is cut: whatever tells keys apart must come first.)
 pub fn model_dir(model_hash: &str) -> PathBuf {
     cache_root().join(&model_hash[..model_hash.len().min(16)])
 }

@@ -195,7 +195,8 @@ impl Model {
     /// The cache folder key: the file hash, marked when Lantern's graph differs from the file's.
     pub fn cache_key(&self) -> String {
         match self.batch_mode {
-            BatchMode::Symbolic { .. } => format!("{}-symbolic-batch", self.hash),
+            // The cache folder takes the key's first 16 characters: the mark goes in front.
+            BatchMode::Symbolic { .. } => format!("sym-{}", self.hash),
             _ => self.hash.clone(),
         }
     }

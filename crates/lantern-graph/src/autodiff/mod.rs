@@ -57,7 +57,9 @@ pub struct GradientSpec {
 /// Revision of the graphs [`build_gradient_graph`] emits, bumped whenever the same model and
 /// spec would give a different graph (a cache of built graphs must key on it). 2: stride-1
 /// Conv backward as Conv, masks of activation outputs with Cast + Mul, static broadcast checks.
-pub const GRAPH_REVISION: u32 = 2;
+/// 3: transformer rules (normalisations, Gelu, Einsum, index routing for Gather/Slice, Resize),
+/// Pow in both operands.
+pub const GRAPH_REVISION: u32 = 3;
 
 /// The lowest default-domain opset of gradient graphs (ScatterElements with `reduction`
 /// needs 16; 17 is what the reference exporters write).
