@@ -289,8 +289,6 @@ def randomise(model, seed):
 
 def input_gradient(model, x, seed):
     """d(sum(seed · model(x)))/dx with autograd, in x's dtype."""
-    import torch
-
     x = x.clone().requires_grad_(True)
     logits = model(x)
     (logits * seed).sum().backward()
