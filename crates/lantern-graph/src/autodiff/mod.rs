@@ -589,8 +589,10 @@ const BATCH_PRESERVING: &[&str] = &[
     "Elu",
     "Erf",
     "Exp",
+    "Gelu",
     "GlobalAveragePool",
     "GlobalMaxPool",
+    "GroupNormalization",
     "HardSigmoid",
     "HardSwish",
     "Identity",
@@ -620,8 +622,8 @@ const BATCH_PRESERVING: &[&str] = &[
 
 /// Tensors whose axis 0 is the batch at every batch size and whose other extents do not depend
 /// on it: the image input, then outputs of [`BATCH_PRESERVING`] ops (plus Flatten with
-/// axis ≥ 1, Gemm without transA, Softmax/LogSoftmax/Concat off axis 0) whose image-dependent
-/// inputs are all batch-major with the output's rank. Inputs that do not depend on the image
+/// axis ≥ 1, Gemm without transA, Softmax/LogSoftmax/LayerNormalization/Concat off axis 0)
+/// whose image-dependent inputs are all batch-major with the output's rank. Inputs that do not depend on the image
 /// have the same shape at every batch. Anything else (Reshape, Transpose, …) is left out, so
 /// the set errs on the side of the run-time shape checks.
 fn batch_major(
@@ -649,7 +651,7 @@ fn batch_major(
         let same_rank = match o {
             "Flatten" => ir::attr_i(n, "axis").unwrap_or(1) >= 1,
             "Gemm" => ir::attr_i(n, "transA").unwrap_or(0) == 0,
-            "Softmax" | "LogSoftmax" => axis_not_batch(-1),
+            "Softmax" | "LogSoftmax" | "LayerNormalization" => axis_not_batch(-1),
             "Concat" => axis_not_batch(0),
             _ => BATCH_PRESERVING.contains(&o),
         };

@@ -1,8 +1,10 @@
 //! Identity, Dropout (inference: identity on its first output; the mask carries no
-//! gradient), and Cast between float types (the gradient is cast back).
+//! gradient), and Cast between float types (the gradient is cast back). Dropout's `ratio`
+//! input (opset ≥ 12) does not matter in inference; its `training_mode` input must be a
+//! constant false (a random mask has no reproducible gradient: export in eval mode).
 
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads};
+use crate::autodiff::ctx::{Ctx, Grads, no_grads, unsupported};
 use crate::ir::{a_int, op};
 use crate::proto::NodeProto;
 
@@ -11,6 +13,27 @@ pub(crate) fn backward(
     n: &NodeProto,
     gy: &[Option<String>],
 ) -> Result<Grads, GraphError> {
+    if op(n) == "Dropout"
+        && let Some(mode) = n.input.get(2).filter(|m| !m.is_empty())
+    {
+        match ctx.const_values(mode) {
+            Some(v) if v.iter().all(|&t| t == 0.0) => {}
+            Some(_) => {
+                return Err(unsupported(
+                    n,
+                    "training_mode = true (a random mask); export the model in eval mode",
+                ));
+            }
+            None => {
+                return Err(unsupported(
+                    n,
+                    &format!(
+                        "training_mode ({mode}) is not a constant; export the model in eval mode"
+                    ),
+                ));
+            }
+        }
+    }
     let mut out = no_grads(n);
     let x = &n.input[0];
     let Some(g) = gy.first().cloned().flatten() else {
@@ -30,8 +53,10 @@ pub(crate) fn backward(
 
 #[cfg(test)]
 mod tests {
-    use crate::ir::{a_float, a_int};
-    use crate::testing::{Fd, check_op, node, uniform};
+    use crate::ir::{a_float, a_int, tensor_f32};
+    use crate::testing::{Fd, check_op, model, node, uniform};
+    use crate::{GradientSpec, GraphError, TensorShapes, build_gradient_graph};
+    use std::collections::HashMap;
 
     #[test]
     fn identity_dropout_cast() {
@@ -57,5 +82,49 @@ mod tests {
             vec![a_float("ratio", 0.3)],
         )];
         check_op("Dropout opset 9", nodes, vec![], &x, 9, &Fd::default());
+        // Opset 12+: ratio and training_mode inputs, inference form.
+        let inits = vec![tensor_f32("ratio", &[], &[0.5]), tensor_bool("off", false)];
+        let nodes = vec![node("Dropout", &["x", "ratio", "off"], &["y"], vec![])];
+        check_op(
+            "Dropout opset 13 inputs",
+            nodes,
+            inits,
+            &x,
+            13,
+            &Fd::default(),
+        );
+        let nodes = vec![node("Dropout", &["x", "ratio"], &["y", "m"], vec![])];
+        let inits = vec![tensor_f32("ratio", &[], &[0.1])];
+        check_op("Dropout ratio only", nodes, inits, &x, 17, &Fd::default());
+    }
+
+    fn tensor_bool(name: &str, v: bool) -> crate::proto::TensorProto {
+        crate::proto::TensorProto {
+            name: Some(name.into()),
+            data_type: Some(crate::proto::tensor_proto::DataType::Bool as i32),
+            int32_data: vec![i32::from(v)],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn dropout_in_training_mode_is_refused() {
+        let m = model(
+            vec![node("Dropout", &["x", "ratio", "on"], &["y"], vec![])],
+            vec![tensor_f32("ratio", &[], &[0.5]), tensor_bool("on", true)],
+            &[("x", &[-1, 3])],
+            &["y"],
+            13,
+        );
+        let shapes = TensorShapes(HashMap::from([
+            ("x".to_string(), vec![1, 3]),
+            ("y".to_string(), vec![1, 3]),
+        ]));
+        let err =
+            build_gradient_graph(&m, &shapes, &GradientSpec::default()).expect_err("training");
+        assert!(
+            matches!(err, GraphError::UnsupportedVariant { .. }),
+            "{err}"
+        );
     }
 }

@@ -88,6 +88,7 @@ fn reduce_to(ctx: &mut Ctx, p: &str, x: &str) -> Result<String, GraphError> {
 
 #[cfg(test)]
 mod tests {
+    use crate::ir::{a_int, a_ints, tensor_i64};
     use crate::testing::{Fd, check_op, init_f32, node, uniform};
 
     #[test]
@@ -125,7 +126,7 @@ mod tests {
             "Transpose",
             &["x"],
             &["xt"],
-            vec![crate::ir::a_ints("perm", &[0, 1, 3, 2])],
+            vec![a_ints("perm", &[0, 1, 3, 2])],
         );
         check_op(
             "MatMul x·xᵀ",
@@ -133,6 +134,51 @@ mod tests {
             vec![],
             &x3,
             13,
+            &Fd::default(),
+        );
+    }
+
+    #[test]
+    fn matmul_attention_both_operands_active() {
+        // Q·Kᵀ with Q and K both projections of x, softmax, then A·V: rank-4 [N, heads, T, d].
+        let x = uniform(&[1, 2, 5, 4], -1.0, 1.0, 5);
+        let inits = vec![
+            init_f32("wq", &[4, 4], 6, -1.0, 1.0),
+            init_f32("wk", &[4, 4], 7, -1.0, 1.0),
+            init_f32("wv", &[4, 3], 8, -1.0, 1.0),
+        ];
+        let nodes = vec![
+            node("MatMul", &["x", "wq"], &["q"], vec![]),
+            node("MatMul", &["x", "wk"], &["k"], vec![]),
+            node("MatMul", &["x", "wv"], &["v"], vec![]),
+            node(
+                "Transpose",
+                &["k"],
+                &["kt"],
+                vec![a_ints("perm", &[0, 1, 3, 2])],
+            ),
+            node("MatMul", &["q", "kt"], &["s"], vec![]),
+            node("Softmax", &["s"], &["a"], vec![a_int("axis", -1)]),
+            node("MatMul", &["a", "v"], &["y"], vec![]),
+        ];
+        check_op("MatMul attention", nodes, inits, &x, 17, &Fd::default());
+        // Kᵀ shared by every head ([N, 1, d, T], broadcast over the heads of Q), both active.
+        let nodes = vec![
+            node("ReduceMean", &["x", "h"], &["k1"], vec![]),
+            node(
+                "Transpose",
+                &["k1"],
+                &["kt"],
+                vec![a_ints("perm", &[0, 1, 3, 2])],
+            ),
+            node("MatMul", &["x", "kt"], &["y"], vec![]),
+        ];
+        check_op(
+            "MatMul [N,2,5,4]·[N,1,4,5]",
+            nodes,
+            vec![tensor_i64("h", &[1], &[1])],
+            &x,
+            18,
             &Fd::default(),
         );
     }

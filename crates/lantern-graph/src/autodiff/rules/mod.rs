@@ -6,14 +6,16 @@
 //! `UnsupportedVariant` error, never a silently wrong gradient.
 
 pub(crate) mod activation;
-pub(crate) mod batch_norm;
 pub(crate) mod conv;
+pub(crate) mod cumsum;
+pub(crate) mod einsum;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
 pub(crate) mod geometry;
 pub(crate) mod identity;
 pub(crate) mod lrn;
 pub(crate) mod matmul;
+pub(crate) mod normalization;
 pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod shape;
@@ -32,24 +34,33 @@ const RULES: &[(&str, Rule)] = &[
     ("Abs", unary::backward),
     ("Add", elementwise::add_sub::backward),
     ("AveragePool", pool::average_pool::backward),
-    ("BatchNormalization", batch_norm::backward),
+    ("BatchNormalization", normalization::batch_norm::backward),
     ("Cast", identity::backward),
     ("Clip", activation::clip::backward),
     ("Concat", shape::concat::backward),
     ("Conv", conv::backward),
+    ("CumSum", cumsum::backward),
     ("Div", elementwise::div::backward),
     ("Dropout", identity::backward),
+    ("Einsum", einsum::backward),
     ("Erf", unary::backward),
     ("Exp", unary::backward),
     ("Expand", shape::reshape::expand),
     ("Flatten", shape::reshape::backward),
+    ("Gelu", activation::gelu::backward),
     ("Gemm", gemm::backward),
     ("GlobalAveragePool", pool::global_pool::average),
     ("GlobalMaxPool", pool::global_pool::max),
+    ("GroupNormalization", normalization::group_norm::backward),
     ("HardSigmoid", activation::hard_sigmoid::backward),
     ("HardSwish", activation::hard_swish::backward),
     ("Identity", identity::backward),
+    (
+        "InstanceNormalization",
+        normalization::instance_norm::backward,
+    ),
     ("LRN", lrn::backward),
+    ("LayerNormalization", normalization::layer_norm::backward),
     ("LeakyRelu", activation::leaky_relu::backward),
     ("Log", unary::backward),
     ("LogSoftmax", softmax::backward),
@@ -62,8 +73,14 @@ const RULES: &[(&str, Rule)] = &[
     ("Pad", shape::pad::backward),
     ("Pow", unary::pow),
     ("Reciprocal", unary::backward),
-    ("ReduceMean", reduce::backward),
-    ("ReduceSum", reduce::backward),
+    ("ReduceL1", reduce::l1::backward),
+    ("ReduceL2", reduce::l2::backward),
+    ("ReduceLogSumExp", reduce::log_sum_exp::backward),
+    ("ReduceMax", reduce::max_min::backward),
+    ("ReduceMean", reduce::sum_mean::backward),
+    ("ReduceMin", reduce::max_min::backward),
+    ("ReduceSum", reduce::sum_mean::backward),
+    ("ReduceSumSquare", reduce::sum_square::backward),
     ("Relu", activation::relu::backward),
     ("Reshape", shape::reshape::backward),
     ("Sigmoid", activation::sigmoid::backward),

@@ -105,5 +105,30 @@ mod expand_tests {
             13,
             &Fd::default(),
         );
+        // A shape of lower rank with 1s (the input's extents stay) and one of higher rank
+        // (new leading axes, summed away; fixed batch so the batch is not among them).
+        let s = tensor_i64("s", &[2], &[1, 2]);
+        check_op(
+            "Expand lower-rank shape",
+            vec![node("Expand", &["x", "s"], &["y"], vec![])],
+            vec![s],
+            &x,
+            13,
+            &Fd::default(),
+        );
+        let x2 = uniform(&[1, 4], -1.0, 1.0, 2);
+        let s = tensor_i64("s", &[3], &[1, 3, 4]);
+        let fixed = Fd {
+            fixed_batch: true,
+            ..Fd::default()
+        };
+        check_op(
+            "Expand higher rank",
+            vec![node("Expand", &["x", "s"], &["y"], vec![])],
+            vec![s],
+            &x2,
+            13,
+            &fixed,
+        );
     }
 }

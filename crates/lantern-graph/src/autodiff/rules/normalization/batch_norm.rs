@@ -1,6 +1,7 @@
 //! BatchNormalization in inference mode: `y = (x − mean)·scale/√(var + ε) + bias` per channel,
 //! so `∂y/∂x = g · scale/√(var + ε)` broadcast over axis 1. Training mode is refused.
 
+use super::per_channel;
 use crate::GraphError;
 use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single, unsupported};
 use crate::ir;
@@ -31,14 +32,7 @@ pub(crate) fn backward(
     let ve = ctx.add(var, &e);
     let sd = ctx.node("Sqrt", &[&ve], vec![]);
     let k = ctx.div(scale, &sd);
-    let k = if rank > 2 {
-        let mut shape = vec![-1];
-        shape.extend(std::iter::repeat_n(1, rank - 2));
-        let s = ctx.ints(&shape);
-        ctx.node("Reshape", &[&k, &s], vec![])
-    } else {
-        k
-    };
+    let k = per_channel(ctx, &k, rank);
     out[0] = Some(ctx.mul(&g, &k));
     Ok(out)
 }

@@ -1,11 +1,11 @@
-//! ReduceSum / ReduceMean: the gradient (with the reduced axes restored) expanded over the
-//! input; ReduceMean divides by the number of reduced elements (static when no reduced axis
-//! can be the batch, else `Size(x) / Size(y)` at run time). Axes come from the attribute or
-//! the constant `axes` input (ReduceSum ≥ 13, ReduceMean ≥ 18).
+//! ReduceSum / ReduceMean: the gradient, with the reduced axes restored, expanded over the
+//! input; ReduceMean divides by the number of reduced elements (see
+//! [`divide_by_count`](super::divide_by_count)).
 
+use super::{Reduction, divide_by_count};
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single};
-use crate::ir::{self, a_int, op};
+use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::ir::op;
 use crate::proto::NodeProto;
 
 pub(crate) fn backward(
@@ -13,51 +13,22 @@ pub(crate) fn backward(
     n: &NodeProto,
     gy: &[Option<String>],
 ) -> Result<Grads, GraphError> {
-    require_no_grad(ctx, n, &[1], "axes")?;
-    let mut out = no_grads(n);
     let x = &n.input[0];
+    let r = Reduction::of(ctx, n, x)?;
+    let mut out = no_grads(n);
     if !ctx.needs_grad(x) {
         return Ok(out);
     }
     let g = single(n, gy)?;
-    let xs = ctx.shape(x)?;
-    let rank = xs.len();
-    let keepdims = ir::attr_i(n, "keepdims").unwrap_or(1) != 0;
-    let noop = ir::attr_i(n, "noop_with_empty_axes").unwrap_or(0) != 0;
-    let axes = ctx.ints_attr_or_input(n, "axes", 1)?.unwrap_or_default();
-    if axes.is_empty() && noop {
+    if r.noop {
         out[0] = Some(g);
         return Ok(out);
     }
-    let mut axes: Vec<usize> = if axes.is_empty() {
-        (0..rank).collect()
-    } else {
-        axes.iter()
-            .map(|&a| ctx.axis(n, a, rank))
-            .collect::<Result<_, _>>()?
-    };
-    axes.sort_unstable();
-    axes.dedup();
-    let g = if keepdims {
-        g
-    } else {
-        let a = ctx.ints(&axes.iter().map(|&a| a as i64).collect::<Vec<_>>());
-        ctx.node("Unsqueeze", &[&g, &a], vec![])
-    };
+    let g = r.kept(ctx, &g);
     let s = ctx.shape_of(x);
     let e = ctx.node("Expand", &[&g, &s], vec![]);
     out[0] = Some(if op(n) == "ReduceMean" {
-        if axes.iter().all(|&a| xs[a] != 1) {
-            let count: i64 = axes.iter().map(|&a| xs[a]).product();
-            ctx.scale(&e, 1.0 / count as f64)
-        } else {
-            let sx = ctx.node("Size", &[x], vec![]);
-            let sy = ctx.node("Size", &[&n.output[0]], vec![]);
-            let c = ctx.node("Div", &[&sx, &sy], vec![]);
-            let dt = ctx.dtype as i64;
-            let c = ctx.node("Cast", &[&c], vec![a_int("to", dt)]);
-            ctx.div(&e, &c)
-        }
+        divide_by_count(ctx, &e, x, &r.axes, &n.output[0])?
     } else {
         e
     });

@@ -1,0 +1,67 @@
+//! ReduceLogSumExp `y = log Σ exp(x)`: `∂x = kept(g) · exp(x − kept(y))` (the softmax of x over
+//! the reduced axes, formed from y so it cannot overflow).
+
+use super::Reduction;
+use crate::GraphError;
+use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::proto::NodeProto;
+
+pub(crate) fn backward(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+) -> Result<Grads, GraphError> {
+    let x = &n.input[0];
+    let r = Reduction::of(ctx, n, x)?;
+    let mut out = no_grads(n);
+    if !ctx.needs_grad(x) {
+        return Ok(out);
+    }
+    let g = single(n, gy)?;
+    let g = r.kept(ctx, &g);
+    let y = r.kept(ctx, &n.output[0]);
+    let d = ctx.sub(x, &y);
+    let p = ctx.node("Exp", &[&d], vec![]);
+    out[0] = Some(ctx.mul(&g, &p));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{a_int, a_ints, tensor_i64};
+    use crate::testing::{Fd, check_op, node, uniform};
+
+    #[test]
+    fn reduce_log_sum_exp() {
+        let x = uniform(&[1, 3, 4, 5], -2.0, 2.0, 1);
+        for keep in [0, 1] {
+            check_op(
+                &format!("ReduceLogSumExp attribute axes keepdims={keep}"),
+                vec![node(
+                    "ReduceLogSumExp",
+                    &["x"],
+                    &["y"],
+                    vec![a_ints("axes", &[-1]), a_int("keepdims", keep)],
+                )],
+                vec![],
+                &x,
+                13,
+                &Fd::default(),
+            );
+        }
+        let axes = tensor_i64("axes", &[2], &[1, 2]);
+        check_op(
+            "ReduceLogSumExp input axes",
+            vec![node(
+                "ReduceLogSumExp",
+                &["x", "axes"],
+                &["y"],
+                vec![a_int("keepdims", 0)],
+            )],
+            vec![axes],
+            &x,
+            18,
+            &Fd::default(),
+        );
+    }
+}

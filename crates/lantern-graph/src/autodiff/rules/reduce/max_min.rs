@@ -1,0 +1,131 @@
+//! ReduceMax / ReduceMin: the gradient goes to the positions that attain the extremum,
+//! `∂x = kept(g) · [x = kept(y)] / Σ_axes [x = kept(y)]`. On ties it is split evenly among the
+//! tied positions, as PyTorch's `amax`/`amin` (and the full-tensor `max()`/`min()`) backward
+//! does — so the gradient is a valid subgradient whatever the tie, and sums to `g`. (PyTorch's
+//! `max(dim)`, which also returns indices, routes it to one index instead; the exporters write
+//! that as ArgMax + Gather, not as ReduceMax.)
+
+use super::Reduction;
+use crate::GraphError;
+use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::ir::a_int;
+use crate::proto::NodeProto;
+
+pub(crate) fn backward(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+) -> Result<Grads, GraphError> {
+    let x = &n.input[0];
+    let r = Reduction::of(ctx, n, x)?;
+    let mut out = no_grads(n);
+    if !ctx.needs_grad(x) {
+        return Ok(out);
+    }
+    let g = single(n, gy)?;
+    if r.noop {
+        out[0] = Some(g);
+        return Ok(out);
+    }
+    let g = r.kept(ctx, &g);
+    let y = r.kept(ctx, &n.output[0]);
+    let hit = ctx.node("Equal", &[x, &y], vec![]);
+    let hit = ctx.node("Cast", &[&hit], vec![a_int("to", ctx.dtype as i64)]);
+    let ties = r.sum_kept(ctx, &hit);
+    let share = ctx.div(&g, &ties);
+    out[0] = Some(ctx.mul(&share, &hit));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{a_int, a_ints, tensor_i64};
+    use crate::testing::{Fd, check_op, distinct_values, grad_of, model, node};
+    use ndarray::{ArrayD, IxDyn};
+
+    #[test]
+    fn reduce_max_min_axes_forms() {
+        // Distinct values 0.05 apart: a step of 0.01 never changes the winner.
+        let x = distinct_values(&[1, 3, 4, 5], -1.5, 0.05, 1);
+        let axes = tensor_i64("axes", &[2], &[-1, 2]);
+        for op in ["ReduceMax", "ReduceMin"] {
+            for keep in [0, 1] {
+                let attrs = vec![a_ints("axes", &[-1, 2]), a_int("keepdims", keep)];
+                check_op(
+                    &format!("{op} attribute axes keepdims={keep}"),
+                    vec![node(op, &["x"], &["y"], attrs)],
+                    vec![],
+                    &x,
+                    13,
+                    &Fd::default(),
+                );
+                check_op(
+                    &format!("{op} input axes keepdims={keep}"),
+                    vec![node(
+                        op,
+                        &["x", "axes"],
+                        &["y"],
+                        vec![a_int("keepdims", keep)],
+                    )],
+                    vec![axes.clone()],
+                    &x,
+                    18,
+                    &Fd::default(),
+                );
+            }
+            // No axes: every axis (the batch too, so the batch is fixed; kept as [1, 1, 1, 1]).
+            let fixed = Fd {
+                fixed_batch: true,
+                ..Fd::default()
+            };
+            check_op(
+                &format!("{op} all axes"),
+                vec![node(op, &["x"], &["y"], vec![])],
+                vec![],
+                &x,
+                18,
+                &fixed,
+            );
+            // noop_with_empty_axes: the identity.
+            check_op(
+                &format!("{op} noop"),
+                vec![node(
+                    op,
+                    &["x"],
+                    &["y"],
+                    vec![a_int("noop_with_empty_axes", 1)],
+                )],
+                vec![],
+                &x,
+                18,
+                &Fd::default(),
+            );
+        }
+    }
+
+    #[test]
+    fn reduce_max_ties_split_evenly() {
+        // Finite differences cannot see a tie (the one-sided slopes differ); the convention is
+        // PyTorch's amax backward: each of k tied maxima gets g / k.
+        let x = ArrayD::from_shape_vec(IxDyn(&[1, 2, 3]), vec![1.0, 3.0, 3.0, 2.0, 2.0, 2.0])
+            .expect("shape");
+        let m = model(
+            vec![node(
+                "ReduceMax",
+                &["x"],
+                &["y"],
+                vec![a_ints("axes", &[2]), a_int("keepdims", 0)],
+            )],
+            vec![],
+            &[("x", &[-1, 2, 3])],
+            &["y"],
+            13,
+        );
+        let seed = ArrayD::from_shape_vec(IxDyn(&[1, 2]), vec![1.0, 3.0]).expect("shape");
+        let g = grad_of(&m, &x, &seed, crate::ReluRule::Plain);
+        let want = [0.0, 0.5, 0.5, 1.0, 1.0, 1.0];
+        for (a, b) in g.iter().zip(want) {
+            assert!((a - b).abs() < 1e-6, "got {g:?}, want {want:?}");
+        }
+    }
+}

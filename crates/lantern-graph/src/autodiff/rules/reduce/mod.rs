@@ -1,0 +1,124 @@
+//! Reductions `y = R_{axes}(x)`. Every rule here has the form `∂x = kept(g) ⊙ d(x, kept(y))`:
+//! the upstream gradient with the reduced axes restored as extent 1 (what `keepdims = 1`
+//! gives), broadcast against an x-shaped local derivative. [`Reduction`] reads the axes the one
+//! way for all of them: the `axes` attribute (opset < 18; ReduceSum < 13) or the constant
+//! `axes` input (opset ≥ 18; ReduceSum ≥ 13), negative axes counted from the end, no axes =
+//! every axis, and `noop_with_empty_axes = 1` with no axes = no reduction at all (the
+//! elementwise part only, as the ONNX reference implementation computes it).
+
+pub(crate) mod l1;
+pub(crate) mod l2;
+pub(crate) mod log_sum_exp;
+pub(crate) mod max_min;
+pub(crate) mod sum_mean;
+pub(crate) mod sum_square;
+
+use crate::GraphError;
+use crate::autodiff::ctx::{Ctx, require_no_grad};
+use crate::ir::{self, a_int};
+use crate::proto::NodeProto;
+
+/// What a Reduce* node reduces.
+pub(crate) struct Reduction {
+    /// Reduced axes, normalised, sorted and deduplicated (every axis when none are given;
+    /// empty when `noop`).
+    pub(crate) axes: Vec<usize>,
+    pub(crate) keepdims: bool,
+    /// `noop_with_empty_axes` with no axes: the output has the input's shape, nothing reduced.
+    pub(crate) noop: bool,
+}
+
+impl Reduction {
+    /// The reduction of node `n` over its data input `x`; the `axes` input must not depend on
+    /// the image (it is a shape, not an activation).
+    pub(crate) fn of(ctx: &Ctx, n: &NodeProto, x: &str) -> Result<Reduction, GraphError> {
+        require_no_grad(ctx, n, &[1], "axes")?;
+        let rank = ctx.rank(x)?;
+        let keepdims = ir::attr_i(n, "keepdims").unwrap_or(1) != 0;
+        let noop_attr = ir::attr_i(n, "noop_with_empty_axes").unwrap_or(0) != 0;
+        let given = ctx.ints_attr_or_input(n, "axes", 1)?.unwrap_or_default();
+        if given.is_empty() && noop_attr {
+            return Ok(Reduction {
+                axes: Vec::new(),
+                keepdims,
+                noop: true,
+            });
+        }
+        let mut axes: Vec<usize> = if given.is_empty() {
+            (0..rank).collect()
+        } else {
+            given
+                .iter()
+                .map(|&a| ctx.axis(n, a, rank))
+                .collect::<Result<_, _>>()?
+        };
+        axes.sort_unstable();
+        axes.dedup();
+        Ok(Reduction {
+            axes,
+            keepdims,
+            noop: false,
+        })
+    }
+
+    /// The reduced axes as an int64 constant.
+    pub(crate) fn axes_const(&self, ctx: &mut Ctx) -> String {
+        let axes: Vec<i64> = self.axes.iter().map(|&a| a as i64).collect();
+        ctx.ints(&axes)
+    }
+
+    /// `t` (shaped like the output: the upstream gradient or `y` itself) with the reduced axes
+    /// back as extent 1, so that it broadcasts against the input.
+    pub(crate) fn kept(&self, ctx: &mut Ctx, t: &str) -> String {
+        if self.keepdims || self.noop {
+            return t.to_string();
+        }
+        let a = self.axes_const(ctx);
+        ctx.node("Unsqueeze", &[t, &a], vec![])
+    }
+
+    /// `ReduceSum(t, axes, keepdims = 1)` for an x-shaped `t` (`t` itself when `noop`).
+    pub(crate) fn sum_kept(&self, ctx: &mut Ctx, t: &str) -> String {
+        if self.noop {
+            return t.to_string();
+        }
+        let a = self.axes_const(ctx);
+        ctx.node("ReduceSum", &[t, &a], vec![a_int("keepdims", 1)])
+    }
+}
+
+/// `t / count`, where count is the number of elements of `x` that each element of `reduced`
+/// sums over `axes`. Static when no reduced axis can be the batch (extent 1 at the probe's
+/// batch of 1), else `Size(x) / Size(reduced)` at run time.
+pub(crate) fn divide_by_count(
+    ctx: &mut Ctx,
+    t: &str,
+    x: &str,
+    axes: &[usize],
+    reduced: &str,
+) -> Result<String, GraphError> {
+    let xs = ctx.shape(x)?;
+    if axes.iter().all(|&a| xs[a] != 1) {
+        let count: i64 = axes.iter().map(|&a| xs[a]).product();
+        return Ok(ctx.scale(t, 1.0 / count as f64));
+    }
+    let sx = ctx.node("Size", &[x], vec![]);
+    let sr = ctx.node("Size", &[reduced], vec![]);
+    let c = ctx.node("Div", &[&sx, &sr], vec![]);
+    let dt = ctx.dtype as i64;
+    let c = ctx.node("Cast", &[&c], vec![a_int("to", dt)]);
+    Ok(ctx.div(t, &c))
+}
+
+/// The mean of an x-shaped `t` over `axes` of `x`, kept as extent-1 axes.
+pub(crate) fn mean_kept(
+    ctx: &mut Ctx,
+    t: &str,
+    x: &str,
+    axes: &[usize],
+) -> Result<String, GraphError> {
+    let a: Vec<i64> = axes.iter().map(|&a| a as i64).collect();
+    let a = ctx.ints(&a);
+    let s = ctx.node("ReduceSum", &[t, &a], vec![a_int("keepdims", 1)]);
+    divide_by_count(ctx, &s, x, axes, &s)
+}

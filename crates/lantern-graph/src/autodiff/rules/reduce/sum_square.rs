@@ -1,0 +1,77 @@
+//! ReduceSumSquare `y = Σ x²`: `∂x = 2 · kept(g) · x`.
+
+use super::Reduction;
+use crate::GraphError;
+use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::proto::NodeProto;
+
+pub(crate) fn backward(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+) -> Result<Grads, GraphError> {
+    let x = &n.input[0];
+    let r = Reduction::of(ctx, n, x)?;
+    let mut out = no_grads(n);
+    if !ctx.needs_grad(x) {
+        return Ok(out);
+    }
+    let g = single(n, gy)?;
+    let g = r.kept(ctx, &g);
+    let gx = ctx.mul(&g, x);
+    out[0] = Some(ctx.scale(&gx, 2.0));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{a_int, a_ints, tensor_i64};
+    use crate::testing::{Fd, check_op, node, uniform};
+
+    #[test]
+    fn reduce_sum_square() {
+        let x = uniform(&[1, 3, 4, 5], -1.0, 1.0, 1);
+        for keep in [0, 1] {
+            check_op(
+                &format!("ReduceSumSquare attribute axes keepdims={keep}"),
+                vec![node(
+                    "ReduceSumSquare",
+                    &["x"],
+                    &["y"],
+                    vec![a_ints("axes", &[2, -1]), a_int("keepdims", keep)],
+                )],
+                vec![],
+                &x,
+                13,
+                &Fd::default(),
+            );
+        }
+        let axes = tensor_i64("axes", &[1], &[-1]);
+        check_op(
+            "ReduceSumSquare input axes",
+            vec![node(
+                "ReduceSumSquare",
+                &["x", "axes"],
+                &["y"],
+                vec![a_int("keepdims", 0)],
+            )],
+            vec![axes],
+            &x,
+            18,
+            &Fd::default(),
+        );
+        check_op(
+            "ReduceSumSquare noop",
+            vec![node(
+                "ReduceSumSquare",
+                &["x"],
+                &["y"],
+                vec![a_int("noop_with_empty_axes", 1)],
+            )],
+            vec![],
+            &x,
+            18,
+            &Fd::default(),
+        );
+    }
+}
