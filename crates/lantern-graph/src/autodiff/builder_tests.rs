@@ -61,7 +61,7 @@ fn missing_rule_names_op_node_and_supported_ops() {
     }
     let msg = e.to_string();
     assert!(
-        msg.contains("Cos") && msg.contains("my_cos") && msg.contains("Conv, Div"),
+        msg.contains("Cos") && msg.contains("my_cos") && msg.contains("Concat, Conv"),
         "{msg}"
     );
     // A custom-domain op is named with its domain.

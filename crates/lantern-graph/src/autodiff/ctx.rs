@@ -223,6 +223,11 @@ impl Ctx {
         })
     }
 
+    /// A 0-D int64 constant (Range bounds).
+    pub(crate) fn int_scalar(&mut self, v: i64) -> String {
+        self.cached_const(format!("i64 scalar {v}"), |n| ir::tensor_i64(n, &[], &[v]))
+    }
+
     /// A scalar (0-D) of the activation type.
     pub(crate) fn scalar(&mut self, v: f64) -> String {
         let dt = self.dtype;

@@ -18,6 +18,7 @@ pub(crate) mod matmul;
 pub(crate) mod normalization;
 pub(crate) mod pool;
 pub(crate) mod reduce;
+pub(crate) mod resize;
 pub(crate) mod shape;
 pub(crate) mod softmax;
 pub(crate) mod unary;
@@ -40,6 +41,7 @@ const RULES: &[(&str, Rule)] = &[
     ("Concat", shape::concat::backward),
     ("Conv", conv::backward),
     ("CumSum", cumsum::backward),
+    ("DepthToSpace", shape::depth_space::depth_to_space),
     ("Div", elementwise::div::backward),
     ("Dropout", identity::backward),
     ("Einsum", einsum::backward),
@@ -47,6 +49,9 @@ const RULES: &[(&str, Rule)] = &[
     ("Exp", unary::backward),
     ("Expand", shape::reshape::expand),
     ("Flatten", shape::reshape::backward),
+    ("Gather", shape::gather::backward),
+    ("GatherElements", shape::gather::backward),
+    ("GatherND", shape::gather::backward),
     ("Gelu", activation::gelu::backward),
     ("Gemm", gemm::backward),
     ("GlobalAveragePool", pool::global_pool::average),
@@ -83,15 +88,18 @@ const RULES: &[(&str, Rule)] = &[
     ("ReduceSumSquare", reduce::sum_square::backward),
     ("Relu", activation::relu::backward),
     ("Reshape", shape::reshape::backward),
+    ("Resize", resize::backward),
     ("Sigmoid", activation::sigmoid::backward),
     ("Slice", shape::slice::backward),
     ("Softmax", softmax::backward),
+    ("SpaceToDepth", shape::depth_space::space_to_depth),
     ("Split", shape::split::backward),
     ("Sqrt", unary::backward),
     ("Squeeze", shape::reshape::backward),
     ("Sub", elementwise::add_sub::backward),
     ("Sum", elementwise::sum::backward),
     ("Tanh", activation::tanh::backward),
+    ("Tile", shape::tile::backward),
     ("Transpose", shape::transpose::backward),
     ("Unsqueeze", shape::reshape::backward),
     ("Where", where_op::backward),

@@ -90,7 +90,7 @@ pub(crate) fn expand(
 
 #[cfg(test)]
 mod expand_tests {
-    use crate::ir::tensor_i64;
+    use crate::ir::{a_int, a_ints, tensor_i64};
     use crate::testing::{Fd, check_op, node, uniform};
 
     #[test]
@@ -129,6 +129,58 @@ mod expand_tests {
             &x2,
             13,
             &fixed,
+        );
+    }
+
+    #[test]
+    fn expand_prepends_axes() {
+        // [N, 1, 4] → [2, N, 3, 4] (a new leading axis and a broadcast one), batch back in
+        // front for the seed.
+        let x = uniform(&[1, 1, 4], -1.0, 1.0, 2);
+        let s = tensor_i64("s", &[4], &[2, 1, 3, 4]);
+        let nodes = vec![
+            node("Expand", &["x", "s"], &["e"], vec![]),
+            node(
+                "Transpose",
+                &["e"],
+                &["t"],
+                vec![a_ints("perm", &[1, 0, 2, 3])],
+            ),
+            node("Sigmoid", &["t"], &["y"], vec![]),
+        ];
+        check_op(
+            "Expand prepending axes",
+            nodes,
+            vec![s],
+            &x,
+            13,
+            &Fd::default(),
+        );
+    }
+
+    #[test]
+    fn expand_to_a_run_time_shape() {
+        // A per-channel mean expanded back to Shape(x) (the batch among the broadcast axes).
+        let x = uniform(&[1, 3, 4], -1.0, 1.0, 3);
+        let axes = tensor_i64("a", &[1], &[2]);
+        let nodes = vec![
+            node(
+                "ReduceMean",
+                &["x", "a"],
+                &["m"],
+                vec![a_int("keepdims", 1)],
+            ),
+            node("Shape", &["x"], &["s"], vec![]),
+            node("Expand", &["m", "s"], &["e"], vec![]),
+            node("Mul", &["e", "x"], &["y"], vec![]),
+        ];
+        check_op(
+            "Expand to Shape(x)",
+            nodes,
+            vec![axes],
+            &x,
+            18,
+            &Fd::default(),
         );
     }
 }
