@@ -147,6 +147,12 @@ fn zoo_input_gradients_match_float64_autograd() {
             continue;
         };
         checked += 1;
+        if let Some(why) = e["reference_error"].as_str() {
+            // tools/export_zoo.py checks autograd against float64 central differences.
+            eprintln!("{label} FAIL reference gradient: {why}");
+            failures.push(format!("{name} ({exporter}): reference gradient: {why}"));
+            continue;
+        }
         let g64 = read_npy_f64(&dir.join(str_field(e, "grad64")));
         let g32 = read_npy(&dir.join(str_field(e, "grad32")));
         let torch = measures(&g32, &g64);
