@@ -124,3 +124,18 @@ bench-peers THREADS="2" *ARGS: peers-venv
 # Test tools/export_torchvision.py: torch-free checks always; a real export with random weights where torch is installed.
 test-export:
     bash tools/test_export.sh
+
+zoo_venv := ".lantern/zoo-venv"
+zoo_pins := "torch==2.15.0 torchvision==0.29.2 timm==1.0.31 onnx==1.23.2 onnxscript==0.7.2 numpy==2.4.6 onnxruntime==" + ort_version
+
+# Regenerate crates/lantern-graph/tests/zoo: reduced torchvision/timm classifiers (random seeded weights) through both PyTorch exporters, with float32/float64 autograd input gradients (own venv .lantern/zoo-venv from PyPI; LANTERN_ZOO_PIP_ARGS adds pip options, e.g. PyTorch's CPU index).
+zoo-export *ARGS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    venv="{{zoo_venv}}"
+    if ! { [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import torch, torchvision, timm, onnx, onnxscript, onnxruntime" 2>/dev/null; }; then
+        echo "zoo-export: installing {{zoo_pins}} into $venv (PyPI's torch wheel pulls the CUDA libraries: a few GB)"
+        {{python}} -m venv "$venv"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --progress-bar off ${LANTERN_ZOO_PIP_ARGS:-} {{zoo_pins}}
+    fi
+    "$venv/bin/python" tools/export_zoo.py --out crates/lantern-graph/tests/zoo {{ARGS}}

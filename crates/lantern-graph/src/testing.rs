@@ -171,6 +171,26 @@ pub fn probe(m: &ModelProto, inputs: &[(&str, &ArrayD<f32>)]) -> TensorShapes {
 
 /// Reads a little-endian float32 C-order `.npy` file.
 pub fn read_npy(path: &Path) -> ArrayD<f32> {
+    let (shape, data) = read_npy_raw(path, "<f4");
+    let v = data
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+        .collect();
+    ArrayD::from_shape_vec(IxDyn(&shape), v).expect("npy size")
+}
+
+/// Reads a little-endian float64 C-order `.npy` file.
+pub fn read_npy_f64(path: &Path) -> ArrayD<f64> {
+    let (shape, data) = read_npy_raw(path, "<f8");
+    let v = data
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect();
+    ArrayD::from_shape_vec(IxDyn(&shape), v).expect("npy size")
+}
+
+/// Shape and data bytes of a C-order `.npy` file whose dtype is `descr`.
+fn read_npy_raw(path: &Path, descr: &str) -> (Vec<usize>, Vec<u8>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(
         bytes.starts_with(b"\x93NUMPY"),
@@ -187,8 +207,8 @@ pub fn read_npy(path: &Path) -> ArrayD<f32> {
     };
     let header = std::str::from_utf8(&bytes[start..start + len]).expect("npy header");
     assert!(
-        header.contains("'descr': '<f4'"),
-        "{}: not float32: {header}",
+        header.contains(&format!("'descr': '{descr}'")),
+        "{}: not {descr}: {header}",
         path.display()
     );
     assert!(
@@ -207,11 +227,7 @@ pub fn read_npy(path: &Path) -> ArrayD<f32> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().expect("npy dim"))
         .collect();
-    let data: Vec<f32> = bytes[start + len..]
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    ArrayD::from_shape_vec(IxDyn(&shape), data).expect("npy size")
+    (shape, bytes[start + len..].to_vec())
 }
 
 /// Seeded uniform values in [lo, hi).

@@ -15,6 +15,8 @@ pub mod rules;
 
 #[cfg(test)]
 mod network_tests;
+#[cfg(test)]
+mod zoo_tests;
 
 use crate::GraphError;
 use crate::inspect::TensorShapes;

@@ -150,4 +150,52 @@ mod tests {
             13,
         );
     }
+
+    /// The exporters' variants of the zoo CNNs: timm ResNet-D's downsampling
+    /// `AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False)` on odd maps (the last window
+    /// holds one row/column), ceil-mode windows that start in the end padding (ONNX drops them
+    /// since opset 19, as PyTorch does), and asymmetric pads, each with both divisors.
+    #[test]
+    fn averagepool_ceil_mode_and_asymmetric_pads() {
+        let k = |k: i64, s: i64| vec![a_ints("kernel_shape", &[k, k]), a_ints("strides", &[s, s])];
+        for include in [0, 1] {
+            for x in [[1, 2, 7, 7], [1, 2, 7, 6], [1, 1, 5, 9]] {
+                let mut a = k(2, 2);
+                a.push(a_int("ceil_mode", 1));
+                a.push(a_int("count_include_pad", include));
+                pool(&format!("2x2 s2 ceil {x:?} include={include}"), &x, a, 17);
+            }
+            for opset in [17, 19] {
+                let mut a = k(2, 2);
+                a.push(a_ints("pads", &[1, 1, 1, 1]));
+                a.push(a_int("ceil_mode", 1));
+                a.push(a_int("count_include_pad", include));
+                pool(
+                    &format!("ceil window in the end pad include={include} opset {opset}"),
+                    &[1, 2, 5, 5],
+                    a,
+                    opset,
+                );
+            }
+            let mut a = k(3, 2);
+            a.push(a_ints("pads", &[0, 1, 2, 0]));
+            a.push(a_int("count_include_pad", include));
+            pool(
+                &format!("asymmetric pads include={include}"),
+                &[1, 2, 6, 7],
+                a,
+                17,
+            );
+            let mut a = k(3, 1);
+            a.push(a_ints("pads", &[1, 1, 1, 1]));
+            a.push(a_int("ceil_mode", 1));
+            a.push(a_int("count_include_pad", include));
+            pool(
+                &format!("3x3 s1 p1 ceil include={include}"),
+                &[1, 2, 6, 5],
+                a,
+                17,
+            );
+        }
+    }
 }

@@ -145,6 +145,30 @@ mod tests {
         );
     }
 
+    /// The zoo CNNs' variants: GoogLeNet's `MaxPool2d(3, 2, ceil_mode=True)` on even and odd
+    /// maps and its inception branches' `MaxPool2d(3, 1, padding=1, ceil_mode=True)`, a
+    /// ceil-mode window that starts in the end padding, and asymmetric pads.
+    #[test]
+    fn maxpool_ceil_mode_and_asymmetric_pads() {
+        let k = |k: i64, s: i64| vec![a_ints("kernel_shape", &[k, k]), a_ints("strides", &[s, s])];
+        for x in [[1, 2, 8, 8], [1, 2, 9, 7]] {
+            let mut a = k(3, 2);
+            a.push(a_int("ceil_mode", 1));
+            pool(&format!("3x3 s2 ceil {x:?}"), &x, a);
+        }
+        let mut a = k(3, 1);
+        a.push(a_ints("pads", &[1, 1, 1, 1]));
+        a.push(a_int("ceil_mode", 1));
+        pool("3x3 s1 p1 ceil", &[1, 2, 6, 5], a);
+        let mut a = k(2, 2);
+        a.push(a_ints("pads", &[1, 1, 1, 1]));
+        a.push(a_int("ceil_mode", 1));
+        pool("ceil window in the end pad", &[1, 2, 5, 5], a);
+        let mut a = k(3, 2);
+        a.push(a_ints("pads", &[0, 1, 2, 0]));
+        pool("asymmetric pads", &[1, 2, 6, 7], a);
+    }
+
     #[test]
     fn maxpool_ties_go_to_the_first_maximum() {
         use crate::testing::{model, probe, run, session};

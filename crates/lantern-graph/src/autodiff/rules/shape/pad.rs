@@ -1,5 +1,7 @@
-//! Pad (constant mode, non-negative pads): the gradient of the original region, a Slice from
-//! the begin pads over the input's runtime extent.
+//! Pad, constant mode: the adjoint of padding by `p` is padding the gradient by `−p`. ONNX Pad
+//! crops where pads are negative (ORT 1.32 does), so the padded cells drop out of the gradient
+//! and cells the forward cropped get zero — one node for either sign, and for pads known only
+//! at run time (TorchScript's Swin computes them from Shape: the rule negates the tensor).
 
 use crate::GraphError;
 use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single, unsupported};
@@ -25,31 +27,28 @@ pub(crate) fn backward(
             &format!("mode {mode:?} (only constant padding is implemented)"),
         ));
     }
-    let rank = ctx.rank(x)?;
-    let pads = ctx
-        .ints_attr_or_input(n, "pads", 1)?
-        .ok_or_else(|| unsupported(n, "no pads"))?;
-    let axes: Vec<usize> = match ctx.ints_attr_or_input(n, "", 3)? {
-        Some(a) => a
-            .iter()
-            .map(|&v| ctx.axis(n, v, rank))
-            .collect::<Result<_, _>>()?,
-        None => (0..rank).collect(),
+    let negated = |v: Vec<i64>| v.into_iter().map(|p| -p).collect::<Vec<_>>();
+    let minus_pads = if let Some(a) = ir::attr(n, "pads") {
+        ctx.ints(&negated(a.ints.clone()))
+    } else {
+        let pads = n
+            .input
+            .get(1)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| unsupported(n, "no pads"))?;
+        match ctx.const_ints(pads) {
+            Some(v) => ctx.ints(&negated(v)),
+            None => ctx.neg(pads),
+        }
     };
-    if pads.len() != 2 * axes.len() {
-        return Err(unsupported(n, "pads length does not match the axes"));
-    }
-    if pads.iter().any(|&p| p < 0) {
-        return Err(unsupported(n, "negative pads (cropping)"));
-    }
-    let mut begin = vec![0i64; rank];
-    for (i, &a) in axes.iter().enumerate() {
-        begin[a] = pads[i];
-    }
-    let starts = ctx.ints(&begin);
-    let shape = ctx.shape_of(x);
-    let ends = ctx.node("Add", &[&starts, &shape], vec![]);
-    out[0] = Some(ctx.node("Slice", &[&g, &starts, &ends], vec![]));
+    // The same axes (opset 18 input), whether constant or not.
+    let axes = n.input.get(3).cloned().unwrap_or_default();
+    let inputs: Vec<&str> = if axes.is_empty() {
+        vec![&g, &minus_pads]
+    } else {
+        vec![&g, &minus_pads, "", &axes]
+    };
+    out[0] = Some(ctx.node("Pad", &inputs, vec![]));
     Ok(out)
 }
 
@@ -57,6 +56,43 @@ pub(crate) fn backward(
 mod tests {
     use crate::ir::{a_float, a_ints, tensor_f32, tensor_i64};
     use crate::testing::{Fd, check_op, node, uniform};
+
+    #[test]
+    fn pad_negative_and_run_time_pads() {
+        use crate::ir::{a_int, tensor_i64};
+        let x = uniform(&[1, 2, 5, 6], -1.0, 1.0, 2);
+        // Crop and pad at once.
+        let inits = vec![tensor_i64("p", &[8], &[0, 0, -1, 2, 0, 1, 1, -2])];
+        let nodes = vec![
+            node("Pad", &["x", "p"], &["pd"], vec![]),
+            node("Sigmoid", &["pd"], &["y"], vec![]),
+        ];
+        check_op("Pad negative pads", nodes, inits, &x, 13, &Fd::default());
+        // Pads computed from the input's shape at run time, as TorchScript's Swin does:
+        // pad H and W up to a multiple of 4 (5×6 → 8×8): [0,0,0,0, 0,0,(4-H%4)%4,(4-W%4)%4].
+        let inits = vec![
+            tensor_i64("four", &[1], &[4]),
+            tensor_i64("start", &[1], &[2]),
+            tensor_i64("end", &[1], &[4]),
+            tensor_i64("zeros", &[6], &[0; 6]),
+        ];
+        let nodes = vec![
+            node("Shape", &["x"], &["s"], vec![]),
+            node("Slice", &["s", "start", "end"], &["hw"], vec![]),
+            node("Mod", &["hw", "four"], &["r"], vec![]),
+            node("Sub", &["four", "r"], &["q"], vec![]),
+            node("Mod", &["q", "four"], &["extra"], vec![]),
+            node(
+                "Concat",
+                &["zeros", "extra"],
+                &["p"],
+                vec![a_int("axis", 0)],
+            ),
+            node("Pad", &["x", "p"], &["pd"], vec![]),
+            node("Sigmoid", &["pd"], &["y"], vec![]),
+        ];
+        check_op("Pad run-time pads", nodes, inits, &x, 13, &Fd::default());
+    }
 
     #[test]
     fn pad_constant() {
