@@ -54,7 +54,34 @@ pub fn last_attention_norm(m: &ModelProto) -> Option<String> {
             found = Some((position[&i], y.clone()));
         }
     }
-    found.map(|(_, y)| y)
+    found
+        .map(|(_, y)| y)
+        .or_else(|| last_attention_block_input(g, &consumers, &order))
+}
+
+/// Blocks without a norm in front of their attention (LeViT: `x + Attention(x)` with BatchNorm
+/// inside the projections): the input of the last such block, the tensor a pre-norm block's
+/// norm1 would read. It feeds a residual `Add` both directly and through a branch holding the
+/// attention `Softmax`.
+fn last_attention_block_input(
+    g: &GraphProto,
+    consumers: &HashMap<&str, Vec<usize>>,
+    order: &[usize],
+) -> Option<String> {
+    let mut found = None;
+    for &i in order {
+        let add = &g.node[i];
+        if op(add) != "Add" {
+            continue;
+        }
+        for x in add.input.iter().filter(|x| !x.is_empty()) {
+            let feeds_more = consumers.get(x.as_str()).is_some_and(|c| c.len() > 1);
+            if feeds_more && branch_has_softmax(g, consumers, x, i) {
+                found = Some(x.clone());
+            }
+        }
+    }
+    found
 }
 
 /// Whether a Softmax lies on some path from tensor `from` to node `to`.
@@ -230,6 +257,26 @@ mod tests {
             default_cam_layer(&m, &shapes).as_deref(),
             Some("layer_norm_2")
         );
+    }
+
+    #[test]
+    fn levit_default_layer_is_the_last_attention_blocks_input() {
+        // LeViT has no norm before its attention: the residual stream entering the last block.
+        for file in ["levit-torchscript.onnx", "levit-dynamo.onnx"] {
+            let m = load_model(
+                &workspace_root()
+                    .join("crates/lantern-graph/tests/zoo")
+                    .join(file),
+            )
+            .expect("zoo model (tools/export_zoo.py)");
+            let shapes = shapes_of(&m);
+            let layer = default_cam_layer(&m, &shapes).expect("a layer");
+            assert_eq!(
+                spatial_layout(&m, &shapes, &layer),
+                Some(SpatialLayout::Tokens),
+                "{file}: {layer}"
+            );
+        }
     }
 
     #[test]
