@@ -186,3 +186,47 @@ fn both_exporters_give_the_same_maps() {
         );
     }
 }
+
+/// Issue 12's check on `cat_dog.png` (the photo, ImageNet preprocessing to the fixture ViT's
+/// 64×64 input): for the model's two top classes, Grad-CAM (auto layer) and transformer
+/// attribution give different maps, and attention rollout — class-agnostic by definition
+/// (Abnar & Zuidema: it rolls out the attention alone) — gives one map for both.
+#[test]
+fn cat_dog_top_two_classes_get_different_maps() {
+    use lantern_data::{Layout, ModelInput, Preset, load_batch};
+    let photo = support::shared().join("assets/photos/cat_dog.png");
+    let preprocess = Preset::Imagenet
+        .for_model(ModelInput::new(3, 64, 64, Layout::Nchw).expect("input"))
+        .expect("preset");
+    let x = load_batch(&[photo], &preprocess)
+        .pop()
+        .expect("one image")
+        .expect("cat_dog.png loads")
+        .tensor;
+    let l: Array1<f32> = logits(vit(), &x);
+    let mut order: Vec<usize> = (0..l.len()).collect();
+    order.sort_by(|&a, &b| l[b].total_cmp(&l[a]));
+    let top2 = &order[..2];
+    let ctx = context(vit(), &l);
+    let relative_difference = |m: &[Explanation]| {
+        let scale = m[0].map.iter().fold(0.0f32, |s, v| s.max(v.abs()));
+        let diff = m[0]
+            .map
+            .iter()
+            .zip(m[1].map.iter())
+            .fold(0.0f32, |s, (a, b)| s.max((a - b).abs()));
+        diff / scale
+    };
+    for name in ["gradcam", "transformer-attribution"] {
+        let maps = method(name, &[])
+            .explain_targets(&ctx, x.view(), top2)
+            .expect("explains");
+        let d = relative_difference(&maps);
+        println!("{name}: classes {top2:?} differ by {d:.3} of the max");
+        assert!(d > 0.05, "{name}: maps of {top2:?} differ by only {d:.3e}");
+    }
+    let rollout = method("attention-rollout", &[])
+        .explain_targets(&ctx, x.view(), top2)
+        .expect("explains");
+    assert_eq!(rollout[0].map, rollout[1].map, "rollout is class-agnostic");
+}
