@@ -143,8 +143,9 @@ impl Model {
     /// the rewrite runs at batch [`crate::batch::CHECK_BATCH`] and matches batch-1 runs of the
     /// original (max |diff| ≤ 1e-4 · max(1, max |logit|)); else the mode that runs one by one.
     fn make_batch_symbolic(&mut self) -> BatchMode {
-        let attempt = || -> std::result::Result<(ModelProto, Session, Vec<String>), String> {
-            let rewritten = lantern_graph::surgery::symbolic_batch(&self.proto)
+        use lantern_graph::surgery::BatchSource;
+        let attempt = |source: BatchSource| -> std::result::Result<(ModelProto, Session, Vec<String>), String> {
+            let rewritten = lantern_graph::surgery::symbolic_batch(&self.proto, source)
                 .map_err(|e| e.to_string())?
                 .ok_or("the batch is not the constant 1")?;
             let bytes = lantern_graph::encode_model(&rewritten.model);
@@ -182,7 +183,12 @@ impl Model {
             }
             Ok((rewritten.model, session, rewritten.changes))
         };
-        match attempt() {
+        // The batch read where each rewritten node needs it first (the graph keeps its cut
+        // points for incremental occlusion), from the image where that is not the batch.
+        match attempt(BatchSource::Local).or_else(|local| {
+            attempt(BatchSource::Image)
+                .map_err(|image| format!("{local}; reading the image's batch: {image}"))
+        }) {
             Ok((proto, session, changes)) => {
                 self.proto = proto;
                 self.session = Mutex::new(session);

@@ -6,9 +6,15 @@
 //! - the image input's and the outputs' leading 1 becomes the symbol `batch`; `value_info` is
 //!   dropped (it only repeats the static shapes; ONNX Runtime infers them again);
 //! - a `Reshape`/`Expand` on the image's path whose constant target starts with 1 gets the target
-//!   `Concat(Shape(image)[0:1], target[1:])`: the run-time batch in place of the 1;
+//!   `Concat(batch, target[1:])`: the run-time batch in place of the 1;
 //! - a constant concatenated (on an axis other than 0) to image-path tensors whose leading
 //!   extent is 1 (a class token folded into an initializer) is `Expand`ed to the batch first.
+//!
+//! Where `batch` comes from is the [`BatchSource`]: the leading extent of the node's own
+//! image-path input (`Local`: no new path from the image to the output, so the tensors every
+//! path passes through — where incremental occlusion cuts the graph — stay as they were), or of
+//! the image (`Image`: also right where a tensor's leading axis is not the batch, e.g.
+//! `[batch·heads, T, C]` reshaped to `[batch, heads, T, C]`). Callers try `Local` first.
 //!
 //! Anything else that hard-codes the batch is not detected here: the caller (lantern-runtime)
 //! runs the rewritten graph at batch > 1 against batch-1 runs of the original and falls back to
@@ -47,8 +53,20 @@ fn leading_one_to_symbol(v: &mut ValueInfoProto) -> bool {
     false
 }
 
+/// Where the rewritten graph reads the run-time batch (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchSource {
+    /// The leading extent of the rewritten node's own image-path input.
+    Local,
+    /// The leading extent of the image input.
+    Image,
+}
+
 /// The rewrite described in the module doc; `None` when the batch is not the constant 1.
-pub fn symbolic_batch(m: &ModelProto) -> Result<Option<SymbolicBatch>, GraphError> {
+pub fn symbolic_batch(
+    m: &ModelProto,
+    source: BatchSource,
+) -> Result<Option<SymbolicBatch>, GraphError> {
     if !has_static_batch(m) {
         return Ok(None);
     }
@@ -97,6 +115,33 @@ pub fn symbolic_batch(m: &ModelProto) -> Result<Option<SymbolicBatch>, GraphErro
         format!("__lantern_batch_{what}_{fresh}")
     };
     let mut prepend: HashMap<usize, Vec<NodeProto>> = HashMap::new();
+    // The batch for a node whose image-path input is `x`: `Shape(x)[0:1]` made in front of it
+    // (Local), or the image's, made once at the top (Image).
+    let (start, end) = ("__lantern_batch_start", "__lantern_batch_end");
+    let mut bounds_needed = false;
+    let mut batch_of =
+        |x: &str, nodes: &mut Vec<NodeProto>, new_name: &mut dyn FnMut(&str) -> String| {
+            bounds_needed = true;
+            match source {
+                BatchSource::Image => {
+                    batch_needed = true;
+                    BATCH.to_string()
+                }
+                BatchSource::Local => {
+                    let shape = new_name("shape_of");
+                    let batch = new_name("batch_of");
+                    nodes.push(ir::make_node("Shape", &[x], &[&shape], &shape, vec![]));
+                    nodes.push(ir::make_node(
+                        "Slice",
+                        &[&shape, start, end],
+                        &[&batch],
+                        &batch,
+                        vec![],
+                    ));
+                    batch
+                }
+            }
+        };
     for (i, n) in g.node.iter_mut().enumerate() {
         match op(n) {
             "Reshape" | "Expand" => {
@@ -117,9 +162,11 @@ pub fn symbolic_batch(m: &ModelProto) -> Result<Option<SymbolicBatch>, GraphErro
                     &[values.len() as i64 - 1],
                     &values[1..],
                 ));
-                prepend.entry(i).or_default().push(ir::make_node(
+                let nodes = prepend.entry(i).or_default();
+                let batch = batch_of(&n.input[0], nodes, &mut new_name);
+                nodes.push(ir::make_node(
                     "Concat",
-                    &[BATCH, &rest],
+                    &[&batch, &rest],
                     &[&shape],
                     &shape,
                     vec![ir::a_int("axis", 0)],
@@ -130,11 +177,14 @@ pub fn symbolic_batch(m: &ModelProto) -> Result<Option<SymbolicBatch>, GraphErro
                     n.name.as_deref().unwrap_or("")
                 ));
                 n.input[1] = shape;
-                batch_needed = true;
             }
             "Concat" => {
                 let axis = ir::attr_i(n, "axis").unwrap_or(0);
-                if axis == 0 || !n.input.iter().any(|x| on_path.contains(x)) {
+                let Some(on_path_input) = n.input.iter().find(|x| on_path.contains(*x)).cloned()
+                else {
+                    continue;
+                };
+                if axis == 0 {
                     continue;
                 }
                 for k in 0..n.input.len() {
@@ -152,9 +202,10 @@ pub fn symbolic_batch(m: &ModelProto) -> Result<Option<SymbolicBatch>, GraphErro
                         &vec![1; t.dims.len() - 1],
                     ));
                     let nodes = prepend.entry(i).or_default();
+                    let batch = batch_of(&on_path_input, nodes, &mut new_name);
                     nodes.push(ir::make_node(
                         "Concat",
-                        &[BATCH, &ones],
+                        &[&batch, &ones],
                         &[&shape],
                         &shape,
                         vec![ir::a_int("axis", 0)],
@@ -172,20 +223,17 @@ pub fn symbolic_batch(m: &ModelProto) -> Result<Option<SymbolicBatch>, GraphErro
                         t.dims
                     ));
                     n.input[k] = expanded;
-                    batch_needed = true;
                 }
             }
             _ => {}
         }
     }
-    if batch_needed {
-        let (shape, start, end) = (
-            "__lantern_batch_image_shape",
-            "__lantern_batch_start",
-            "__lantern_batch_end",
-        );
+    if bounds_needed {
         added_inits.push(ir::tensor_i64(start, &[1], &[0]));
         added_inits.push(ir::tensor_i64(end, &[1], &[1]));
+    }
+    if batch_needed {
+        let shape = "__lantern_batch_image_shape";
         added_nodes.push(ir::make_node("Shape", &[&image], &[shape], shape, vec![]));
         added_nodes.push(ir::make_node(
             "Slice",
@@ -245,11 +293,19 @@ mod tests {
         })
     }
 
-    /// Rewritten at batch 3 = the original image by image.
+    /// Rewritten at batch 3 = the original image by image, with either batch source.
     fn check_batched(name: &str, size: usize) {
+        for source in [BatchSource::Local, BatchSource::Image] {
+            check_batched_from(name, size, source);
+        }
+    }
+
+    fn check_batched_from(name: &str, size: usize, source: BatchSource) {
         let m = fixture(name);
         assert!(has_static_batch(&m));
-        let rewritten = symbolic_batch(&m).expect("rewrite").expect("static batch");
+        let rewritten = symbolic_batch(&m, source)
+            .expect("rewrite")
+            .expect("static batch");
         assert!(!rewritten.changes.is_empty());
         let x = seeded(3, 3, size);
         let batched = logits(&rewritten.model, &x);
@@ -261,7 +317,7 @@ mod tests {
                 .iter()
                 .zip(want.iter())
                 .fold(0f32, |d, (a, b)| d.max((a - b).abs()));
-            assert!(diff < 1e-5, "{name} row {i}: {diff}");
+            assert!(diff < 1e-5, "{name} ({source:?}) row {i}: {diff}");
         }
     }
 
@@ -279,6 +335,10 @@ mod tests {
     fn dynamic_models_are_left_alone() {
         let m = load_model(&reference_dir().join("resnet18/model.onnx")).expect("model");
         assert!(!has_static_batch(&m));
-        assert!(symbolic_batch(&m).expect("ok").is_none());
+        assert!(
+            symbolic_batch(&m, BatchSource::Local)
+                .expect("ok")
+                .is_none()
+        );
     }
 }

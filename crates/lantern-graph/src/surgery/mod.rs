@@ -10,7 +10,7 @@ pub mod fused;
 pub mod incremental;
 pub mod receptive;
 
-pub use batch::{BATCH_SYMBOL, SymbolicBatch, has_static_batch, symbolic_batch};
+pub use batch::{BATCH_SYMBOL, BatchSource, SymbolicBatch, has_static_batch, symbolic_batch};
 pub use cut::{GraphIndex, float_value_info};
 pub use incremental::{
     Exit, IncrementalGraph, IncrementalPlan, PlanOptions, Segment, SegmentInput, SegmentOutput,
