@@ -40,6 +40,7 @@ import os
 import sys
 import traceback
 import warnings
+from typing import Callable, NamedTuple
 
 SEED = 0
 NUM_CLASSES = 10
@@ -47,6 +48,8 @@ TORCHSCRIPT_OPSET = 17
 # float64 central differences (h = 1e-6) agree with a correct gradient to ~1e-11 · ‖g‖‖v‖ away
 # from kinks; the BatchNorm bug below was off by ~1e-1 on that scale.
 FD_TOLERANCE = 1e-6
+REDUCED_OUT = "crates/lantern-graph/tests/zoo"
+FULL_OUT = ".lantern/zoo-full"
 
 
 # ---- architectures (reduced) -------------------------------------------------------------
@@ -232,25 +235,84 @@ def _densenet():
                     num_classes=NUM_CLASSES), 64
 
 
+def _torchvision(fn, size, **kw):
+    """A full-size torchvision classifier, random weights."""
+
+    def build():
+        import torchvision.models as tvm
+
+        return getattr(tvm, fn)(weights=None, **kw), size
+
+    return build
+
+
+def _timm(name, size):
+    """A full-size timm classifier, random weights."""
+
+    def build():
+        import timm
+
+        return timm.create_model(name, pretrained=False), size
+
+    return build
+
+
+class Arch(NamedTuple):
+    """One zoo architecture: the reduced test-zoo version and the full-size one (`--full`)."""
+
+    reduced: str
+    build: Callable
+    full: str
+    build_full: Callable
+    # Fuse Conv/Linear + BatchNorm pairs in float32 before anything is computed (see
+    # fuse_batch_norms): the torch model is then the function the exporters write.
+    fuse_bn: bool = False
+
+
 ARCHS = {
-    "vit": ("torchvision VisionTransformer: 2 blocks, width 64, patch 8", _vit),
-    "deit": ("timm VisionTransformerDistilled (class + distillation token): 2 blocks, width 64",
-             _deit),
-    "swin": ("torchvision SwinTransformer: one block per stage, embed 8, window 4", _swin),
-    "convnext": ("torchvision ConvNeXt: one block per stage, widths 16-64", _convnext),
-    "levit": ("timm Levit: one block per stage, widths 24/32/48", _levit),
-    "mobilevit": ("timm MobileViT (ByobNet, mobilevit_xxs blocks, reduced)", _mobilevit),
-    "efficientformer": ("timm EfficientFormer: one block per stage, 1 ViT block", _efficientformer),
-    "poolformer": ("timm MetaFormer as poolformer_s12, one block per stage", _poolformer),
-    "googlenet": ("torchvision GoogLeNet, all widths / 8", _googlenet),
-    "shufflenet_v2": ("torchvision ShuffleNetV2, one unit per stage", _shufflenet_v2),
-    "resnet_d": ("timm ResNet as resnet26d (deep stem, avg_down), one block per stage",
-                 _resnet_d),
-    "mnasnet": ("torchvision MNASNet alpha 0.5, head conv 128 wide", _mnasnet),
-    "efficientnet": ("torchvision EfficientNet-B0 width 0.25, depth 0.25", _efficientnet),
-    "regnet": ("torchvision RegNet (Y-like, SE 0.25), depth 4", _regnet),
-    "densenet": ("torchvision DenseNet growth 8, blocks (2,2,2,2)", _densenet),
-    "inception_v3": ("torchvision Inception3, all widths / 16 (75x75 input)", _inception_v3),
+    "vit": Arch("torchvision VisionTransformer: 2 blocks, width 64, patch 8", _vit,
+                "ViT-B/16 (torchvision vit_b_16)", _torchvision("vit_b_16", 224)),
+    "deit": Arch("timm VisionTransformerDistilled (class + distillation token): 2 blocks, "
+                 "width 64", _deit,
+                 "DeiT-B distilled (timm deit_base_distilled_patch16_224)",
+                 _timm("deit_base_distilled_patch16_224", 224)),
+    "swin": Arch("torchvision SwinTransformer: one block per stage, embed 8, window 4", _swin,
+                 "Swin-T (torchvision swin_t)", _torchvision("swin_t", 224)),
+    "convnext": Arch("torchvision ConvNeXt: one block per stage, widths 16-64", _convnext,
+                     "ConvNeXt-T (torchvision convnext_tiny)",
+                     _torchvision("convnext_tiny", 224)),
+    "levit": Arch("timm Levit: one block per stage, widths 24/32/48", _levit,
+                  "LeViT-128S (timm levit_128s)", _timm("levit_128s", 224), fuse_bn=True),
+    "mobilevit": Arch("timm MobileViT (ByobNet, mobilevit_xxs blocks, reduced)", _mobilevit,
+                      "MobileViT-S (timm mobilevit_s)", _timm("mobilevit_s", 256)),
+    "efficientformer": Arch("timm EfficientFormer: one block per stage, 1 ViT block",
+                            _efficientformer, "EfficientFormer-L1 (timm efficientformer_l1)",
+                            _timm("efficientformer_l1", 224)),
+    "poolformer": Arch("timm MetaFormer as poolformer_s12, one block per stage", _poolformer,
+                       "PoolFormer-S12 (timm poolformer_s12)", _timm("poolformer_s12", 224)),
+    "googlenet": Arch("torchvision GoogLeNet, all widths / 8", _googlenet,
+                      "GoogLeNet (torchvision googlenet)",
+                      _torchvision("googlenet", 224, aux_logits=False, transform_input=False,
+                                   init_weights=False)),
+    "shufflenet_v2": Arch("torchvision ShuffleNetV2, one unit per stage", _shufflenet_v2,
+                          "ShuffleNetV2 x1.0 (torchvision shufflenet_v2_x1_0)",
+                          _torchvision("shufflenet_v2_x1_0", 224)),
+    "resnet_d": Arch("timm ResNet as resnet26d (deep stem, avg_down), one block per stage",
+                     _resnet_d, "ResNet26-D (timm resnet26d)", _timm("resnet26d", 224)),
+    "mnasnet": Arch("torchvision MNASNet alpha 0.5, head conv 128 wide", _mnasnet,
+                    "MNASNet-0.5 (torchvision mnasnet0_5)", _torchvision("mnasnet0_5", 224)),
+    "efficientnet": Arch("torchvision EfficientNet-B0 width 0.25, depth 0.25", _efficientnet,
+                         "EfficientNet-B0 (torchvision efficientnet_b0)",
+                         _torchvision("efficientnet_b0", 224)),
+    "regnet": Arch("torchvision RegNet (Y-like, SE 0.25), depth 4", _regnet,
+                   "RegNetY-400MF (torchvision regnet_y_400mf)",
+                   _torchvision("regnet_y_400mf", 224)),
+    "densenet": Arch("torchvision DenseNet growth 8, blocks (2,2,2,2)", _densenet,
+                     "DenseNet-121 (torchvision densenet121)", _torchvision("densenet121", 224)),
+    "inception_v3": Arch("torchvision Inception3, all widths / 16 (75x75 input)", _inception_v3,
+                         "Inception-v3 (torchvision inception_v3)",
+                         _torchvision("inception_v3", 299, aux_logits=False,
+                                      transform_input=False, init_weights=True)),
 }
 
 
@@ -313,6 +375,34 @@ def calibrate_batch_norm(model, size, seed):
     model.eval()
     for m, momentum in zip(bns, momenta):
         m.momentum = momentum
+
+
+def fuse_batch_norms(model):
+    """Folds each BatchNorm of timm's LeViT (ConvNorm, LinearNorm: Conv/Linear then BatchNorm;
+    NormLinear: BatchNorm then Linear) into its Conv/Linear, in float32, with timm's own `fuse`.
+    The exporters fold these pairs themselves, in float32 (weights · gamma / sqrt(var + eps)),
+    so the ONNX file is a slightly different function from the unfused torch model (~1e-6 at
+    LeViT's logits in float64), and its float64 reference would be that of another function.
+    Fused before anything is computed, the torch model is the exported function, and the
+    float64 reference is the exported weights promoted."""
+    from timm.models.levit import ConvNorm, LinearNorm, NormLinear
+
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, (ConvNorm, LinearNorm, NormLinear)):
+                setattr(parent, name, child.fuse())
+    model.eval()
+
+
+def float64_copy(model):
+    """reference_copy(model) in float64. Cached float32 tensors that `.double()` would not
+    convert (timm's eval-mode `attention_bias_cache`, LeViT and EfficientFormer) are dropped,
+    so the float64 pass recomputes them from the float64 parameters."""
+    m = reference_copy(model).double()
+    for mod in m.modules():
+        if isinstance(getattr(mod, "attention_bias_cache", None), dict):
+            mod.attention_bias_cache = {}
+    return m
 
 
 def reference_copy(model):
@@ -439,10 +529,15 @@ def check_onnx(path, x, logits):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default="crates/lantern-graph/tests/zoo")
+    p.add_argument("--out", default=None,
+                   help=f"output folder (default {REDUCED_OUT}; with --full {FULL_OUT})")
+    p.add_argument("--full", action="store_true",
+                   help="the full-size architectures at their standard input sizes (1000 "
+                        "classes) instead of the reduced test zoo")
     p.add_argument("--only", default="", help="comma-separated architecture names")
     p.add_argument("--seed", type=int, default=SEED)
     a = p.parse_args(argv)
+    a.out = a.out or (FULL_OUT if a.full else REDUCED_OUT)
 
     import numpy as np
     import torch
@@ -456,12 +551,15 @@ def main(argv=None):
         with open(manifest_path) as f:
             entries = {(e["name"], e["exporter"]): e for e in json.load(f)["models"]}
     for name in names:
-        desc, build = ARCHS[name]
+        arch = ARCHS[name]
+        desc, build = (arch.full, arch.build_full) if a.full else (arch.reduced, arch.build)
         torch.manual_seed(a.seed)
         model, size = build()
         model.eval()
         randomise(model, a.seed)
         calibrate_batch_norm(model, size, a.seed)
+        if arch.fuse_bn:
+            fuse_batch_norms(model)
         gen = torch.Generator().manual_seed(a.seed + 2)
         x = torch.randn((1, 3, size, size), generator=gen)
         with torch.no_grad():
@@ -470,7 +568,7 @@ def main(argv=None):
         with torch.no_grad():
             logits = model(x)
         g32 = input_gradient(reference_copy(model), x, seed)
-        m64 = reference_copy(model).double()
+        m64 = float64_copy(model)
         g64 = input_gradient(m64, x.double(), seed.double())
         fd_rel = directional_check(m64, x.double(), seed.double(), g64, a.seed + 3)
         files = {
@@ -524,12 +622,19 @@ def main(argv=None):
             print(f"{name:16s} {exporter:11s} {params:8d} params  torch f32 p999 "
                   f"{torch_err['p999']:.1e} rel_l2 {torch_err['rel_l2']:.1e}  fd {fd_rel:.0e}  "
                   f"{status}", flush=True)
+        # After every architecture: an interrupted full-size run keeps what it finished.
+        write_manifest(manifest_path, entries, a.seed)
+    total = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))
+    print(f"wrote {len(entries)} entries to {manifest_path}; folder {total / 1e6:.2f} MB")
+
+
+def write_manifest(path, entries, seed):
     order = {n: i for i, n in enumerate(ARCHS)}
     models = sorted(entries.values(), key=lambda e: (order.get(e["name"], 99), e["exporter"]))
     manifest = {
         "generator": "tools/export_zoo.py",
         "versions": {m.__name__: m.__version__ for m in _versions()},
-        "seed": a.seed,
+        "seed": seed,
         "measures": {
             "p999": "99.9th percentile of |g - ref| / max |ref|",
             "rel_l2": "||g - ref||_2 / ||ref||_2",
@@ -538,11 +643,9 @@ def main(argv=None):
         },
         "models": models,
     }
-    with open(manifest_path, "w") as f:
+    with open(path, "w") as f:
         json.dump(manifest, f, indent=1)
         f.write("\n")
-    total = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))
-    print(f"wrote {len(models)} entries to {manifest_path}; folder {total / 1e6:.2f} MB")
 
 
 def _versions():
