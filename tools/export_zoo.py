@@ -542,6 +542,24 @@ def check_onnx(path, x, logits):
     return opset, ops, batch, err
 
 
+def build_model(name, full, seed):
+    """(model in eval mode, input size, description) of architecture `name`, reduced or full
+    size, exactly as exported (the caller sets torch.set_num_threads(1) first: BatchNorm
+    statistics are sums whose round-off depends on the thread count)."""
+    import torch
+
+    arch = ARCHS[name]
+    desc, build = (arch.full, arch.build_full) if full else (arch.reduced, arch.build)
+    torch.manual_seed(seed)
+    model, size = build()
+    model.eval()
+    randomise(model, seed)
+    calibrate_batch_norm(model, size, seed)
+    if arch.fuse_bn:
+        fuse_batch_norms(model)
+    return model, size, desc
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=None,
@@ -564,17 +582,11 @@ def main(argv=None):
     entries = {}
     if a.only and os.path.exists(manifest_path):
         with open(manifest_path) as f:
-            entries = {(e["name"], e["exporter"]): e for e in json.load(f)["models"]}
+            # parse_constant: manifests of older versions stored an unchecked fd as Infinity
+            old = json.load(f, parse_constant=lambda _: None)["models"]
+            entries = {(e["name"], e["exporter"]): e for e in old}
     for name in names:
-        arch = ARCHS[name]
-        desc, build = (arch.full, arch.build_full) if a.full else (arch.reduced, arch.build)
-        torch.manual_seed(a.seed)
-        model, size = build()
-        model.eval()
-        randomise(model, a.seed)
-        calibrate_batch_norm(model, size, a.seed)
-        if arch.fuse_bn:
-            fuse_batch_norms(model)
+        model, size, desc = build_model(name, a.full, a.seed)
         gen = torch.Generator().manual_seed(a.seed + 2)
         x = torch.randn((1, 3, size, size), generator=gen)
         with torch.no_grad():
@@ -660,9 +672,11 @@ def write_manifest(path, entries, seed):
         },
         "models": models,
     }
-    with open(path, "w") as f:
-        json.dump(manifest, f, indent=1, allow_nan=False)
-        f.write("\n")
+    # Whole or not at all: a failed write must not leave a truncated manifest behind.
+    text = json.dumps(manifest, indent=1, allow_nan=False) + "\n"
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
 
 
 def _versions():

@@ -13,9 +13,11 @@
 //! `LANTERN_ZOO=name,name` restricts the run to those architectures (while developing);
 //! `LANTERN_ZOO_DIR` points the test at another export (`just zoo`: the full-size
 //! architectures); `LANTERN_ZOO_REPORT=path` writes every model's result there as JSON (what
-//! `tools/zoo_table.py` turns into the README's supported-architectures table).
+//! `tools/zoo_table.py` turns into the README's supported-architectures table), and Lantern's
+//! input gradients beside it (`lantern-grads/NAME-EXPORTER.npy`, what `tools/zoo_kinks.py`
+//! examines).
 
-use crate::testing::{probe, read_npy, read_npy_f64, run, session};
+use crate::testing::{probe, read_npy, read_npy_f64, run, session, write_npy};
 use crate::{GradientSpec, ReluRule, build_gradient_graph, graph_io, load_model};
 use ndarray::ArrayD;
 use std::path::{Path, PathBuf};
@@ -151,6 +153,12 @@ fn zoo_input_gradients_match_float64_autograd() {
     let mut failures = Vec::new();
     let mut checked = 0;
     let mut report = Vec::new();
+    let report_path = std::env::var_os("LANTERN_ZOO_REPORT").map(PathBuf::from);
+    let grads_dir = report_path.as_ref().map(|p| {
+        let d = p.parent().unwrap_or(Path::new(".")).join("lantern-grads");
+        std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+        d
+    });
     eprintln!(
         "{:<16} {:<11} {:>9} {:>9} {:>9} {:>9}  result",
         "model", "exporter", "p999", "torch", "rel_l2", "torch"
@@ -198,7 +206,14 @@ fn zoo_input_gradients_match_float64_autograd() {
         let got = std::panic::catch_unwind(|| lantern_gradient(&dir, e, file))
             .unwrap_or_else(|p| Err(panic_text(p)));
         let (lantern, beyond) = match got {
-            Ok(g) => (measures(&g, &g64), count_beyond(&g, &g64, torch.max)),
+            Ok(g) => {
+                if let Some(d) = &grads_dir {
+                    let file = format!("{name}-{exporter}.npy");
+                    write_npy(&d.join(&file), &g);
+                    row["lantern_grad"] = format!("lantern-grads/{file}").into();
+                }
+                (measures(&g, &g64), count_beyond(&g, &g64, torch.max))
+            }
             Err(why) => {
                 eprintln!(
                     "{label} {:>9} {:>9.1e} {:>9} {:>9.1e}  FAIL {}",
@@ -237,7 +252,7 @@ fn zoo_input_gradients_match_float64_autograd() {
             ));
         }
     }
-    if let Some(path) = std::env::var_os("LANTERN_ZOO_REPORT") {
+    if let Some(path) = report_path {
         let doc = serde_json::json!({
             "zoo": dir.display().to_string(),
             "versions": manifest["versions"],
@@ -247,9 +262,8 @@ fn zoo_input_gradients_match_float64_autograd() {
             "models": report,
         });
         let text = serde_json::to_string_pretty(&doc).expect("report json");
-        std::fs::write(&path, text + "\n")
-            .unwrap_or_else(|e| panic!("{}: {e}", Path::new(&path).display()));
-        eprintln!("wrote {}", Path::new(&path).display());
+        std::fs::write(&path, text + "\n").unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        eprintln!("wrote {}", path.display());
     }
     assert!(
         checked > 0,
