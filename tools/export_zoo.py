@@ -3,8 +3,11 @@
 weights, through BOTH PyTorch ONNX exporters, with PyTorch's float32 and float64 input gradients.
 
     python tools/export_zoo.py [--out crates/lantern-graph/tests/zoo] [--only vit,deit]
+    python tools/export_zoo.py --full [--out .lantern/zoo-full] [--only vit,deit]
 
-(`just zoo-export` makes its own venv with the pinned versions and runs this.)
+(`just zoo-export` makes its own venv with the pinned versions and runs this.) `--full` exports
+the full-size architectures of the same table instead (ViT-B/16, ..., Inception-v3: 1000 classes,
+their standard input sizes, ~3 GB), the same way; `just zoo` runs it and the zoo test on them.
 
 Per architecture NAME it writes into --out:
   * NAME-torchscript.onnx  torch.onnx.export(dynamo=False, opset_version=17), dynamic batch axis
