@@ -125,17 +125,34 @@ bench-peers THREADS="2" *ARGS: peers-venv
 test-export:
     bash tools/test_export.sh
 
-zoo_venv := ".lantern/zoo-venv"
+zoo_venv := env_var_or_default("LANTERN_ZOO_VENV", ".lantern/zoo-venv")
+zoo_full := env_var_or_default("LANTERN_ZOO_FULL", ".lantern/zoo-full")
 zoo_pins := "torch==2.15.0 torchvision==0.29.2 timm==1.0.31 onnx==1.23.2 onnxscript==0.7.2 numpy==2.4.6 onnxruntime==" + ort_version
 
-# Regenerate crates/lantern-graph/tests/zoo: reduced torchvision/timm classifiers (random seeded weights) through both PyTorch exporters, with float32/float64 autograd input gradients (own venv .lantern/zoo-venv from PyPI; LANTERN_ZOO_PIP_ARGS adds pip options, e.g. PyTorch's CPU index).
-zoo-export *ARGS:
+# Make the zoo's venv (.lantern/zoo-venv, or LANTERN_ZOO_VENV): torch, torchvision, timm, onnx, onnxscript, onnxruntime from PyPI, pinned (LANTERN_ZOO_PIP_ARGS adds pip options, e.g. PyTorch's CPU index).
+zoo-venv:
     #!/usr/bin/env bash
     set -euo pipefail
     venv="{{zoo_venv}}"
     if ! { [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import torch, torchvision, timm, onnx, onnxscript, onnxruntime" 2>/dev/null; }; then
-        echo "zoo-export: installing {{zoo_pins}} into $venv (PyPI's torch wheel pulls the CUDA libraries: a few GB)"
+        echo "zoo-venv: installing {{zoo_pins}} into $venv (PyPI's torch wheel pulls the CUDA libraries: a few GB)"
         {{python}} -m venv "$venv"
         "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --progress-bar off ${LANTERN_ZOO_PIP_ARGS:-} {{zoo_pins}}
     fi
-    "$venv/bin/python" tools/export_zoo.py --out crates/lantern-graph/tests/zoo {{ARGS}}
+
+# Regenerate crates/lantern-graph/tests/zoo: reduced torchvision/timm classifiers (random seeded weights) through both PyTorch exporters, with float32/float64 autograd input gradients.
+zoo-export *ARGS: zoo-venv
+    "{{zoo_venv}}/bin/python" tools/export_zoo.py --out crates/lantern-graph/tests/zoo {{ARGS}}
+
+# The full-size architectures (ViT-B/16 … Inception-v3, random seeded weights, standard input sizes, both exporters) into .lantern/zoo-full (or LANTERN_ZOO_FULL; ~3 GB), held to criterion 2 by the zoo test (failures examined for float32 kink flips by tools/zoo_kinks.py); writes the supported-architectures table into README.md. ARGS go to tools/export_zoo.py (e.g. --only vit,swin).
+zoo *ARGS: setup zoo-venv
+    #!/usr/bin/env bash
+    set -euo pipefail
+    out="{{zoo_full}}"
+    "{{zoo_venv}}/bin/python" tools/export_zoo.py --full --out "$out" {{ARGS}}
+    status=0
+    LANTERN_ZOO_DIR="$(cd "$out" && pwd)" LANTERN_ZOO_REPORT="$(cd "$out" && pwd)/report.json" \
+        cargo test --release -p lantern-graph --lib zoo_input_gradients -- --nocapture || status=$?
+    "{{zoo_venv}}/bin/python" tools/zoo_kinks.py "$out/report.json" --full
+    "{{zoo_venv}}/bin/python" tools/zoo_table.py "$out/report.json" --readme README.md
+    exit $status

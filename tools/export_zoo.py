@@ -3,8 +3,11 @@
 weights, through BOTH PyTorch ONNX exporters, with PyTorch's float32 and float64 input gradients.
 
     python tools/export_zoo.py [--out crates/lantern-graph/tests/zoo] [--only vit,deit]
+    python tools/export_zoo.py --full [--out .lantern/zoo-full] [--only vit,deit]
 
-(`just zoo-export` makes its own venv with the pinned versions and runs this.)
+(`just zoo-export` makes its own venv with the pinned versions and runs this.) `--full` exports
+the full-size architectures of the same table instead (ViT-B/16, ..., Inception-v3: 1000 classes,
+their standard input sizes, ~3 GB), the same way; `just zoo` runs it and the zoo test on them.
 
 Per architecture NAME it writes into --out:
   * NAME-torchscript.onnx  torch.onnx.export(dynamo=False, opset_version=17), dynamic batch axis
@@ -36,10 +39,12 @@ import argparse
 import copy
 import functools
 import json
+import math
 import os
 import sys
 import traceback
 import warnings
+from typing import Callable, NamedTuple
 
 SEED = 0
 NUM_CLASSES = 10
@@ -47,6 +52,11 @@ TORCHSCRIPT_OPSET = 17
 # float64 central differences (h = 1e-6) agree with a correct gradient to ~1e-11 · ‖g‖‖v‖ away
 # from kinks; the BatchNorm bug below was off by ~1e-1 on that scale.
 FD_TOLERANCE = 1e-6
+# Central-difference steps h tried in turn (each checked against h/10), reduced and full size.
+FD_STEPS = (1e-6, 1e-7, 1e-8)
+FULL_FD_STEPS = (1e-8, 1e-9, 1e-10)
+REDUCED_OUT = "crates/lantern-graph/tests/zoo"
+FULL_OUT = ".lantern/zoo-full"
 
 
 # ---- architectures (reduced) -------------------------------------------------------------
@@ -232,25 +242,84 @@ def _densenet():
                     num_classes=NUM_CLASSES), 64
 
 
+def _torchvision(fn, size, **kw):
+    """A full-size torchvision classifier, random weights."""
+
+    def build():
+        import torchvision.models as tvm
+
+        return getattr(tvm, fn)(weights=None, **kw), size
+
+    return build
+
+
+def _timm(name, size):
+    """A full-size timm classifier, random weights."""
+
+    def build():
+        import timm
+
+        return timm.create_model(name, pretrained=False), size
+
+    return build
+
+
+class Arch(NamedTuple):
+    """One zoo architecture: the reduced test-zoo version and the full-size one (`--full`)."""
+
+    reduced: str
+    build: Callable
+    full: str
+    build_full: Callable
+    # Fuse Conv/Linear + BatchNorm pairs in float32 before anything is computed (see
+    # fuse_batch_norms): the torch model is then the function the exporters write.
+    fuse_bn: bool = False
+
+
 ARCHS = {
-    "vit": ("torchvision VisionTransformer: 2 blocks, width 64, patch 8", _vit),
-    "deit": ("timm VisionTransformerDistilled (class + distillation token): 2 blocks, width 64",
-             _deit),
-    "swin": ("torchvision SwinTransformer: one block per stage, embed 8, window 4", _swin),
-    "convnext": ("torchvision ConvNeXt: one block per stage, widths 16-64", _convnext),
-    "levit": ("timm Levit: one block per stage, widths 24/32/48", _levit),
-    "mobilevit": ("timm MobileViT (ByobNet, mobilevit_xxs blocks, reduced)", _mobilevit),
-    "efficientformer": ("timm EfficientFormer: one block per stage, 1 ViT block", _efficientformer),
-    "poolformer": ("timm MetaFormer as poolformer_s12, one block per stage", _poolformer),
-    "googlenet": ("torchvision GoogLeNet, all widths / 8", _googlenet),
-    "shufflenet_v2": ("torchvision ShuffleNetV2, one unit per stage", _shufflenet_v2),
-    "resnet_d": ("timm ResNet as resnet26d (deep stem, avg_down), one block per stage",
-                 _resnet_d),
-    "mnasnet": ("torchvision MNASNet alpha 0.5, head conv 128 wide", _mnasnet),
-    "efficientnet": ("torchvision EfficientNet-B0 width 0.25, depth 0.25", _efficientnet),
-    "regnet": ("torchvision RegNet (Y-like, SE 0.25), depth 4", _regnet),
-    "densenet": ("torchvision DenseNet growth 8, blocks (2,2,2,2)", _densenet),
-    "inception_v3": ("torchvision Inception3, all widths / 16 (75x75 input)", _inception_v3),
+    "vit": Arch("torchvision VisionTransformer: 2 blocks, width 64, patch 8", _vit,
+                "ViT-B/16 (torchvision vit_b_16)", _torchvision("vit_b_16", 224)),
+    "deit": Arch("timm VisionTransformerDistilled (class + distillation token): 2 blocks, "
+                 "width 64", _deit,
+                 "DeiT-B distilled (timm deit_base_distilled_patch16_224)",
+                 _timm("deit_base_distilled_patch16_224", 224)),
+    "swin": Arch("torchvision SwinTransformer: one block per stage, embed 8, window 4", _swin,
+                 "Swin-T (torchvision swin_t)", _torchvision("swin_t", 224)),
+    "convnext": Arch("torchvision ConvNeXt: one block per stage, widths 16-64", _convnext,
+                     "ConvNeXt-T (torchvision convnext_tiny)",
+                     _torchvision("convnext_tiny", 224)),
+    "levit": Arch("timm Levit: one block per stage, widths 24/32/48", _levit,
+                  "LeViT-128S (timm levit_128s)", _timm("levit_128s", 224), fuse_bn=True),
+    "mobilevit": Arch("timm MobileViT (ByobNet, mobilevit_xxs blocks, reduced)", _mobilevit,
+                      "MobileViT-S (timm mobilevit_s)", _timm("mobilevit_s", 256)),
+    "efficientformer": Arch("timm EfficientFormer: one block per stage, 1 ViT block",
+                            _efficientformer, "EfficientFormer-L1 (timm efficientformer_l1)",
+                            _timm("efficientformer_l1", 224)),
+    "poolformer": Arch("timm MetaFormer as poolformer_s12, one block per stage", _poolformer,
+                       "PoolFormer-S12 (timm poolformer_s12)", _timm("poolformer_s12", 224)),
+    "googlenet": Arch("torchvision GoogLeNet, all widths / 8", _googlenet,
+                      "GoogLeNet (torchvision googlenet)",
+                      _torchvision("googlenet", 224, aux_logits=False, transform_input=False,
+                                   init_weights=False)),
+    "shufflenet_v2": Arch("torchvision ShuffleNetV2, one unit per stage", _shufflenet_v2,
+                          "ShuffleNetV2 x1.0 (torchvision shufflenet_v2_x1_0)",
+                          _torchvision("shufflenet_v2_x1_0", 224)),
+    "resnet_d": Arch("timm ResNet as resnet26d (deep stem, avg_down), one block per stage",
+                     _resnet_d, "ResNet26-D (timm resnet26d)", _timm("resnet26d", 224)),
+    "mnasnet": Arch("torchvision MNASNet alpha 0.5, head conv 128 wide", _mnasnet,
+                    "MNASNet-0.5 (torchvision mnasnet0_5)", _torchvision("mnasnet0_5", 224)),
+    "efficientnet": Arch("torchvision EfficientNet-B0 width 0.25, depth 0.25", _efficientnet,
+                         "EfficientNet-B0 (torchvision efficientnet_b0)",
+                         _torchvision("efficientnet_b0", 224)),
+    "regnet": Arch("torchvision RegNet (Y-like, SE 0.25), depth 4", _regnet,
+                   "RegNetY-400MF (torchvision regnet_y_400mf)",
+                   _torchvision("regnet_y_400mf", 224)),
+    "densenet": Arch("torchvision DenseNet growth 8, blocks (2,2,2,2)", _densenet,
+                     "DenseNet-121 (torchvision densenet121)", _torchvision("densenet121", 224)),
+    "inception_v3": Arch("torchvision Inception3, all widths / 16 (75x75 input)", _inception_v3,
+                         "Inception-v3 (torchvision inception_v3)",
+                         _torchvision("inception_v3", 299, aux_logits=False,
+                                      transform_input=False, init_weights=True)),
 }
 
 
@@ -315,6 +384,34 @@ def calibrate_batch_norm(model, size, seed):
         m.momentum = momentum
 
 
+def fuse_batch_norms(model):
+    """Folds each BatchNorm of timm's LeViT (ConvNorm, LinearNorm: Conv/Linear then BatchNorm;
+    NormLinear: BatchNorm then Linear) into its Conv/Linear, in float32, with timm's own `fuse`.
+    The exporters fold these pairs themselves, in float32 (weights · gamma / sqrt(var + eps)),
+    so the ONNX file is a slightly different function from the unfused torch model (~1e-6 at
+    LeViT's logits in float64), and its float64 reference would be that of another function.
+    Fused before anything is computed, the torch model is the exported function, and the
+    float64 reference is the exported weights promoted."""
+    from timm.models.levit import ConvNorm, LinearNorm, NormLinear
+
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, (ConvNorm, LinearNorm, NormLinear)):
+                setattr(parent, name, child.fuse())
+    model.eval()
+
+
+def float64_copy(model):
+    """reference_copy(model) in float64. Cached float32 tensors that `.double()` would not
+    convert (timm's eval-mode `attention_bias_cache`, LeViT and EfficientFormer) are dropped,
+    so the float64 pass recomputes them from the float64 parameters."""
+    m = reference_copy(model).double()
+    for mod in m.modules():
+        if isinstance(getattr(mod, "attention_bias_cache", None), dict):
+            mod.attention_bias_cache = {}
+    return m
+
+
 def reference_copy(model):
     """A copy of `model` for the reference gradients, with PyTorch's CPU BatchNorm backward
     bug worked around: in eval mode it returns a wrong input gradient when the incoming
@@ -349,14 +446,19 @@ def input_gradient(model, x, seed):
     return x.grad.detach()
 
 
-def directional_check(model, x, seed, grad, rng_seed, directions=3, h=1e-6):
+def directional_check(model, x, seed, grad, rng_seed, steps, directions=3):
     """Largest difference between <grad, v> and the float64 central difference of
     sum(seed · model(x)) along seeded random directions v, relative to ‖grad‖·‖v‖ (directional
     derivatives along random v are far smaller than that, and the difference quotient's
     round-off scales with |f|/h, not with them): the reference checked against the model itself
-    (an autograd bug would otherwise become the ground truth). A direction whose quotients at h
-    and h/10 disagree has a ReLU/hardswish kink within reach and is replaced (at most 3 times
-    as many draws)."""
+    (an autograd bug would otherwise become the ground truth). A quotient is used at the
+    largest step h whose quotient agrees with the one at h/10: where they disagree a
+    ReLU/hardswish kink lies within reach of x ± h·v. Full-size networks have so many units
+    that some kink lies within 1e-6 of x along almost every direction (sometimes within 1e-7,
+    where h and h/10 then agree on a wrong value; DenseNet-121: within 1e-8 along every
+    direction tried), so they start at 1e-8 (FULL_FD_STEPS; round-off at 1e-10 is still ~1e-8
+    of ‖grad‖·‖v‖). A direction with a kink at every step is replaced (at most 3 times as many
+    draws)."""
     import torch
 
     gen = torch.Generator().manual_seed(rng_seed)
@@ -366,8 +468,14 @@ def directional_check(model, x, seed, grad, rng_seed, directions=3, h=1e-6):
         for _ in range(3 * directions):
             v = torch.randn(x.shape, generator=gen, dtype=x.dtype)
             scale = float(grad.norm() * v.norm())
-            fd, fd_small = ((f(x + s * v) - f(x - s * v)) / (2 * s) for s in (h, h / 10))
-            if abs(fd - fd_small) > 0.1 * FD_TOLERANCE * scale:
+            quotient = lambda s: (f(x + s * v) - f(x - s * v)) / (2 * s)  # noqa: E731
+            fd = quotient(steps[0])
+            for h in steps:
+                fd_small = quotient(h / 10)
+                if abs(fd - fd_small) <= 0.1 * FD_TOLERANCE * scale:
+                    break
+                fd = fd_small
+            else:
                 continue
             worst = max(worst, abs(fd - float((grad * v).sum())) / scale)
             clean += 1
@@ -437,12 +545,35 @@ def check_onnx(path, x, logits):
     return opset, ops, batch, err
 
 
+def build_model(name, full, seed):
+    """(model in eval mode, input size, description) of architecture `name`, reduced or full
+    size, exactly as exported (the caller sets torch.set_num_threads(1) first: BatchNorm
+    statistics are sums whose round-off depends on the thread count)."""
+    import torch
+
+    arch = ARCHS[name]
+    desc, build = (arch.full, arch.build_full) if full else (arch.reduced, arch.build)
+    torch.manual_seed(seed)
+    model, size = build()
+    model.eval()
+    randomise(model, seed)
+    calibrate_batch_norm(model, size, seed)
+    if arch.fuse_bn:
+        fuse_batch_norms(model)
+    return model, size, desc
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default="crates/lantern-graph/tests/zoo")
+    p.add_argument("--out", default=None,
+                   help=f"output folder (default {REDUCED_OUT}; with --full {FULL_OUT})")
+    p.add_argument("--full", action="store_true",
+                   help="the full-size architectures at their standard input sizes (1000 "
+                        "classes) instead of the reduced test zoo")
     p.add_argument("--only", default="", help="comma-separated architecture names")
     p.add_argument("--seed", type=int, default=SEED)
     a = p.parse_args(argv)
+    a.out = a.out or (FULL_OUT if a.full else REDUCED_OUT)
 
     import numpy as np
     import torch
@@ -454,14 +585,11 @@ def main(argv=None):
     entries = {}
     if a.only and os.path.exists(manifest_path):
         with open(manifest_path) as f:
-            entries = {(e["name"], e["exporter"]): e for e in json.load(f)["models"]}
+            # parse_constant: manifests of older versions stored an unchecked fd as Infinity
+            old = json.load(f, parse_constant=lambda _: None)["models"]
+            entries = {(e["name"], e["exporter"]): e for e in old}
     for name in names:
-        desc, build = ARCHS[name]
-        torch.manual_seed(a.seed)
-        model, size = build()
-        model.eval()
-        randomise(model, a.seed)
-        calibrate_batch_norm(model, size, a.seed)
+        model, size, desc = build_model(name, a.full, a.seed)
         gen = torch.Generator().manual_seed(a.seed + 2)
         x = torch.randn((1, 3, size, size), generator=gen)
         with torch.no_grad():
@@ -470,9 +598,10 @@ def main(argv=None):
         with torch.no_grad():
             logits = model(x)
         g32 = input_gradient(reference_copy(model), x, seed)
-        m64 = reference_copy(model).double()
+        m64 = float64_copy(model)
         g64 = input_gradient(m64, x.double(), seed.double())
-        fd_rel = directional_check(m64, x.double(), seed.double(), g64, a.seed + 3)
+        fd_rel = directional_check(m64, x.double(), seed.double(), g64, a.seed + 3,
+                                   FULL_FD_STEPS if a.full else FD_STEPS)
         files = {
             "input": f"{name}-input.npy",
             "seed": f"{name}-seed.npy",
@@ -500,7 +629,8 @@ def main(argv=None):
                 "seed_kind": f"normal(0,1) weighting of all {k} logits, torch.Generator seed "
                              f"{a.seed + 2} (drawn after the input)",
                 "torch_f32_vs_f64": torch_err,
-                "reference_fd_rel": fd_rel,
+                # null: no direction free of kinks at any step (reference_error says so)
+                "reference_fd_rel": fd_rel if math.isfinite(fd_rel) else None,
             }
             if fd_rel > FD_TOLERANCE:
                 e["reference_error"] = (
@@ -524,12 +654,19 @@ def main(argv=None):
             print(f"{name:16s} {exporter:11s} {params:8d} params  torch f32 p999 "
                   f"{torch_err['p999']:.1e} rel_l2 {torch_err['rel_l2']:.1e}  fd {fd_rel:.0e}  "
                   f"{status}", flush=True)
+        # After every architecture: an interrupted full-size run keeps what it finished.
+        write_manifest(manifest_path, entries, a.seed)
+    total = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))
+    print(f"wrote {len(entries)} entries to {manifest_path}; folder {total / 1e6:.2f} MB")
+
+
+def write_manifest(path, entries, seed):
     order = {n: i for i, n in enumerate(ARCHS)}
     models = sorted(entries.values(), key=lambda e: (order.get(e["name"], 99), e["exporter"]))
     manifest = {
         "generator": "tools/export_zoo.py",
         "versions": {m.__name__: m.__version__ for m in _versions()},
-        "seed": a.seed,
+        "seed": seed,
         "measures": {
             "p999": "99.9th percentile of |g - ref| / max |ref|",
             "rel_l2": "||g - ref||_2 / ||ref||_2",
@@ -538,11 +675,11 @@ def main(argv=None):
         },
         "models": models,
     }
-    with open(manifest_path, "w") as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
-    total = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))
-    print(f"wrote {len(models)} entries to {manifest_path}; folder {total / 1e6:.2f} MB")
+    # Whole or not at all: a failed write must not leave a truncated manifest behind.
+    text = json.dumps(manifest, indent=1, allow_nan=False) + "\n"
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
 
 
 def _versions():

@@ -189,6 +189,24 @@ pub fn read_npy_f64(path: &Path) -> ArrayD<f64> {
     ArrayD::from_shape_vec(IxDyn(&shape), v).expect("npy size")
 }
 
+/// Writes `a` as a little-endian float32 C-order `.npy` file (version 1.0).
+pub fn write_npy(path: &Path, a: &ArrayD<f32>) {
+    let shape: Vec<String> = a.shape().iter().map(|d| format!("{d},")).collect();
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}",
+        shape.join(" ")
+    );
+    // Magic (6) + version (2) + length (2) + header + newline: a multiple of 64 bytes.
+    let pad = 63 - (10 + header.len()) % 64;
+    header.push_str(&" ".repeat(pad));
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend(a.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
 /// Shape and data bytes of a C-order `.npy` file whose dtype is `descr`.
 fn read_npy_raw(path: &Path, descr: &str) -> (Vec<usize>, Vec<u8>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

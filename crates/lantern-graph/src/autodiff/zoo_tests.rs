@@ -11,9 +11,13 @@
 //!
 //! A model without a rule for one of its ops fails, naming the op and node; none is skipped.
 //! `LANTERN_ZOO=name,name` restricts the run to those architectures (while developing);
-//! `LANTERN_ZOO_DIR` points the test at another export.
+//! `LANTERN_ZOO_DIR` points the test at another export (`just zoo`: the full-size
+//! architectures); `LANTERN_ZOO_REPORT=path` writes every model's result there as JSON (what
+//! `tools/zoo_table.py` turns into the README's supported-architectures table), and Lantern's
+//! input gradients beside it (`lantern-grads/NAME-EXPORTER.npy`, what `tools/zoo_kinks.py`
+//! examines).
 
-use crate::testing::{probe, read_npy, read_npy_f64, run, session};
+use crate::testing::{probe, read_npy, read_npy_f64, run, session, write_npy};
 use crate::{GradientSpec, ReluRule, build_gradient_graph, graph_io, load_model};
 use ndarray::ArrayD;
 use std::path::{Path, PathBuf};
@@ -35,11 +39,29 @@ fn zoo_dir() -> PathBuf {
         })
 }
 
-/// Criterion-2 measures of `g` against the float64 reference.
+/// Criterion-2 measures of `g` against the float64 reference (`max` = largest |g − r| / max |r|).
 #[derive(Debug, Clone, Copy)]
 struct Measures {
     p999: f64,
     rel_l2: f64,
+    max: f64,
+}
+
+impl Measures {
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({ "p999": self.p999, "rel_l2": self.rel_l2, "max": self.max })
+    }
+}
+
+/// How many values of `g` are farther from the reference than `bound` (relative to max |r|):
+/// with `bound` = torch's largest float32 error, whether a failure is a few isolated values
+/// (a ReLU kink flipped by round-off) or a gradient that is off throughout.
+fn count_beyond(g: &ArrayD<f32>, r: &ArrayD<f64>, bound: f64) -> usize {
+    let scale = r.iter().fold(0f64, |m, v| m.max(v.abs()));
+    g.iter()
+        .zip(r.iter())
+        .filter(|&(&a, &b)| (a as f64 - b).abs() / scale > bound)
+        .count()
 }
 
 fn measures(g: &ArrayD<f32>, r: &ArrayD<f64>) -> Measures {
@@ -60,6 +82,7 @@ fn measures(g: &ArrayD<f32>, r: &ArrayD<f64>) -> Measures {
     Measures {
         p999: quantile(&d, 0.999) / scale,
         rel_l2: l2 / r_l2,
+        max: d.last().copied().unwrap_or(0.0) / scale,
     }
 }
 
@@ -129,6 +152,13 @@ fn zoo_input_gradients_match_float64_autograd() {
     assert!(!entries.is_empty(), "zoo.json lists no models");
     let mut failures = Vec::new();
     let mut checked = 0;
+    let mut report = Vec::new();
+    let report_path = std::env::var_os("LANTERN_ZOO_REPORT").map(PathBuf::from);
+    let grads_dir = report_path.as_ref().map(|p| {
+        let d = p.parent().unwrap_or(Path::new(".")).join("lantern-grads");
+        std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+        d
+    });
     eprintln!(
         "{:<16} {:<11} {:>9} {:>9} {:>9} {:>9}  result",
         "model", "exporter", "p999", "torch", "rel_l2", "torch"
@@ -140,10 +170,23 @@ fn zoo_input_gradients_match_float64_autograd() {
             continue;
         }
         let label = format!("{name:<16} {exporter:<11}");
+        // What the report says of this model, whatever becomes of it below.
+        let mut row = serde_json::json!({
+            "name": name,
+            "exporter": exporter,
+            "description": e["description"],
+            "opset": e["opset"],
+            "batch": e["batch"],
+            "parameters": e["parameters"],
+            "input_shape": e["input_shape"],
+        });
         let Some(file) = e["model"].as_str() else {
             // PyTorch could not export it: nothing of Lantern's to check.
             let why = e["export_error"].as_str().unwrap_or("?");
             eprintln!("{label} not exported by PyTorch: {}", first_line(why));
+            row["result"] = "not exported".into();
+            row["error"] = first_line(why).into();
+            report.push(row);
             continue;
         };
         checked += 1;
@@ -151,15 +194,26 @@ fn zoo_input_gradients_match_float64_autograd() {
             // tools/export_zoo.py checks autograd against float64 central differences.
             eprintln!("{label} FAIL reference gradient: {why}");
             failures.push(format!("{name} ({exporter}): reference gradient: {why}"));
+            row["result"] = "fail".into();
+            row["error"] = format!("reference gradient: {why}").into();
+            report.push(row);
             continue;
         }
         let g64 = read_npy_f64(&dir.join(str_field(e, "grad64")));
         let g32 = read_npy(&dir.join(str_field(e, "grad32")));
         let torch = measures(&g32, &g64);
+        row["torch"] = torch.json();
         let got = std::panic::catch_unwind(|| lantern_gradient(&dir, e, file))
             .unwrap_or_else(|p| Err(panic_text(p)));
-        let lantern = match got {
-            Ok(g) => measures(&g, &g64),
+        let (lantern, beyond) = match got {
+            Ok(g) => {
+                if let Some(d) = &grads_dir {
+                    let file = format!("{name}-{exporter}.npy");
+                    write_npy(&d.join(&file), &g);
+                    row["lantern_grad"] = format!("lantern-grads/{file}").into();
+                }
+                (measures(&g, &g64), count_beyond(&g, &g64, torch.max))
+            }
             Err(why) => {
                 eprintln!(
                     "{label} {:>9} {:>9.1e} {:>9} {:>9.1e}  FAIL {}",
@@ -170,6 +224,9 @@ fn zoo_input_gradients_match_float64_autograd() {
                     first_line(&why)
                 );
                 failures.push(format!("{name} ({exporter}): {why}"));
+                row["result"] = "fail".into();
+                row["error"] = first_line(&why).into();
+                report.push(row);
                 continue;
             }
         };
@@ -182,6 +239,11 @@ fn zoo_input_gradients_match_float64_autograd() {
             torch.rel_l2,
             if ok { "ok" } else { "FAIL" }
         );
+        row["lantern"] = lantern.json();
+        row["elements"] = g64.len().into();
+        row["beyond_torch_max"] = beyond.into();
+        row["result"] = if ok { "pass" } else { "fail" }.into();
+        report.push(row);
         if !ok {
             failures.push(format!(
                 "{name} ({exporter}): p999 {:.2e} vs torch {:.2e}, rel_l2 {:.2e} vs torch {:.2e} \
@@ -189,6 +251,19 @@ fn zoo_input_gradients_match_float64_autograd() {
                 lantern.p999, torch.p999, lantern.rel_l2, torch.rel_l2
             ));
         }
+    }
+    if let Some(path) = report_path {
+        let doc = serde_json::json!({
+            "zoo": dir.display().to_string(),
+            "versions": manifest["versions"],
+            "criterion": format!(
+                "p999 and rel_l2 each <= {TORCH_FACTOR} x torch float32's, or <= {ABSOLUTE:e}"
+            ),
+            "models": report,
+        });
+        let text = serde_json::to_string_pretty(&doc).expect("report json");
+        std::fs::write(&path, text + "\n").unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        eprintln!("wrote {}", path.display());
     }
     assert!(
         checked > 0,
