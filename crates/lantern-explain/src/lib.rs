@@ -7,10 +7,16 @@
 //!   through the batched gradient helper [`grad`];
 //! - CAM family (pytorch-grad-cam): [`cam`] — one base that captures activations (and
 //!   gradients) once per image, one short file per weighting;
+//! - transformers: [`attention_rollout`] (vit-explain), [`transformer_attribution`] (Chefer et
+//!   al.'s reference code), sharing the attention search of [`attention`];
 //! - perturbation: [`occlusion`] (Captum), [`occlusion_incremental`] (the same maps from
 //!   incremental inference over the occluder's receptive field), [`rise`] (the RISE reference
-//!   code).
+//!   code);
+//! - [`tokens`]: token → grid reshapes for transformer layers (pytorch-grad-cam's
+//!   `reshape_transform`).
 
+pub mod attention;
+pub mod attention_rollout;
 pub mod cam;
 pub mod deconvnet;
 pub mod error;
@@ -30,6 +36,8 @@ pub mod rise;
 pub mod rng;
 pub mod saliency;
 pub mod smoothgrad;
+pub mod tokens;
+pub mod transformer_attribution;
 
 pub use error::{ExplainError, Result};
 pub use method::{Context, Explanation, Method, Passes, Score, check_target};

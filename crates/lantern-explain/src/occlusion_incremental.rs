@@ -179,10 +179,14 @@ impl IncrementalOcclusion {
         let Some(runner) = prepared.runner.as_ref() else {
             return Ok((self.occlusion.window_logits(ctx, image)?, prepared.clone()));
         };
-        let batch = ctx
-            .batch_size
-            .max(1)
-            .min(self.occlusion.windows(h, w).len());
+        // A static-batch model that could not be made batch-symbolic: one window per call.
+        let batch = if ctx.model.batch_mode.one_by_one() {
+            1
+        } else {
+            ctx.batch_size
+                .max(1)
+                .min(self.occlusion.windows(h, w).len())
+        };
         let logits = runner.run(image, self.occlusion.baseline, batch)?;
         Ok((logits, prepared.clone()))
     }

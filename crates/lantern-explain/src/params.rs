@@ -79,6 +79,15 @@ impl Params {
         }
     }
 
+    /// An optional non-negative integer (`None` when absent).
+    pub fn usize_opt(&self, key: &str) -> Result<Option<usize>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(ParamValue::Int(i)) if *i >= 0 => Ok(Some(*i as usize)),
+            Some(v) => Err(self.bad(key, v, "expected a non-negative integer")),
+        }
+    }
+
     pub fn positive_usize_or(&self, key: &str, default: usize) -> Result<usize> {
         let v = self.usize_or(key, default)?;
         if v == 0 {

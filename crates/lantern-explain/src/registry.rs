@@ -1,6 +1,7 @@
 //! Method names → constructors. The names are the public interface (configs, `--method`,
 //! file names); add to this table, never rename.
 
+use crate::attention_rollout::AttentionRollout;
 use crate::cam::{
     AblationCam, EigenCam, GradCam, GradCamPlusPlus, HiResCam, LayerCam, ScoreCam, XGradCam,
 };
@@ -18,6 +19,7 @@ use crate::params::Params;
 use crate::rise::Rise;
 use crate::saliency::Saliency;
 use crate::smoothgrad::SmoothGrad;
+use crate::transformer_attribution::TransformerAttribution;
 
 type Constructor = fn(&Params) -> Result<Box<dyn Method>>;
 
@@ -50,6 +52,12 @@ pub const METHODS: &[(&str, Constructor)] = &[
         boxed(IncrementalOcclusion::from_params(p))
     }),
     ("rise", |p| boxed(Rise::from_params(p))),
+    ("attention-rollout", |p| {
+        boxed(AttentionRollout::from_params(p))
+    }),
+    ("transformer-attribution", |p| {
+        boxed(TransformerAttribution::from_params(p))
+    }),
 ];
 
 pub fn method_names() -> Vec<&'static str> {
@@ -83,7 +91,7 @@ mod tests {
             let m = build_method(name, &Params::new(name, BTreeMap::new())).unwrap();
             assert_eq!(m.name(), *name);
         }
-        assert_eq!(METHODS.len(), 19);
+        assert_eq!(METHODS.len(), 21);
     }
 
     #[test]

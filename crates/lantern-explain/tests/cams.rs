@@ -108,9 +108,11 @@ fn cam_rules_on_the_library_tensors() {
             ctx: &ctx,
             image: x.view(),
             layer: "",
+            layout: lantern_explain::tokens::Layout::ChannelsFirst,
             targets: &targets,
             activations: &acts,
             gradients: &grads,
+            native: None,
         };
         let rules: [(&dyn CamRule, &str); 5] = [
             (&GradCam, "grad-cam"),

@@ -1,5 +1,5 @@
 //! Inspection: the graph's input and output, every tensor in topological order, the probe
-//! graph that exposes them all, and the default CAM layer.
+//! graph that exposes them all, and the default CAM layer (token models: [`crate::cam_layer`]).
 
 use crate::GraphError;
 use crate::ir::{self, op};
@@ -92,7 +92,9 @@ pub fn list_tensors(m: &ModelProto, shapes: &TensorShapes) -> Vec<TensorInfo> {
 /// The default layer for CAM methods: the last 4-D activation that feeds global pooling
 /// (GlobalAveragePool/GlobalMaxPool, ReduceMean/ReduceMax over H and W, or an
 /// AveragePool/MaxPool whose window covers the whole map) on the way to the output; without
-/// global pooling, the last 4-D tensor flattened into the classifier (Flatten/Reshape to 2-D).
+/// global pooling, the last 4-D tensor flattened into the classifier (Flatten/Reshape to 2-D);
+/// without either (vision transformers), the output of the last attention block's first norm
+/// ([`crate::cam_layer::last_attention_norm`], pytorch-grad-cam's `blocks[-1].norm1`).
 pub fn default_cam_layer(m: &ModelProto, shapes: &TensorShapes) -> Option<String> {
     let g = m.graph.as_ref()?;
     let output = g.output.first()?.name.clone()?;
@@ -135,7 +137,9 @@ pub fn default_cam_layer(m: &ModelProto, shapes: &TensorShapes) -> Option<String
             flattened = Some(x.clone());
         }
     }
-    pooled.or(flattened)
+    pooled
+        .or(flattened)
+        .or_else(|| crate::cam_layer::last_attention_norm(m))
 }
 
 fn is_global_pool(

@@ -81,6 +81,7 @@
 pub mod proto;
 
 pub mod autodiff;
+pub mod cam_layer;
 mod error;
 pub mod inspect;
 pub mod io;
@@ -95,6 +96,7 @@ mod testing;
 
 pub use autodiff::rules::supported_ops;
 pub use autodiff::{GradientSpec, MIN_OPSET, ReluRule, build_gradient_graph};
+pub use cam_layer::{SpatialLayout, last_attention_norm, spatial_layout};
 pub use error::GraphError;
 pub use inspect::{
     TensorInfo, TensorShapes, default_cam_layer, expose_all_tensors, graph_io, list_tensors,

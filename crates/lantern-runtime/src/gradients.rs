@@ -1,10 +1,11 @@
 //! Running a gradient-exporting graph (built by `lantern-graph`) for a batch and a seed matrix.
 
+use crate::batch::join_rows;
 use crate::cache;
 use crate::error::{Result, RuntimeError};
 use crate::model::{Layout, Model};
 use lantern_graph::GradientSpec;
-use ndarray::{Array2, Array4, ArrayD, ArrayView2, ArrayView4, Ix2, Ix4};
+use ndarray::{Array2, Array4, ArrayD, ArrayView2, ArrayView4, Axis, Ix2, Ix4};
 use ort::session::Session;
 use ort::value::TensorRef;
 use std::collections::BTreeMap;
@@ -23,12 +24,14 @@ pub struct GradientSession {
     model_label: String,
     layout: Layout,
     pub spec: GradientSpec,
+    /// Run one image per call (a static-batch model, see [`crate::BatchMode`]).
+    one_by_one: bool,
     session: Mutex<Session>,
 }
 
 impl GradientSession {
     pub(crate) fn build(model: &Model, spec: &GradientSpec, key: &str) -> Result<GradientSession> {
-        let path = cache::model_dir(&model.hash).join(format!("grad-{key}.onnx"));
+        let path = cache::model_dir(&model.cache_key()).join(format!("grad-{key}.onnx"));
         let cached = std::fs::read(&path)
             .ok()
             .filter(|b| lantern_graph::decode_model(b).is_ok());
@@ -50,12 +53,46 @@ impl GradientSession {
             model_label: model.label(),
             layout: model.input.layout,
             spec: spec.clone(),
+            one_by_one: model.batch_mode.one_by_one(),
             session: Mutex::new(session),
         })
     }
 
-    /// One ONNX Runtime call for the whole batch: `input` NCHW `[N,C,H,W]`, `seed` `[N,K]`.
+    /// One ONNX Runtime call for the whole batch (one per image for a model run one by one):
+    /// `input` NCHW `[N,C,H,W]`, `seed` `[N,K]`. Layer tensors are joined on axis 0 then.
     pub fn run(&self, input: ArrayView4<f32>, seed: ArrayView2<f32>) -> Result<Gradients> {
+        if !self.one_by_one || input.shape()[0] <= 1 {
+            return self.run_once(input, seed);
+        }
+        let parts: Vec<Gradients> = input
+            .axis_chunks_iter(Axis(0), 1)
+            .zip(seed.axis_chunks_iter(Axis(0), 1))
+            .map(|(x, s)| self.run_once(x, s))
+            .collect::<Result<_>>()?;
+        let logits: Vec<_> = parts.iter().map(|p| p.logits.clone()).collect();
+        let grad_input = parts
+            .iter()
+            .map(|p| p.grad_input.clone())
+            .collect::<Option<Vec<_>>>()
+            .map(|g| join_rows(&g));
+        let layers = self
+            .spec
+            .layers
+            .iter()
+            .filter(|t| parts[0].layers.contains_key(*t))
+            .map(|t| {
+                let (a, g): (Vec<_>, Vec<_>) = parts.iter().map(|p| p.layers[t].clone()).unzip();
+                (t.clone(), (join_rows(&a), join_rows(&g)))
+            })
+            .collect();
+        Ok(Gradients {
+            logits: join_rows(&logits),
+            grad_input,
+            layers,
+        })
+    }
+
+    fn run_once(&self, input: ArrayView4<f32>, seed: ArrayView2<f32>) -> Result<Gradients> {
         let run_err = |e: ort::Error| RuntimeError::Run {
             model: format!("{} (gradient graph)", self.model_label),
             message: e.to_string(),

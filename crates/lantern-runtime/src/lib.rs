@@ -4,7 +4,10 @@
 //! forward session, tap sessions that also return intermediate tensors, and gradient sessions
 //! running the graphs `lantern-graph` derives. Every derived session is built once per model and
 //! cached (gradient graphs and probe shapes also on disk, keyed by the model's content hash).
+//! A model whose batch is fixed at 1 gets a symbolic batch, or runs one image at a time
+//! (`batch` module, [`BatchMode`]).
 
+mod batch;
 pub mod cache;
 mod device;
 mod environment;
@@ -16,6 +19,7 @@ mod probe;
 mod subgraph;
 mod tap;
 
+pub use batch::BatchMode;
 pub use device::Device;
 pub use environment::{Runtime, RuntimeOptions};
 pub use error::{Result, RuntimeError};

@@ -1,6 +1,7 @@
 //! A loaded classifier: its session, its input/output description and the derived sessions
 //! (probe shapes, taps, gradient graphs), each built once and cached.
 
+use crate::batch::{BatchMode, check_images, join_rows};
 use crate::cache;
 use crate::environment::Runtime;
 use crate::error::{Result, RuntimeError};
@@ -43,6 +44,8 @@ pub struct Model {
     /// The execution provider that runs this model's sessions: "cpu" or "cuda".
     pub device_used: &'static str,
     pub runtime: &'static Runtime,
+    /// How the model takes batches (static-batch exports: see [`crate::batch`]).
+    pub batch_mode: BatchMode,
     session: Mutex<Session>,
     shapes: OnceLock<TensorShapes>,
     /// The default CAM layer, found once (the search walks the whole graph: ~5 ms on ResNet18,
@@ -106,12 +109,19 @@ impl Model {
             classes: 0,
             device_used,
             runtime,
+            batch_mode: BatchMode::Dynamic,
             session: Mutex::new(session),
             shapes: OnceLock::new(),
             cam_layer: OnceLock::new(),
             gradient_sessions: Mutex::new(HashMap::new()),
             tap_sessions: Mutex::new(HashMap::new()),
         };
+        if lantern_graph::surgery::has_static_batch(&model.proto) {
+            model.batch_mode = model.make_batch_symbolic();
+            if let Some(note) = model.batch_mode.note() {
+                eprintln!("note: {}: {note}", model.label());
+            }
+        }
         model.classes = match out_dims.last() {
             Some(&k) if k > 0 && out_dims.iter().skip(1).filter(|&&d| d != 1).count() <= 1 => {
                 k as usize
@@ -129,11 +139,84 @@ impl Model {
         self.path.display().to_string()
     }
 
-    /// Logits for a batch given in NCHW. One ONNX Runtime call; the caller picks the batch size.
+    /// Replaces a static batch of 1 by a symbolic one in this model's graph and session, if
+    /// the rewrite runs at batch [`crate::batch::CHECK_BATCH`] and matches batch-1 runs of the
+    /// original (max |diff| ≤ 1e-4 · max(1, max |logit|)); else the mode that runs one by one.
+    fn make_batch_symbolic(&mut self) -> BatchMode {
+        let attempt = || -> std::result::Result<(ModelProto, Session, Vec<String>), String> {
+            let rewritten = lantern_graph::surgery::symbolic_batch(&self.proto)
+                .map_err(|e| e.to_string())?
+                .ok_or("the batch is not the constant 1")?;
+            let bytes = lantern_graph::encode_model(&rewritten.model);
+            let (mut session, _) = self
+                .runtime
+                .session(&bytes, &format!("{} (symbolic batch)", self.label()))
+                .map_err(|e| e.to_string())?;
+            let spec = self.input;
+            let x = check_images(spec.channels, spec.height, spec.width);
+            let rows: Vec<Array2<f32>> = x
+                .axis_chunks_iter(Axis(0), 1)
+                .map(|one| self.forward(one))
+                .collect::<Result<_>>()
+                .map_err(|e| format!("the original graph at batch 1: {e}"))?;
+            let want = join_rows(&rows);
+            let got = self
+                .logits_of(&mut session, x.view())
+                .map_err(|e| format!("the rewritten graph at batch {}: {e}", x.shape()[0]))?;
+            if got.dim() != want.dim() {
+                return Err(format!(
+                    "batched logits {:?}, expected {:?}",
+                    got.dim(),
+                    want.dim()
+                ));
+            }
+            let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+            let diff = got
+                .iter()
+                .zip(&want)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            if diff.is_nan() || diff > 1e-4 * scale {
+                return Err(format!(
+                    "batched logits differ from batch-1 logits by {diff:.3e} (max |logit| {scale:.3e})"
+                ));
+            }
+            Ok((rewritten.model, session, rewritten.changes))
+        };
+        match attempt() {
+            Ok((proto, session, changes)) => {
+                self.proto = proto;
+                self.session = Mutex::new(session);
+                BatchMode::Symbolic { changes }
+            }
+            Err(reason) => BatchMode::OneByOne { reason },
+        }
+    }
+
+    /// The cache folder key: the file hash, marked when Lantern's graph differs from the file's.
+    pub fn cache_key(&self) -> String {
+        match self.batch_mode {
+            BatchMode::Symbolic { .. } => format!("{}-symbolic-batch", self.hash),
+            _ => self.hash.clone(),
+        }
+    }
+
+    /// Logits for a batch given in NCHW. One ONNX Runtime call (one per image for a model run
+    /// one by one, see [`BatchMode`]); the caller picks the batch size.
     pub fn forward(&self, batch: ArrayView4<f32>) -> Result<Array2<f32>> {
         self.check_batch(batch)?;
-        let fed = self.to_model_layout(batch);
         let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        if self.batch_mode.one_by_one() && batch.shape()[0] > 1 {
+            let rows: Vec<Array2<f32>> = batch
+                .axis_chunks_iter(Axis(0), 1)
+                .map(|one| self.logits_of(&mut session, one))
+                .collect::<Result<_>>()?;
+            return Ok(join_rows(&rows));
+        }
+        self.logits_of(&mut session, batch)
+    }
+
+    fn logits_of(&self, session: &mut Session, batch: ArrayView4<f32>) -> Result<Array2<f32>> {
+        let fed = self.to_model_layout(batch);
         let run_err = |e: ort::Error| RuntimeError::Run {
             model: self.label(),
             message: e.to_string(),
@@ -267,7 +350,24 @@ impl Model {
         };
         found.clone().ok_or_else(|| RuntimeError::Input {
             model: self.label(),
-            message: "no 4-D activation before global pooling was found; name the CAM layer explicitly (see `lantern layers`)".into(),
+            message: "no 4-D activation before global pooling and no attention block's norm was found; name the CAM layer explicitly (see `lantern layers`)".into(),
+        })
+    }
+
+    /// How the layer tensor `name` maps onto the image grid (`[N,C,h,w]`, `[N,H,W,C]` or
+    /// `[N,T,C]` tokens); an error for a tensor the probe did not see or of another rank.
+    pub fn cam_layer_layout(&self, name: &str) -> Result<lantern_graph::SpatialLayout> {
+        let shapes = self.shapes()?;
+        lantern_graph::spatial_layout(&self.proto, shapes, name).ok_or_else(|| {
+            RuntimeError::Input {
+                model: self.label(),
+                message: match shapes.get(name) {
+                    None => format!("tensor {name:?} is not produced by any node of the graph (see `lantern layers`)"),
+                    Some(s) => format!(
+                        "layer {name:?} has shape {s:?}; CAM layers must be [N,C,h,w] activations, [N,H,W,C] channels-last blocks or [N,T,C] tokens"
+                    ),
+                },
+            }
         })
     }
 }

@@ -11,7 +11,7 @@ use ndarray::Array4;
 use std::collections::HashMap;
 
 pub(crate) fn probe_shapes(model: &Model) -> Result<TensorShapes> {
-    let path = cache::model_dir(&model.hash).join("shapes.json");
+    let path = cache::model_dir(&model.cache_key()).join("shapes.json");
     if let Ok(text) = std::fs::read_to_string(&path)
         && let Ok(map) = serde_json::from_str::<HashMap<String, Vec<i64>>>(&text)
     {

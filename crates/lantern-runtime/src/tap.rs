@@ -1,9 +1,10 @@
 //! A forward session that returns chosen intermediate tensors next to the logits.
 
+use crate::batch::join_rows;
 use crate::error::{Result, RuntimeError};
 use crate::model::{Layout, Model};
 use lantern_graph::proto::ValueInfoProto;
-use ndarray::{Array2, ArrayD, ArrayView4, Ix2};
+use ndarray::{Array2, ArrayD, ArrayView4, Axis, Ix2};
 use ort::session::Session;
 use ort::value::TensorRef;
 use std::collections::BTreeMap;
@@ -15,6 +16,8 @@ pub struct TapSession {
     output_name: String,
     layout: Layout,
     tensors: Vec<String>,
+    /// Run one image per call (a static-batch model, see [`crate::BatchMode`]).
+    one_by_one: bool,
     session: Mutex<Session>,
 }
 
@@ -62,13 +65,38 @@ impl TapSession {
             output_name: model.output_name.clone(),
             layout: model.input.layout,
             tensors: tensors.to_vec(),
+            one_by_one: model.batch_mode.one_by_one(),
             session: Mutex::new(session),
         })
     }
 
     /// Runs a NCHW batch. Tensors of other element types (e.g. int64 shapes) are skipped by
     /// shape-probing callers only; here every tapped tensor must be float.
+    /// One call per image for a model run one by one; tensors are joined on axis 0 then.
     pub fn run(&self, batch: ArrayView4<f32>) -> Result<Tapped> {
+        if !self.one_by_one || batch.shape()[0] <= 1 {
+            return self.run_once(batch);
+        }
+        let parts: Vec<Tapped> = batch
+            .axis_chunks_iter(Axis(0), 1)
+            .map(|x| self.run_once(x))
+            .collect::<Result<_>>()?;
+        let logits: Vec<_> = parts.iter().map(|p| p.logits.clone()).collect();
+        let tensors = self
+            .tensors
+            .iter()
+            .map(|t| {
+                let rows: Vec<_> = parts.iter().map(|p| p.tensors[t].clone()).collect();
+                (t.clone(), join_rows(&rows))
+            })
+            .collect();
+        Ok(Tapped {
+            logits: join_rows(&logits),
+            tensors,
+        })
+    }
+
+    fn run_once(&self, batch: ArrayView4<f32>) -> Result<Tapped> {
         let fed = crate::model::to_layout(batch, self.layout);
         let run_err = |e: ort::Error| RuntimeError::Run {
             model: self.model_label.clone(),

@@ -4,7 +4,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// `lantern layers M.onnx`: every tensor (topological order) with its op and static shape from
-/// one probe run, the default CAM layer marked with `*`.
+/// one probe run, the default CAM layer marked with `*` (on vision transformers the last
+/// attention block's first norm output, with its token → grid layout).
 pub fn layers(model_path: &Path) -> Result<ExitCode> {
     let runtime = pipeline::open_runtime(None, None, None)?;
     let model = pipeline::load_model(runtime, model_path)?;
@@ -24,10 +25,23 @@ pub fn layers(model_path: &Path) -> Result<ExitCode> {
         println!("{mark:<2} {:<48} {:<22} {shape}", t.name, t.op_type);
     }
     match default {
-        Some(d) => println!("\ndefault CAM layer (marked *): {d} (what `layer = \"auto\"` picks)"),
-        None => {
-            println!("\nno 4-D activation before global pooling: pass the CAM layer explicitly")
+        Some(d) => {
+            let layout = match model.cam_layer_layout(&d)? {
+                lantern_graph::SpatialLayout::ChannelsFirst => "[N,C,h,w]",
+                lantern_graph::SpatialLayout::ChannelsLast => {
+                    "[N,H,W,C] channels-last, transposed to [N,C,H,W] for CAMs"
+                }
+                lantern_graph::SpatialLayout::Tokens => {
+                    "[N,T,C] tokens: CAMs drop the leading class/distillation tokens (`tokens=`) and lay the rest on a square grid"
+                }
+            };
+            println!(
+                "\ndefault CAM layer (marked *): {d} (what `layer = \"auto\"` picks); {layout}"
+            )
         }
+        None => println!(
+            "\nno 4-D activation before global pooling and no attention block norm: pass the CAM layer explicitly"
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

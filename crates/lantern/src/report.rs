@@ -177,7 +177,7 @@ pub fn write_manifest(
         "overrides": sets,
         "config_hash": config_hash,
         "git_revision": git_revision(),
-        "model": { "path": model.path, "sha256": model.hash, "input": model.input, "classes": model.classes },
+        "model": { "path": model.path, "sha256": model.hash, "input": model.input, "classes": model.classes, "batch": model.batch_mode },
         "onnxruntime": { "version": runtime.ort_version, "library": runtime.library },
         "device_requested": runtime.options.device.to_string(),
         "execution_provider": model.device_used,

@@ -263,3 +263,81 @@ fn grad_writes_the_gradient_graph_and_layers_only_stops_at_the_layer() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--layer"), "{}", stderr(&o));
 }
+
+/// `--layer auto`, which `--help` documents, is the default CAM layer (it used to be taken for a
+/// tensor name and rejected on every model).
+#[test]
+fn explain_layer_auto_is_the_default_cam_layer() {
+    let out = tempfile::tempdir().unwrap();
+    let input = reference().join("mobilenetv2/cat_dog-t243_input.npy");
+    let run = |dir: &str, layer: Option<&str>| {
+        let dir = out.path().join(dir);
+        let mut args = vec![
+            "explain",
+            "--model",
+            mobilenet().to_str().unwrap(),
+            "--input-npy",
+            input.to_str().unwrap(),
+            "--method",
+            "gradcam",
+            "--target",
+            "243",
+            "--out",
+            dir.to_str().unwrap(),
+        ];
+        if let Some(l) = layer {
+            args.extend(["--layer", l]);
+        }
+        let o = lantern(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        read_npy(&dir.join("cat_dog-t243_input.gradcam.npy"))
+    };
+    let auto = run("auto", Some("auto"));
+    assert_eq!(auto, run("default", None));
+    assert_eq!(auto, run("named", Some("627")));
+}
+
+/// On a vision transformer exported with a static batch (PyTorch's default exporter), `lantern
+/// layers` marks the last block's first norm and `explain --layer auto` runs Grad-CAM there.
+#[test]
+fn vit_layers_and_explain_layer_auto() {
+    let vit = root().join("crates/lantern-graph/tests/fixtures/static/tiny_vit_static.onnx");
+    let o = lantern(&["layers", vit.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let marked: Vec<&str> = stdout.lines().filter(|l| l.starts_with('*')).collect();
+    assert_eq!(marked.len(), 1, "{stdout}");
+    assert!(
+        marked[0].contains("layer_norm_2") && marked[0].contains("[1, 17, 64]"),
+        "{}",
+        marked[0]
+    );
+    assert!(stdout.contains("tokens"), "{stdout}");
+
+    let out = tempfile::tempdir().unwrap();
+    let npy = out.path().join("x.npy");
+    let x = read_npy(&root().join("crates/lantern-graph/tests/fixtures/static/tiny_vit_x.npy"));
+    let first = x
+        .index_axis(ndarray::Axis(0), 0)
+        .insert_axis(ndarray::Axis(0))
+        .to_owned();
+    lantern_data::write_npy(&npy, &first).unwrap();
+    let o = lantern(&[
+        "explain",
+        "--model",
+        vit.to_str().unwrap(),
+        "--input-npy",
+        npy.to_str().unwrap(),
+        "--method",
+        "gradcam",
+        "--layer",
+        "auto",
+        "--target",
+        "3",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let map = read_npy(&out.path().join("x.gradcam.npy"));
+    assert_eq!(map.shape(), &[64, 64]);
+}

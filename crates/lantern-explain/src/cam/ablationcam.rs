@@ -10,6 +10,10 @@
 //! at a time, so that quirk matches too. All channels are ablated (`ratio_channels_to_ablate`
 //! = 1.0, the library default; the other ratios are not offered).
 //!
+//! On token and channels-last layers the channel is ablated in the layer tensor as the model has
+//! it, as the library's `AblationLayerVit` does: channel k of every token (the class token too),
+//! with the minimum taken over all of them; the weights then multiply the grid ([`crate::tokens`]).
+//!
 //! "Re-run the rest of the network" uses a tail session ([`super::tail`]) that takes the layer
 //! tensor as its input: the exact computation, at a fraction of a full forward pass per channel.
 //! The ablated runs do not depend on the target, so several targets share them. Passes count
@@ -20,7 +24,8 @@ use super::tail::TailSession;
 use crate::error::Result;
 use crate::method::Passes;
 use crate::params::Params;
-use ndarray::{Array1, Array2, Array4, Axis, s};
+use crate::tokens::Layout;
+use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis, IxDyn, Slice};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -67,14 +72,27 @@ impl AblationCam {
         Ok(tail)
     }
 
+    /// The layer tensor the tail takes (one image) and its channel axis: the `[K,h,w]` grid for
+    /// channels-first layers, else the model's own tensor with the channels last.
+    fn layer_tensor<'j>(job: &'j LayerJob) -> (ArrayViewD<'j, f32>, usize) {
+        match (job.layout, job.native) {
+            (Layout::ChannelsLast | Layout::Tokens { .. }, Some(native)) => {
+                (native.view(), native.ndim() - 1)
+            }
+            _ => (job.activation(0).into_dyn(), 0),
+        }
+    }
+
     /// Logits `[K, classes]` with channel k ablated in row k.
     pub fn ablated_logits(&self, job: &LayerJob) -> Result<Array2<f32>> {
-        let a = job.activation(0);
-        let (k, h, w) = a.dim();
-        let tail = self.tail(job, &[k, h, w])?;
+        let (a, channel_axis) = Self::layer_tensor(job);
+        let k = a.shape()[channel_axis];
+        let tail = self.tail(job, a.shape())?;
         let min = a.iter().copied().fold(f32::INFINITY, f32::min);
         let batch = self.batch.min(k).max(1);
-        let mut buffer = Array4::<f32>::zeros((batch, k, h, w));
+        let mut dims = vec![batch];
+        dims.extend_from_slice(a.shape());
+        let mut buffer = ArrayD::<f32>::zeros(IxDyn(&dims));
         let mut rows = Array2::<f32>::zeros((k, job.ctx.model.classes));
         for start in (0..k).step_by(batch) {
             let n = batch.min(k - start);
@@ -83,10 +101,12 @@ impl AblationCam {
                 let mut row = buffer.index_axis_mut(Axis(0), i);
                 row.assign(&a);
                 value = if min == 0.0 { 0.0 } else { value - 1e7 };
-                row.index_axis_mut(Axis(0), start + i).fill(value);
+                row.index_axis_mut(Axis(channel_axis), start + i)
+                    .fill(value);
             }
-            let logits = tail.run(buffer.slice(s![..n, .., .., ..]), job.image)?;
-            rows.slice_mut(s![start..start + n, ..]).assign(&logits);
+            let logits = tail.run(buffer.slice_axis(Axis(0), Slice::from(..n)), job.image)?;
+            rows.slice_axis_mut(Axis(0), Slice::from(start..start + n))
+                .assign(&logits);
         }
         Ok(rows)
     }

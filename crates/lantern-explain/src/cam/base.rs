@@ -14,17 +14,25 @@
 //!   map is `minmax` of this, which [`crate::resize::display_map`] reproduces.)
 //! - the target score is the logit (`ClassifierOutputTarget`).
 //!
-//! The layer is `layer` (a tensor name, see `lantern layers`), default
-//! `Model::default_cam_layer()` (the last 4-D activation before global pooling). Layer tensors
-//! must be 4-D `[N,K,h,w]`.
+//! The layer is `layer` (a tensor name, see `lantern layers`), default or `auto`
+//! `Model::default_cam_layer()` (the last 4-D activation before global pooling; on vision
+//! transformers the output of the last block's first norm, pytorch-grad-cam's
+//! `blocks[-1].norm1`). Layer tensors are laid out as a `[N,K,h,w]` grid once, here, before any
+//! rule sees them ([`crate::tokens`], pytorch-grad-cam's `reshape_transform`): CNN activations
+//! as they are, channels-last `[N,H,W,C]` blocks (Swin, ConvNeXt) transposed, `[N,T,C]` tokens
+//! without their leading class/distillation tokens (`tokens` = how many; default `T − g²`)
+//! reshaped to `g×g`. Activations and gradients get the same reshape, so every weighting works
+//! on token models unchanged.
 
 use crate::error::{ExplainError, Result};
 use crate::grad::{check_image, run_rows, spec};
 use crate::method::{Context, Explanation, Method, Passes, check_target};
 use crate::params::Params;
 use crate::resize::{bilinear, mean_maps, minmax};
+use crate::tokens::{Layout, to_grid};
+use lantern_graph::SpatialLayout;
 use lantern_runtime::{GradientSpec, ReluRule};
-use ndarray::{Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView3, Axis, Ix4, Zip};
+use ndarray::{Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView3, Axis, Zip};
 use std::collections::BTreeMap;
 
 /// What a rule sees for one layer: the image, the targets, and the captured tensors.
@@ -32,11 +40,16 @@ pub struct LayerJob<'a, 'c> {
     pub ctx: &'a Context<'c>,
     pub image: ArrayView3<'a, f32>,
     pub layer: &'a str,
+    /// How the layer tensor was laid out as the `[K,h,w]` grids below.
+    pub layout: Layout,
     pub targets: &'a [usize],
     /// `[K,h,w]`: one per target (gradient CAMs) or one shared by all (gradient-free CAMs).
     pub activations: &'a [Array3<f32>],
     /// `[K,h,w]` per target; empty for gradient-free CAMs.
     pub gradients: &'a [Array3<f32>],
+    /// Gradient-free CAMs: the layer tensor of the image as the model has it (before the grid
+    /// reshape; e.g. `[T,C]` with the class token), for rules that feed it back (Ablation-CAM).
+    pub native: Option<&'a ArrayD<f32>>,
 }
 
 impl LayerJob<'_, '_> {
@@ -134,8 +147,10 @@ pub fn elementwise_sum(a: ArrayView3<f32>, m: ArrayView3<f32>) -> Array2<f32> {
 /// A CAM method: the shared capture plus one rule.
 pub struct Cam<R> {
     pub rule: R,
-    /// `None`: the model's default CAM layer.
+    /// `None`: the model's default CAM layer; `auto` in the list stands for it too.
     pub layers: Option<Vec<String>>,
+    /// Leading non-spatial tokens of token layers (`tokens`); `None`: `T − g²`.
+    pub tokens: Option<usize>,
 }
 
 /// Reads `layer` / `layers` (comma-separated); giving both is an error.
@@ -170,37 +185,68 @@ pub fn layers_param(method: &str, p: &Params) -> Result<Option<Vec<String>>> {
     }
 }
 
-/// `[N,K,h,w]` → one `[K,h,w]` per row.
-fn rows_of(method: &str, layer: &str, t: ArrayD<f32>) -> Result<Vec<Array3<f32>>> {
-    let shape = t.shape().to_vec();
-    let t = t
-        .into_dimensionality::<Ix4>()
-        .map_err(|_| ExplainError::Failed {
-            method: method.into(),
-            message: format!(
-                "layer {layer:?} has shape {shape:?}; CAM layers must be 4-D [N,C,h,w] activations"
-            ),
-        })?;
+/// The layer tensor in `layout` → one `[K,h,w]` grid per row.
+fn rows_of(method: &str, layer: &str, t: ArrayD<f32>, layout: Layout) -> Result<Vec<Array3<f32>>> {
+    let t = to_grid(t, layout).map_err(|e| ExplainError::Failed {
+        method: method.into(),
+        message: format!("layer {layer:?}: {e}"),
+    })?;
     Ok(t.outer_iter().map(|v| v.to_owned()).collect())
 }
 
 /// Captured tensors of one layer.
 struct Captured {
+    layout: Layout,
     activations: Vec<Array3<f32>>,
     gradients: Vec<Array3<f32>>,
+    native: Option<ArrayD<f32>>,
 }
 
 impl<R: CamRule> Cam<R> {
+    /// Parameters: `layer` or `layers` (`auto`: the default layer), `tokens`.
     pub fn new(rule: R, p: &Params) -> Result<Cam<R>> {
         let layers = layers_param(rule.name(), p)?;
-        Ok(Cam { rule, layers })
+        let tokens = p.usize_opt("tokens")?;
+        Ok(Cam {
+            rule,
+            layers,
+            tokens,
+        })
     }
 
+    /// The layer names, `auto` resolved to the model's default CAM layer.
     pub fn layers(&self, ctx: &Context) -> Result<Vec<String>> {
         match &self.layers {
-            Some(l) => Ok(l.clone()),
+            Some(l) => l
+                .iter()
+                .map(|name| match name.as_str() {
+                    "auto" => Ok(ctx.model.default_cam_layer()?),
+                    _ => Ok(name.clone()),
+                })
+                .collect(),
             None => Ok(vec![ctx.model.default_cam_layer()?]),
         }
+    }
+
+    /// How `layer` becomes a grid: from the graph (see `lantern_graph::spatial_layout`), with
+    /// `tokens` giving the leading non-spatial tokens of a token layer.
+    pub fn layout(&self, ctx: &Context, layer: &str) -> Result<Layout> {
+        let layout = match ctx.model.cam_layer_layout(layer)? {
+            SpatialLayout::ChannelsFirst => Layout::ChannelsFirst,
+            SpatialLayout::ChannelsLast => Layout::ChannelsLast,
+            SpatialLayout::Tokens => Layout::Tokens { extra: self.tokens },
+        };
+        if let (Some(t), Layout::ChannelsFirst | Layout::ChannelsLast) = (self.tokens, layout) {
+            return Err(ExplainError::BadParam {
+                method: self.rule.name().into(),
+                key: "tokens".into(),
+                value: t.to_string(),
+                message: format!(
+                    "layer {layer:?} is a spatial [N,C,h,w]/[N,H,W,C] tensor; `tokens` applies to [N,T,C] token layers"
+                ),
+            });
+        }
+        Ok(layout)
     }
 
     /// A (and dA) of every layer; returns the capture's cost per target.
@@ -214,11 +260,15 @@ impl<R: CamRule> Cam<R> {
         let name = self.rule.name();
         let mut captured: Vec<Captured> = layers
             .iter()
-            .map(|_| Captured {
-                activations: Vec::new(),
-                gradients: Vec::new(),
+            .map(|layer| {
+                Ok(Captured {
+                    layout: self.layout(ctx, layer)?,
+                    activations: Vec::new(),
+                    gradients: Vec::new(),
+                    native: None,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         if self.rule.needs_gradients() {
             // The backward pass stops at the layers: nothing below them is differentiated.
             let spec = GradientSpec {
@@ -240,8 +290,8 @@ impl<R: CamRule> Cam<R> {
                                     "the gradient graph did not export layer {layer:?}"
                                 ),
                             })?;
-                        c.activations.extend(rows_of(name, layer, a)?);
-                        c.gradients.extend(rows_of(name, layer, da)?);
+                        c.activations.extend(rows_of(name, layer, a, c.layout)?);
+                        c.gradients.extend(rows_of(name, layer, da, c.layout)?);
                     }
                     Ok(())
                 },
@@ -264,7 +314,8 @@ impl<R: CamRule> Cam<R> {
                     method: name.into(),
                     message: format!("the tap session did not return layer {layer:?}"),
                 })?;
-                c.activations = rows_of(name, layer, a)?;
+                c.native = Some(a.index_axis(Axis(0), 0).to_owned());
+                c.activations = rows_of(name, layer, a, c.layout)?;
             }
             Ok((
                 captured,
@@ -298,9 +349,11 @@ impl<R: CamRule> Cam<R> {
                 ctx,
                 image,
                 layer,
+                layout: c.layout,
                 targets,
                 activations: &c.activations,
                 gradients: &c.gradients,
+                native: c.native.as_ref(),
             };
             let cams = self.rule.layer_cams(&job)?;
             for (dst, cam) in per_target.iter_mut().zip(cams) {

@@ -3,7 +3,7 @@
 //! output and re-runs the rest of the network).
 //!
 //! Built by graph surgery on the model's own ONNX proto: the node producing the layer tensor
-//! gets its output renamed away, the tensor becomes a graph input `[N,K,h,w]`, and only the
+//! gets its output renamed away, the tensor becomes a graph input `[N, dims…]`, and only the
 //! nodes the logits still need are kept (walking back from the output; a node that also needs
 //! the image — e.g. a `Shape` of the input — keeps the image input, fed with the image repeated).
 //! So running the tail on the unmodified activations gives the model's own logits.
@@ -17,7 +17,7 @@ use lantern_graph::proto::{
     GraphProto, NodeProto, TensorShapeProto, TypeProto, ValueInfoProto, type_proto,
 };
 use lantern_runtime::{Layout, Model};
-use ndarray::{Array2, Array4, ArrayView3, ArrayView4, Axis, Ix2};
+use ndarray::{Array2, Array4, ArrayView3, ArrayViewD, Axis, Ix2};
 use ort::session::Session;
 use ort::value::TensorRef;
 use std::collections::HashSet;
@@ -28,6 +28,8 @@ pub struct TailSession {
     layer: String,
     image_input: Option<String>,
     layout: Layout,
+    /// Run one row per call (a static-batch model run one by one, `lantern_runtime::BatchMode`).
+    one_by_one: bool,
     session: Mutex<Session>,
 }
 
@@ -79,7 +81,7 @@ fn float_input(name: &str, dims: &[usize]) -> ValueInfoProto {
 }
 
 impl TailSession {
-    /// The tail from `layer` (a 4-D tensor of per-image shape `dims` = `[K,h,w]`) to the logits.
+    /// The tail from `layer` (of per-image shape `dims`, e.g. `[K,h,w]` or `[T,C]`) to the logits.
     pub fn build(model: &Model, layer: &str, dims: &[usize]) -> Result<TailSession> {
         let mut proto = model.proto.clone();
         let graph = proto
@@ -138,12 +140,29 @@ impl TailSession {
             layer: layer.to_string(),
             image_input,
             layout: model.input.layout,
+            one_by_one: model.batch_mode.one_by_one(),
             session: Mutex::new(session),
         })
     }
 
-    /// Logits `[N, classes]` for replacement activations `[N,K,h,w]` of `image` (`[C,H,W]`).
-    pub fn run(&self, activations: ArrayView4<f32>, image: ArrayView3<f32>) -> Result<Array2<f32>> {
+    /// Logits `[N, classes]` for replacement activations `[N, dims…]` of `image` (`[C,H,W]`).
+    pub fn run(&self, activations: ArrayViewD<f32>, image: ArrayView3<f32>) -> Result<Array2<f32>> {
+        if self.one_by_one && activations.shape()[0] > 1 {
+            let rows: Vec<Array2<f32>> = activations
+                .axis_chunks_iter(Axis(0), 1)
+                .map(|one| self.run_once(one, image))
+                .collect::<Result<_>>()?;
+            let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
+            return Ok(ndarray::concatenate(Axis(0), &views).expect("rows of equal width"));
+        }
+        self.run_once(activations, image)
+    }
+
+    fn run_once(
+        &self,
+        activations: ArrayViewD<f32>,
+        image: ArrayView3<f32>,
+    ) -> Result<Array2<f32>> {
         let run_err = |e: ort::Error| fail(format!("{}: {e}", self.label));
         let n = activations.shape()[0];
         let acts = activations.as_standard_layout();

@@ -1,13 +1,16 @@
 //! Graph surgery for incremental inference: receptive-field rules ([`receptive`]), cut points
 //! and sub-models ([`cut`]), segments that recompute everything between two cut points on crops
 //! ([`fused`]), and the plan that runs a graph's prefix on crops around changed input regions
-//! and only its suffix in full ([`incremental`]).
+//! and only its suffix in full ([`incremental`]); a symbolic batch for static-batch exports
+//! ([`batch`]).
 
+pub mod batch;
 pub mod cut;
 pub mod fused;
 pub mod incremental;
 pub mod receptive;
 
+pub use batch::{BATCH_SYMBOL, SymbolicBatch, has_static_batch, symbolic_batch};
 pub use cut::{GraphIndex, float_value_info};
 pub use incremental::{
     Exit, IncrementalGraph, IncrementalPlan, PlanOptions, Segment, SegmentInput, SegmentOutput,

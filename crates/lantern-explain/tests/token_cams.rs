@@ -1,0 +1,142 @@
+//! CAMs on a vision transformer (issue 12): the default layer is the last block's norm1 output,
+//! tokens become a grid (pytorch-grad-cam's ViT `reshape_transform`), and Grad-CAM matches the
+//! library's formula computed in float64 by `tools/export_static_fixtures.py`.
+
+mod support;
+
+use lantern_explain::{Method, ParamValue, Params, build_method};
+use lantern_runtime::{Model, Runtime};
+use ndarray::{Array3, Ix2, Ix4};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use support::{check, context, logits, read_npy};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../lantern-graph/tests/fixtures/static")
+        .join(name)
+}
+
+fn vit() -> &'static Model {
+    static M: OnceLock<Model> = OnceLock::new();
+    M.get_or_init(|| {
+        let rt = Runtime::get_or_default().expect("ONNX Runtime (run `just setup`)");
+        Model::load(rt, &fixture("tiny_vit_dynamic.onnx")).expect("tiny ViT")
+    })
+}
+
+fn image(i: usize) -> Array3<f32> {
+    let x = read_npy(&fixture("tiny_vit_x.npy"))
+        .into_dimensionality::<Ix4>()
+        .expect("[3,3,64,64]");
+    x.index_axis(ndarray::Axis(0), i).to_owned()
+}
+
+fn method(name: &str, params: &[(&str, ParamValue)]) -> lantern_explain::Result<Box<dyn Method>> {
+    let values: BTreeMap<String, ParamValue> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    build_method(name, &Params::new(name, values))
+}
+
+#[test]
+fn vit_gradcam_matches_the_pytorch_grad_cam_formula() {
+    let model = vit();
+    let x = image(0);
+    let l = logits(model, &x);
+    let ctx = context(model, &l);
+    let want = read_npy(&fixture("tiny_vit_gradcam_class3.npy"))
+        .into_dimensionality::<Ix2>()
+        .expect("[4,4]");
+    // Default layer, `auto`, and the layer named with its token count: the same map.
+    for params in [
+        vec![],
+        vec![("layer", ParamValue::Text("auto".into()))],
+        vec![
+            (
+                "layer",
+                ParamValue::Text("/blocks/blocks.1/norm1/LayerNormalization_output_0".into()),
+            ),
+            ("tokens", ParamValue::Int(1)),
+        ],
+    ] {
+        let e = method("gradcam", &params)
+            .expect("builds")
+            .explain(&ctx, x.view(), 3)
+            .expect("Grad-CAM on a ViT");
+        let raw = e.raw.expect("raw");
+        assert_eq!(raw.dim(), (4, 4));
+        assert_eq!(e.map.shape(), &[64, 64]);
+        check("tiny ViT gradcam raw", raw.view(), want.view(), 1e-4);
+    }
+}
+
+#[test]
+fn every_cam_runs_on_a_vit_and_is_class_discriminative() {
+    let model = vit();
+    let x = image(1);
+    let l = logits(model, &x);
+    let ctx = context(model, &l);
+    for name in [
+        "gradcam",
+        "gradcam++",
+        "xgradcam",
+        "layercam",
+        "hirescam",
+        "scorecam",
+        "ablationcam",
+        "eigencam",
+        "guided-gradcam",
+    ] {
+        let m = method(name, &[]).expect("builds");
+        let es = m
+            .explain_targets(&ctx, x.view(), &[2, 7])
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        for e in &es {
+            // Guided Grad-CAM keeps the channels: [3,64,64].
+            assert_eq!(e.map.shape()[e.map.ndim() - 2..], [64, 64], "{name}");
+            assert!(e.map.iter().all(|v| v.is_finite()), "{name}");
+            if let Some(raw) = &e.raw {
+                assert_eq!(raw.dim(), (4, 4), "{name}");
+            }
+        }
+        if !matches!(name, "eigencam") {
+            assert_ne!(
+                es[0].map, es[1].map,
+                "{name}: the two classes' maps are equal"
+            );
+        }
+    }
+}
+
+#[test]
+fn token_count_must_leave_a_square_and_applies_to_token_layers_only() {
+    let model = vit();
+    let x = image(0);
+    let l = logits(model, &x);
+    let ctx = context(model, &l);
+    // 17 tokens − 2 = 15: not a square.
+    let err = method("gradcam", &[("tokens", ParamValue::Int(2))])
+        .expect("builds")
+        .explain(&ctx, x.view(), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a square"), "{err}");
+    // The patch-embedding convolution's output is a [N,C,h,w] map: `tokens` is refused there,
+    // and without it the map is used as it stands.
+    let conv = "/patch_embed/proj/Conv_output_0";
+    let err = method(
+        "gradcam",
+        &[
+            ("layer", ParamValue::Text(conv.into())),
+            ("tokens", ParamValue::Int(1)),
+        ],
+    )
+    .expect("builds")
+    .explain(&ctx, x.view(), 0)
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("token layers"), "{err}");
+}

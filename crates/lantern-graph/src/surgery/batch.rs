@@ -1,0 +1,284 @@
+//! A symbolic batch for static-batch exports. PyTorch's default exporter (`dynamo=True`) writes
+//! the batch as the constant 1 — in the graph input and outputs, in every `value_info`, and in
+//! the shape constants of `Reshape` (`view(B, …)` becomes `[1, …]`) — so ONNX Runtime refuses
+//! any other batch. [`symbolic_batch`] rewrites Lantern's copy of the graph:
+//!
+//! - the image input's and the outputs' leading 1 becomes the symbol `batch`; `value_info` is
+//!   dropped (it only repeats the static shapes; ONNX Runtime infers them again);
+//! - a `Reshape`/`Expand` on the image's path whose constant target starts with 1 gets the target
+//!   `Concat(Shape(image)[0:1], target[1:])`: the run-time batch in place of the 1;
+//! - a constant concatenated (on an axis other than 0) to image-path tensors whose leading
+//!   extent is 1 (a class token folded into an initializer) is `Expand`ed to the batch first.
+//!
+//! Anything else that hard-codes the batch is not detected here: the caller (lantern-runtime)
+//! runs the rewritten graph at batch > 1 against batch-1 runs of the original and falls back to
+//! running batch by batch if they differ or the graph is refused.
+
+use crate::error::GraphError;
+use crate::inspect::graph_io;
+use crate::ir::{self, op};
+use crate::proto::tensor_shape_proto::dimension::Value as DimValue;
+use crate::proto::{ModelProto, NodeProto, TensorProto, ValueInfoProto, type_proto};
+use std::collections::{HashMap, HashSet};
+
+/// The symbol the rewritten graph uses for the batch.
+pub const BATCH_SYMBOL: &str = "batch";
+const BATCH: &str = "__lantern_batch";
+
+/// A graph with a symbolic batch, and what was changed (one line per change).
+pub struct SymbolicBatch {
+    pub model: ModelProto,
+    pub changes: Vec<String>,
+}
+
+/// Whether the image input's batch dimension is the constant 1.
+pub fn has_static_batch(m: &ModelProto) -> bool {
+    graph_io(m).is_ok_and(|(_, dims, _)| dims.first() == Some(&Some(1)))
+}
+
+fn leading_one_to_symbol(v: &mut ValueInfoProto) -> bool {
+    if let Some(type_proto::Value::TensorType(t)) = v.r#type.as_mut().and_then(|t| t.value.as_mut())
+        && let Some(d) = t.shape.as_mut().and_then(|s| s.dim.first_mut())
+        && d.value == Some(DimValue::DimValue(1))
+    {
+        d.value = Some(DimValue::DimParam(BATCH_SYMBOL.into()));
+        return true;
+    }
+    false
+}
+
+/// The rewrite described in the module doc; `None` when the batch is not the constant 1.
+pub fn symbolic_batch(m: &ModelProto) -> Result<Option<SymbolicBatch>, GraphError> {
+    if !has_static_batch(m) {
+        return Ok(None);
+    }
+    let (image, _, _) = graph_io(m)?;
+    let mut model = m.clone();
+    let g = model
+        .graph
+        .as_mut()
+        .ok_or_else(|| GraphError::InvalidModel("the model has no graph".into()))?;
+    let mut changes = Vec::new();
+    for v in g
+        .input
+        .iter_mut()
+        .filter(|v| v.name.as_deref() == Some(&image))
+    {
+        leading_one_to_symbol(v);
+    }
+    for v in &mut g.output {
+        if leading_one_to_symbol(v) {
+            changes.push(format!(
+                "output {:?}: batch 1 → {BATCH_SYMBOL}",
+                v.name.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    if !g.value_info.is_empty() {
+        changes.push(format!("dropped {} static value_info", g.value_info.len()));
+        g.value_info.clear();
+    }
+
+    // Tensors computed from the image.
+    let mut on_path: HashSet<String> = HashSet::from([image.clone()]);
+    for i in ir::topo_order(g) {
+        let n = &g.node[i];
+        if ir::node_reads(n).iter().any(|x| on_path.contains(x)) {
+            on_path.extend(n.output.iter().filter(|o| !o.is_empty()).cloned());
+        }
+    }
+    let consts = ir::constants(g);
+    let mut added_nodes: Vec<NodeProto> = Vec::new();
+    let mut added_inits: Vec<TensorProto> = Vec::new();
+    let mut batch_needed = false;
+    let mut fresh = 0usize;
+    let mut new_name = |what: &str| {
+        fresh += 1;
+        format!("__lantern_batch_{what}_{fresh}")
+    };
+    let mut prepend: HashMap<usize, Vec<NodeProto>> = HashMap::new();
+    for (i, n) in g.node.iter_mut().enumerate() {
+        match op(n) {
+            "Reshape" | "Expand" => {
+                let Some(target) = n.input.get(1).and_then(|t| consts.get(t)) else {
+                    continue;
+                };
+                let Some(values) = ir::tensor_values_i64(target) else {
+                    continue;
+                };
+                let data_on_path = n.input.first().is_some_and(|x| on_path.contains(x));
+                if values.first() != Some(&1) || values.len() < 2 || !data_on_path {
+                    continue;
+                }
+                let rest = new_name("rest");
+                let shape = new_name("shape");
+                added_inits.push(ir::tensor_i64(
+                    &rest,
+                    &[values.len() as i64 - 1],
+                    &values[1..],
+                ));
+                prepend.entry(i).or_default().push(ir::make_node(
+                    "Concat",
+                    &[BATCH, &rest],
+                    &[&shape],
+                    &shape,
+                    vec![ir::a_int("axis", 0)],
+                ));
+                changes.push(format!(
+                    "{} {:?}: target {values:?} takes the run-time batch",
+                    op(n),
+                    n.name.as_deref().unwrap_or("")
+                ));
+                n.input[1] = shape;
+                batch_needed = true;
+            }
+            "Concat" => {
+                let axis = ir::attr_i(n, "axis").unwrap_or(0);
+                if axis == 0 || !n.input.iter().any(|x| on_path.contains(x)) {
+                    continue;
+                }
+                for k in 0..n.input.len() {
+                    let x = &n.input[k];
+                    let Some(t) = consts.get(x) else { continue };
+                    if t.dims.len() < 2 || t.dims[0] != 1 {
+                        continue;
+                    }
+                    let ones = new_name("ones");
+                    let shape = new_name("shape");
+                    let expanded = new_name("expanded");
+                    added_inits.push(ir::tensor_i64(
+                        &ones,
+                        &[t.dims.len() as i64 - 1],
+                        &vec![1; t.dims.len() - 1],
+                    ));
+                    let nodes = prepend.entry(i).or_default();
+                    nodes.push(ir::make_node(
+                        "Concat",
+                        &[BATCH, &ones],
+                        &[&shape],
+                        &shape,
+                        vec![ir::a_int("axis", 0)],
+                    ));
+                    nodes.push(ir::make_node(
+                        "Expand",
+                        &[x, &shape],
+                        &[&expanded],
+                        &expanded,
+                        vec![],
+                    ));
+                    changes.push(format!(
+                        "Concat {:?}: constant {x:?} {:?} expanded to the batch",
+                        n.name.as_deref().unwrap_or(""),
+                        t.dims
+                    ));
+                    n.input[k] = expanded;
+                    batch_needed = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    if batch_needed {
+        let (shape, start, end) = (
+            "__lantern_batch_image_shape",
+            "__lantern_batch_start",
+            "__lantern_batch_end",
+        );
+        added_inits.push(ir::tensor_i64(start, &[1], &[0]));
+        added_inits.push(ir::tensor_i64(end, &[1], &[1]));
+        added_nodes.push(ir::make_node("Shape", &[&image], &[shape], shape, vec![]));
+        added_nodes.push(ir::make_node(
+            "Slice",
+            &[shape, start, end],
+            &[BATCH],
+            BATCH,
+            vec![],
+        ));
+    }
+    let old = std::mem::take(&mut g.node);
+    g.node = added_nodes;
+    for (i, n) in old.into_iter().enumerate() {
+        if let Some(before) = prepend.remove(&i) {
+            g.node.extend(before);
+        }
+        g.node.push(n);
+    }
+    g.initializer.extend(added_inits);
+    Ok(Some(SymbolicBatch { model, changes }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::load_model;
+    use crate::testing::{reference_dir, session, workspace_root};
+    use ndarray::{Array4, ArrayD, Axis};
+    use ort::value::Tensor;
+
+    fn fixture(name: &str) -> ModelProto {
+        load_model(
+            &workspace_root()
+                .join("crates/lantern-graph/tests/fixtures/static")
+                .join(name),
+        )
+        .expect("fixture (tools/export_static_fixtures.py)")
+    }
+
+    fn logits(m: &ModelProto, x: &Array4<f32>) -> ArrayD<f32> {
+        let mut s = session(m);
+        let out = s
+            .run(vec![(
+                "input".to_string(),
+                Tensor::from_array(x.clone()).expect("tensor").into_dyn(),
+            )])
+            .unwrap_or_else(|e| panic!("run: {e}"));
+        out[0].try_extract_array::<f32>().expect("f32").to_owned()
+    }
+
+    fn seeded(n: usize, c: usize, h: usize) -> Array4<f32> {
+        let mut state = 12345u64;
+        Array4::from_shape_fn((n, c, h, h), |_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+    }
+
+    /// Rewritten at batch 3 = the original image by image.
+    fn check_batched(name: &str, size: usize) {
+        let m = fixture(name);
+        assert!(has_static_batch(&m));
+        let rewritten = symbolic_batch(&m).expect("rewrite").expect("static batch");
+        assert!(!rewritten.changes.is_empty());
+        let x = seeded(3, 3, size);
+        let batched = logits(&rewritten.model, &x);
+        for i in 0..3 {
+            let one = x.index_axis(Axis(0), i).insert_axis(Axis(0)).to_owned();
+            let want = logits(&m, &one);
+            let got = batched.index_axis(Axis(0), i);
+            let diff = got
+                .iter()
+                .zip(want.iter())
+                .fold(0f32, |d, (a, b)| d.max((a - b).abs()));
+            assert!(diff < 1e-5, "{name} row {i}: {diff}");
+        }
+    }
+
+    #[test]
+    fn static_cnn_runs_batched() {
+        check_batched("tiny_cnn_static.onnx", 32);
+    }
+
+    #[test]
+    fn static_vit_runs_batched() {
+        check_batched("tiny_vit_static.onnx", 64);
+    }
+
+    #[test]
+    fn dynamic_models_are_left_alone() {
+        let m = load_model(&reference_dir().join("resnet18/model.onnx")).expect("model");
+        assert!(!has_static_batch(&m));
+        assert!(symbolic_batch(&m).expect("ok").is_none());
+    }
+}
