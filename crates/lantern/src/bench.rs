@@ -689,6 +689,35 @@ mod tests {
     }
 
     #[test]
+    fn architectures_get_the_peer_rows_and_others_every_method() {
+        let vit = BenchModel::named("vit_b_16", PathBuf::from("v.onnx"));
+        assert_eq!(
+            vit.methods.as_deref(),
+            Some(&["saliency", "gradcam", "attention-rollout"].map(String::from)[..])
+        );
+        assert_eq!((vit.batches.as_slice(), vit.scoring), (&[1][..], false));
+        let convnext = BenchModel::named("convnext_tiny", PathBuf::from("c.onnx"));
+        assert_eq!(
+            convnext.methods.as_deref(),
+            Some(&["saliency", "gradcam"].map(String::from)[..])
+        );
+        let other = BenchModel::named("mine", PathBuf::from("m.onnx"));
+        assert!(other.methods.is_none() && other.scoring);
+        assert_eq!(other.batches, [1, 16]);
+        // Every method name the profiles use exists.
+        let known = lantern_explain::method_names();
+        for m in vit.methods.iter().flatten().chain(
+            CAM_METHODS
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .iter(),
+        ) {
+            assert!(known.contains(&m.as_str()), "{m}");
+        }
+    }
+
+    #[test]
     fn short_tasks_get_more_rounds() {
         let (mut lantern_calls, mut pure_calls) = (0, 0);
         paired_with(
