@@ -72,11 +72,13 @@ ARCH_METHODS = ("Saliency", "GradCAM")
 ARCHS = {
     "vit_b_16": dict(
         layer="encoder.layers[-1].ln_1",
+        onnx_layer="/encoder/layers/encoder_layer_11/ln_1/LayerNormalization_output_0",
         params={"Saliency": "abs=True, max over channels",
                 "GradCAM": "target_layers [encoder.layers[-1].ln_1], reshape_transform: drop the class "
                            "token, 196 tokens -> 14x14 (pytorch-grad-cam's ViT recipe), ClassifierOutputTarget"}),
     "convnext_tiny": dict(
         layer="features[-1]",
+        onnx_layer="/features/features.7/features.7.2/Add_output_0",
         params={"Saliency": "abs=True, max over channels",
                 "GradCAM": "target_layers [features[-1]] (last stage, 768x7x7), ClassifierOutputTarget"}),
 }
@@ -103,6 +105,12 @@ def parse_args(argv=None):
     p.add_argument("--models", default="resnet18," + ",".join(ARCHS),
                    help="comma-separated subset of: resnet18, " + ", ".join(ARCHS)
                         + " (default: all; an architecture whose ONNX file is missing is skipped with a hint)")
+    p.add_argument("--lantern-bin", default=os.path.join(ROOT, "target", "release", "lantern"),
+                   help="the lantern binary: on the architectures, each peer call alternates with one ONNX "
+                        "Runtime run of Lantern's own graph for the same map (`lantern grad`: the input-gradient "
+                        "graph for Saliency, the graph stopped at the CAM layer for GradCAM), in this process "
+                        "with the same threads — a ratio that load on the machine cannot skew (default "
+                        "target/release/lantern; skipped when missing)")
     p.add_argument("--models-dir", default=os.path.join(ROOT, "data", "models"),
                    help="where `just bench-models` put vit_b_16.onnx and convnext_tiny.onnx (default data/models)")
     return p.parse_args(argv)
@@ -289,6 +297,47 @@ def timed(fn, repeats):
     return statistics.median(times), min(times), statistics.median(cpu), out
 
 
+def timed_interleaved(peer, graph, repeats):
+    """`timed` for the peer, with one call of `graph` after each peer call (one warm-up of each):
+    (peer median, peer min, peer CPU median, peer output, graph median, graph min)."""
+    out = peer()
+    graph()
+    times, cpu, gtimes = [], [], []
+    for _ in range(repeats):
+        c, t = time.process_time(), time.perf_counter()
+        out = peer()
+        times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+        t = time.perf_counter()
+        graph()
+        gtimes.append(time.perf_counter() - t)
+    return (statistics.median(times), min(times), statistics.median(cpu), out,
+            statistics.median(gtimes), min(gtimes))
+
+
+def lantern_graphs(bin_path, arch, onnx_path, spec, out_dir, x, target, threads, np):
+    """ONNX Runtime callables running Lantern's graphs for `arch` (written with `lantern grad`
+    into out_dir/graphs): {"Saliency": input gradient, "GradCAM": stopped at the CAM layer}."""
+    import subprocess
+    import onnxruntime as ort
+    gdir = os.path.join(out_dir, "graphs")
+    os.makedirs(gdir, exist_ok=True)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    runs = {}
+    for name, extra in (("Saliency", []), ("GradCAM", ["--layer", spec["onnx_layer"], "--layers-only"])):
+        path = os.path.join(gdir, f"{arch}.{name.lower()}.onnx")
+        if not os.path.isfile(path) or os.path.getmtime(path) < os.path.getmtime(onnx_path):
+            subprocess.run([bin_path, "grad", onnx_path, *extra, "-o", path], check=True,
+                           stdout=subprocess.DEVNULL)
+        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        runs[name] = sess
+    seed = np.zeros((1, 1000), np.float32)
+    seed[0, target] = 1.0
+    feeds = {"input": x.numpy(), "seed": seed}
+    return {name: (lambda sess=sess: sess.run(None, feeds)) for name, sess in runs.items()}
+
+
 def cpu_name():
     try:
         with open("/proc/cpuinfo") as f:
@@ -303,21 +352,24 @@ def cpu_name():
 def write_peers(out, rows, meta):
     os.makedirs(out, exist_ok=True)
     cols = ["model", "method", "library", "lantern_task", "seconds_per_image", "min_seconds", "cpu_seconds", "threads", "repeats",
-            "forward_passes", "backward_passes", "reference_seconds", "max_abs_diff_vs_reference", "params"]
+            "forward_passes", "backward_passes", "reference_seconds", "max_abs_diff_vs_reference",
+            "lantern_graph_seconds", "lantern_graph_min_seconds", "params"]
     with open(os.path.join(out, "peers.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols)
         w.writeheader()
         for r in rows:
-            w.writerow({k: r[k] for k in cols})
+            w.writerow({k: r.get(k, "") for k in cols})
     md = ["# Python peers on the PyTorch twins of Lantern's bench models", "",
-          "| model | method | library | s/image (median) | min s | CPU s | threads | passes (fwd+bwd) | reference s/image (timings.json) | max abs diff vs reference map |",
-          "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+          "| model | method | library | s/image (median) | min s | CPU s | threads | passes (fwd+bwd) | reference s/image (timings.json) | max abs diff vs reference map | Lantern's graph s, interleaved (min) |",
+          "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         ref_s = f"{r['reference_seconds']:.3f}" if r["reference_seconds"] != "" else "—"
         diff = f"{r['max_abs_diff_vs_reference']:.2g}" if r["max_abs_diff_vs_reference"] != "" else "—"
+        g = r.get("lantern_graph_seconds", "")
+        graph = f"{g:.3f} ({r['lantern_graph_min_seconds']:.3f})" if g != "" else "—"
         md.append(f"| {r['model']} | {r['method']} | {r['library']} | {r['seconds_per_image']:.3f} | {r['min_seconds']:.3f} | "
                   f"{r['cpu_seconds']:.3f} | {r['threads']} | "
-                  f"{r['forward_passes']}+{r['backward_passes']} | {ref_s} | {diff} |")
+                  f"{r['forward_passes']}+{r['backward_passes']} | {ref_s} | {diff} | {graph} |")
     md += ["", "Parameters: " + "; ".join(f"{r['model']} {r['method']}: {r['params']}" for r in rows) + ".", ""]
     md += [f"- {line}" for line in meta]
     md.append("")
@@ -335,9 +387,12 @@ def write_comparison(out, lantern_csv, rows, peer_threads, twins):
         return None, f"no rows for {', '.join(sorted(models))} in " + lantern_csv
     by_task = {(r["model"], r["task"]): r for r in lrows}
     md = ["# Lantern vs the Python peers (same networks, CPU)", "",
-          "ratio = Lantern s/image ÷ peer s/image (below 1: Lantern is faster); speed-up = its inverse.", "",
-          "| model | Lantern task | peer | Lantern s/image | peer s/image | ratio | speed-up | Lantern passes | peer passes | threads (Lantern / peer) |",
-          "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
+          "ratio = Lantern s/image ÷ peer s/image (below 1: Lantern is faster); speed-up = its inverse. "
+          "interleaved = the ONNX Runtime run of Lantern's own graph for the map ÷ the peer, alternating call "
+          "by call in one process: medians, and the ratio of the fastest calls (the least disturbed by other "
+          "processes).", "",
+          "| model | Lantern task | peer | Lantern s/image | peer s/image | ratio | speed-up | interleaved (Lantern graph s / peer s) | Lantern passes | peer passes | threads (Lantern / peer) |",
+          "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     notes, matched = [], 0
     for r in rows:
         lr = by_task.get((r["model"], r["lantern_task"]))
@@ -349,8 +404,11 @@ def write_comparison(out, lantern_csv, rows, peer_threads, twins):
         lthreads = lr.get("threads", "?")
         if lthreads == "all":
             lthreads = f"all ({os.cpu_count()})"
+        g = r.get("lantern_graph_seconds", "")
+        inter = (f"{g / r['seconds_per_image']:.2f} ({g:.3f} / {r['seconds_per_image']:.3f}); of the minima "
+                 f"{r['lantern_graph_min_seconds'] / r['min_seconds']:.2f}" if g != "" else "—")
         md.append(f"| {r['model']} | {r['lantern_task']} | {r['library']} {r['method']} | {ls:.3f} | {r['seconds_per_image']:.3f} | "
-                  f"{ratio:.2f} | {1 / ratio:.1f}× | {lr.get('forward_passes', '?')}+{lr.get('backward_passes', '?')} | "
+                  f"{ratio:.2f} | {1 / ratio:.1f}× | {inter} | {lr.get('forward_passes', '?')}+{lr.get('backward_passes', '?')} | "
                   f"{r['forward_passes']}+{r['backward_passes']} | {lthreads} / {peer_threads} |")
         matched += 1
         lt = lr.get("threads", "")
@@ -369,6 +427,9 @@ def write_comparison(out, lantern_csv, rows, peer_threads, twins):
            "- Lantern's bench feeds cat_dog.png through its `imagenet` preset; the peers get the reference "
            "tensor cat_dog_input.npy. The work per map does not depend on pixel values (same passes), so "
            "the times compare; the target class may differ.",
+           "- Interleaved column: Lantern's graphs come from `lantern grad` (input gradient; `--layer L "
+           "--layers-only` for Grad-CAM) and run on onnxruntime from Python with the same threads; `lantern "
+           "bench`'s overhead column (Lantern ÷ pure ONNX Runtime on the same graphs) gives what Lantern adds.",
            "- Grad-CAM layers: resnet18 layer4[-1]; vit_b_16 encoder.layers[-1].ln_1 (Lantern: the same "
            "LayerNormalization output); convnext_tiny features[-1] (Lantern: its `auto` layer, the same tensor).",
            "- Batching differs by default: Lantern sends 32 images per ONNX Runtime call (bench `--batch`), "
@@ -415,8 +476,12 @@ def main(argv=None):
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     rows, model_lines, twins = [], [], {}
 
-    def add_row(model_name, name, lib, task, fwd, bwd, fn, params, ref_seconds="", ref_file=None):
-        med, mn, cpu_s, out = timed(fn, args.repeats)
+    def add_row(model_name, name, lib, task, fwd, bwd, fn, params, ref_seconds="", ref_file=None, graph=None):
+        gmed = gmin = ""
+        if graph:
+            med, mn, cpu_s, out, gmed, gmin = timed_interleaved(fn, graph, args.repeats)
+        else:
+            med, mn, cpu_s, out = timed(fn, args.repeats)
         diff = ""
         if ref_file and os.path.isfile(ref_file):
             r = np.load(ref_file)
@@ -425,10 +490,13 @@ def main(argv=None):
         rows.append(dict(model=model_name, method=name, library=lib, lantern_task=task, seconds_per_image=med,
                          min_seconds=mn, cpu_seconds=cpu_s, threads=args.threads, repeats=args.repeats,
                          forward_passes=fwd, backward_passes=bwd, reference_seconds=ref_seconds,
-                         max_abs_diff_vs_reference=diff, params=params))
+                         max_abs_diff_vs_reference=diff, lantern_graph_seconds=gmed, lantern_graph_min_seconds=gmin,
+                         params=params))
         print(f"{model_name:14s} {name:20s} {med:8.3f} s/image (min {mn:.3f}, CPU {cpu_s:.3f} s, {args.repeats} runs "
               "after a warm-up" + (f"; reference {ref_seconds:.3f} s" if ref_seconds != "" else "") + ")"
-              + (f"; max |map - reference| = {diff:.2g}" if diff != "" else ""), flush=True)
+              + (f"; max |map - reference| = {diff:.2g}" if diff != "" else "")
+              + (f"; Lantern's graph interleaved: {gmed:.3f} s (min {gmin:.3f}), ratio {gmed / med:.2f}"
+                 if gmed != "" else ""), flush=True)
 
     ref_timings, ref_threads = {}, None
     if "resnet18" in models:
@@ -474,9 +542,15 @@ def main(argv=None):
         model_lines += [f"{arch}: torchvision {arch}, tools/export_torchvision.py --weights none --seed 0; "
                         f"target = top-1 = {target}", f"{arch}: {line}"]
         runners = make_arch_runners(arch, model, x, target)
+        graphs = {}
+        if os.path.isfile(args.lantern_bin):
+            graphs = lantern_graphs(args.lantern_bin, arch, onnx_path, spec, args.out, x, target, args.threads, np)
+        else:
+            print(f"bench_peers: no {args.lantern_bin} (cargo build --release): the interleaved Lantern-graph "
+                  "column stays empty", file=sys.stderr)
         for name, lib, task, fwd, bwd, _ in METHODS:
             if name in ARCH_METHODS and name in wanted:
-                add_row(arch, name, lib, task, fwd, bwd, runners[name], spec["params"][name])
+                add_row(arch, name, lib, task, fwd, bwd, runners[name], spec["params"][name], graph=graphs.get(name))
 
     load_after = os.getloadavg() if hasattr(os, "getloadavg") else None
     meta = [
