@@ -125,7 +125,7 @@ bench-models: peers-venv
         out="data/models/$arch.onnx"
         [ -s "$out" ] && continue
         {{peers_venv}}/bin/python tools/export_torchvision.py --arch "$arch" --weights none --seed 0 -o "$out.tmp" --check --tol 1e-4 \
-            | grep -E '^(export|wrote|check):'
+            | grep -E '^(export|wrote|check)[: ]'
         mv "$out.tmp" "$out"
     done
 

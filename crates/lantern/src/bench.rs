@@ -81,9 +81,10 @@ impl BenchModel {
         }
     }
 
-    /// A full-size architecture (ViT-B/16, ConvNeXt-T: 4–17 GFLOPs a pass) gets the rows the
-    /// peers also time — gradient, Grad-CAM at the auto layer, and attention rollout where the
-    /// model has attention — and batch 1 only: hundreds of passes per map would take minutes.
+    /// A full-size architecture (ViT-B/16, ConvNeXt-T: 17.6 and 4.5 GFLOPs a pass) gets the rows
+    /// the peers also time — gradient, Grad-CAM at [`bench_cam_layer`], and attention rollout
+    /// where the model has attention — and batch 1 only: hundreds of passes per map would take
+    /// minutes on a CPU.
     fn architecture(name: &str, path: PathBuf) -> BenchModel {
         let mut methods = vec!["saliency".to_string(), "gradcam".to_string()];
         if ARCHITECTURES
