@@ -117,8 +117,20 @@ peers-venv:
     {{python}} -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --progress-bar off ${LANTERN_PEERS_PIP_ARGS:-} {{peers_pins}}
 
-# Time Captum / pytorch-grad-cam on the ResNet18 reference twin: reports/bench/peers.{csv,md}, and peers-vs-lantern.md when reports/bench/bench.csv (just bench) exists.
-bench-peers THREADS="2" *ARGS: peers-venv
+# Export torchvision ViT-B/16 and ConvNeXt-T (random weights, seed 0; TorchScript exporter, opset 17, dynamic batch) into data/models/ for `lantern bench` and `just bench-peers`; skips files already there.
+bench-models: peers-venv
+    #!/usr/bin/env bash
+    set -euo pipefail
+    for arch in vit_b_16 convnext_tiny; do
+        out="data/models/$arch.onnx"
+        [ -s "$out" ] && continue
+        {{peers_venv}}/bin/python tools/export_torchvision.py --arch "$arch" --weights none --seed 0 -o "$out.tmp" --check --tol 1e-4 \
+            | grep -E '^(export|wrote|check)[: ]'
+        mv "$out.tmp" "$out"
+    done
+
+# Time Captum / pytorch-grad-cam on the ResNet18 reference twin, ViT-B/16 and ConvNeXt-T: reports/bench/peers.{csv,md}, and peers-vs-lantern.md when reports/bench/bench.csv (just bench) exists.
+bench-peers THREADS="2" *ARGS: peers-venv bench-models
     {{peers_venv}}/bin/python tools/bench_peers.py --threads {{THREADS}} --reference "{{assets}}/../reference/resnet18" --out reports/bench {{ARGS}}
 
 # Test tools/export_torchvision.py: torch-free checks always; a real export with random weights where torch is installed.

@@ -1,10 +1,21 @@
 #!/usr/bin/env python3
-"""Time the Python peers (Captum, pytorch-grad-cam) on the PyTorch twin of the ResNet18 reference.
+"""Time the Python peers (Captum, pytorch-grad-cam) on the PyTorch twins of Lantern's bench models.
 
 Run through `just bench-peers` (it makes the venv .lantern/peers-venv with torch, torchvision,
-captum and grad-cam from PyPI). Writes reports/bench/peers.csv and peers.md, and, when
-`lantern bench` has written reports/bench/bench.csv, reports/bench/peers-vs-lantern.md with
-Lantern/peer time ratios for the matching tasks on model resnet18.
+captum and grad-cam from PyPI, and `just bench-models` exports ViT-B/16 and ConvNeXt-T). Writes
+reports/bench/peers.csv and peers.md, and, when `lantern bench` has written
+reports/bench/bench.csv, reports/bench/peers-vs-lantern.md with Lantern/peer time ratios for the
+matching (model, task) rows.
+
+Models (--models): resnet18 (every method below) and, when data/models/<name>.onnx exists
+(`just bench-models`), vit_b_16 and convnext_tiny (Captum Saliency and pytorch-grad-cam GradCAM).
+The full-size architectures are rebuilt with tools/export_torchvision.py's own recipe
+(`--weights none --seed 0`: torchvision init after torch.manual_seed(0), all-zero parameters
+redrawn from seed 2) and checked against their ONNX file with onnxruntime (logits on the bench
+input, ≤ --tol) before timing. Grad-CAM layers: ViT-B/16 `encoder.layers[-1].ln_1` with
+pytorch-grad-cam's documented ViT `reshape_transform` (drop the class token, 196 tokens →
+14×14 grid, channels first), ConvNeXt-T `features[-1]` (its last 7×7 stage output, the layer
+Lantern's `auto` picks).
 
 The model: torchvision resnet18, torch.manual_seed(0) init, then random BatchNorm statistics
 (tools/export_torchvision.py `randomize_bn`, generator seed 1) — the recipe that produced
@@ -18,6 +29,8 @@ reference did; without that, a seeded random tensor (timings do not depend on pi
 
 Timings: one warm-up call, then the median of --repeats calls, with torch.set_num_threads(N)
 (default 2), one image per call — the same protocol as `lantern bench` (median after a warm-up).
+For a loaded machine, run `lantern bench` and this script alternately (interleaved) and take
+the ratio of neighbouring runs; the CPU-seconds column barely moves with load.
 """
 
 from __future__ import annotations
@@ -54,11 +67,29 @@ PARAMS = {
 }
 
 
+# The full-size architectures (issue 12): peer methods, Grad-CAM layer, reshape_transform.
+ARCH_METHODS = ("Saliency", "GradCAM")
+ARCHS = {
+    "vit_b_16": dict(
+        layer="encoder.layers[-1].ln_1",
+        onnx_layer="/encoder/layers/encoder_layer_11/ln_1/LayerNormalization_output_0",
+        params={"Saliency": "abs=True, max over channels",
+                "GradCAM": "target_layers [encoder.layers[-1].ln_1], reshape_transform: drop the class "
+                           "token, 196 tokens -> 14x14 (pytorch-grad-cam's ViT recipe), ClassifierOutputTarget"}),
+    "convnext_tiny": dict(
+        layer="features[-1]",
+        onnx_layer="/features/features.7/features.7.2/Add_output_0",
+        params={"Saliency": "abs=True, max over channels",
+                "GradCAM": "target_layers [features[-1]] (last stage, 768x7x7), ClassifierOutputTarget"}),
+}
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
         prog="bench_peers.py",
-        description="Time Captum and pytorch-grad-cam on the PyTorch twin of the ResNet18 reference "
-        "model; write peers.csv / peers.md and, with Lantern's bench.csv, peers-vs-lantern.md.")
+        description="Time Captum and pytorch-grad-cam on the PyTorch twins of the ResNet18 reference "
+        "model, ViT-B/16 and ConvNeXt-T; write peers.csv / peers.md and, with Lantern's bench.csv, "
+        "peers-vs-lantern.md.")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2, as the reference timings)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per method after one warm-up; the median is reported (default 3)")
     p.add_argument("--reference", default=None,
@@ -71,6 +102,17 @@ def parse_args(argv=None):
     p.add_argument("--methods", default=",".join(m[0] for m in METHODS),
                    help="comma-separated subset of: " + ", ".join(m[0] for m in METHODS))
     p.add_argument("--tol", type=float, default=1e-4, help="twin check: max |logit diff| allowed (default 1e-4)")
+    p.add_argument("--models", default="resnet18," + ",".join(ARCHS),
+                   help="comma-separated subset of: resnet18, " + ", ".join(ARCHS)
+                        + " (default: all; an architecture whose ONNX file is missing is skipped with a hint)")
+    p.add_argument("--lantern-bin", default=os.path.join(ROOT, "target", "release", "lantern"),
+                   help="the lantern binary: on the architectures, each peer call alternates with one ONNX "
+                        "Runtime run of Lantern's own graph for the same map (`lantern grad`: the input-gradient "
+                        "graph for Saliency, the graph stopped at the CAM layer for GradCAM), in this process "
+                        "with the same threads — a ratio that load on the machine cannot skew (default "
+                        "target/release/lantern; skipped when missing)")
+    p.add_argument("--models-dir", default=os.path.join(ROOT, "data", "models"),
+                   help="where `just bench-models` put vit_b_16.onnx and convnext_tiny.onnx (default data/models)")
     return p.parse_args(argv)
 
 
@@ -122,6 +164,63 @@ def verify_twin(model, ref_dir, x, tol, torch, np):
     if not ok:
         sys.exit("bench_peers: the PyTorch twin does not reproduce the reference logits:\n  " + "\n  ".join(lines))
     return lines, diff
+
+
+def build_arch(arch, torch, torchvision):
+    """The network tools/export_torchvision.py exports for `--arch ARCH --weights none --seed 0`."""
+    sys.path.insert(0, HERE)
+    import export_torchvision
+    model, _, _ = export_torchvision.build_model(
+        export_torchvision.parse_args(["--arch", arch, "--weights", "none", "--seed", "0"]), torch, torchvision)
+    return model.eval()
+
+
+def verify_arch(model, onnx_path, x, tol, threads, torch, np):
+    """torch logits vs onnxruntime on the ONNX export; returns a line, exits on a mismatch."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return f"{onnx_path}: twin NOT verified (onnxruntime not installed)"
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0][0]
+    with torch.no_grad():
+        ref = model(x)[0].numpy()
+    diff = float(np.abs(got - ref).max())
+    ok = diff <= tol and int(got.argmax()) == int(ref.argmax()) and float(np.abs(ref).max()) > 0
+    line = (f"twin logits vs onnxruntime on {os.path.relpath(onnx_path, ROOT)}: max |diff| = {diff:.3g} "
+            f"(tolerance {tol:g}; max |logit| {float(np.abs(ref).max()):.3g}), top-1 {int(ref.argmax())} vs "
+            f"{int(got.argmax())}: {'OK' if ok else 'MISMATCH'}")
+    if not ok:
+        sys.exit("bench_peers: the PyTorch model is not the ONNX model:\n  " + line
+                 + "\n  (re-export with `just bench-models` after deleting the file)")
+    return line
+
+
+def make_arch_runners(arch, model, x, target):
+    """Captum Saliency and pytorch-grad-cam GradCAM on a full-size architecture."""
+    from captum.attr import Saliency
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    reshape = None
+    if arch == "vit_b_16":
+        layer = model.encoder.layers[-1].ln_1
+
+        def reshape(tensor, height=14, width=14):
+            # pytorch-grad-cam's ViT example: drop the class token, tokens -> grid, channels first.
+            result = tensor[:, 1:, :].reshape(tensor.size(0), height, width, tensor.size(2))
+            return result.transpose(2, 3).transpose(1, 2)
+    else:
+        layer = model.features[-1]
+    saliency = Saliency(model)
+    gradcam = GradCAM(model=model, target_layers=[layer], reshape_transform=reshape)
+    targets = [ClassifierOutputTarget(target)]
+    return {
+        "Saliency": lambda: saliency.attribute(x, target=target, abs=True)[0].max(0).values.detach().numpy(),
+        "GradCAM": lambda: gradcam(input_tensor=x, targets=targets)[0],
+    }
 
 
 def load_input(ref_dir, photo, torch, np):
@@ -198,6 +297,47 @@ def timed(fn, repeats):
     return statistics.median(times), min(times), statistics.median(cpu), out
 
 
+def timed_interleaved(peer, graph, repeats):
+    """`timed` for the peer, with one call of `graph` after each peer call (one warm-up of each):
+    (peer median, peer min, peer CPU median, peer output, graph median, graph min)."""
+    out = peer()
+    graph()
+    times, cpu, gtimes = [], [], []
+    for _ in range(repeats):
+        c, t = time.process_time(), time.perf_counter()
+        out = peer()
+        times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+        t = time.perf_counter()
+        graph()
+        gtimes.append(time.perf_counter() - t)
+    return (statistics.median(times), min(times), statistics.median(cpu), out,
+            statistics.median(gtimes), min(gtimes))
+
+
+def lantern_graphs(bin_path, arch, onnx_path, spec, out_dir, x, target, threads, np):
+    """ONNX Runtime callables running Lantern's graphs for `arch` (written with `lantern grad`
+    into out_dir/graphs): {"Saliency": input gradient, "GradCAM": stopped at the CAM layer}."""
+    import subprocess
+    import onnxruntime as ort
+    gdir = os.path.join(out_dir, "graphs")
+    os.makedirs(gdir, exist_ok=True)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    runs = {}
+    for name, extra in (("Saliency", []), ("GradCAM", ["--layer", spec["onnx_layer"], "--layers-only"])):
+        path = os.path.join(gdir, f"{arch}.{name.lower()}.onnx")
+        if not os.path.isfile(path) or os.path.getmtime(path) < os.path.getmtime(onnx_path):
+            subprocess.run([bin_path, "grad", onnx_path, *extra, "-o", path], check=True,
+                           stdout=subprocess.DEVNULL)
+        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        runs[name] = sess
+    seed = np.zeros((1, 1000), np.float32)
+    seed[0, target] = 1.0
+    feeds = {"input": x.numpy(), "seed": seed}
+    return {name: (lambda sess=sess: sess.run(None, feeds)) for name, sess in runs.items()}
+
+
 def cpu_name():
     try:
         with open("/proc/cpuinfo") as f:
@@ -211,23 +351,26 @@ def cpu_name():
 
 def write_peers(out, rows, meta):
     os.makedirs(out, exist_ok=True)
-    cols = ["method", "library", "lantern_task", "seconds_per_image", "min_seconds", "cpu_seconds", "threads", "repeats",
-            "forward_passes", "backward_passes", "reference_seconds", "max_abs_diff_vs_reference", "params"]
+    cols = ["model", "method", "library", "lantern_task", "seconds_per_image", "min_seconds", "cpu_seconds", "threads", "repeats",
+            "forward_passes", "backward_passes", "reference_seconds", "max_abs_diff_vs_reference",
+            "lantern_graph_seconds", "lantern_graph_min_seconds", "params"]
     with open(os.path.join(out, "peers.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols)
         w.writeheader()
         for r in rows:
-            w.writerow({k: r[k] for k in cols})
-    md = ["# Python peers on the ResNet18 reference twin", "",
-          "| method | library | s/image (median) | min s | CPU s | threads | passes (fwd+bwd) | reference s/image (timings.json) | max abs diff vs reference map |",
-          "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+            w.writerow({k: r.get(k, "") for k in cols})
+    md = ["# Python peers on the PyTorch twins of Lantern's bench models", "",
+          "| model | method | library | s/image (median) | min s | CPU s | threads | passes (fwd+bwd) | reference s/image (timings.json) | max abs diff vs reference map | Lantern's graph s, interleaved (min) |",
+          "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         ref_s = f"{r['reference_seconds']:.3f}" if r["reference_seconds"] != "" else "—"
         diff = f"{r['max_abs_diff_vs_reference']:.2g}" if r["max_abs_diff_vs_reference"] != "" else "—"
-        md.append(f"| {r['method']} | {r['library']} | {r['seconds_per_image']:.3f} | {r['min_seconds']:.3f} | "
+        g = r.get("lantern_graph_seconds", "")
+        graph = f"{g:.3f} ({r['lantern_graph_min_seconds']:.3f})" if g != "" else "—"
+        md.append(f"| {r['model']} | {r['method']} | {r['library']} | {r['seconds_per_image']:.3f} | {r['min_seconds']:.3f} | "
                   f"{r['cpu_seconds']:.3f} | {r['threads']} | "
-                  f"{r['forward_passes']}+{r['backward_passes']} | {ref_s} | {diff} |")
-    md += ["", "Parameters: " + "; ".join(f"{r['method']}: {r['params']}" for r in rows) + ".", ""]
+                  f"{r['forward_passes']}+{r['backward_passes']} | {ref_s} | {diff} | {graph} |")
+    md += ["", "Parameters: " + "; ".join(f"{r['model']} {r['method']}: {r['params']}" for r in rows) + ".", ""]
     md += [f"- {line}" for line in meta]
     md.append("")
     with open(os.path.join(out, "peers.md"), "w") as f:
@@ -235,29 +378,37 @@ def write_peers(out, rows, meta):
     return "\n".join(md)
 
 
-def write_comparison(out, lantern_csv, rows, peer_threads, twin_verified):
+def write_comparison(out, lantern_csv, rows, peer_threads, twins):
+    """`twins`: model -> how its PyTorch twin was checked against the ONNX model (None: not checked)."""
+    models = {r["model"] for r in rows}
     with open(lantern_csv, newline="") as f:
-        lrows = [r for r in csv.DictReader(f) if r.get("model") == "resnet18"]
+        lrows = [r for r in csv.DictReader(f) if r.get("model") in models]
     if not lrows:
-        return None, "no resnet18 rows in " + lantern_csv
-    by_task = {r["task"]: r for r in lrows}
-    md = ["# Lantern vs the Python peers (ResNet18 reference model, CPU)", "",
-          "ratio = Lantern s/image ÷ peer s/image (below 1: Lantern is faster); speed-up = its inverse.", "",
-          "| Lantern task | peer | Lantern s/image | peer s/image | ratio | speed-up | Lantern passes | peer passes | threads (Lantern / peer) |",
-          "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+        return None, f"no rows for {', '.join(sorted(models))} in " + lantern_csv
+    by_task = {(r["model"], r["task"]): r for r in lrows}
+    md = ["# Lantern vs the Python peers (same networks, CPU)", "",
+          "ratio = Lantern s/image ÷ peer s/image (below 1: Lantern is faster); speed-up = its inverse. "
+          "interleaved = the ONNX Runtime run of Lantern's own graph for the map ÷ the peer, alternating call "
+          "by call in one process: medians, and the ratio of the fastest calls (the least disturbed by other "
+          "processes).", "",
+          "| model | Lantern task | peer | Lantern s/image | peer s/image | ratio | speed-up | interleaved (Lantern graph s / peer s) | Lantern passes | peer passes | threads (Lantern / peer) |",
+          "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     notes, matched = [], 0
     for r in rows:
-        lr = by_task.get(r["lantern_task"])
+        lr = by_task.get((r["model"], r["lantern_task"]))
         if lr is None:
-            notes.append(f"{r['method']}: no `{r['lantern_task']}` row for resnet18 in bench.csv")
+            notes.append(f"{r['model']} {r['method']}: no `{r['lantern_task']}` row for {r['model']} in bench.csv")
             continue
         ls = float(lr["seconds_per_image"])
         ratio = ls / r["seconds_per_image"]
         lthreads = lr.get("threads", "?")
         if lthreads == "all":
             lthreads = f"all ({os.cpu_count()})"
-        md.append(f"| {r['lantern_task']} | {r['library']} {r['method']} | {ls:.3f} | {r['seconds_per_image']:.3f} | "
-                  f"{ratio:.2f} | {1 / ratio:.1f}× | {lr.get('forward_passes', '?')}+{lr.get('backward_passes', '?')} | "
+        g = r.get("lantern_graph_seconds", "")
+        inter = (f"{g / r['seconds_per_image']:.2f} ({g:.3f} / {r['seconds_per_image']:.3f}); of the minima "
+                 f"{r['lantern_graph_min_seconds'] / r['min_seconds']:.2f}" if g != "" else "—")
+        md.append(f"| {r['model']} | {r['lantern_task']} | {r['library']} {r['method']} | {ls:.3f} | {r['seconds_per_image']:.3f} | "
+                  f"{ratio:.2f} | {1 / ratio:.1f}× | {inter} | {lr.get('forward_passes', '?')}+{lr.get('backward_passes', '?')} | "
                   f"{r['forward_passes']}+{r['backward_passes']} | {lthreads} / {peer_threads} |")
         matched += 1
         lt = lr.get("threads", "")
@@ -265,14 +416,22 @@ def write_comparison(out, lantern_csv, rows, peer_threads, twin_verified):
             notes.append(f"{r['lantern_task']}: thread counts differ (Lantern {lt}, peers {peer_threads}); "
                          f"rerun one side with the other's count for a fair ratio")
     notes = list(dict.fromkeys(notes))
+    same = [f"{m}: {how}" for m, how in twins.items() if m in models and how]
+    unchecked = [m for m, how in twins.items() if m in models and not how]
     md += ["",
-           ("- Same model: the ONNX reference and its PyTorch twin are the same network (verified: logits "
-            "and parameters). " if twin_verified else "- The PyTorch twin was NOT verified against the "
-            "reference (no reference folder). ") + "One 224×224 image per call, median after a warm-up on "
-           "both sides, CPU; both CSVs must come from this machine.",
+           ("- Same model: each ONNX model and its PyTorch twin are the same network (" + "; ".join(same) + "). "
+            if same else "")
+           + (f"NOT verified: {', '.join(unchecked)} (no reference folder / onnxruntime). " if unchecked else "")
+           + "One 224×224 image per call, median after a warm-up on both sides, CPU; both CSVs must come "
+           "from this machine.",
            "- Lantern's bench feeds cat_dog.png through its `imagenet` preset; the peers get the reference "
            "tensor cat_dog_input.npy. The work per map does not depend on pixel values (same passes), so "
            "the times compare; the target class may differ.",
+           "- Interleaved column: Lantern's graphs come from `lantern grad` (input gradient; `--layer L "
+           "--layers-only` for Grad-CAM) and run on onnxruntime from Python with the same threads; `lantern "
+           "bench`'s overhead column (Lantern ÷ pure ONNX Runtime on the same graphs) gives what Lantern adds.",
+           "- Grad-CAM layers: resnet18 layer4[-1]; vit_b_16 encoder.layers[-1].ln_1 (Lantern: the same "
+           "LayerNormalization output); convnext_tiny features[-1] (Lantern: its `auto` layer, the same tensor).",
            "- Batching differs by default: Lantern sends 32 images per ONNX Runtime call (bench `--batch`), "
            "Captum Occlusion/IG use 64 (perturbations_per_eval / internal_batch_size), ScoreCAM 32.",
            f"- Lantern rows from {os.path.relpath(lantern_csv, ROOT) if lantern_csv.startswith(ROOT) else lantern_csv}; "
@@ -304,53 +463,99 @@ def main(argv=None):
     if unknown:
         sys.exit(f"bench_peers: unknown method(s) {unknown}; have {[m[0] for m in METHODS]}")
 
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in models if m != "resnet18" and m not in ARCHS]
+    if unknown:
+        sys.exit(f"bench_peers: unknown model(s) {unknown}; have resnet18, {', '.join(ARCHS)}")
+
     torch.set_num_threads(args.threads)
     ref_dir = find_reference(args.reference)
-    model = build_twin(torch, torchvision)
     x, source = load_input(ref_dir, args.photo, torch, np)
-    twin_lines, _ = verify_twin(model, ref_dir, x, args.tol, torch, np)
-    for line in twin_lines:
-        print(line)
-    with torch.no_grad():
-        target = int(model(x)[0].argmax())
-    ref_timings = {}
-    if ref_dir and os.path.isfile(os.path.join(ref_dir, "timings.json")):
-        with open(os.path.join(ref_dir, "timings.json")) as f:
-            tj = json.load(f)
-        ref_timings = tj.get("per_image", {}).get("cat_dog", {}) or tj.get("mean_over_images", {})
-        ref_threads = tj.get("torch_threads")
-    else:
-        ref_threads = None
-
     import warnings
     warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
-    runners = make_runners(model, x, target, torch, np)
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
-    rows = []
-    for name, lib, task, fwd, bwd, tkey in METHODS:
-        if name not in wanted:
-            continue
-        fn, ref_file = runners[name]
-        med, mn, cpu_s, out = timed(fn, args.repeats)
+    rows, model_lines, twins = [], [], {}
+
+    def add_row(model_name, name, lib, task, fwd, bwd, fn, params, ref_seconds="", ref_file=None, graph=None):
+        gmed = gmin = ""
+        if graph:
+            med, mn, cpu_s, out, gmed, gmin = timed_interleaved(fn, graph, args.repeats)
+        else:
+            med, mn, cpu_s, out = timed(fn, args.repeats)
         diff = ""
-        if ref_dir and os.path.isfile(os.path.join(ref_dir, ref_file)):
-            r = np.load(os.path.join(ref_dir, ref_file))
+        if ref_file and os.path.isfile(ref_file):
+            r = np.load(ref_file)
             if r.shape == np.shape(out):
                 diff = float(np.abs(np.asarray(out, dtype=np.float32) - r).max())
-        rows.append(dict(method=name, library=lib, lantern_task=task, seconds_per_image=med, min_seconds=mn, cpu_seconds=cpu_s,
-                         threads=args.threads, repeats=args.repeats, forward_passes=fwd, backward_passes=bwd,
-                         reference_seconds=ref_timings.get(tkey, ""), max_abs_diff_vs_reference=diff,
-                         params=PARAMS[name]))
-        print(f"{name:20s} {med:8.3f} s/image (min {mn:.3f}, CPU {cpu_s:.3f} s, {args.repeats} runs after a warm-up; "
-              f"reference {ref_timings.get(tkey, float('nan')):.3f} s)"
-              + (f"; max |map - reference| = {diff:.2g}" if diff != "" else ""), flush=True)
+        rows.append(dict(model=model_name, method=name, library=lib, lantern_task=task, seconds_per_image=med,
+                         min_seconds=mn, cpu_seconds=cpu_s, threads=args.threads, repeats=args.repeats,
+                         forward_passes=fwd, backward_passes=bwd, reference_seconds=ref_seconds,
+                         max_abs_diff_vs_reference=diff, lantern_graph_seconds=gmed, lantern_graph_min_seconds=gmin,
+                         params=params))
+        print(f"{model_name:14s} {name:20s} {med:8.3f} s/image (min {mn:.3f}, CPU {cpu_s:.3f} s, {args.repeats} runs "
+              "after a warm-up" + (f"; reference {ref_seconds:.3f} s" if ref_seconds != "" else "") + ")"
+              + (f"; max |map - reference| = {diff:.2g}" if diff != "" else "")
+              + (f"; Lantern's graph interleaved: {gmed:.3f} s (min {gmin:.3f}), ratio {gmed / med:.2f}"
+                 if gmed != "" else ""), flush=True)
+
+    ref_timings, ref_threads = {}, None
+    if "resnet18" in models:
+        model = build_twin(torch, torchvision)
+        twin_lines, _ = verify_twin(model, ref_dir, x, args.tol, torch, np)
+        for line in twin_lines:
+            print(line)
+        twins["resnet18"] = "logits and parameters" if ref_dir else None
+        with torch.no_grad():
+            target = int(model(x)[0].argmax())
+        if ref_dir and os.path.isfile(os.path.join(ref_dir, "timings.json")):
+            with open(os.path.join(ref_dir, "timings.json")) as f:
+                tj = json.load(f)
+            ref_timings = tj.get("per_image", {}).get("cat_dog", {}) or tj.get("mean_over_images", {})
+            ref_threads = tj.get("torch_threads")
+        model_lines += [
+            f"resnet18: torchvision resnet18, seed 0, random BN statistics (generator seed 1) = the PyTorch twin of "
+            f"{os.path.join(ref_dir, 'model.onnx') if ref_dir else 'shared/reference/resnet18/model.onnx'}; "
+            f"target = top-1 = {target}",
+            *twin_lines]
+        runners = make_runners(model, x, target, torch, np)
+        for name, lib, task, fwd, bwd, tkey in METHODS:
+            if name in wanted:
+                fn, ref_file = runners[name]
+                add_row("resnet18", name, lib, task, fwd, bwd, fn, PARAMS[name], ref_timings.get(tkey, ""),
+                        os.path.join(ref_dir, ref_file) if ref_dir else None)
+
+    for arch, spec in ARCHS.items():
+        if arch not in models or not any(m in wanted for m in ARCH_METHODS):
+            continue
+        onnx_path = os.path.join(args.models_dir, arch + ".onnx")
+        if not os.path.isfile(onnx_path):
+            line = f"{arch}: {onnx_path} missing, not timed: `just bench-models` exports it"
+            print("bench_peers: " + line, file=sys.stderr)
+            model_lines.append(line)
+            continue
+        model = build_arch(arch, torch, torchvision)
+        line = verify_arch(model, onnx_path, x, args.tol, args.threads, torch, np)
+        print(f"{arch}: {line}")
+        twins[arch] = "logits checked with onnxruntime"
+        with torch.no_grad():
+            target = int(model(x)[0].argmax())
+        model_lines += [f"{arch}: torchvision {arch}, tools/export_torchvision.py --weights none --seed 0; "
+                        f"target = top-1 = {target}", f"{arch}: {line}"]
+        runners = make_arch_runners(arch, model, x, target)
+        graphs = {}
+        if os.path.isfile(args.lantern_bin):
+            graphs = lantern_graphs(args.lantern_bin, arch, onnx_path, spec, args.out, x, target, args.threads, np)
+        else:
+            print(f"bench_peers: no {args.lantern_bin} (cargo build --release): the interleaved Lantern-graph "
+                  "column stays empty", file=sys.stderr)
+        for name, lib, task, fwd, bwd, _ in METHODS:
+            if name in ARCH_METHODS and name in wanted:
+                add_row(arch, name, lib, task, fwd, bwd, runners[name], spec["params"][name], graph=graphs.get(name))
 
     load_after = os.getloadavg() if hasattr(os, "getloadavg") else None
     meta = [
-        f"model: torchvision resnet18, seed 0, random BN statistics (generator seed 1) = the PyTorch twin of "
-        f"{os.path.join(ref_dir, 'model.onnx') if ref_dir else 'shared/reference/resnet18/model.onnx'}",
-        *twin_lines,
-        f"input: {source}; target = top-1 = {target}",
+        *model_lines,
+        f"input: {source}",
         f"torch {torch.__version__}, torchvision {torchvision.__version__}, captum {captum.__version__}, "
         f"grad-cam {version('grad-cam')}; Python {platform.python_version()}",
         f"torch.set_num_threads({args.threads}); CPU: {cpu_name()}, {os.cpu_count()} logical cores",
@@ -368,7 +573,7 @@ def main(argv=None):
     print(md)
     lantern_csv = args.lantern_csv or os.path.join(args.out, "bench.csv")
     if os.path.isfile(lantern_csv):
-        path, what = write_comparison(args.out, lantern_csv, rows, args.threads, ref_dir is not None)
+        path, what = write_comparison(args.out, lantern_csv, rows, args.threads, twins)
         if path:
             print(f"wrote {path} ({what})\n")
             with open(path) as f:

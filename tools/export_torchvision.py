@@ -66,6 +66,13 @@ def parse_args(argv=None):
                         "parameters are not deduplicated into Identity nodes (this is how "
                         "shared/reference/resnet18/model.onnx was made: seed 0 reproduces it); "
                         "'init' keeps torchvision's init (1, 0, 0, 1)")
+    p.add_argument("--zero-params", choices=["random", "init"], default="random",
+                   help="with --weights none: 'random' (default) redraws every parameter that is "
+                        "still all zeros after init and --bn-stats (torchvision's ViT head and class "
+                        "token, attention and LayerNorm biases) from a generator seeded with seed+2 "
+                        "(N(0, 1/fan_in) for matrices, N(0, 0.1) for vectors), so the logits are not "
+                        "all zero; ResNets and VGGs have none (the resnet18 reference is unchanged); "
+                        "'init' keeps the zeros")
     p.add_argument("--checkpoint", metavar="PATH",
                    help="a fine-tuned model: a state_dict (optionally under 'state_dict', "
                         "'model_state_dict', 'model' or 'net'; a 'module.' prefix from "
@@ -140,8 +147,10 @@ def build_model(args, torch, torchvision):
         torch.manual_seed(args.seed)
         model = models.get_model(args.arch, weights=None, num_classes=args.num_classes or 1000)
         n_bn = randomize_bn(model, args.seed + 1, torch) if args.bn_stats == "random" else 0
+        n_zero = randomize_zero_params(model, args.seed + 2, torch) if args.zero_params == "random" else 0
         desc = (f"{args.arch} random init, seed {args.seed}"
                 + (f", random BN statistics ({n_bn} BN layers, generator seed {args.seed + 1})" if n_bn else "")
+                + (f", {n_zero} all-zero parameters redrawn (generator seed {args.seed + 2})" if n_zero else "")
                 + " (meaningless classes: for testing only)")
     else:
         if args.num_classes not in (None, 1000):
@@ -180,6 +189,23 @@ def randomize_bn(model, bn_seed, torch):
                     mod.weight.uniform_(0.5, 1.5, generator=g)
                     mod.bias.normal_(0.0, 0.1, generator=g)
                 n += 1
+    return n
+
+
+def randomize_zero_params(model, seed, torch):
+    """Redraws, in `model.named_parameters()` order from one generator, every parameter that is
+    all zeros: N(0, 1/fan_in) for tensors of rank ≥ 2 (fan_in = the size of one output row),
+    N(0, 0.1) for vectors. torchvision zero-initialises e.g. vit_b_16's head, so its random-init
+    logits are all 0 and every gradient vanishes. Returns the number of parameters redrawn."""
+    g = torch.Generator().manual_seed(seed)
+    n = 0
+    with torch.no_grad():
+        for _, p in model.named_parameters():
+            if p.numel() == 0 or bool(p.any()):
+                continue
+            std = p[0].numel() ** -0.5 if p.dim() >= 2 else 0.1
+            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * std)
+            n += 1
     return n
 
 
@@ -239,11 +265,19 @@ def export(model, out, args, torch):
     import inspect
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         kwargs["dynamo"] = False  # TorchScript exporter: module-path tensor names, BN kept unfolded
+    # Under no_grad in eval mode nn.MultiheadAttention (torchvision's ViT) takes its fused fast
+    # path, aten::_native_multi_head_attention, which has no ONNX export; the ordinary path is
+    # the same function and exports as MatMul/Softmax.
+    fastpath = getattr(getattr(torch.backends, "mha", None), "set_fastpath_enabled", None)
+    if fastpath:
+        fastpath(False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=DeprecationWarning)
         warnings.simplefilter("ignore", category=FutureWarning)
         with torch.no_grad():
             torch.onnx.export(model, (dummy,), out, **kwargs)
+    if fastpath:
+        fastpath(True)
 
 
 def summarize(out):

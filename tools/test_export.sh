@@ -23,7 +23,7 @@ fail() { echo "test_export: FAIL: $*" >&2; exit 1; }
 # 1. torch-free checks.
 "$PY3" -m py_compile tools/export_torchvision.py tools/bench_peers.py || fail "py_compile"
 help=$("$PY3" tools/export_torchvision.py --help) || fail "export_torchvision.py --help exited non-zero"
-for opt in --arch --weights --seed --checkpoint --num-classes --check --fold; do
+for opt in --arch --weights --seed --checkpoint --num-classes --check --fold --zero-params; do
     grep -q -- "$opt" <<<"$help" || fail "--help does not mention $opt"
 done
 "$PY3" tools/bench_peers.py --help >/dev/null || fail "bench_peers.py --help exited non-zero"

@@ -21,7 +21,9 @@ pub struct BenchArgs {
     /// Output folder for bench.csv and bench.md.
     #[arg(long, default_value = "reports/bench")]
     pub out: PathBuf,
-    /// Models as name=path (default: MobileNetV2 and the ResNet18 reference model).
+    /// Models as name=path (default: MobileNetV2, the ResNet18 reference model, and ViT-B/16
+    /// and ConvNeXt-T when `just bench-models` has exported them). The names vit_b_16 and
+    /// convnext_tiny get those models' rows (gradient, Grad-CAM, attention rollout).
     #[arg(long = "model", value_name = "NAME=PATH")]
     pub models: Vec<String>,
     /// Methods to time (default: all).
@@ -55,20 +57,127 @@ struct BenchRow {
     note: String,
 }
 
-fn default_models() -> Vec<(String, PathBuf)> {
+/// A model the bench times, and what it times on it.
+struct BenchModel {
+    name: String,
+    path: PathBuf,
+    /// Methods timed when `--methods` is not given (`None`: every method).
+    methods: Option<Vec<String>>,
+    /// Batch sizes of the gradient-vs-forward rows.
+    batches: Vec<usize>,
+    /// Whether the deletion+insertion row is timed.
+    scoring: bool,
+}
+
+impl BenchModel {
+    /// Every method, gradient-vs-forward at batch 1 and 16, and deletion+insertion.
+    fn full(name: &str, path: PathBuf) -> BenchModel {
+        BenchModel {
+            name: name.into(),
+            path,
+            methods: None,
+            batches: vec![1, 16],
+            scoring: true,
+        }
+    }
+
+    /// A full-size architecture (ViT-B/16, ConvNeXt-T: 17.6 and 4.5 GFLOPs a pass) gets the rows
+    /// the peers also time — gradient, Grad-CAM at [`bench_cam_layer`], and attention rollout
+    /// where the model has attention — and batch 1 only: hundreds of passes per map would take
+    /// minutes on a CPU.
+    fn architecture(name: &str, path: PathBuf) -> BenchModel {
+        let mut methods = vec!["saliency".to_string(), "gradcam".to_string()];
+        if ARCHITECTURES
+            .iter()
+            .any(|&(n, _, attention)| n == name && attention)
+        {
+            methods.push("attention-rollout".into());
+        }
+        BenchModel {
+            name: name.into(),
+            path,
+            methods: Some(methods),
+            batches: vec![1],
+            scoring: false,
+        }
+    }
+
+    /// `--model NAME=PATH`: the architecture profile for the names of [`ARCHITECTURES`], else full.
+    fn named(name: &str, path: PathBuf) -> BenchModel {
+        if ARCHITECTURES.iter().any(|&(n, _, _)| n == name) {
+            BenchModel::architecture(name, path)
+        } else {
+            BenchModel::full(name, path)
+        }
+    }
+}
+
+/// The full-size architectures of issue 12 the bench includes when their files exist
+/// (`just bench-models` exports them: torchvision, random weights, seed 0): name, file under
+/// `data/models/`, whether the model has attention blocks.
+const ARCHITECTURES: &[(&str, &str, bool)] = &[
+    ("vit_b_16", "vit_b_16.onnx", true),
+    ("convnext_tiny", "convnext_tiny.onnx", false),
+];
+
+/// Methods that differentiate to (or read) a CAM layer: they get the bench's CAM layer.
+const CAM_METHODS: &[&str] = &[
+    "gradcam",
+    "gradcam++",
+    "xgradcam",
+    "layercam",
+    "hirescam",
+    "scorecam",
+    "ablationcam",
+    "eigencam",
+    "guided-gradcam",
+];
+
+/// The CAM layer the bench times, and a note when it is not what `layer = "auto"` picks. On
+/// models with attention blocks it is the output of the last block's first norm — the layer of
+/// pytorch-grad-cam's ViT recipe (`encoder.layers[-1].ln_1`), which tools/bench_peers.py hooks
+/// — so both sides differentiate to the same tensor; elsewhere it is the auto layer.
+fn bench_cam_layer(model: &Model) -> Result<(String, Option<String>)> {
+    let auto = model.default_cam_layer()?;
+    match lantern_graph::last_attention_norm(&model.proto) {
+        Some(norm) if norm != auto => Ok((
+            norm.clone(),
+            Some(format!(
+                "CAM layer {norm} (last block's first norm, as pytorch-grad-cam's ViT recipe); `auto` picks {auto}"
+            )),
+        )),
+        _ => Ok((auto, None)),
+    }
+}
+
+/// Methods that read attention Softmax nodes: skipped on models that have none.
+const ATTENTION_METHODS: &[&str] = &["attention-rollout", "transformer-attribution"];
+
+/// The default models, and a note for each architecture whose file is missing.
+fn default_models() -> (Vec<BenchModel>, Vec<String>) {
     let reference = std::env::var_os("LANTERN_ASSETS")
         .map(|a| PathBuf::from(a).join("..").join("reference"))
         .unwrap_or_else(|| PathBuf::from("data/reference"));
-    vec![
-        (
-            "mobilenetv2".into(),
+    let mut models = vec![
+        BenchModel::full(
+            "mobilenetv2",
             PathBuf::from("data/models/mobilenetv2-12-float.onnx"),
         ),
-        (
-            "resnet18".into(),
-            reference.join("resnet18").join("model.onnx"),
-        ),
-    ]
+        BenchModel::full("resnet18", reference.join("resnet18").join("model.onnx")),
+    ];
+    let mut missing = Vec::new();
+    for (name, file, _) in ARCHITECTURES {
+        let path = Path::new("data/models").join(file);
+        if path.is_file() {
+            models.push(BenchModel::architecture(name, path));
+        } else {
+            missing.push(format!(
+                "{name}: {} is missing, so it was not timed; `just bench-models` exports it (torchvision, random weights, seed 0).",
+                path.display()
+            ));
+        }
+    }
+    (models, missing)
 }
 
 /// Times `lantern` and `pure` alternately, `rounds` times each after one warm-up of each, and
@@ -175,35 +284,43 @@ impl PureOrt<'_> {
 
 pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     let runtime = pipeline::open_runtime(Some(&args.device), args.threads, None)?;
-    let models: Vec<(String, PathBuf)> = if args.models.is_empty() {
+    let (models, missing) = if args.models.is_empty() {
         default_models()
     } else {
-        args.models
+        let models = args
+            .models
             .iter()
             .map(|m| {
                 m.split_once('=')
-                    .map(|(n, p)| (n.to_string(), PathBuf::from(p)))
+                    .map(|(n, p)| BenchModel::named(n, PathBuf::from(p)))
                     .context("--model NAME=PATH")
             })
-            .collect::<Result<_>>()?
+            .collect::<Result<_>>()?;
+        (models, Vec::new())
     };
-    let methods: Vec<String> = if !args.methods.is_empty() {
-        args.methods.clone()
-    } else if args.quick {
-        vec!["occlusion".into(), "saliency".into(), "gradcam".into()]
-    } else {
-        lantern_explain::method_names()
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-    };
+    for note in &missing {
+        eprintln!("bench: {note}");
+    }
     let rounds = if args.quick { 1 } else { 3 };
     let threads = args
         .threads
         .map(|t| t.to_string())
         .unwrap_or_else(|| "all".into());
     let mut rows = Vec::new();
-    for (name, path) in &models {
+    for bench_model in &models {
+        let (name, path) = (&bench_model.name, &bench_model.path);
+        let methods: Vec<String> = if !args.methods.is_empty() {
+            args.methods.clone()
+        } else if let Some(methods) = &bench_model.methods {
+            methods.clone()
+        } else if args.quick {
+            vec!["occlusion".into(), "saliency".into(), "gradcam".into()]
+        } else {
+            lantern_explain::method_names()
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        };
         let model =
             pipeline::load_model(runtime, path).with_context(|| format!("bench model {name}"))?;
         let image = bench_image(&model)?;
@@ -235,8 +352,12 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
             rule: ReluRule::Plain,
             ..GradientSpec::default()
         };
+        let (cam_layer, cam_note) = bench_cam_layer(&model)?;
+        if let Some(note) = &cam_note {
+            eprintln!("{name}: {note}");
+        }
         let cam_spec = GradientSpec {
-            layers: vec![model.default_cam_layer()?],
+            layers: vec![cam_layer.clone()],
             layers_only: true,
             ..input_spec.clone()
         };
@@ -257,7 +378,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
             seed,
         };
         // One gradient batch vs one forward batch of the same size.
-        for b in [1usize, 16] {
+        for &b in &bench_model.batches {
             let (grad, fwd) = paired(rounds + 2, || pure.run(0, b, 0), || pure.run(b, 0, 0))?;
             eprintln!(
                 "{name}: gradient batch {b}: {grad:.4}s vs forward {fwd:.4}s (×{:.2})",
@@ -280,14 +401,31 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
                 b,
                 fwd,
                 b,
-                "ratio = gradient stopped at the CAM layer / forward".into(),
+                match &cam_note {
+                    Some(note) => {
+                        format!("ratio = gradient stopped at the CAM layer / forward; {note}")
+                    }
+                    None => "ratio = gradient stopped at the CAM layer / forward".into(),
+                },
             ));
         }
         for method_name in &methods {
-            let method = lantern_explain::build_method(
-                method_name,
-                &Params::new(method_name, BTreeMap::new()),
-            )?;
+            if ATTENTION_METHODS.contains(&method_name.as_str())
+                && lantern_explain::attention::attention_tensors(method_name, &model).is_err()
+            {
+                eprintln!("{name}: {method_name}: skipped (no attention Softmax in the graph)");
+                continue;
+            }
+            let is_cam = CAM_METHODS.contains(&method_name.as_str());
+            let mut params = BTreeMap::new();
+            if is_cam && cam_note.is_some() {
+                params.insert(
+                    "layer".to_string(),
+                    lantern_explain::ParamValue::Text(cam_layer.clone()),
+                );
+            }
+            let method =
+                lantern_explain::build_method(method_name, &Params::new(method_name, params))?;
             let ctx = Context {
                 model: &model,
                 logits: logits.view(),
@@ -323,10 +461,15 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
                     "×{:.2} faster than full re-inference (pure ORT); bound for exact incremental inference ×{bound:.2} (multiply-accumulates only)",
                     pure_s / seconds
                 )
+            } else if is_cam {
+                cam_note.clone().unwrap_or_default()
             } else {
                 String::new()
             };
             rows.push(row(method_name, seconds, fwd, bwd, pure_s, batch, note));
+        }
+        if !bench_model.scoring {
+            continue;
         }
         // Deletion + insertion of one map.
         let map = Array2::from_shape_fn((model.input.height, model.input.width), |(y, x)| {
@@ -361,10 +504,11 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
             String::new(),
         ));
     }
-    if !args.quick {
+    // The memory rows run MobileNetV2: only when it is benched.
+    if !args.quick && models.iter().any(|m| m.name == "mobilenetv2") {
         rows.extend(memory_rows(args)?);
     }
-    write_bench(&args.out, &rows)?;
+    write_bench(&args.out, &rows, &missing)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -474,7 +618,8 @@ fn bench_image(model: &Model) -> Result<Array3<f32>> {
     }))
 }
 
-fn write_bench(dir: &Path, rows: &[BenchRow]) -> Result<()> {
+/// Writes bench.csv and bench.md; `notes` (models not timed, and why) end the Markdown footer.
+fn write_bench(dir: &Path, rows: &[BenchRow], notes: &[String]) -> Result<()> {
     let mut csv = String::from(
         "model,task,batch,threads,device,seconds_per_image,forward_passes,backward_passes,pure_ort_seconds,overhead,note\n",
     );
@@ -514,6 +659,9 @@ fn write_bench(dir: &Path, rows: &[BenchRow]) -> Result<()> {
             r.batch, r.threads, r.device
         ));
     }
+    for note in notes {
+        md.push_str(&format!("\n{note}\n"));
+    }
     crate::files::write_bytes(&dir.join("bench.csv"), csv.as_bytes())?;
     crate::files::write_bytes(&dir.join("bench.md"), md.as_bytes())?;
     println!("{md}");
@@ -539,6 +687,35 @@ mod tests {
         assert_eq!(cam_backward("gradcam", 3), 3);
         assert_eq!(cam_backward("guided-gradcam", 2), 1);
         assert_eq!(cam_backward("saliency", 1), 0);
+    }
+
+    #[test]
+    fn architectures_get_the_peer_rows_and_others_every_method() {
+        let vit = BenchModel::named("vit_b_16", PathBuf::from("v.onnx"));
+        assert_eq!(
+            vit.methods.as_deref(),
+            Some(&["saliency", "gradcam", "attention-rollout"].map(String::from)[..])
+        );
+        assert_eq!((vit.batches.as_slice(), vit.scoring), (&[1][..], false));
+        let convnext = BenchModel::named("convnext_tiny", PathBuf::from("c.onnx"));
+        assert_eq!(
+            convnext.methods.as_deref(),
+            Some(&["saliency", "gradcam"].map(String::from)[..])
+        );
+        let other = BenchModel::named("mine", PathBuf::from("m.onnx"));
+        assert!(other.methods.is_none() && other.scoring);
+        assert_eq!(other.batches, [1, 16]);
+        // Every method name the profiles use exists.
+        let known = lantern_explain::method_names();
+        for m in vit.methods.iter().flatten().chain(
+            CAM_METHODS
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .iter(),
+        ) {
+            assert!(known.contains(&m.as_str()), "{m}");
+        }
     }
 
     #[test]
