@@ -146,7 +146,19 @@ pub fn spatial_layout(m: &ModelProto, shapes: &TensorShapes, name: &str) -> Opti
         4 => {
             let g = m.graph.as_ref()?;
             let producers = ir::producers(g);
-            let consts = ir::constants(g);
+            // Names only: copying every initializer (ir::constants) cost ~100 ms a call on
+            // ConvNeXt-T, more than a Grad-CAM.
+            let consts: HashSet<&str> = g
+                .initializer
+                .iter()
+                .filter_map(|t| t.name.as_deref())
+                .chain(
+                    g.node
+                        .iter()
+                        .filter(|n| op(n) == "Constant")
+                        .filter_map(|n| n.output.first().map(String::as_str)),
+                )
+                .collect();
             let last = channels_last(g, &producers, &consts, shapes, name, 0);
             Some(if last == Some(true) {
                 SpatialLayout::ChannelsLast
@@ -163,7 +175,7 @@ pub fn spatial_layout(m: &ModelProto, shapes: &TensorShapes, name: &str) -> Opti
 fn channels_last(
     g: &GraphProto,
     producers: &HashMap<String, usize>,
-    consts: &HashMap<String, crate::proto::TensorProto>,
+    consts: &HashSet<&str>,
     shapes: &TensorShapes,
     t: &str,
     depth: usize,
@@ -182,7 +194,7 @@ fn channels_last(
         "MatMul" => n
             .input
             .get(1)
-            .filter(|w| consts.contains_key(*w))
+            .filter(|w| consts.contains(w.as_str()))
             .map(|_| true),
         "Conv"
         | "ConvTranspose"
@@ -207,7 +219,7 @@ fn channels_last(
         {
             n.input
                 .iter()
-                .filter(|x| !x.is_empty() && !consts.contains_key(*x))
+                .filter(|x| !x.is_empty() && !consts.contains(x.as_str()))
                 .filter(|x| shapes.get(x).is_some_and(|s| s.len() == 4))
                 .find_map(|x| channels_last(g, producers, consts, shapes, x, depth + 1))
         }
@@ -256,6 +268,22 @@ mod tests {
         assert_eq!(
             default_cam_layer(&m, &shapes).as_deref(),
             Some("layer_norm_2")
+        );
+    }
+
+    #[test]
+    fn torchvision_vit_default_layer_is_ln_1_not_a_reshape_inside_attention() {
+        // torchvision's attention reshapes [T, 1, heads, d] to [T, heads·d]: not a classifier
+        // flatten, though it is 4-D → 2-D.
+        let m = load_model(
+            &workspace_root().join("crates/lantern-graph/tests/zoo/vit-torchscript.onnx"),
+        )
+        .expect("zoo model (tools/export_zoo.py)");
+        let shapes = shapes_of(&m);
+        let layer = default_cam_layer(&m, &shapes).expect("a layer");
+        assert!(
+            layer.ends_with("encoder_layer_1/ln_1/LayerNormalization_output_0"),
+            "{layer}"
         );
     }
 

@@ -129,11 +129,14 @@ pub fn default_cam_layer(m: &ModelProto, shapes: &TensorShapes) -> Option<String
             pooled = Some(x.clone());
         } else if matches!(op(n), "Flatten" | "Reshape")
             && rank4(x)
+            && shapes.get(x).is_some_and(|s| s[0] == 1)
             && n.output
                 .first()
                 .and_then(|o| shapes.get(o))
-                .is_some_and(|s| s.len() == 2)
+                .is_some_and(|s| s.len() == 2 && s[0] == 1)
         {
+            // [1, C·h·w] at the probe's batch of 1: the classifier's flatten, not a reshape
+            // inside attention (torchvision's ViT reshapes [197, 1, 12, 64] → [197, 768]).
             flattened = Some(x.clone());
         }
     }

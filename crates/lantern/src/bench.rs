@@ -82,7 +82,7 @@ impl BenchModel {
     }
 
     /// A full-size architecture (ViT-B/16, ConvNeXt-T: 17.6 and 4.5 GFLOPs a pass) gets the rows
-    /// the peers also time — gradient, Grad-CAM at [`bench_cam_layer`], and attention rollout
+    /// the peers also time — gradient, Grad-CAM at the `auto` layer, and attention rollout
     /// where the model has attention — and batch 1 only: hundreds of passes per map would take
     /// minutes on a CPU.
     fn architecture(name: &str, path: PathBuf) -> BenchModel {
@@ -119,36 +119,6 @@ const ARCHITECTURES: &[(&str, &str, bool)] = &[
     ("vit_b_16", "vit_b_16.onnx", true),
     ("convnext_tiny", "convnext_tiny.onnx", false),
 ];
-
-/// Methods that differentiate to (or read) a CAM layer: they get the bench's CAM layer.
-const CAM_METHODS: &[&str] = &[
-    "gradcam",
-    "gradcam++",
-    "xgradcam",
-    "layercam",
-    "hirescam",
-    "scorecam",
-    "ablationcam",
-    "eigencam",
-    "guided-gradcam",
-];
-
-/// The CAM layer the bench times, and a note when it is not what `layer = "auto"` picks. On
-/// models with attention blocks it is the output of the last block's first norm — the layer of
-/// pytorch-grad-cam's ViT recipe (`encoder.layers[-1].ln_1`), which tools/bench_peers.py hooks
-/// — so both sides differentiate to the same tensor; elsewhere it is the auto layer.
-fn bench_cam_layer(model: &Model) -> Result<(String, Option<String>)> {
-    let auto = model.default_cam_layer()?;
-    match lantern_graph::last_attention_norm(&model.proto) {
-        Some(norm) if norm != auto => Ok((
-            norm.clone(),
-            Some(format!(
-                "CAM layer {norm} (last block's first norm, as pytorch-grad-cam's ViT recipe); `auto` picks {auto}"
-            )),
-        )),
-        _ => Ok((auto, None)),
-    }
-}
 
 /// Methods that read attention Softmax nodes: skipped on models that have none.
 const ATTENTION_METHODS: &[&str] = &["attention-rollout", "transformer-attribution"];
@@ -352,10 +322,9 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
             rule: ReluRule::Plain,
             ..GradientSpec::default()
         };
-        let (cam_layer, cam_note) = bench_cam_layer(&model)?;
-        if let Some(note) = &cam_note {
-            eprintln!("{name}: {note}");
-        }
+        // The `auto` layer: on ViT-B/16 the last block's `ln_1` output, the layer of
+        // pytorch-grad-cam's ViT recipe that tools/bench_peers.py hooks.
+        let cam_layer = model.default_cam_layer()?;
         let cam_spec = GradientSpec {
             layers: vec![cam_layer.clone()],
             layers_only: true,
@@ -401,12 +370,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
                 b,
                 fwd,
                 b,
-                match &cam_note {
-                    Some(note) => {
-                        format!("ratio = gradient stopped at the CAM layer / forward; {note}")
-                    }
-                    None => "ratio = gradient stopped at the CAM layer / forward".into(),
-                },
+                "ratio = gradient stopped at the CAM layer / forward".into(),
             ));
         }
         for method_name in &methods {
@@ -416,16 +380,10 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
                 eprintln!("{name}: {method_name}: skipped (no attention Softmax in the graph)");
                 continue;
             }
-            let is_cam = CAM_METHODS.contains(&method_name.as_str());
-            let mut params = BTreeMap::new();
-            if is_cam && cam_note.is_some() {
-                params.insert(
-                    "layer".to_string(),
-                    lantern_explain::ParamValue::Text(cam_layer.clone()),
-                );
-            }
-            let method =
-                lantern_explain::build_method(method_name, &Params::new(method_name, params))?;
+            let method = lantern_explain::build_method(
+                method_name,
+                &Params::new(method_name, BTreeMap::new()),
+            )?;
             let ctx = Context {
                 model: &model,
                 logits: logits.view(),
@@ -461,8 +419,6 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
                     "×{:.2} faster than full re-inference (pure ORT); bound for exact incremental inference ×{bound:.2} (multiply-accumulates only)",
                     pure_s / seconds
                 )
-            } else if is_cam {
-                cam_note.clone().unwrap_or_default()
             } else {
                 String::new()
             };
@@ -707,13 +663,7 @@ mod tests {
         assert_eq!(other.batches, [1, 16]);
         // Every method name the profiles use exists.
         let known = lantern_explain::method_names();
-        for m in vit.methods.iter().flatten().chain(
-            CAM_METHODS
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-                .iter(),
-        ) {
+        for m in vit.methods.iter().flatten() {
             assert!(known.contains(&m.as_str()), "{m}");
         }
     }
