@@ -515,59 +515,6 @@ pub fn spatial_shape(shapes: &TensorShapes, name: &str) -> Option<[i64; 4]> {
     (s.len() == 4 && s.iter().all(|&d| d > 0)).then(|| [s[0], s[1], s[2], s[3]])
 }
 
-/// A node's multiply-accumulates at batch 1 (window ops: per output element times the window;
-/// everything else: one per output element), to compare the cost of graph parts.
-pub fn node_macs(
-    node: &NodeProto,
-    shapes: &TensorShapes,
-    constants: &HashMap<String, TensorProto>,
-) -> f64 {
-    let numel = |t: &str| {
-        shapes
-            .get(t)
-            .map(|s| s.iter().map(|&d| d.max(1) as f64).product::<f64>())
-            .unwrap_or(0.0)
-    };
-    let out = node.output.first().map(|o| numel(o)).unwrap_or(0.0);
-    match op(node) {
-        "Conv" => {
-            let w = node
-                .input
-                .get(1)
-                .and_then(|w| {
-                    constants
-                        .get(w)
-                        .map(|t| t.dims.clone())
-                        .or_else(|| shapes.get(w).map(<[i64]>::to_vec))
-                })
-                .unwrap_or_default();
-            // Weight [M, C/group, kh, kw]: each output element reads C/group·kh·kw inputs.
-            out * w.iter().skip(1).map(|&d| d.max(1) as f64).product::<f64>()
-        }
-        "MaxPool" | "AveragePool" | "LpPool" => {
-            out * ir::attr_ints(node, "kernel_shape")
-                .unwrap_or_default()
-                .iter()
-                .map(|&d| d.max(1) as f64)
-                .product::<f64>()
-        }
-        "GlobalAveragePool" | "GlobalMaxPool" | "ReduceMean" | "ReduceMax" | "ReduceSum" => {
-            node.input.first().map(|i| numel(i)).unwrap_or(out)
-        }
-        "Gemm" | "MatMul" => {
-            let k = node
-                .input
-                .first()
-                .and_then(|a| shapes.get(a))
-                .and_then(|s| s.last().copied())
-                .unwrap_or(1)
-                .max(1) as f64;
-            out * k
-        }
-        _ => out,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
