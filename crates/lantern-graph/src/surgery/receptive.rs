@@ -16,6 +16,7 @@
 use crate::inspect::TensorShapes;
 use crate::ir::{self, op};
 use crate::proto::{NodeProto, TensorProto};
+use crate::window::Window;
 use std::collections::HashMap;
 
 /// A half-open interval `[start, end)` on one spatial axis. It may reach outside a tensor
@@ -392,7 +393,7 @@ pub fn node_rule(node: &NodeProto, cx: &RuleContext) -> Result<NodeRule, String>
             }
             Ok(NodeRule::Pointwise)
         }
-        "Conv" | "MaxPool" | "AveragePool" => window_rule(node, cx, &out_shape, &why),
+        "Conv" | "MaxPool" | "AveragePool" => window_rule(node, cx, &why),
         _ => Err(why("no receptive-field rule")),
     }
 }
@@ -400,7 +401,6 @@ pub fn node_rule(node: &NodeProto, cx: &RuleContext) -> Result<NodeRule, String>
 fn window_rule(
     node: &NodeProto,
     cx: &RuleContext,
-    out_shape: &[i64],
     why: &dyn Fn(&str) -> String,
 ) -> Result<NodeRule, String> {
     let kind = op(node);
@@ -412,66 +412,26 @@ fn window_rule(
     if node.output.iter().skip(1).any(|o| !o.is_empty()) {
         return Err(why("a second output is used"));
     }
-    let kernel: Vec<i64> = match kind {
-        "Conv" => {
-            if node.input[1..]
-                .iter()
-                .any(|i| !i.is_empty() && (cx.is_image)(i))
-            {
-                return Err(why("weights computed from the image"));
-            }
-            match ir::attr_ints(node, "kernel_shape") {
-                Some(k) => k,
-                None => node
-                    .input
-                    .get(1)
-                    .and_then(|w| constant_dims(cx, w))
-                    .map(|d| d.into_iter().skip(2).collect())
-                    .unwrap_or_default(),
-            }
+    let weight_kernel = if kind == "Conv" {
+        if node.input[1..]
+            .iter()
+            .any(|i| !i.is_empty() && (cx.is_image)(i))
+        {
+            return Err(why("weights computed from the image"));
         }
-        _ => ir::attr_ints(node, "kernel_shape").unwrap_or_default(),
+        node.input
+            .get(1)
+            .and_then(|w| constant_dims(cx, w))
+            .map(|d| d.into_iter().skip(2).collect())
+    } else {
+        None
     };
-    if kernel.len() != 2 {
-        return Err(why("not a 2-D window"));
-    }
-    let strides = ir::attr_ints(node, "strides").unwrap_or_else(|| vec![1, 1]);
-    let dilations = ir::attr_ints(node, "dilations").unwrap_or_else(|| vec![1, 1]);
-    if strides.len() != 2 || dilations.len() != 2 || strides.iter().any(|&s| s < 1) {
-        return Err(why("unexpected strides or dilations"));
-    }
-    let auto_pad = ir::attr_s(node, "auto_pad").unwrap_or_else(|| "NOTSET".into());
-    let extent = |a: usize| dilations[a] * (kernel[a] - 1) + 1;
-    let pads: [i64; 2] = match auto_pad.as_str() {
-        "NOTSET" | "" => {
-            let p = ir::attr_ints(node, "pads").unwrap_or_else(|| vec![0; 4]);
-            if p.len() != 4 {
-                return Err(why("unexpected pads"));
-            }
-            [p[0], p[1]]
-        }
-        "VALID" => [0, 0],
-        "SAME_UPPER" | "SAME_LOWER" => {
-            let mut b = [0i64; 2];
-            for a in 0..2 {
-                let total =
-                    ((out_shape[2 + a] - 1) * strides[a] + extent(a) - in_shape[2 + a]).max(0);
-                b[a] = if auto_pad == "SAME_UPPER" {
-                    total / 2
-                } else {
-                    total - total / 2
-                };
-            }
-            b
-        }
-        other => return Err(why(&format!("auto_pad {other}"))),
-    };
-    let has_pad = pads.iter().any(|&p| p != 0)
-        || match auto_pad.as_str() {
-            "NOTSET" | "" => ir::attr_ints(node, "pads").is_some_and(|p| p.iter().any(|&v| v != 0)),
-            "VALID" => false,
-            _ => true,
-        };
+    let win = Window::of(node, &in_shape[2..], weight_kernel).map_err(|d| why(&d))?;
+    // SAME counts as padding even where it comes to zero (a 1×1 stride-1 SAME Conv stays a
+    // window rather than pointwise).
+    let has_pad = win.has_pads()
+        || ir::attr_s(node, "auto_pad")
+            .is_some_and(|a| matches!(a.as_str(), "SAME_UPPER" | "SAME_LOWER"));
     let pad_value = match kind {
         "MaxPool" => f32::NEG_INFINITY,
         "AveragePool" => {
@@ -486,9 +446,9 @@ fn window_rule(
         _ => 0.0,
     };
     let map = |a: usize| AxisMap {
-        stride: strides[a],
-        pad: pads[a],
-        extent: extent(a),
+        stride: win.strides[a],
+        pad: win.pads_begin[a],
+        extent: win.extent(a),
     };
     let map = WindowMap {
         rows: map(0),
