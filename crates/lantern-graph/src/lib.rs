@@ -90,6 +90,7 @@ mod opset;
 pub mod randomise;
 pub mod rng;
 pub mod surgery;
+mod window;
 
 #[cfg(test)]
 mod testing;

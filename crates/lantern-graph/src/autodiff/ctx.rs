@@ -32,7 +32,7 @@ pub(crate) struct Ctx {
     const_cache: HashMap<String, String>,
     shape_cache: HashMap<String, String>,
     /// Tensors whose axis 0 is the batch at every batch size and whose other extents do not
-    /// depend on it (see [`super::batch_major`]); lets [`Ctx::unbroadcast`] decide statically.
+    /// depend on it (see [`super::batch_major::batch_major_tensors`]); lets [`Ctx::unbroadcast`] decide statically.
     pub(crate) batch_major: HashSet<String>,
 }
 

@@ -17,6 +17,7 @@
 //! mask of the positions inside the map fed per window — so padding is reproduced exactly,
 //! inside the segment as at its crop.
 
+use super::cost::{PlanOptions, node_cost};
 use super::cut::GraphIndex;
 use super::receptive::{NodeRule, Rect, WindowMap, spatial_shape};
 use crate::inspect::TensorShapes;
@@ -86,7 +87,7 @@ pub(super) fn fuse(
     nodes: &[usize],
     input: &str,
     output: &str,
-    options: &super::incremental::PlanOptions,
+    options: &PlanOptions,
 ) -> Option<Fused> {
     let g = ix.graph;
     let mut maps: HashMap<String, WindowMap> =
@@ -154,8 +155,7 @@ pub(super) fn fuse(
             let s = spatial_shape(shapes, o)?;
             maps.contains_key(o).then(|| {
                 (
-                    super::incremental::node_cost(n, shapes, &ix.constants, options)
-                        / (s[2] * s[3]).max(1) as f64,
+                    node_cost(n, shapes, &ix.constants, options) / (s[2] * s[3]).max(1) as f64,
                     o.clone(),
                 )
             })

@@ -35,65 +35,15 @@
 //!
 //! The plan holds ONNX sub-models only; lantern-explain runs them.
 
+use super::cost::{PlanOptions, Segmentation, node_cost, node_macs};
 use super::cut::{GraphIndex, float_value_info};
 use super::fused::{Fused, fuse};
-use super::receptive::{
-    NodeRule, Rect, RuleContext, WindowMap, node_macs, node_rule, spatial_shape,
-};
+use super::receptive::{NodeRule, Rect, RuleContext, WindowMap, node_rule, spatial_shape};
 use crate::GraphError;
 use crate::inspect::TensorShapes;
 use crate::ir::{self, op};
 use crate::proto::ModelProto;
 use std::collections::{HashMap, HashSet};
-
-/// Knobs of the cost model (units: multiply-accumulates per window).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PlanOptions {
-    /// The cost of one float copied into a crop or out of a box, or through a slice or mask
-    /// (ours and ONNX Runtime's layout changes at segment boundaries).
-    pub copy_cost: f64,
-    /// The cost of one float an op writes (ops ONNX Runtime fuses into the one before — batch
-    /// norms, activations — write none). Memory traffic, not arithmetic, bounds thin layers:
-    /// on a 2-core CPU MobileNetV2 (0.3 G multiply-accumulates) takes as long as ResNet18 (1.8 G).
-    pub store_cost: f64,
-    /// The fixed cost of one session call.
-    pub call_cost: f64,
-    /// The plan is used only when its estimated cost is below this fraction of full inference.
-    pub max_fraction: f64,
-    /// Windows per session call assumed when pricing.
-    pub batch: usize,
-    /// At most this many exits (each is one more session holding the suffix's weights).
-    pub max_exits: usize,
-    /// Which segmentation to consider (both by default; the cheaper is used).
-    pub segmentation: Segmentation,
-}
-
-/// How the part before the exits is split into segments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Segmentation {
-    /// Both; the cheaper estimate wins.
-    #[default]
-    Auto,
-    /// One segment per window op: nothing is computed twice, every window op's input is copied.
-    PerOp,
-    /// One segment per stretch between cut tensors: only cut tensors are copied, the ops between
-    /// are recomputed over the output box's receptive field (see [`super::fused`]).
-    Fused,
-}
-
-impl Default for PlanOptions {
-    fn default() -> Self {
-        PlanOptions {
-            copy_cost: 400.0,
-            store_cost: 200.0,
-            call_cost: 5.0e6,
-            max_fraction: 0.9,
-            batch: 32,
-            max_exits: 3,
-            segmentation: Segmentation::Auto,
-        }
-    }
-}
 
 /// Where a segment input comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -487,39 +437,6 @@ pub fn plan_incremental(
         estimated_fraction: fraction,
         candidates,
     })
-}
-
-/// The estimated cost of a node at batch 1: its multiply-accumulates and the floats it writes.
-pub(super) fn node_cost(
-    node: &crate::proto::NodeProto,
-    shapes: &TensorShapes,
-    constants: &HashMap<String, crate::proto::TensorProto>,
-    options: &PlanOptions,
-) -> f64 {
-    // Ops ONNX Runtime fuses into the op before them write nothing of their own.
-    let fused_away = matches!(
-        op(node),
-        "BatchNormalization"
-            | "Relu"
-            | "Clip"
-            | "LeakyRelu"
-            | "Sigmoid"
-            | "HardSigmoid"
-            | "HardSwish"
-            | "Tanh"
-            | "Identity"
-            | "Dropout"
-    );
-    let written = if fused_away {
-        0.0
-    } else {
-        node.output
-            .iter()
-            .filter_map(|o| shapes.get(o))
-            .map(|s| s.iter().map(|&d| d.max(1) as f64).product::<f64>())
-            .sum()
-    };
-    node_macs(node, shapes, constants) + options.store_cost * written
 }
 
 /// The largest height and width among regions.

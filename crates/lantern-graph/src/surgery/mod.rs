@@ -1,19 +1,21 @@
 //! Graph surgery for incremental inference: receptive-field rules ([`receptive`]), cut points
 //! and sub-models ([`cut`]), segments that recompute everything between two cut points on crops
 //! ([`fused`]), and the plan that runs a graph's prefix on crops around changed input regions
-//! and only its suffix in full ([`incremental`]); a symbolic batch for static-batch exports
-//! ([`batch`]).
+//! and only its suffix in full ([`incremental`]), priced by [`cost`]; a symbolic batch for
+//! static-batch exports ([`batch`]).
 
 pub mod batch;
+pub mod cost;
 pub mod cut;
 pub mod fused;
 pub mod incremental;
 pub mod receptive;
 
 pub use batch::{BATCH_SYMBOL, BatchSource, SymbolicBatch, has_static_batch, symbolic_batch};
+pub use cost::{PlanOptions, Segmentation};
 pub use cut::{GraphIndex, float_value_info};
 pub use incremental::{
-    Exit, IncrementalGraph, IncrementalPlan, PlanOptions, Segment, SegmentInput, SegmentOutput,
-    Segmentation, Source, plan_incremental,
+    Exit, IncrementalGraph, IncrementalPlan, Segment, SegmentInput, SegmentOutput, Source,
+    plan_incremental,
 };
 pub use receptive::{AxisMap, NodeRule, Rect, Span, WindowMap};

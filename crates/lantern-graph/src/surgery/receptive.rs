@@ -16,6 +16,7 @@
 use crate::inspect::TensorShapes;
 use crate::ir::{self, op};
 use crate::proto::{NodeProto, TensorProto};
+use crate::window::Window;
 use std::collections::HashMap;
 
 /// A half-open interval `[start, end)` on one spatial axis. It may reach outside a tensor
@@ -392,7 +393,7 @@ pub fn node_rule(node: &NodeProto, cx: &RuleContext) -> Result<NodeRule, String>
             }
             Ok(NodeRule::Pointwise)
         }
-        "Conv" | "MaxPool" | "AveragePool" => window_rule(node, cx, &out_shape, &why),
+        "Conv" | "MaxPool" | "AveragePool" => window_rule(node, cx, &why),
         _ => Err(why("no receptive-field rule")),
     }
 }
@@ -400,7 +401,6 @@ pub fn node_rule(node: &NodeProto, cx: &RuleContext) -> Result<NodeRule, String>
 fn window_rule(
     node: &NodeProto,
     cx: &RuleContext,
-    out_shape: &[i64],
     why: &dyn Fn(&str) -> String,
 ) -> Result<NodeRule, String> {
     let kind = op(node);
@@ -412,66 +412,26 @@ fn window_rule(
     if node.output.iter().skip(1).any(|o| !o.is_empty()) {
         return Err(why("a second output is used"));
     }
-    let kernel: Vec<i64> = match kind {
-        "Conv" => {
-            if node.input[1..]
-                .iter()
-                .any(|i| !i.is_empty() && (cx.is_image)(i))
-            {
-                return Err(why("weights computed from the image"));
-            }
-            match ir::attr_ints(node, "kernel_shape") {
-                Some(k) => k,
-                None => node
-                    .input
-                    .get(1)
-                    .and_then(|w| constant_dims(cx, w))
-                    .map(|d| d.into_iter().skip(2).collect())
-                    .unwrap_or_default(),
-            }
+    let weight_kernel = if kind == "Conv" {
+        if node.input[1..]
+            .iter()
+            .any(|i| !i.is_empty() && (cx.is_image)(i))
+        {
+            return Err(why("weights computed from the image"));
         }
-        _ => ir::attr_ints(node, "kernel_shape").unwrap_or_default(),
+        node.input
+            .get(1)
+            .and_then(|w| constant_dims(cx, w))
+            .map(|d| d.into_iter().skip(2).collect())
+    } else {
+        None
     };
-    if kernel.len() != 2 {
-        return Err(why("not a 2-D window"));
-    }
-    let strides = ir::attr_ints(node, "strides").unwrap_or_else(|| vec![1, 1]);
-    let dilations = ir::attr_ints(node, "dilations").unwrap_or_else(|| vec![1, 1]);
-    if strides.len() != 2 || dilations.len() != 2 || strides.iter().any(|&s| s < 1) {
-        return Err(why("unexpected strides or dilations"));
-    }
-    let auto_pad = ir::attr_s(node, "auto_pad").unwrap_or_else(|| "NOTSET".into());
-    let extent = |a: usize| dilations[a] * (kernel[a] - 1) + 1;
-    let pads: [i64; 2] = match auto_pad.as_str() {
-        "NOTSET" | "" => {
-            let p = ir::attr_ints(node, "pads").unwrap_or_else(|| vec![0; 4]);
-            if p.len() != 4 {
-                return Err(why("unexpected pads"));
-            }
-            [p[0], p[1]]
-        }
-        "VALID" => [0, 0],
-        "SAME_UPPER" | "SAME_LOWER" => {
-            let mut b = [0i64; 2];
-            for a in 0..2 {
-                let total =
-                    ((out_shape[2 + a] - 1) * strides[a] + extent(a) - in_shape[2 + a]).max(0);
-                b[a] = if auto_pad == "SAME_UPPER" {
-                    total / 2
-                } else {
-                    total - total / 2
-                };
-            }
-            b
-        }
-        other => return Err(why(&format!("auto_pad {other}"))),
-    };
-    let has_pad = pads.iter().any(|&p| p != 0)
-        || match auto_pad.as_str() {
-            "NOTSET" | "" => ir::attr_ints(node, "pads").is_some_and(|p| p.iter().any(|&v| v != 0)),
-            "VALID" => false,
-            _ => true,
-        };
+    let win = Window::of(node, &in_shape[2..], weight_kernel).map_err(|d| why(&d))?;
+    // SAME counts as padding even where it comes to zero (a 1×1 stride-1 SAME Conv stays a
+    // window rather than pointwise).
+    let has_pad = win.has_pads()
+        || ir::attr_s(node, "auto_pad")
+            .is_some_and(|a| matches!(a.as_str(), "SAME_UPPER" | "SAME_LOWER"));
     let pad_value = match kind {
         "MaxPool" => f32::NEG_INFINITY,
         "AveragePool" => {
@@ -486,9 +446,9 @@ fn window_rule(
         _ => 0.0,
     };
     let map = |a: usize| AxisMap {
-        stride: strides[a],
-        pad: pads[a],
-        extent: extent(a),
+        stride: win.strides[a],
+        pad: win.pads_begin[a],
+        extent: win.extent(a),
     };
     let map = WindowMap {
         rows: map(0),
@@ -513,59 +473,6 @@ fn constant_dims(cx: &RuleContext, t: &str) -> Option<Vec<i64>> {
 pub fn spatial_shape(shapes: &TensorShapes, name: &str) -> Option<[i64; 4]> {
     let s = shapes.get(name)?;
     (s.len() == 4 && s.iter().all(|&d| d > 0)).then(|| [s[0], s[1], s[2], s[3]])
-}
-
-/// A node's multiply-accumulates at batch 1 (window ops: per output element times the window;
-/// everything else: one per output element), to compare the cost of graph parts.
-pub fn node_macs(
-    node: &NodeProto,
-    shapes: &TensorShapes,
-    constants: &HashMap<String, TensorProto>,
-) -> f64 {
-    let numel = |t: &str| {
-        shapes
-            .get(t)
-            .map(|s| s.iter().map(|&d| d.max(1) as f64).product::<f64>())
-            .unwrap_or(0.0)
-    };
-    let out = node.output.first().map(|o| numel(o)).unwrap_or(0.0);
-    match op(node) {
-        "Conv" => {
-            let w = node
-                .input
-                .get(1)
-                .and_then(|w| {
-                    constants
-                        .get(w)
-                        .map(|t| t.dims.clone())
-                        .or_else(|| shapes.get(w).map(<[i64]>::to_vec))
-                })
-                .unwrap_or_default();
-            // Weight [M, C/group, kh, kw]: each output element reads C/group·kh·kw inputs.
-            out * w.iter().skip(1).map(|&d| d.max(1) as f64).product::<f64>()
-        }
-        "MaxPool" | "AveragePool" | "LpPool" => {
-            out * ir::attr_ints(node, "kernel_shape")
-                .unwrap_or_default()
-                .iter()
-                .map(|&d| d.max(1) as f64)
-                .product::<f64>()
-        }
-        "GlobalAveragePool" | "GlobalMaxPool" | "ReduceMean" | "ReduceMax" | "ReduceSum" => {
-            node.input.first().map(|i| numel(i)).unwrap_or(out)
-        }
-        "Gemm" | "MatMul" => {
-            let k = node
-                .input
-                .first()
-                .and_then(|a| shapes.get(a))
-                .and_then(|s| s.last().copied())
-                .unwrap_or(1)
-                .max(1) as f64;
-            out * k
-        }
-        _ => out,
-    }
 }
 
 #[cfg(test)]

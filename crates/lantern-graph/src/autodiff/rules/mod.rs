@@ -11,7 +11,6 @@ pub(crate) mod cumsum;
 pub(crate) mod einsum;
 pub(crate) mod elementwise;
 pub(crate) mod gemm;
-pub(crate) mod geometry;
 pub(crate) mod identity;
 pub(crate) mod lrn;
 pub(crate) mod matmul;

@@ -26,11 +26,11 @@
 //! are not a constant of the graph, when a pad is wider than the dilated kernel (the Conv
 //! would need negative pads) or when the shapes do not add up.
 
-use super::super::geometry::Window;
 use crate::autodiff::ctx::Ctx;
 use crate::ir::{a_int, a_ints};
 use crate::proto::TensorProto;
 use crate::proto::tensor_proto::{DataLocation, DataType};
+use crate::window::Window;
 
 /// `Conv(g, W')` when the stride-1 rewrite applies, else `None`.
 pub(super) fn lower(
@@ -143,10 +143,10 @@ pub(super) fn flip_transpose(t: &TensorProto, group: i64) -> Option<TensorProto>
 #[cfg(test)]
 mod tests {
     use super::flip_transpose;
-    use crate::autodiff::rules::geometry::Window;
     use crate::ir::{self, a_int, a_ints, a_string, tensor_f32};
     use crate::proto::{AttributeProto, ModelProto, TensorProto};
     use crate::testing::{Fd, check_op, init_f32, model, node, probe, run, session, uniform};
+    use crate::window::Window;
     use crate::{GradientSpec, build_gradient_graph};
     use ndarray::{ArrayD, IxDyn};
 

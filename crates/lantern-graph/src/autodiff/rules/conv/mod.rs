@@ -31,11 +31,11 @@
 
 mod flipped;
 
-use super::geometry::Window;
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single};
+use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single, unsupported};
 use crate::ir::{self, a_int};
 use crate::proto::NodeProto;
+use crate::window::Window;
 
 pub(crate) fn backward(
     ctx: &mut Ctx,
@@ -53,7 +53,7 @@ pub(crate) fn backward(
     let xs = ctx.shape(x)?;
     let ys = ctx.shape(&n.output[0])?;
     let ws = ctx.shape(w)?;
-    let win = Window::of(n, &xs[2..], Some(ws[2..].to_vec()))?;
+    let win = Window::of(n, &xs[2..], Some(ws[2..].to_vec())).map_err(|d| unsupported(n, &d))?;
     let group = ir::attr_i(n, "group").unwrap_or(1);
     if let Some(gx) = flipped::lower(ctx, &g, w, &win, group, xs[1]) {
         out[0] = Some(gx);

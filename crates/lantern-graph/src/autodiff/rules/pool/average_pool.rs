@@ -3,11 +3,11 @@
 //! spatial shape: the window size clipped to the padded input (`count_include_pad = 1`) or to
 //! the input itself (`0`), which also covers `ceil_mode` windows that run past the end.
 
-use super::super::geometry::Window;
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, Grads, no_grads, single, unsupported};
 use crate::ir::{self, a_int};
 use crate::proto::NodeProto;
+use crate::window::Window;
 
 pub(crate) fn backward(
     ctx: &mut Ctx,
@@ -23,7 +23,7 @@ pub(crate) fn backward(
     let xs = ctx.shape(x)?;
     let ys = ctx.shape(&n.output[0])?;
     let (inp, outp) = (&xs[2..], &ys[2..]);
-    let win = Window::of(n, inp, None)?;
+    let win = Window::of(n, inp, None).map_err(|d| unsupported(n, &d))?;
     let include_pad = ir::attr_i(n, "count_include_pad").unwrap_or(0) != 0;
     // Per-axis divisors, then their outer product.
     let per_axis: Vec<Vec<i64>> = (0..inp.len())
