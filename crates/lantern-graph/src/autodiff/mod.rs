@@ -5,8 +5,9 @@
 //! mark the tensors that depend on the input ("active") and those the logits depend on
 //! ("needed") ([`activity`]); every node that is both is differentiated, in reverse topological
 //! order, by its rule from [`rules`], gradients of tensors used several times added with one
-//! `Sum` ([`sweep`]); finally the forward nodes still needed (by the outputs or by the backward
-//! nodes) are kept ([`assemble`]).
+//! `Sum` ([`sweep`], which knows the batch-major tensors from [`batch_major`] so that it can
+//! reduce broadcasts without run-time shape checks); finally the forward nodes still needed (by
+//! the outputs or by the backward nodes) are kept ([`assemble`]).
 
 mod activity;
 mod assemble;
