@@ -98,7 +98,7 @@ pub(super) fn reverse_sweep(
         .cloned()
         .ok_or_else(|| GraphError::MissingShape(logits.clone()))?;
     let classes: i64 = logits_shape.iter().skip(1).product();
-    let batch_major = batch_major_tensors(&nodes, &active, &image.name, &shapes);
+    let batch_major = batch_major_tensors(&nodes, &active, &image.name, &shapes, &consts);
     let mut ctx = Ctx::new(spec.rule, image.dtype, shapes, consts, active, taken, nodes);
     ctx.batch_major = batch_major;
     ctx.prefix = "seed".into();
