@@ -65,6 +65,7 @@ pub(crate) fn backward(
         let mut sga = sg[..rg - 2].to_vec();
         sga.extend_from_slice(&ctx.shape(&a2)?[ra2 - 2..]);
         ctx.set_shape(&ga, sga);
+        mark_batch_major(ctx, &ga, &a, ra, &n.output[0], rg);
         let ga = reduce_to(ctx, &ga, &a2)?;
         out[0] = Some(ctx.reshape_like(&ga, &a));
     }
@@ -74,10 +75,21 @@ pub(crate) fn backward(
         let mut sgb = sg[..rg - 2].to_vec();
         sgb.extend_from_slice(&ctx.shape(&b2)?[rb2 - 2..]);
         ctx.set_shape(&gb, sgb);
+        mark_batch_major(ctx, &gb, &b, rb, &n.output[0], rg);
         let gb = reduce_to(ctx, &gb, &b2)?;
         out[1] = Some(ctx.reshape_like(&gb, &b));
     }
     Ok(out)
+}
+
+/// Marks the product `p` (the output's batch dims, then operand `x`'s matrix dims) batch-major
+/// when `x` and the output `y` are, with the product's rank `rank`: its axis 0 is then the
+/// output's (or, for matrices, `x`'s) batch and its other extents are fixed, so `reduce_to`
+/// sums only axes that are broadcast at every batch size, with static axes.
+fn mark_batch_major(ctx: &mut Ctx, p: &str, x: &str, x_rank: usize, y: &str, rank: usize) {
+    if x_rank == rank && ctx.batch_major.contains(x) && ctx.batch_major.contains(y) {
+        ctx.batch_major.insert(p.to_string());
+    }
 }
 
 /// Sums a batched product `p` (shape: broadcast batch dims + operand's matrix dims) back to the
