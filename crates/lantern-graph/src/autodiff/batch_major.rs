@@ -260,6 +260,8 @@ fn reshape_batch_axis(
     let mut t = Vec::with_capacity(rank);
     for (i, &e) in target.iter().enumerate() {
         if e == Extent::fixed(0) && !allowzero {
+            // A copied extent is known only for an input whose batch axis is.
+            b?;
             let d = *data.get(i)?;
             t.push(Extent {
                 c: d,
@@ -469,5 +471,107 @@ fn shape_value(
                 .collect()
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{a_int, a_ints, tensor_i64};
+    use crate::testing::node;
+
+    /// Seq-first attention plumbing: the batch moves to axis 1, is folded with the heads by a
+    /// Reshape computed from `Shape`, and comes back to axis 0 by another computed Reshape.
+    #[test]
+    fn batch_axis_follows_transposes_and_computed_reshapes() {
+        let consts: HashMap<String, TensorProto> = [
+            tensor_i64("i1", &[], &[1]),
+            tensor_i64("ax0", &[1], &[0]),
+            tensor_i64("c2", &[1], &[2]),
+            tensor_i64("c4", &[1], &[4]),
+            tensor_i64("flat", &[2], &[4, -1]),
+            tensor_i64("w", &[6, 8], &[0; 48]),
+        ]
+        .into_iter()
+        .map(|t| (t.name.clone().unwrap_or_default(), t))
+        .collect();
+        let forward = vec![
+            node(
+                "Transpose",
+                &["x"],
+                &["t"],
+                vec![a_ints("perm", &[1, 0, 2])],
+            ),
+            node("MatMul", &["t", "w"], &["m"], vec![]),
+            node("Shape", &["m"], &["s"], vec![]),
+            node("Gather", &["s", "i1"], &["nb"], vec![a_int("axis", 0)]),
+            node("Unsqueeze", &["nb", "ax0"], &["nb1"], vec![]),
+            node("Mul", &["nb1", "c2"], &["nh"], vec![]),
+            node(
+                "Concat",
+                &["c4", "nh", "c4"],
+                &["tgt"],
+                vec![a_int("axis", 0)],
+            ),
+            node("Reshape", &["m", "tgt"], &["r"], vec![]),
+            node(
+                "Transpose",
+                &["r"],
+                &["rt"],
+                vec![a_ints("perm", &[1, 0, 2])],
+            ),
+            node("Shape", &["rt"], &["s2"], vec![]),
+            node("Gather", &["s2", "i1"], &["l"], vec![a_int("axis", 0)]),
+            node("Unsqueeze", &["l", "ax0"], &["l1"], vec![]),
+            node(
+                "Concat",
+                &["nb1", "c2", "l1", "c4"],
+                &["tgt2"],
+                vec![a_int("axis", 0)],
+            ),
+            node("Reshape", &["rt", "tgt2"], &["q"], vec![]),
+            // [4, -1] folds the batch into the last axis: no batch axis.
+            node("Reshape", &["m", "flat"], &["folded"], vec![]),
+            node("Softmax", &["q"], &["p"], vec![a_int("axis", -1)]),
+            node("Softmax", &["t"], &["over_batch"], vec![a_int("axis", 1)]),
+        ];
+        let shapes: HashMap<String, Vec<i64>> = [
+            ("x", vec![1, 4, 6]),
+            ("t", vec![4, 1, 6]),
+            ("m", vec![4, 1, 8]),
+            ("s", vec![3]),
+            ("nb", vec![]),
+            ("nb1", vec![1]),
+            ("nh", vec![1]),
+            ("tgt", vec![3]),
+            ("r", vec![4, 2, 4]),
+            ("rt", vec![2, 4, 4]),
+            ("s2", vec![3]),
+            ("l", vec![]),
+            ("l1", vec![1]),
+            ("tgt2", vec![4]),
+            ("q", vec![1, 2, 4, 4]),
+            ("folded", vec![4, 8]),
+            ("p", vec![1, 2, 4, 4]),
+            ("over_batch", vec![4, 1, 6]),
+            ("w", vec![6, 8]),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let active: HashSet<String> = ["x", "t", "m", "r", "rt", "q", "folded", "p", "over_batch"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let axes = batch_axes(&forward, &active, "x", &shapes, &consts);
+        let got = |t: &str| axes.get(t).copied();
+        assert_eq!(got("t"), Some(1));
+        assert_eq!(got("m"), Some(1));
+        assert_eq!(got("r"), None, "heads folded into the batch axis");
+        assert_eq!(got("rt"), None);
+        assert_eq!(got("q"), Some(0));
+        assert_eq!(got("p"), Some(0));
+        assert_eq!(got("folded"), None);
+        assert_eq!(got("over_batch"), None, "softmax over the batch axis");
     }
 }
