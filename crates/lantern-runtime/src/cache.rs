@@ -22,6 +22,20 @@ pub fn model_dir(model_hash: &str) -> PathBuf {
     cache_root().join(&model_hash[..model_hash.len().min(16)])
 }
 
+/// The first 16 hex digits of the SHA-256 of `parts`, each ended by a newline.
+pub fn digest<'a>(parts: impl Iterator<Item = &'a str>) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A short stable key for a gradient spec (its Debug form hashed) and the revision of the graph
 /// builder, so graphs cached by an older builder are never reused.
 pub fn spec_key(spec: &lantern_graph::GradientSpec) -> String {

@@ -198,11 +198,21 @@ impl Model {
         }
     }
 
-    /// The cache folder key: the file hash, marked when Lantern's graph differs from the file's.
+    /// The cache folder key: the file hash, or — when Lantern's graph differs from the file's —
+    /// a digest of the file hash and every tensor name of the rewritten graph, so that shapes
+    /// and gradient graphs cached for another rewrite (other names) are never reused.
     pub fn cache_key(&self) -> String {
         match self.batch_mode {
-            // The cache folder takes the key's first 16 characters: the mark goes in front.
-            BatchMode::Symbolic { .. } => format!("sym-{}", self.hash),
+            BatchMode::Symbolic { .. } => cache::digest(
+                std::iter::once(self.hash.as_str()).chain(
+                    self.proto
+                        .graph
+                        .iter()
+                        .flat_map(|g| &g.node)
+                        .flat_map(|n| n.input.iter().chain(&n.output))
+                        .map(String::as_str),
+                ),
+            ),
             _ => self.hash.clone(),
         }
     }
