@@ -18,7 +18,6 @@ mod labels;
 mod npy;
 mod preprocess;
 mod presets;
-mod prng;
 #[cfg(test)]
 mod reference_checks;
 mod resize;
@@ -48,5 +47,4 @@ pub use preprocess::{
     PreprocessOverrides, Preprocessed, Resize,
 };
 pub use presets::{CAFFE_MEAN_BGR, IMAGENET_MEAN, IMAGENET_STD, Preset};
-pub use prng::SplitMix64;
 pub use resize::{resample_bilinear_pil, resize_bilinear_pil};

@@ -5,7 +5,7 @@
 use crate::ir::{self, op};
 use crate::proto::tensor_proto::DataType;
 use crate::proto::{GraphProto, ModelProto, TensorProto};
-use crate::rng::SplitMix64;
+use lantern_core::SplitMix64;
 use std::collections::{HashMap, HashSet};
 
 /// Ops whose constant float inputs are parameters.
