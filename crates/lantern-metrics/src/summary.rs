@@ -13,6 +13,8 @@
 use crate::error::{MetricsError, Result};
 use crate::rank::quantile_sorted;
 use lantern_core::SplitMix64;
+use lantern_core::hash::Fnv1a;
+use lantern_core::rng::GOLDEN_GAMMA;
 use polars::prelude::*;
 use std::path::Path;
 
@@ -79,14 +81,10 @@ impl Default for BootstrapSettings {
 
 /// FNV-1a over the group's names, mixed with the seed: a stable per-group stream.
 fn group_seed(seed: u64, parts: &[&str]) -> u64 {
-    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
-    for part in parts {
-        for b in part.bytes().chain(std::iter::once(0xFF)) {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01B3);
-        }
-    }
-    h ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    let h = parts.iter().fold(Fnv1a::new(), |h, part| {
+        h.bytes(part.as_bytes()).bytes(&[0xFF])
+    });
+    h.finish() ^ seed.wrapping_mul(GOLDEN_GAMMA)
 }
 
 /// Mean, sample standard deviation and bootstrap interval of `values` (all finite).
