@@ -1,8 +1,11 @@
 //! Helpers every Lantern crate may share, each kept in exactly one place: the seeded generator
-//! ([`SplitMix64`]) and the stable hash that turns names into its seeds ([`hash::Fnv1a`]). This crate depends on no other Lantern crate, so any of them may use it
+//! ([`SplitMix64`]) the stable hash that turns names into its seeds ([`hash::Fnv1a`])
+//! and atomic file replacement ([`write_atomically`]). This crate depends on no other Lantern crate, so any of them may use it
 //! without bending the dependency arrows.
 
+pub mod atomic_write;
 pub mod hash;
 pub mod rng;
 
+pub use atomic_write::write_atomically;
 pub use rng::SplitMix64;

@@ -199,10 +199,8 @@ pub fn write_summary_csv(rows: &[SummaryRow], path: &Path) -> Result<()> {
         .include_header(true)
         .finish(&mut df)
         .map_err(|e| err(e.to_string()))?;
-    // Write next to the target and rename, so a reader never sees half a file.
-    let tmp = path.with_extension("csv.partial");
-    std::fs::write(&tmp, &bytes).map_err(|e| err(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+    // Atomically, so a reader never sees half a file.
+    lantern_core::write_atomically(path, &bytes).map_err(|e| err(e.to_string()))
 }
 
 /// A Markdown table of the rows: mean ± std and the interval, 4 significant decimals.
