@@ -6,7 +6,6 @@
 //! tensor in the model's layout plus the display image; [`load_batch`] does both for many
 //! images in parallel. Datasets list samples and never drop a bad one silently.
 
-mod atomic_write;
 mod batch;
 mod boxes;
 mod crop;
@@ -18,7 +17,6 @@ mod labels;
 mod npy;
 mod preprocess;
 mod presets;
-mod prng;
 #[cfg(test)]
 mod reference_checks;
 mod resize;
@@ -27,7 +25,6 @@ mod test_assets;
 #[cfg(test)]
 mod test_cmyk_jpeg;
 
-pub use atomic_write::write_atomically;
 pub use batch::{LoadError, load_batch, load_batch_with, load_image};
 pub use boxes::{PixelBox, box_to_input, load_boxes};
 pub use crop::{center_crop, center_offset};
@@ -48,5 +45,4 @@ pub use preprocess::{
     PreprocessOverrides, Preprocessed, Resize,
 };
 pub use presets::{CAFFE_MEAN_BGR, IMAGENET_MEAN, IMAGENET_STD, Preset};
-pub use prng::SplitMix64;
 pub use resize::{resample_bilinear_pil, resize_bilinear_pil};

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayBase, ArrayD, Data, Dimension, IxDyn};
 
-use crate::atomic_write::write_atomically;
+use lantern_core::write_atomically;
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// NumPy aligns the start of the data to this many bytes (`numpy.lib.format.ARRAY_ALIGN`).

@@ -33,7 +33,6 @@ pub mod params;
 pub mod registry;
 pub mod resize;
 pub mod rise;
-pub mod rng;
 pub mod saliency;
 pub mod smoothgrad;
 pub mod tokens;

@@ -5,22 +5,7 @@ use lantern_runtime::Model;
 use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView3};
 use std::collections::BTreeMap;
 
-/// Which model output a perturbation method measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum Score {
-    Logit,
-    Probability,
-}
-
-impl Score {
-    /// The score of class `target` in one logits row.
-    pub fn of(self, logits: ArrayView1<f32>, target: usize) -> f32 {
-        match self {
-            Score::Logit => logits[target],
-            Score::Probability => lantern_runtime::softmax(logits)[target],
-        }
-    }
-}
+pub use lantern_runtime::Score;
 
 /// What a method may use besides the image: the model and work already done for this image.
 pub struct Context<'a> {

@@ -14,6 +14,7 @@
 //! Arithmetic follows torch's CPU kernel: f32 coordinates and weights, each output row mixed as
 //! `h0·(w0·a + w1·b) + h1·(w0·c + w1·d)`.
 
+use lantern_core::normalise::minmax_grad_cam;
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, Zip};
 use rayon::prelude::*;
 
@@ -109,21 +110,13 @@ pub fn nearest(map: ArrayView2<f32>, height: usize, width: usize) -> Array2<f32>
     })
 }
 
-/// pytorch-grad-cam's `scale_cam_image` normalisation: `(m − min)/(1e-7 + max(m − min))`.
-pub fn minmax(map: ArrayView2<f32>) -> Array2<f32> {
-    let min = map.iter().copied().fold(f32::INFINITY, f32::min);
-    let shifted = map.mapv(|v| v - min);
-    let max = shifted.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    shifted.mapv(|v| v / (1e-7 + max))
-}
-
 /// The map pytorch-grad-cam returns for display: `minmax(max(resize(minmax(raw)), 0))`, resize
 /// = OpenCV `INTER_LINEAR` (identical to [`bilinear`] when upsampling). A constant raw map gives
 /// all zeros. For figures and tests only; methods return raw maps.
 pub fn display_map(raw: ArrayView2<f32>, height: usize, width: usize) -> Array2<f32> {
-    let mut up = bilinear(minmax(raw).view(), height, width);
+    let mut up = bilinear(minmax_grad_cam(raw).view(), height, width);
     up.mapv_inplace(|v| v.max(0.0));
-    minmax(up.view())
+    minmax_grad_cam(up.view())
 }
 
 /// Elementwise `max(·, 0)`.

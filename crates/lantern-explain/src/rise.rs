@@ -20,7 +20,7 @@ use crate::error::{ExplainError, Result};
 use crate::grad::check_image;
 use crate::method::{Context, Explanation, Method, Passes, Score, check_target};
 use crate::params::Params;
-use crate::rng::SplitMix64;
+use lantern_core::SplitMix64;
 use ndarray::{Array2, Array3, Array4, ArrayView3, Axis, Zip, s};
 use rayon::prelude::*;
 
@@ -93,14 +93,15 @@ impl Rise {
     /// Mask `index` for an H×W input (values in [0, 1]).
     pub fn mask(&self, seed: u64, index: usize, height: usize, width: usize) -> Array2<f32> {
         let s = self.cells;
-        let mut rng = SplitMix64::stream(seed, index as u64);
-        let grid = Array2::from_shape_fn(
-            (s, s),
-            |_| if rng.uniform() < self.p { 1.0f64 } else { 0.0 },
-        );
+        let mut rng = SplitMix64::for_item(seed, index as u64);
+        let grid =
+            Array2::from_shape_fn(
+                (s, s),
+                |_| if rng.next_f64() < self.p { 1.0f64 } else { 0.0 },
+            );
         let (cell_h, cell_w) = (height.div_ceil(s), width.div_ceil(s));
-        let dx = rng.below(cell_h as u64) as usize;
-        let dy = rng.below(cell_w as u64) as usize;
+        let dx = rng.below_modulo(cell_h as u64) as usize;
+        let dy = rng.below_modulo(cell_w as u64) as usize;
         let rows = mirror_taps(s, (s + 1) * cell_h);
         let cols = mirror_taps(s, (s + 1) * cell_w);
         // Horizontal pass over the cropped columns, then the vertical pass over cropped rows.

@@ -13,7 +13,7 @@ use crate::error::{ExplainError, Result};
 use crate::grad::{check_image, run_rows, spec};
 use crate::method::{Context, Explanation, Method, Passes, check_target};
 use crate::params::Params;
-use crate::rng::SplitMix64;
+use lantern_core::SplitMix64;
 use lantern_runtime::ReluRule;
 use ndarray::{Array3, ArrayView3, Zip};
 
@@ -64,7 +64,7 @@ impl SmoothGrad {
         image: ArrayView3<f32>,
         mut out: ndarray::ArrayViewMut3<f32>,
     ) {
-        let mut rng = SplitMix64::stream(seed, sample as u64);
+        let mut rng = SplitMix64::for_item(seed, sample as u64);
         Zip::from(&mut out)
             .and(&image)
             .for_each(|o, &x| *o = x + (stdev * rng.normal()) as f32);

@@ -2,7 +2,8 @@
 
 mod support;
 
-use lantern_explain::resize::{bilinear, display_map, minmax};
+use lantern_core::normalise::minmax_grad_cam as minmax;
+use lantern_explain::resize::{bilinear, display_map};
 use lantern_explain::{Explanation, Method, ParamValue, Params, build_method};
 use ndarray::{Array2, Ix2, s};
 use std::collections::BTreeMap;

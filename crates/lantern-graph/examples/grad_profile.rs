@@ -18,7 +18,7 @@
 //!
 //! The ONNX Runtime library: `ORT_DYLIB_PATH`, else `<workspace>/.lantern/ort` (`just setup`).
 
-use lantern_graph::rng::SplitMix64;
+use lantern_core::SplitMix64;
 use lantern_graph::{
     GradientSpec, ModelProto, TensorShapes, build_gradient_graph, default_cam_layer, encode_model,
     expose_all_tensors, graph_io, load_model,

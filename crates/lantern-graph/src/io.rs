@@ -55,8 +55,8 @@ pub fn model_hash(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::SplitMix64;
     use crate::testing::assets_dir;
+    use lantern_core::SplitMix64;
 
     #[test]
     fn mobilenet_round_trip_is_lossless() {
@@ -117,14 +117,16 @@ mod tests {
         let mut r = SplitMix64::new(1);
         for i in 0..3000 {
             let bytes: Vec<u8> = if i % 2 == 0 {
-                (0..r.below(300)).map(|_| r.next_u64() as u8).collect()
+                (0..r.below_scaled(300))
+                    .map(|_| r.next_u64() as u8)
+                    .collect()
             } else {
                 let mut b = model.clone();
-                for _ in 0..1 + r.below(8) {
-                    let k = r.below(b.len());
+                for _ in 0..1 + r.below_scaled(8) {
+                    let k = r.below_scaled(b.len());
                     b[k] = r.next_u64() as u8;
                 }
-                b.truncate(r.below(b.len() + 1));
+                b.truncate(r.below_scaled(b.len() + 1));
                 b
             };
             let _ = decode_model(&bytes);

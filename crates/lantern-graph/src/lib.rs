@@ -88,7 +88,6 @@ pub mod io;
 pub mod ir;
 mod opset;
 pub mod randomise;
-pub mod rng;
 pub mod surgery;
 mod window;
 

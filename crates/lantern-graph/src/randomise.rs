@@ -5,7 +5,8 @@
 use crate::ir::{self, op};
 use crate::proto::tensor_proto::DataType;
 use crate::proto::{GraphProto, ModelProto, TensorProto};
-use crate::rng::SplitMix64;
+use lantern_core::SplitMix64;
+use lantern_core::hash::{FNV_OFFSET_BASIS, Fnv1a};
 use std::collections::{HashMap, HashSet};
 
 /// Ops whose constant float inputs are parameters.
@@ -182,12 +183,11 @@ pub fn parameter_layers(m: &ModelProto) -> Vec<(String, Vec<String>)> {
     out
 }
 
+/// FNV-1a of the name, from the offset basis mixed with the seed.
 fn name_seed(seed: u64, name: &str) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
-    for b in name.bytes() {
-        h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
-    }
-    h
+    Fnv1a::with_basis(FNV_OFFSET_BASIS ^ seed)
+        .bytes(name.as_bytes())
+        .finish()
 }
 
 /// Replaces float parameters (see [`parameter_layers`]) whose name passes `filter` with seeded

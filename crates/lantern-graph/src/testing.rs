@@ -5,10 +5,10 @@
 
 use crate::ir::{self, make_node};
 use crate::proto::{ModelProto, NodeProto, TensorProto, ValueInfoProto};
-use crate::rng::SplitMix64;
 use crate::{
     GradientSpec, ReluRule, TensorShapes, build_gradient_graph, encode_model, expose_all_tensors,
 };
+use lantern_core::SplitMix64;
 use ndarray::{ArrayD, Axis, IxDyn};
 use ort::environment::Environment;
 use ort::session::Session;
@@ -287,7 +287,7 @@ pub fn distinct_values(shape: &[usize], lo: f32, step: f32, seed: u64) -> ArrayD
     let mut idx: Vec<usize> = (0..n).collect();
     let mut r = SplitMix64::new(seed);
     for i in (1..n).rev() {
-        let j = r.below(i + 1);
+        let j = r.below_scaled(i + 1);
         idx.swap(i, j);
     }
     let v: Vec<f32> = idx.iter().map(|&i| lo + step * i as f32).collect();
@@ -505,7 +505,7 @@ fn sample_coords(grad: &ArrayD<f32>, max: usize, seed: u64) -> Vec<usize> {
     let mut out: Vec<usize> = by_mag[..max / 2].to_vec();
     let mut r = SplitMix64::new(seed);
     while out.len() < max {
-        let c = r.below(n);
+        let c = r.below_scaled(n);
         if !out.contains(&c) {
             out.push(c);
         }

@@ -25,26 +25,7 @@ where
     }
 }
 
-/// Which number of the model's output a metric records for the target class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Score {
-    /// Softmax probability of the target (RISE, Grad-CAM++ and Score-CAM use this).
-    #[default]
-    Probability,
-    /// The raw logit of the target.
-    Logit,
-}
-
-impl Score {
-    /// The score of `target` in one logits row.
-    pub fn of(self, logits: ndarray::ArrayView1<f32>, target: usize) -> f32 {
-        match self {
-            Score::Logit => logits[target],
-            Score::Probability => lantern_runtime::softmax(logits)[target],
-        }
-    }
-}
+pub use lantern_runtime::Score;
 
 /// Checks `target` against the width of a logits row.
 pub(crate) fn check_target(metric: &'static str, target: usize, classes: usize) -> Result<()> {

@@ -1,6 +1,7 @@
 //! Ranking and similarity helpers shared by the metrics: the stable pixel order of a map,
 //! Spearman rank correlation, SSIM, min–max normalisation and quantiles.
 
+pub use lantern_core::normalise::minmax;
 use ndarray::{Array2, ArrayView2, Zip};
 
 /// Flat indices of `values` sorted by DESCENDING value, ties by ascending index — NumPy's
@@ -76,20 +77,6 @@ pub fn spearman_maps(a: ArrayView2<f32>, b: ArrayView2<f32>, absolute: bool) -> 
             .collect()
     };
     spearman(&prep(a), &prep(b))
-}
-
-/// Min–max normalisation to [0, 1]; a constant map becomes all zeros.
-pub fn minmax(map: ArrayView2<f32>) -> Array2<f32> {
-    let (lo, hi) = map
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
-    let span = hi - lo;
-    if !span.is_finite() || span <= 0.0 {
-        return Array2::zeros(map.raw_dim());
-    }
-    map.mapv(|v| (v - lo) / span)
 }
 
 /// The `q`-quantile (0 ≤ q ≤ 1) with linear interpolation between order statistics — NumPy's

@@ -2,9 +2,9 @@
 //! seeded percentile-bootstrap confidence interval of the mean, written as `summary.csv`
 //! (polars) and as a Markdown table.
 //!
-//! The bootstrap uses its own SplitMix64 generator, seeded per group from the settings' seed
-//! and the group's names (FNV-1a), so the numbers never change with dependency versions or with
-//! the order groups arrive in. Each resample draws n images with replacement (unbiased
+//! The bootstrap uses lantern-core's SplitMix64 generator, seeded per group from the settings'
+//! seed and the group's names (FNV-1a), so the numbers never change with dependency versions or
+//! with the order groups arrive in. Each resample draws n images with replacement (unbiased
 //! Lemire sampling); the interval is the (α/2, 1 − α/2) percentile of the resampled means with
 //! NumPy's linear interpolation. The standard deviation is the sample one (ddof = 1; NaN for a
 //! single image). Non-finite values (e.g. a Spearman correlation of a constant map) are left
@@ -12,6 +12,9 @@
 
 use crate::error::{MetricsError, Result};
 use crate::rank::quantile_sorted;
+use lantern_core::SplitMix64;
+use lantern_core::hash::Fnv1a;
+use lantern_core::rng::GOLDEN_GAMMA;
 use polars::prelude::*;
 use std::path::Path;
 
@@ -76,46 +79,12 @@ impl Default for BootstrapSettings {
     }
 }
 
-/// SplitMix64 (Steele, Lea & Flood 2014): tiny, fast, and fixed forever here.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> SplitMix64 {
-        SplitMix64(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0), without modulo bias (Lemire's multiply-and-reject).
-    pub fn below(&mut self, n: u64) -> u64 {
-        assert!(n > 0, "below(0)");
-        let threshold = n.wrapping_neg() % n;
-        loop {
-            let m = (self.next_u64() as u128) * (n as u128);
-            if (m as u64) >= threshold {
-                return (m >> 64) as u64;
-            }
-        }
-    }
-}
-
 /// FNV-1a over the group's names, mixed with the seed: a stable per-group stream.
 fn group_seed(seed: u64, parts: &[&str]) -> u64 {
-    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
-    for part in parts {
-        for b in part.bytes().chain(std::iter::once(0xFF)) {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01B3);
-        }
-    }
-    h ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    let h = parts.iter().fold(Fnv1a::new(), |h, part| {
+        h.bytes(part.as_bytes()).bytes(&[0xFF])
+    });
+    h.finish() ^ seed.wrapping_mul(GOLDEN_GAMMA)
 }
 
 /// Mean, sample standard deviation and bootstrap interval of `values` (all finite).
@@ -138,7 +107,7 @@ pub fn describe(values: &[f64], settings: &BootstrapSettings, seed: u64) -> (f64
         .map(|_| {
             let mut sum = 0.0;
             for _ in 0..n {
-                sum += values[rng.below(n as u64) as usize];
+                sum += values[rng.below_lemire(n as u64) as usize];
             }
             sum / n as f64
         })
@@ -230,10 +199,8 @@ pub fn write_summary_csv(rows: &[SummaryRow], path: &Path) -> Result<()> {
         .include_header(true)
         .finish(&mut df)
         .map_err(|e| err(e.to_string()))?;
-    // Write next to the target and rename, so a reader never sees half a file.
-    let tmp = path.with_extension("csv.partial");
-    std::fs::write(&tmp, &bytes).map_err(|e| err(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+    // Atomically, so a reader never sees half a file.
+    lantern_core::write_atomically(path, &bytes).map_err(|e| err(e.to_string()))
 }
 
 /// A Markdown table of the rows: mean ± std and the interval, 4 significant decimals.
@@ -274,16 +241,6 @@ pub fn summary_markdown(rows: &[SummaryRow], confidence: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splitmix_reference_values() {
-        // First outputs of SplitMix64 seeded with 1234567 (from the reference C implementation).
-        let mut rng = SplitMix64::new(1_234_567);
-        assert_eq!(rng.next_u64(), 6_457_827_717_110_365_317);
-        assert_eq!(rng.next_u64(), 3_203_168_211_198_807_973);
-        let mut rng = SplitMix64::new(7);
-        assert!((0..1000).all(|_| rng.below(3) < 3));
-    }
 
     #[test]
     fn summary_groups_and_intervals() {

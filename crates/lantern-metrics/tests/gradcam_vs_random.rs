@@ -11,10 +11,10 @@
 mod common;
 
 use common::*;
+use lantern_core::SplitMix64;
 use lantern_data::{Layout, ModelInput, Preset, load_batch};
 use lantern_explain::{Context, Params, build_method};
 use lantern_metrics::causal::{CausalKind, CausalSettings, Step, causal_curve};
-use lantern_metrics::summary::SplitMix64;
 use ndarray::{Array2, Array4, Axis};
 use std::collections::BTreeMap;
 

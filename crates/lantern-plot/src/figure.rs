@@ -1,9 +1,8 @@
 //! What every figure can do: render to pixels, and save as a PNG without ever leaving a
 //! half-written file behind.
 
-use std::io::BufWriter;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::Cursor;
+use std::path::Path;
 
 use image::{ImageFormat, RgbImage};
 use plotters::coord::Shift;
@@ -27,49 +26,24 @@ pub trait Figure {
     }
 }
 
-/// Writes `image` to `path` as PNG via a temporary sibling file and a rename.
+/// Writes `image` to `path` as PNG with [`lantern_core::write_atomically`] (encoded in memory
+/// first, so an encoding error never touches the destination). Missing folders are created.
 pub fn write_png_atomic(image: &RgbImage, path: &Path) -> Result<()> {
     let write_err = |source| PlotError::Write {
         path: path.to_path_buf(),
         source,
     };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(write_err)?;
-    let tmp = dir.join(temp_name(path));
-    let result = (|| {
-        let file = std::fs::File::create(&tmp).map_err(write_err)?;
-        let mut out = BufWriter::new(file);
-        image
-            .write_to(&mut out, ImageFormat::Png)
-            .map_err(|source| PlotError::Encode {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let file = out.into_inner().map_err(|e| write_err(e.into_error()))?;
-        file.sync_all().map_err(write_err)?;
-        std::fs::rename(&tmp, path).map_err(write_err)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let mut png = Cursor::new(Vec::new());
+    image
+        .write_to(&mut png, ImageFormat::Png)
+        .map_err(|source| PlotError::Encode {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(write_err)?;
     }
-    result
-}
-
-/// A name no other writer in this or another process uses at the same time.
-fn temp_name(path: &Path) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let stem = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "figure".to_string());
-    format!(
-        ".{stem}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    lantern_core::write_atomically(path, png.get_ref()).map_err(write_err)
 }
 
 /// A white canvas of `size` on which `draw` paints with plotters; the common frame of all

@@ -44,7 +44,8 @@ pub fn spec_key(spec: &lantern_graph::GradientSpec) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes through a temp file in the same folder and a rename, so a reader never sees half a file.
+/// Creates the folder and writes with [`lantern_core::write_atomically`], so a reader (another
+/// process sharing the cache) never sees half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let err = |e: std::io::Error| RuntimeError::Cache {
         path: path.to_path_buf(),
@@ -52,11 +53,5 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(err)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("cache"),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+    lantern_core::write_atomically(path, bytes).map_err(err)
 }

@@ -16,6 +16,7 @@ mod gradients;
 pub mod library;
 mod model;
 mod probe;
+mod score;
 mod subgraph;
 mod tap;
 
@@ -26,13 +27,6 @@ pub use error::{Result, RuntimeError};
 pub use gradients::{GradientSession, Gradients};
 pub use lantern_graph::{GradientSpec, ReluRule, TensorShapes};
 pub use model::{InputSpec, Layout, Model};
+pub use score::{Score, softmax, softmax_f64, softmax_in_place};
 pub use subgraph::{GraphSession, Output};
 pub use tap::{TapSession, Tapped};
-
-/// Softmax over the last axis of a logits row (numerically stable).
-pub fn softmax(logits: ndarray::ArrayView1<f32>) -> ndarray::Array1<f32> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exp = logits.mapv(|v| (v - max).exp());
-    let sum = exp.sum();
-    exp / sum
-}

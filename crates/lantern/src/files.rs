@@ -1,5 +1,5 @@
-//! Atomic file writes: everything a run produces goes through a temp file in the same folder
-//! and a rename, so `kill -9` at any moment leaves either the old file or the new one.
+//! Atomic file writes: everything a run produces goes through lantern-core's
+//! [`lantern_core::write_atomically`] (a temp file in the same folder, fsync, rename), so `kill -9` at any moment leaves either the old file or the new one.
 
 use anyhow::{Context as _, Result};
 use std::path::Path;
@@ -9,7 +9,7 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create folder {}", dir.display()))?;
     }
-    lantern_data::write_atomically(path, bytes)
+    lantern_core::write_atomically(path, bytes)
         .with_context(|| format!("cannot write {}", path.display()))
 }
 

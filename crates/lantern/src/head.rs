@@ -369,11 +369,8 @@ fn fit_logistic(x: &Array2<f32>, y: &[usize], k: usize, l2: f64, epochs: usize) 
     for _ in 0..epochs {
         let (lw, lb) = (&w + &(&vw * momentum), &b + &(&vb * momentum));
         let mut p = xs.dot(&lw.t()) + &lb;
-        for mut row in p.outer_iter_mut() {
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            row.mapv_inplace(|v| (v - max).exp());
-            let sum = row.sum();
-            row /= sum;
+        for row in p.outer_iter_mut() {
+            lantern_runtime::softmax_in_place(row);
         }
         let d = (p - &onehot) / n as f32;
         let gw = d.t().dot(&xs) + &(&lw * l2);

@@ -25,6 +25,7 @@ mod common;
 mod config;
 
 use config::{ExperimentFile, SweepPoint};
+use lantern_core::rng::{GOLDEN_GAMMA, SplitMix64};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -32,26 +33,22 @@ use std::time::{Duration, Instant};
 // ---------------------------------------------------------------------------------------------
 // Randomness, budgets and failure records
 
-/// SplitMix64: small, seeded, the same sequence everywhere.
-struct Rng(u64);
+/// lantern-core's SplitMix64 (the stream of `seed ^ γ`), with the helpers the mutators need.
+struct Rng(SplitMix64);
 
 impl Rng {
     fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+        Rng(SplitMix64::new(seed ^ GOLDEN_GAMMA))
     }
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     /// Uniform in `0..n` (`n > 0`).
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.below_modulo(n as u64) as usize
     }
     fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+        self.0.next_f64() <= p
     }
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]

@@ -1,12 +1,12 @@
 //! A seeded, stratified train/validation split that never changes for the same dataset, seed
-//! and fraction: it uses this crate's own SplitMix64, one independent stream per class.
+//! and fraction: it uses lantern-core's SplitMix64, one independent stream per class.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::{Dataset, DatasetError};
-use crate::prng::SplitMix64;
+use lantern_core::SplitMix64;
 
 /// The two halves of a split; each keeps the original dataset's sample order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -28,8 +28,9 @@ use crate::error::{ExplainError, Result};
 use crate::grad::{check_image, run_rows, spec};
 use crate::method::{Context, Explanation, Method, Passes, check_target};
 use crate::params::Params;
-use crate::resize::{bilinear, mean_maps, minmax};
+use crate::resize::{bilinear, mean_maps};
 use crate::tokens::{Layout, to_grid};
+use lantern_core::normalise::minmax_grad_cam;
 use lantern_graph::SpatialLayout;
 use lantern_runtime::{GradientSpec, ReluRule};
 use ndarray::{Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView3, Axis, Zip};
@@ -371,7 +372,7 @@ pub fn input_map(cams: &[RawCam], height: usize, width: usize) -> Array2<f32> {
     }
     let scaled: Vec<Array2<f32>> = cams
         .iter()
-        .map(|c| bilinear(minmax(c.raw.view()).view(), height, width).mapv(|v| v.max(0.0)))
+        .map(|c| bilinear(minmax_grad_cam(c.raw.view()).view(), height, width).mapv(|v| v.max(0.0)))
         .collect();
     mean_maps(&scaled)
 }

@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::method::Passes;
 use crate::params::Params;
 use crate::resize::bilinear_channels;
+use lantern_runtime::softmax_f64;
 use ndarray::{Array1, Array2, Array4, Axis, Zip, s};
 use rayon::prelude::*;
 
@@ -37,14 +38,6 @@ impl ScoreCam {
         };
         Cam::new(rule, p)
     }
-}
-
-/// Numerically stable softmax of f32 scores (f64 inside).
-fn softmax(scores: &[f32]) -> Array1<f32> {
-    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exp: Vec<f64> = scores.iter().map(|&s| f64::from(s - max).exp()).collect();
-    let sum: f64 = exp.iter().sum();
-    exp.iter().map(|e| (e / sum) as f32).collect()
 }
 
 impl CamRule for ScoreCam {
@@ -119,7 +112,7 @@ impl CamRule for ScoreCam {
             .iter()
             .map(|&t| {
                 let s: Vec<f32> = scores.column(t).to_vec();
-                let mut cam = RawCam::weighted(a, softmax(&s));
+                let mut cam = RawCam::weighted(a, softmax_f64(&s));
                 cam.passes = Passes {
                     forward: run.len(),
                     backward: 0,

@@ -5,6 +5,7 @@ use super::ReluRule;
 use crate::GraphError;
 use crate::ir::{self, a_int, a_tensor, make_node, op};
 use crate::proto::{AttributeProto, NodeProto, TensorProto};
+use lantern_core::hash::Fnv1a;
 use std::collections::{HashMap, HashSet};
 
 /// Gradients of a node's inputs, aligned with `node.input` (`None`: no gradient needed/flows).
@@ -243,8 +244,8 @@ impl Ctx {
         let key = format!(
             "t{dt}:{dims:?}:{:x}",
             v.iter()
-                .fold(0xcbf2_9ce4_8422_2325u64, |h, x| (h ^ x.to_bits())
-                    .wrapping_mul(0x100_0000_01b3))
+                .fold(Fnv1a::new(), |h, x| h.word(x.to_bits()))
+                .finish()
         );
         self.cached_const(key, |n| ir::tensor_float_of(n, dt, &dims, v))
     }
