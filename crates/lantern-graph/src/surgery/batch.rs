@@ -11,7 +11,7 @@
 //!   extent is 1 (a class token folded into an initializer) is `Expand`ed to the batch first.
 //!
 //! Where `batch` comes from is the [`BatchSource`]: the leading extent of the node's own
-//! image-path input (`Local`: no new path from the image to the output, so the tensors every
+//! image-path input where the exporter's `value_info` gives it a leading 1 (`Local`: no new path from the image to the output, so the tensors every
 //! path passes through — where incremental occlusion cuts the graph — stay as they were), or of
 //! the image (`Image`: also right where a tensor's leading axis is not the batch, e.g.
 //! `[batch·heads, T, C]` reshaped to `[batch, heads, T, C]`). Callers try `Local` first.
@@ -92,6 +92,21 @@ pub fn symbolic_batch(
             ));
         }
     }
+    // Leading extents the exporter recorded (at batch 1), read before value_info is dropped.
+    let leading: HashMap<String, i64> = g
+        .value_info
+        .iter()
+        .filter_map(|v| {
+            let name = v.name.clone()?;
+            match v.r#type.as_ref()?.value.as_ref()? {
+                type_proto::Value::TensorType(t) => match t.shape.as_ref()?.dim.first()?.value {
+                    Some(DimValue::DimValue(d)) => Some((name, d)),
+                    _ => None,
+                },
+                _ => None,
+            }
+        })
+        .collect();
     if !g.value_info.is_empty() {
         changes.push(format!("dropped {} static value_info", g.value_info.len()));
         g.value_info.clear();
@@ -122,7 +137,14 @@ pub fn symbolic_batch(
     let mut batch_of =
         |x: &str, nodes: &mut Vec<NodeProto>, new_name: &mut dyn FnMut(&str) -> String| {
             bounds_needed = true;
-            match source {
+            // Local only where the exporter recorded a leading 1 for `x` (its batch at batch
+            // 1); elsewhere (e.g. `[heads, d, T]` with the batch folded in) the image's batch.
+            let local = source == BatchSource::Local && leading.get(x) == Some(&1);
+            match if local {
+                BatchSource::Local
+            } else {
+                BatchSource::Image
+            } {
                 BatchSource::Image => {
                     batch_needed = true;
                     BATCH.to_string()
