@@ -32,9 +32,10 @@ pub(crate) struct Ctx {
     pub(crate) inits: Vec<TensorProto>,
     const_cache: HashMap<String, String>,
     shape_cache: HashMap<String, String>,
-    /// Tensors whose axis 0 is the batch at every batch size and whose other extents do not
-    /// depend on it (see [`super::batch_major::batch_major_tensors`]); lets [`Ctx::unbroadcast`] decide statically.
-    pub(crate) batch_major: HashSet<String>,
+    /// For tensors whose batch sits on one axis at every batch size, with their other extents
+    /// independent of it, that axis (see [`super::batch_major::batch_axes`]); lets
+    /// [`Ctx::unbroadcast`] decide statically.
+    pub(crate) batch_axis: HashMap<String, usize>,
 }
 
 impl Ctx {
@@ -62,7 +63,7 @@ impl Ctx {
             inits: Vec::new(),
             const_cache: HashMap::new(),
             shape_cache: HashMap::new(),
-            batch_major: HashSet::new(),
+            batch_axis: HashMap::new(),
         }
     }
 
@@ -279,8 +280,8 @@ impl Ctx {
     /// Axes that are certainly broadcast (static size 1 in x, > 1 in the output, or missing in
     /// x) are reduced statically; an axis of size 1 on both sides at batch 1 may be the batch,
     /// so then the axes are found at run time (Equal of the two shapes → NonZero → ReduceSum) —
-    /// unless x and out are both batch-major (same rank): then axis 0 is the batch on both
-    /// sides and every other extent of 1 stays 1, so nothing is reduced there. That static
+    /// unless x and out carry the batch on the same (right-aligned) axis: then that axis is N
+    /// on both sides and every other extent of 1 stays 1, so nothing is reduced there. That static
     /// answer matters for speed: the run-time route costs seven nodes, a `Shape` of x (on ONNX
     /// Runtime's CPU provider a Shape of a blocked-layout activation costs a full layout copy)
     /// and a ReduceSum that copies the whole gradient — on MobileNetV2, once per operand of
@@ -312,9 +313,11 @@ impl Ctx {
                 _ => {}
             }
         }
-        let both_batch_major =
-            pad == 0 && self.batch_major.contains(x) && self.batch_major.contains(out);
-        if !ambiguous || both_batch_major {
+        let batch_aligned = match (self.batch_axis.get(x), self.batch_axis.get(out)) {
+            (Some(bx), Some(bo)) => bx + pad == *bo,
+            _ => false,
+        };
+        if !ambiguous || batch_aligned {
             if axes.is_empty() {
                 return Ok(g.to_string());
             }

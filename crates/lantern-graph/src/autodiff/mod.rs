@@ -65,8 +65,10 @@ pub struct GradientSpec {
 /// spec would give a different graph (a cache of built graphs must key on it). 2: stride-1
 /// Conv backward as Conv, masks of activation outputs with Cast + Mul, static broadcast checks.
 /// 3: transformer rules (normalisations, Gelu, Einsum, index routing for Gather/Slice, Resize),
-/// Pow in both operands.
-pub const GRAPH_REVISION: u32 = 3;
+/// Pow in both operands. 4: the batch axis is tracked through transposes, MatMuls and
+/// Reshapes to computed targets, so broadcast gradients of transformers and ConvNeXt are reduced
+/// with static axes (or not at all) instead of run-time shape checks.
+pub const GRAPH_REVISION: u32 = 4;
 
 /// The lowest default-domain opset of gradient graphs (ScatterElements with `reduction`
 /// needs 16; 17 is what the reference exporters write).

@@ -3,7 +3,7 @@
 
 use super::GradientSpec;
 use super::activity::Activity;
-use super::batch_major::batch_major_tensors;
+use super::batch_major::batch_axes;
 use super::ctx::Ctx;
 use super::forward::{Forward, Image};
 use super::logits::Names;
@@ -98,9 +98,9 @@ pub(super) fn reverse_sweep(
         .cloned()
         .ok_or_else(|| GraphError::MissingShape(logits.clone()))?;
     let classes: i64 = logits_shape.iter().skip(1).product();
-    let batch_major = batch_major_tensors(&nodes, &active, &image.name, &shapes);
+    let batch_axis = batch_axes(&nodes, &active, &image.name, &shapes, &consts);
     let mut ctx = Ctx::new(spec.rule, image.dtype, shapes, consts, active, taken, nodes);
-    ctx.batch_major = batch_major;
+    ctx.batch_axis = batch_axis;
     ctx.prefix = "seed".into();
     let seed_at_logits = if logits_shape.len() == 2 {
         "seed".to_string()

@@ -65,6 +65,7 @@ pub(crate) fn backward(
         let mut sga = sg[..rg - 2].to_vec();
         sga.extend_from_slice(&ctx.shape(&a2)?[ra2 - 2..]);
         ctx.set_shape(&ga, sga);
+        mark_batch_axis(ctx, &ga, &a, ra, &n.output[0], rg);
         let ga = reduce_to(ctx, &ga, &a2)?;
         out[0] = Some(ctx.reshape_like(&ga, &a));
     }
@@ -74,10 +75,24 @@ pub(crate) fn backward(
         let mut sgb = sg[..rg - 2].to_vec();
         sgb.extend_from_slice(&ctx.shape(&b2)?[rb2 - 2..]);
         ctx.set_shape(&gb, sgb);
+        mark_batch_axis(ctx, &gb, &b, rb, &n.output[0], rg);
         let gb = reduce_to(ctx, &gb, &b2)?;
         out[1] = Some(ctx.reshape_like(&gb, &b));
     }
     Ok(out)
+}
+
+/// Gives the product `p` (the output's batch dims, then operand `x`'s matrix dims, rank
+/// `rank`) the batch axis of `x` when the output `y` has it on the same axis, off the last
+/// (contracted or column) axis: `p`'s extent there is N and its others are fixed, so
+/// `reduce_to` sums only axes that are broadcast at every batch size, with static axes.
+fn mark_batch_axis(ctx: &mut Ctx, p: &str, x: &str, x_rank: usize, y: &str, rank: usize) {
+    match (ctx.batch_axis.get(x), ctx.batch_axis.get(y)) {
+        (Some(&bx), Some(&by)) if bx == by && x_rank == rank && bx + 1 < rank => {
+            ctx.batch_axis.insert(p.to_string(), bx);
+        }
+        _ => {}
+    }
 }
 
 /// Sums a batched product `p` (shape: broadcast batch dims + operand's matrix dims) back to the
