@@ -1,8 +1,8 @@
 //! ReduceL1 `y = Σ |x|`: `∂x = kept(g) · sign(x)` (0 at x = 0, as PyTorch's `abs`).
 
-use super::Reduction;
+use super::backward_with;
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, Grads};
 use crate::proto::NodeProto;
 
 pub(crate) fn backward(
@@ -10,17 +10,10 @@ pub(crate) fn backward(
     n: &NodeProto,
     gy: &[Option<String>],
 ) -> Result<Grads, GraphError> {
-    let x = &n.input[0];
-    let r = Reduction::of(ctx, n, x)?;
-    let mut out = no_grads(n);
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let g = r.kept(ctx, &g);
-    let s = ctx.node("Sign", &[x], vec![]);
-    out[0] = Some(ctx.mul(&g, &s));
-    Ok(out)
+    backward_with(ctx, n, gy, |ctx, _, x, g| {
+        let s = ctx.node("Sign", &[x], vec![]);
+        Ok(ctx.mul(g, &s))
+    })
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! slice is 0; PyTorch's norm backward masks that case to 0 the same way). The mask is folded
 //! into the divisor — `y + [y = 0]` — so no NaN is ever formed.
 
-use super::Reduction;
+use super::backward_with;
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, Grads};
 use crate::ir::a_int;
 use crate::proto::NodeProto;
 
@@ -13,22 +13,15 @@ pub(crate) fn backward(
     n: &NodeProto,
     gy: &[Option<String>],
 ) -> Result<Grads, GraphError> {
-    let x = &n.input[0];
-    let r = Reduction::of(ctx, n, x)?;
-    let mut out = no_grads(n);
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let g = r.kept(ctx, &g);
-    let y = r.kept(ctx, &n.output[0]);
-    let zero = ctx.scalar(0.0);
-    let at_zero = ctx.node("Equal", &[&y, &zero], vec![]);
-    let at_zero = ctx.node("Cast", &[&at_zero], vec![a_int("to", ctx.dtype as i64)]);
-    let safe_y = ctx.add(&y, &at_zero);
-    let gx = ctx.mul(&g, x);
-    out[0] = Some(ctx.div(&gx, &safe_y));
-    Ok(out)
+    backward_with(ctx, n, gy, |ctx, r, x, g| {
+        let y = r.kept(ctx, &n.output[0]);
+        let zero = ctx.scalar(0.0);
+        let at_zero = ctx.node("Equal", &[&y, &zero], vec![]);
+        let at_zero = ctx.node("Cast", &[&at_zero], vec![a_int("to", ctx.dtype as i64)]);
+        let safe_y = ctx.add(&y, &at_zero);
+        let gx = ctx.mul(g, x);
+        Ok(ctx.div(&gx, &safe_y))
+    })
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! ReduceLogSumExp `y = log Σ exp(x)`: `∂x = kept(g) · exp(x − kept(y))` (the softmax of x over
 //! the reduced axes, formed from y so it cannot overflow).
 
-use super::Reduction;
+use super::backward_with;
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, Grads};
 use crate::proto::NodeProto;
 
 pub(crate) fn backward(
@@ -11,19 +11,12 @@ pub(crate) fn backward(
     n: &NodeProto,
     gy: &[Option<String>],
 ) -> Result<Grads, GraphError> {
-    let x = &n.input[0];
-    let r = Reduction::of(ctx, n, x)?;
-    let mut out = no_grads(n);
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let g = r.kept(ctx, &g);
-    let y = r.kept(ctx, &n.output[0]);
-    let d = ctx.sub(x, &y);
-    let p = ctx.node("Exp", &[&d], vec![]);
-    out[0] = Some(ctx.mul(&g, &p));
-    Ok(out)
+    backward_with(ctx, n, gy, |ctx, r, x, g| {
+        let y = r.kept(ctx, &n.output[0]);
+        let d = ctx.sub(x, &y);
+        let p = ctx.node("Exp", &[&d], vec![]);
+        Ok(ctx.mul(g, &p))
+    })
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@
 //! `max(dim)`, which also returns indices, routes it to one index instead; the exporters write
 //! that as ArgMax + Gather, not as ReduceMax.)
 
-use super::Reduction;
+use super::backward_with;
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, Grads};
 use crate::ir::a_int;
 use crate::proto::NodeProto;
 
@@ -16,25 +16,17 @@ pub(crate) fn backward(
     n: &NodeProto,
     gy: &[Option<String>],
 ) -> Result<Grads, GraphError> {
-    let x = &n.input[0];
-    let r = Reduction::of(ctx, n, x)?;
-    let mut out = no_grads(n);
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    if r.noop {
-        out[0] = Some(g);
-        return Ok(out);
-    }
-    let g = r.kept(ctx, &g);
-    let y = r.kept(ctx, &n.output[0]);
-    let hit = ctx.node("Equal", &[x, &y], vec![]);
-    let hit = ctx.node("Cast", &[&hit], vec![a_int("to", ctx.dtype as i64)]);
-    let ties = r.sum_kept(ctx, &hit);
-    let share = ctx.div(&g, &ties);
-    out[0] = Some(ctx.mul(&share, &hit));
-    Ok(out)
+    backward_with(ctx, n, gy, |ctx, r, x, g| {
+        if r.noop {
+            return Ok(g.to_string());
+        }
+        let y = r.kept(ctx, &n.output[0]);
+        let hit = ctx.node("Equal", &[x, &y], vec![]);
+        let hit = ctx.node("Cast", &[&hit], vec![a_int("to", ctx.dtype as i64)]);
+        let ties = r.sum_kept(ctx, &hit);
+        let share = ctx.div(g, &ties);
+        Ok(ctx.mul(&share, &hit))
+    })
 }
 
 #[cfg(test)]

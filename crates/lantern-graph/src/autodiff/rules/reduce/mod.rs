@@ -14,7 +14,7 @@ pub(crate) mod sum_mean;
 pub(crate) mod sum_square;
 
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, require_no_grad};
+use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single};
 use crate::ir::{self, a_int};
 use crate::proto::NodeProto;
 
@@ -85,6 +85,27 @@ impl Reduction {
         let a = self.axes_const(ctx);
         ctx.node("ReduceSum", &[t, &a], vec![a_int("keepdims", 1)])
     }
+}
+
+/// The backward of every reduction: `∂x = local(kept(g))`, where `local` emits the op's own
+/// factor from x, `kept(g)` and the [`Reduction`] (see the module doc). Nothing when x needs no
+/// gradient.
+pub(crate) fn backward_with(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+    local: impl FnOnce(&mut Ctx, &Reduction, &str, &str) -> Result<String, GraphError>,
+) -> Result<Grads, GraphError> {
+    let x = &n.input[0];
+    let r = Reduction::of(ctx, n, x)?;
+    let mut out = no_grads(n);
+    if !ctx.needs_grad(x) {
+        return Ok(out);
+    }
+    let g = single(n, gy)?;
+    let g = r.kept(ctx, &g);
+    out[0] = Some(local(ctx, &r, x, &g)?);
+    Ok(out)
 }
 
 /// `t / count`, where count is the number of elements of `x` that each element of `reduced`

@@ -2,9 +2,9 @@
 //! input; ReduceMean divides by the number of reduced elements (see
 //! [`divide_by_count`](super::divide_by_count)).
 
-use super::{Reduction, divide_by_count};
+use super::{backward_with, divide_by_count};
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, Grads};
 use crate::ir::op;
 use crate::proto::NodeProto;
 
@@ -13,26 +13,18 @@ pub(crate) fn backward(
     n: &NodeProto,
     gy: &[Option<String>],
 ) -> Result<Grads, GraphError> {
-    let x = &n.input[0];
-    let r = Reduction::of(ctx, n, x)?;
-    let mut out = no_grads(n);
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    if r.noop {
-        out[0] = Some(g);
-        return Ok(out);
-    }
-    let g = r.kept(ctx, &g);
-    let s = ctx.shape_of(x);
-    let e = ctx.node("Expand", &[&g, &s], vec![]);
-    out[0] = Some(if op(n) == "ReduceMean" {
-        divide_by_count(ctx, &e, x, &r.axes, &n.output[0])?
-    } else {
-        e
-    });
-    Ok(out)
+    backward_with(ctx, n, gy, |ctx, r, x, g| {
+        if r.noop {
+            return Ok(g.to_string());
+        }
+        let s = ctx.shape_of(x);
+        let e = ctx.node("Expand", &[g, &s], vec![]);
+        if op(n) == "ReduceMean" {
+            divide_by_count(ctx, &e, x, &r.axes, &n.output[0])
+        } else {
+            Ok(e)
+        }
+    })
 }
 
 #[cfg(test)]
