@@ -14,6 +14,7 @@ mod assemble;
 mod batch_major;
 pub(crate) mod ctx;
 mod forward;
+mod fused;
 mod logits;
 pub mod rules;
 mod sweep;
