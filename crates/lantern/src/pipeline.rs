@@ -277,3 +277,18 @@ pub fn takes_layer(method: &str) -> bool {
             | "guided-gradcam"
     )
 }
+
+/// The batch for `model`: fixed, or sized from the memory budget.
+pub fn resolve_batch(
+    batch: crate::config::BatchSize,
+    model: &Model,
+    budget_mb: u64,
+) -> Result<usize> {
+    match batch {
+        crate::config::BatchSize::Fixed(0) => {
+            bail!("runtime.batch must be at least 1 (or \"auto\")")
+        }
+        crate::config::BatchSize::Fixed(n) => Ok(n),
+        crate::config::BatchSize::Auto(_) => Ok(model.auto_batch(budget_mb * 1024 * 1024)?),
+    }
+}

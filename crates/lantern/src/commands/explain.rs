@@ -1,6 +1,7 @@
 //! `lantern explain`: one image (or one exact input tensor), one method, files in a folder.
 
-use crate::{RuntimeArgs, pipeline};
+use super::RuntimeArgs;
+use crate::pipeline;
 use anyhow::{Context as _, Result, anyhow, bail};
 use lantern_data::{Preprocess, Preprocessed};
 use lantern_explain::{Context, ParamValue, Params};
