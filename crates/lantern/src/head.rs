@@ -101,7 +101,7 @@ pub fn model_for(
     )?;
     let preprocess = pipeline::preprocess_for(
         &backbone,
-        &config.model.preprocess,
+        config.model.preprocess,
         config.model.mean,
         config.model.std,
     )?;

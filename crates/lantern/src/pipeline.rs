@@ -45,11 +45,10 @@ pub fn load_model(runtime: &'static Runtime, path: &Path) -> Result<Model> {
 /// the runtime transposes for NHWC models), with explicit overrides.
 pub fn preprocess_for(
     model: &Model,
-    preset: &str,
+    preset: Preset,
     mean: Option<[f32; 3]>,
     std: Option<[f32; 3]>,
 ) -> Result<Preprocess> {
-    let preset = Preset::from_str(preset).map_err(|e| anyhow!("{e}"))?;
     let input = ModelInput::new(
         model.input.channels,
         model.input.height as u32,

@@ -5,7 +5,7 @@
 use super::PlannedMethod;
 use super::PlannedMethods;
 use super::store::{point_params, relative, write_curves, write_row};
-use crate::config::{Config, SweepPoint};
+use crate::config::{Config, Panels, SweepPoint};
 use crate::pipeline::{self, TargetSpec};
 use crate::plan::WorkItem;
 use crate::rows::Row;
@@ -349,7 +349,7 @@ impl Runner<'_> {
             let subtitle =
                 (!self.points[point].values.is_empty()).then(|| self.points[point].slug());
             let signed = pipeline::is_signed(&method_name) && e.map.ndim() == 2;
-            let two = (cfg.output.panels == "two").then_some(method_name);
+            let two = (cfg.output.panels == Panels::Two).then_some(method_name);
             if let Err(err) =
                 pipeline::save_figure(&figure, input, &spatial, title, subtitle, signed, two)
             {
