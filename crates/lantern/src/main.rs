@@ -6,12 +6,15 @@
 mod bench;
 mod config;
 mod datasets;
+mod exit;
 mod explain_cmd;
+mod fetch;
 mod figures;
 mod files;
 mod grad_cmd;
 mod head;
 mod layers_cmd;
+mod logging;
 mod pipeline;
 mod plan;
 mod report;
@@ -33,6 +36,12 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// More messages on stderr: -v information, -vv debugging, -vvv everything ONNX Runtime logs.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Errors only: no progress bars, no warnings.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
 }
 
 /// Runtime flags shared by the commands that run a model.
@@ -89,10 +98,13 @@ enum Command {
     Merge { dir: PathBuf },
     /// Measure Lantern against pure ONNX Runtime on the same passes; writes bench.csv and bench.md.
     Bench(bench::BenchArgs),
+    /// Download the models, images and labels the shipped experiments read into data/ (sha256-checked).
+    Fetch(fetch::FetchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init(cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Run {
             experiment,
@@ -113,12 +125,13 @@ fn main() -> ExitCode {
         } => grad_cmd::grad(&model, layers, &rule, through_softmax, layers_only, &output),
         Command::Merge { dir } => run::merge(&dir),
         Command::Bench(args) => bench::bench(&args),
+        Command::Fetch(args) => fetch::fetch(&args),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(exit::ERROR)
         }
     }
 }
