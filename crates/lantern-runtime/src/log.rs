@@ -7,11 +7,21 @@
 use ort::logging::LogLevel;
 use tracing::level_filters::LevelFilter;
 
+/// Warnings ONNX Runtime gives for harmless things in exported graphs (an exporter's unused
+/// shape initialisers): shown at `-vv` rather than on every run.
+const BENIGN_WARNINGS: &[&str] = &["Removing initializer"];
+
 /// Forwards one ONNX Runtime message to `tracing`.
 pub fn forward(level: LogLevel, category: &str, _id: &str, location: &str, message: &str) {
+    let level = match level {
+        LogLevel::Warning if BENIGN_WARNINGS.iter().any(|b| message.starts_with(b)) => {
+            LogLevel::Verbose
+        }
+        other => other,
+    };
     match level {
         LogLevel::Verbose => {
-            tracing::trace!(target: "onnxruntime", category, location, "{message}")
+            tracing::debug!(target: "onnxruntime", category, location, "{message}")
         }
         LogLevel::Info => tracing::info!(target: "onnxruntime", "{message}"),
         LogLevel::Warning => tracing::warn!(target: "onnxruntime", "{message}"),

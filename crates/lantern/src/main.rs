@@ -4,9 +4,11 @@
 //! `merge` (combine sharded runs), `bench` (throughput against pure ONNX Runtime).
 
 mod bench;
+mod cli_values;
 mod config;
 mod datasets;
 mod exit;
+mod explain_batch;
 mod explain_cmd;
 mod fetch;
 mod figures;
@@ -15,6 +17,8 @@ mod grad_cmd;
 mod head;
 mod layers_cmd;
 mod logging;
+mod methods_cmd;
+mod npz;
 mod pipeline;
 mod plan;
 mod report;
@@ -22,8 +26,9 @@ mod rows;
 mod run;
 mod sanity;
 mod scoring;
+mod setup_cmd;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -47,8 +52,8 @@ struct Cli {
 /// Runtime flags shared by the commands that run a model.
 #[derive(clap::Args, Clone, Debug)]
 pub struct RuntimeArgs {
-    /// Execution provider: cpu, cuda or auto (cuda when it starts, else cpu).
-    #[arg(long)]
+    /// Execution provider (auto: cuda when it starts, else cpu).
+    #[arg(long, value_parser = cli_values::devices())]
     pub device: Option<String>,
     /// Intra-op threads for ONNX Runtime (default: all cores).
     #[arg(long)]
@@ -72,7 +77,7 @@ enum Command {
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
-    /// Explain one image with one method: writes DIR/<stem>.<method>.npy and a figure.
+    /// Explain images with one method: DIR/<stem>.<method>.npy (or one .npz), figures, scores.csv.
     Explain(explain_cmd::ExplainArgs),
     /// List every tensor with its op and shape, marking the default CAM layer.
     Layers { model: PathBuf },
@@ -82,8 +87,8 @@ enum Command {
         /// Tensors whose activation and gradient the graph also returns (repeatable).
         #[arg(long = "layer")]
         layers: Vec<String>,
-        /// Relu rule: plain, guided or deconvnet.
-        #[arg(long, default_value = "plain")]
+        /// Relu rule (guided backprop and deconvnet swap the Relu/Clip rule).
+        #[arg(long, default_value = "plain", value_parser = cli_values::relu_rules())]
         rule: String,
         /// Differentiate through a final Softmax instead of stopping at its input.
         #[arg(long)]
@@ -100,6 +105,15 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Download the models, images and labels the shipped experiments read into data/ (sha256-checked).
     Fetch(fetch::FetchArgs),
+    /// Install ONNX Runtime for an installed `lantern` into ~/.lantern/ort (PyPI wheel, via pip).
+    Setup(setup_cmd::SetupArgs),
+    /// List every attribution method with its parameters, defaults and paper.
+    Methods,
+    /// Print a shell completion script: lantern completions bash > ~/.local/share/bash-completion/completions/lantern
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
@@ -126,6 +140,17 @@ fn main() -> ExitCode {
         Command::Merge { dir } => run::merge(&dir),
         Command::Bench(args) => bench::bench(&args),
         Command::Fetch(args) => fetch::fetch(&args),
+        Command::Setup(args) => setup_cmd::setup(&args),
+        Command::Methods => methods_cmd::methods(),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "lantern",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -21,8 +21,9 @@ pub struct SetupArgs {
 pub fn setup(args: &SetupArgs) -> Result<ExitCode> {
     let dir = match &args.dir {
         Some(d) => d.clone(),
-        None => lantern_core::dirs::user_dir()
-            .context("no home folder (HOME is unset): give --dir")?,
+        None => {
+            lantern_core::dirs::user_dir().context("no home folder (HOME is unset): give --dir")?
+        }
     };
     let (folder, package) = if args.gpu {
         ("ort-gpu", "onnxruntime-gpu")
@@ -34,7 +35,13 @@ pub fn setup(args: &SetupArgs) -> Result<ExitCode> {
     let spec = format!("{package}=={}", library::ORT_VERSION);
     println!("setup: installing {spec} into {}", target.display());
     let mut pip = Command::new(&python);
-    pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]);
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
     if !args.gpu {
         // The CPU wheel's library needs nothing else; the GPU wheel brings its CUDA libraries.
         pip.arg("--no-deps");
