@@ -2,7 +2,7 @@
 //! shell completion offers them, and a wrong value is a usage error (exit 2) that names every
 //! valid one. Method names come from the registry, so a new method needs no change here.
 
-use clap::builder::PossibleValuesParser;
+use clap::builder::{PossibleValue, PossibleValuesParser};
 
 /// Every method in `lantern_explain`'s registry.
 pub fn methods() -> PossibleValuesParser {
@@ -14,9 +14,15 @@ pub fn presets() -> PossibleValuesParser {
     PossibleValuesParser::new(lantern_data::Preset::ALL.map(|p| p.name()))
 }
 
-/// Execution providers: `auto` is CUDA when it starts, else the CPU.
+/// Execution providers: `auto` is CUDA when it starts, else the CPU (`gpu`, hidden, is an alias
+/// of `cuda`, as in the config).
 pub fn devices() -> PossibleValuesParser {
-    PossibleValuesParser::new(["cpu", "cuda", "auto"])
+    PossibleValuesParser::new([
+        PossibleValue::new("cpu"),
+        PossibleValue::new("cuda"),
+        PossibleValue::new("auto"),
+        PossibleValue::new("gpu").hide(true),
+    ])
 }
 
 /// The Relu rules of a gradient graph.

@@ -1,8 +1,9 @@
 //! `lantern explain`: images (files, folders, glob patterns) or one exact input tensor, one
 //! method, files in a folder (maps, figures, `scores.csv`; see `explain_batch`).
 
-use crate::explain_batch::{self, MapFormat, Normalize};
-use crate::{RuntimeArgs, pipeline};
+use super::RuntimeArgs;
+use super::explain_batch::{self, MapFormat, Normalize};
+use crate::pipeline;
 use anyhow::{Context as _, Result, anyhow, bail};
 use lantern_data::{Preprocess, Preprocessed};
 use lantern_explain::{Context, ParamValue, Params};
@@ -10,6 +11,7 @@ use ndarray::{Array3, ArrayD, Axis, Ix4};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::str::FromStr;
 use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
@@ -111,7 +113,12 @@ pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
     let runtime =
         pipeline::open_runtime(args.runtime.device.as_deref(), args.runtime.threads, None)?;
     let model = pipeline::load_model(runtime, &args.model)?;
-    let preprocess = pipeline::preprocess_for(&model, &args.preprocess, None, None)?;
+    let preprocess = pipeline::preprocess_for(
+        &model,
+        lantern_data::Preset::from_str(&args.preprocess).map_err(|e| anyhow!("{e}"))?,
+        None,
+        None,
+    )?;
     let names = pipeline::class_names(args.labels.as_deref(), model.classes)?;
     let spec = pipeline::TargetSpec::parse(&args.target, 3, names.as_ref())?;
     let mut values = parse_params(&args.method, &args.params)?;
