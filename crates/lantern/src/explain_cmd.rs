@@ -147,7 +147,7 @@ pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create output folder {}", args.out.display()))?;
-    let explanations = method.explain_targets(&ctx, prepared.tensor.view(), &targets)?;
+    let explanations = method.explain_many(&ctx, prepared.tensor.view(), &targets)?;
     for (i, (e, &target)) in explanations.iter().zip(&targets).enumerate() {
         let file_stem = if targets.len() > 1 {
             format!("{stem}.t{target}")

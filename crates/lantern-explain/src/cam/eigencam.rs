@@ -11,20 +11,15 @@
 //! if that correlation is exactly zero, the projection's largest-magnitude entry is made
 //! positive. Compare with the library up to sign. Stats: `explained_variance` = s₁²/Σ s².
 
-use super::base::{Cam, CamRule, LayerJob, RawCam};
+use super::base::{CamRule, LayerJob, RawCam};
 use crate::error::Result;
-use crate::params::Params;
+use crate::method::Passes;
 use ndarray::{Array1, Array2, ArrayView3};
 
 #[derive(Debug, Clone, Default)]
 pub struct EigenCam;
 
 impl EigenCam {
-    /// Parameters: `layer` or `layers`.
-    pub fn from_params(p: &Params) -> Result<Cam<EigenCam>> {
-        Cam::new(EigenCam, p)
-    }
-
     /// The signed projection `P·v₁` (`[h,w]`, Lantern's sign), with s₁²/Σs².
     pub fn projection(a: ArrayView3<f32>) -> (Array2<f32>, f64) {
         let (k, h, w) = a.dim();
@@ -125,12 +120,11 @@ pub fn top_eigenvector(m: &Array2<f64>) -> (Array1<f64>, f64) {
 }
 
 impl CamRule for EigenCam {
-    fn name(&self) -> &'static str {
-        "eigencam"
-    }
+    const NAME: &'static str = "eigencam";
+    const NEEDS_GRADIENTS: bool = false;
 
-    fn needs_gradients(&self) -> bool {
-        false
+    fn passes_per_target(&self) -> Option<Passes> {
+        Some(Passes::new(1, 0))
     }
 
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>> {

@@ -1,12 +1,13 @@
 //! Graph surgery for incremental inference: receptive-field rules ([`receptive`]), cut points
 //! and sub-models ([`cut`]), segments that recompute everything between two cut points on crops
 //! ([`fused`]), and the plan that runs a graph's prefix on crops around changed input regions
-//! and only its suffix in full ([`incremental`]), priced by [`cost`]; a symbolic batch for
+//! and only its suffix in full ([`incremental`]), priced by [`cost`]; a model fed one of its own tensors ([`feed`]); a symbolic batch for
 //! static-batch exports ([`batch`]).
 
 pub mod batch;
 pub mod cost;
 pub mod cut;
+pub mod feed;
 pub mod fused;
 pub mod incremental;
 pub mod receptive;
@@ -14,6 +15,7 @@ pub mod receptive;
 pub use batch::{BATCH_SYMBOL, BatchSource, SymbolicBatch, has_static_batch, symbolic_batch};
 pub use cost::{PlanOptions, Segmentation};
 pub use cut::{GraphIndex, float_value_info};
+pub use feed::{FedModel, feed_tensor};
 pub use incremental::{
     Exit, IncrementalGraph, IncrementalPlan, Segment, SegmentInput, SegmentOutput, Source,
     plan_incremental,
