@@ -64,14 +64,7 @@ pub enum ChannelOrder {
 }
 
 /// Memory layout of the model input (the batch axis is added by the caller).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Layout {
-    /// `[N, C, H, W]`: one image is `[C, H, W]` (PyTorch, most ONNX models).
-    Nchw,
-    /// `[N, H, W, C]`: one image is `[H, W, C]` (TensorFlow/Keras exports).
-    Nhwc,
-}
+pub use lantern_core::Layout;
 
 /// What the model expects for one image, as read from its input shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
