@@ -9,6 +9,7 @@ pub mod hash;
 pub mod layout;
 pub mod normalise;
 pub mod rng;
+pub mod test_data;
 
 pub use atomic_write::write_atomically;
 pub use layout::Layout;

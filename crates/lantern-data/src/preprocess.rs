@@ -451,7 +451,7 @@ mod tests {
     use super::*;
     use crate::decode::decode_rgb8;
     use crate::presets::Preset;
-    use crate::test_assets::assets_dir;
+    use crate::testing::assets_dir;
 
     fn model(channels: usize, size: u32, layout: Layout) -> ModelInput {
         ModelInput::new(channels, size, size, layout).unwrap()
