@@ -568,7 +568,7 @@ fn bench_image(model: &Model) -> Result<Array3<f32>> {
     let photo = Path::new("data/photos/cat_dog.png");
     let (c, h, w) = (model.input.channels, model.input.height, model.input.width);
     if photo.is_file() {
-        let p = pipeline::preprocess_for(model, "imagenet", None, None)?;
+        let p = pipeline::preprocess_for(model, lantern_data::Preset::Imagenet, None, None)?;
         return Ok(lantern_data::load_image(photo, &p, &Default::default())?.tensor);
     }
     Ok(Array3::from_shape_fn((c, h, w), |(k, y, x)| {

@@ -1,6 +1,7 @@
 //! `lantern explain`: one image (or one exact input tensor), one method, files in a folder.
 
-use crate::{RuntimeArgs, pipeline};
+use super::RuntimeArgs;
+use crate::pipeline;
 use anyhow::{Context as _, Result, anyhow, bail};
 use lantern_data::{Preprocess, Preprocessed};
 use lantern_explain::{Context, ParamValue, Params};
@@ -8,6 +9,7 @@ use ndarray::{Array3, Axis, Ix4};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::str::FromStr;
 
 #[derive(clap::Args, Debug)]
 pub struct ExplainArgs {
@@ -92,7 +94,12 @@ pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
     let runtime =
         pipeline::open_runtime(args.runtime.device.as_deref(), args.runtime.threads, None)?;
     let model = pipeline::load_model(runtime, &args.model)?;
-    let preprocess = pipeline::preprocess_for(&model, &args.preprocess, None, None)?;
+    let preprocess = pipeline::preprocess_for(
+        &model,
+        lantern_data::Preset::from_str(&args.preprocess).map_err(|e| anyhow!("{e}"))?,
+        None,
+        None,
+    )?;
     let (stem, prepared) = match (&args.image, &args.input_npy) {
         (Some(path), _) => {
             let prepared = lantern_data::load_image(path, &preprocess, &Default::default())?;
