@@ -67,7 +67,7 @@ mod tests {
     use super::*;
     use crate::preprocess::{Layout, ModelInput};
     use crate::presets::Preset;
-    use crate::test_assets::assets_dir;
+    use crate::testing::assets_dir;
 
     #[test]
     fn results_keep_input_order_and_failures_stay_in_place() {

@@ -426,8 +426,8 @@ fn image_error(error: ImageError, origin: &Path, format: SourceFormat, size: usi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_assets::assets_dir;
-    use crate::test_cmyk_jpeg::flat_cmyk_jpeg;
+    use crate::testing::assets_dir;
+    use crate::testing::flat_cmyk_jpeg;
 
     fn photo(name: &str) -> PathBuf {
         assets_dir().join("photos").join(name)

@@ -119,7 +119,7 @@ mod tests {
     use super::*;
 
     fn photo() -> Vec<u8> {
-        std::fs::read(crate::test_assets::assets_dir().join("photos/pytorch_hub_dog.jpg")).unwrap()
+        std::fs::read(crate::testing::assets_dir().join("photos/pytorch_hub_dog.jpg")).unwrap()
     }
 
     #[test]

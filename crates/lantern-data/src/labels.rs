@@ -277,7 +277,7 @@ fn read_text(path: &Path) -> Result<String, LabelError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_assets::assets_dir;
+    use crate::testing::assets_dir;
 
     fn labels_dir() -> PathBuf {
         assets_dir().join("imagenet").join("labels")

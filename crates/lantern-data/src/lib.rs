@@ -17,13 +17,9 @@ mod labels;
 mod npy;
 mod preprocess;
 mod presets;
-#[cfg(test)]
-mod reference_checks;
 mod resize;
 #[cfg(test)]
-mod test_assets;
-#[cfg(test)]
-mod test_cmyk_jpeg;
+mod testing;
 
 pub use batch::{LoadError, load_batch, load_batch_with, load_image};
 pub use boxes::{PixelBox, box_to_input, load_boxes};

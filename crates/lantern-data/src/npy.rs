@@ -552,7 +552,7 @@ mod tests {
     use super::*;
     use ndarray::{Array2, Array3, arr0, array};
 
-    use crate::test_assets::reference_dir;
+    use crate::testing::reference_dir;
 
     fn reference_input() -> PathBuf {
         reference_dir().join("mobilenetv2/cat_dog-t243_input.npy")

@@ -64,14 +64,7 @@ pub enum ChannelOrder {
 }
 
 /// Memory layout of the model input (the batch axis is added by the caller).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Layout {
-    /// `[N, C, H, W]`: one image is `[C, H, W]` (PyTorch, most ONNX models).
-    Nchw,
-    /// `[N, H, W, C]`: one image is `[H, W, C]` (TensorFlow/Keras exports).
-    Nhwc,
-}
+pub use lantern_core::Layout;
 
 /// What the model expects for one image, as read from its input shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -458,7 +451,7 @@ mod tests {
     use super::*;
     use crate::decode::decode_rgb8;
     use crate::presets::Preset;
-    use crate::test_assets::assets_dir;
+    use crate::testing::assets_dir;
 
     fn model(channels: usize, size: u32, layout: Layout) -> ModelInput {
         ModelInput::new(channels, size, size, layout).unwrap()

@@ -26,8 +26,7 @@
 
 use crate::attention::{attention_tensors, class_row_grid, per_image, tokens_param};
 use crate::error::{ExplainError, Result};
-use crate::grad::check_image;
-use crate::method::{Context, Explanation, Method, Passes, check_target};
+use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes};
 use crate::params::Params;
 use crate::resize::bilinear;
 use ndarray::{Array2, Array3, ArrayView3, Axis};
@@ -115,12 +114,11 @@ fn discard_lowest(m: &mut Array2<f64>, ratio: f64) {
 }
 
 impl Method for AttentionRollout {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation> {
-        Ok(self.explain_targets(ctx, image, &[target])?.remove(0))
+    fn info(&self) -> MethodInfo {
+        MethodInfo {
+            passes_per_target: Some(Passes::new(1, 0)),
+            ..MethodInfo::new(NAME, MapKind::Spatial)
+        }
     }
 
     fn explain_targets(
@@ -129,10 +127,6 @@ impl Method for AttentionRollout {
         image: ArrayView3<f32>,
         targets: &[usize],
     ) -> Result<Vec<Explanation>> {
-        for &t in targets {
-            check_target(ctx, t)?;
-        }
-        check_image(ctx, image)?;
         let tensors = attention_tensors(NAME, ctx.model)?;
         let mut tapped = ctx
             .model

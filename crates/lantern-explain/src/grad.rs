@@ -8,9 +8,9 @@
 //! one one-hot seed each), so one call serves them all.
 
 use crate::error::{ExplainError, Result};
-use crate::method::{Context, check_target};
+use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes};
 use lantern_runtime::{GradientSpec, Gradients, ReluRule};
-use ndarray::{Array2, Array3, Array4, ArrayView3, ArrayViewMut3, Axis, s};
+use ndarray::{Array2, Array3, Array4, ArrayD, ArrayView3, ArrayViewMut3, Axis, s};
 use rayon::prelude::*;
 
 /// A gradient spec for `rule` exporting `layers` (activation and gradient), seeded at the logits.
@@ -73,18 +73,13 @@ where
     Ok(())
 }
 
-/// ∂logit_t/∂x for each target (the image repeated, one one-hot seed per row), `[C,H,W]` each,
-/// with the logits row of each target's run.
+/// ∂logit_t/∂x for each target (the image repeated, one one-hot seed per row), `[C,H,W]` each.
 pub fn input_gradients(
     ctx: &Context,
     rule: ReluRule,
     image: ArrayView3<f32>,
     targets: &[usize],
 ) -> Result<Vec<Array3<f32>>> {
-    for &t in targets {
-        check_target(ctx, t)?;
-    }
-    check_image(ctx, image)?;
     let mut out = Vec::with_capacity(targets.len());
     run_rows(
         ctx,
@@ -100,43 +95,45 @@ pub fn input_gradients(
     Ok(out)
 }
 
-/// The image must have the model's `[C,H,W]`.
-pub fn check_image(ctx: &Context, image: ArrayView3<f32>) -> Result<()> {
-    let s = ctx.model.input;
-    if image.dim() != (s.channels, s.height, s.width) {
-        return Err(ExplainError::Failed {
-            method: "input".into(),
-            message: format!(
-                "image has shape {:?} but the model takes [{}, {}, {}] (CHW)",
-                image.shape(),
-                s.channels,
-                s.height,
-                s.width
-            ),
-        });
-    }
-    Ok(())
-}
-
 /// max over channels of |g| (the saliency reduction), `[H,W]`.
 pub fn max_abs_over_channels(g: &Array3<f32>) -> Array2<f32> {
     g.map_axis(Axis(0), |c| c.iter().fold(0.0f32, |m, v| m.max(v.abs())))
 }
 
-/// The signed `[C,H,W]` input gradient per target as maps (one forward + one backward pass
-/// each): what `gradient`, `guided-backprop` and `deconvnet` return, differing only in `rule`.
-pub(crate) fn signed_gradient_maps(
-    ctx: &Context,
-    rule: ReluRule,
-    image: ArrayView3<f32>,
-    targets: &[usize],
-) -> Result<Vec<crate::method::Explanation>> {
-    let passes = crate::method::Passes {
-        forward: 1,
-        backward: 1,
-    };
-    Ok(input_gradients(ctx, rule, image, targets)?
-        .into_iter()
-        .map(|g| crate::method::Explanation::new(g.into_dyn(), passes))
-        .collect())
+/// The base of the methods that are one input gradient per target (one forward and one
+/// backward pass each) turned into a map: a method file gives its name, the ReLU rule of the
+/// backward pass and, where it is not the signed gradient itself, the map.
+pub trait InputGradientMethod: Send + Sync {
+    const NAME: &'static str;
+    const RULE: ReluRule;
+    const SIGNED: bool = true;
+    const MAP: MapKind = MapKind::PerChannel;
+
+    /// The map from the target's input gradient `[C,H,W]`; default: the gradient itself.
+    fn map(&self, gradient: Array3<f32>, _image: ArrayView3<f32>) -> ArrayD<f32> {
+        gradient.into_dyn()
+    }
+}
+
+impl<M: InputGradientMethod> Method for M {
+    fn info(&self) -> MethodInfo {
+        MethodInfo {
+            needs_gradients: true,
+            signed: M::SIGNED,
+            passes_per_target: Some(Passes::new(1, 1)),
+            ..MethodInfo::new(M::NAME, M::MAP)
+        }
+    }
+
+    fn explain_targets(
+        &self,
+        ctx: &Context,
+        image: ArrayView3<f32>,
+        targets: &[usize],
+    ) -> Result<Vec<Explanation>> {
+        Ok(input_gradients(ctx, M::RULE, image, targets)?
+            .into_iter()
+            .map(|g| Explanation::new(self.map(g, image), Passes::new(1, 1)))
+            .collect())
+    }
 }

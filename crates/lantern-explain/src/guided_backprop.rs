@@ -8,42 +8,13 @@
 //! gradient; Lantern's equals the reference `guided-backprop-clip` (Captum's hook also applied
 //! to ReLU6) there. On ReLU networks (ResNet, VGG) both are the same.
 
-use crate::error::Result;
-use crate::grad::signed_gradient_maps;
-use crate::method::{Context, Explanation, Method};
-use crate::params::Params;
+use crate::grad::InputGradientMethod;
 use lantern_runtime::ReluRule;
-use ndarray::ArrayView3;
 
 #[derive(Debug, Clone, Default)]
 pub struct GuidedBackprop;
 
-impl GuidedBackprop {
-    /// No parameters.
-    pub fn from_params(_: &Params) -> Result<GuidedBackprop> {
-        Ok(GuidedBackprop)
-    }
-}
-
-impl Method for GuidedBackprop {
-    fn name(&self) -> &str {
-        "guided-backprop"
-    }
-
-    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation> {
-        Ok(self.explain_targets(ctx, image, &[target])?.remove(0))
-    }
-
-    fn explain_targets(
-        &self,
-        ctx: &Context,
-        image: ArrayView3<f32>,
-        targets: &[usize],
-    ) -> Result<Vec<Explanation>> {
-        signed_gradient_maps(ctx, ReluRule::Guided, image, targets)
-    }
-
-    fn needs_gradients(&self) -> bool {
-        true
-    }
+impl InputGradientMethod for GuidedBackprop {
+    const NAME: &'static str = "guided-backprop";
+    const RULE: ReluRule = ReluRule::Guided;
 }

@@ -14,7 +14,7 @@ use crate::cam::base::Cam;
 use crate::cam::gradcam::GradCam;
 use crate::error::{ExplainError, Result};
 use crate::grad::input_gradients;
-use crate::method::{Context, Explanation, Method, Passes};
+use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes};
 use crate::params::Params;
 use crate::resize::{bilinear, nearest};
 use lantern_runtime::ReluRule;
@@ -28,7 +28,7 @@ pub struct GuidedGradCam {
 impl GuidedGradCam {
     /// Parameters: `layer` (one layer), `interpolate` = `nearest` | `bilinear`.
     pub fn from_params(p: &Params) -> Result<GuidedGradCam> {
-        let cam = GradCam::from_params(p)?;
+        let cam = Cam::new(GradCam, p)?;
         if cam.layers.as_ref().is_some_and(|l| l.len() != 1) {
             return Err(ExplainError::BadParam {
                 method: "guided-gradcam".into(),
@@ -43,12 +43,14 @@ impl GuidedGradCam {
 }
 
 impl Method for GuidedGradCam {
-    fn name(&self) -> &str {
-        "guided-gradcam"
-    }
-
-    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation> {
-        Ok(self.explain_targets(ctx, image, &[target])?.remove(0))
+    fn info(&self) -> MethodInfo {
+        MethodInfo {
+            needs_gradients: true,
+            takes_layer: true,
+            // One Grad-CAM capture and one guided input gradient per target.
+            passes_per_target: Some(Passes::new(2, 2)),
+            ..MethodInfo::new("guided-gradcam", MapKind::PerChannel)
+        }
     }
 
     fn explain_targets(
@@ -82,9 +84,5 @@ impl Method for GuidedGradCam {
                 e
             })
             .collect())
-    }
-
-    fn needs_gradients(&self) -> bool {
-        true
     }
 }

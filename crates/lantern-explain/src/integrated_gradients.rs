@@ -20,8 +20,8 @@
 //! (trapezoid, left), otherwise from one extra forward pass (counted).
 
 use crate::error::Result;
-use crate::grad::{check_image, run_rows, spec};
-use crate::method::{Context, Explanation, Method, Passes, check_target};
+use crate::grad::{run_rows, spec};
+use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes};
 use crate::params::Params;
 use lantern_runtime::ReluRule;
 use ndarray::{Array3, ArrayView3, Axis, Zip};
@@ -147,6 +147,12 @@ impl IntegratedGradients {
         })
     }
 
+    /// Whether an alpha is 0, so the baseline's logit comes with the gradient rows (else it
+    /// costs one extra forward pass).
+    pub fn has_zero_alpha(&self) -> bool {
+        self.alphas_and_steps().0.contains(&0.0)
+    }
+
     /// Captum's (alphas, step sizes) for this rule and step count.
     pub fn alphas_and_steps(&self) -> (Vec<f32>, Vec<f32>) {
         let n = self.steps;
@@ -178,12 +184,14 @@ impl IntegratedGradients {
 }
 
 impl Method for IntegratedGradients {
-    fn name(&self) -> &str {
-        "integrated-gradients"
-    }
-
-    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation> {
-        Ok(self.explain_targets(ctx, image, &[target])?.remove(0))
+    fn info(&self) -> MethodInfo {
+        let extra_forward = usize::from(!self.has_zero_alpha());
+        MethodInfo {
+            needs_gradients: true,
+            signed: true,
+            passes_per_target: Some(Passes::new(self.steps + extra_forward, self.steps)),
+            ..MethodInfo::new("integrated-gradients", MapKind::PerChannel)
+        }
     }
 
     /// Rows are step-major (`k · T + target`).
@@ -193,10 +201,6 @@ impl Method for IntegratedGradients {
         image: ArrayView3<f32>,
         targets: &[usize],
     ) -> Result<Vec<Explanation>> {
-        for &t in targets {
-            check_target(ctx, t)?;
-        }
-        check_image(ctx, image)?;
         let nt = targets.len();
         let (alphas, sizes) = self.alphas_and_steps();
         let b = self.baseline;
@@ -266,10 +270,6 @@ impl Method for IntegratedGradients {
                 e
             })
             .collect())
-    }
-
-    fn needs_gradients(&self) -> bool {
-        true
     }
 }
 

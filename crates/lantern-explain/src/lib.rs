@@ -40,6 +40,8 @@ pub mod tokens;
 pub mod transformer_attribution;
 
 pub use error::{ExplainError, Result};
-pub use method::{Context, Explanation, Method, Passes, Score, check_target};
+pub use method::{
+    Context, Explanation, MapKind, Method, MethodInfo, Passes, Score, check_image, check_target,
+};
 pub use params::{ParamValue, Params};
-pub use registry::{METHODS, build_method, method_names, method_params};
+pub use registry::{METHODS, build_method, method_info, method_names, method_params};

@@ -69,30 +69,95 @@ impl Explanation {
     }
 }
 
-pub trait Method: Send + Sync {
+/// What a method's map holds, for figures and rankings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapKind {
+    /// One value per pixel, `[H,W]`.
+    Spatial,
+    /// One value per input channel and pixel, `[C,H,W]` (reduced by max |·| where one value
+    /// per pixel is needed, see [`Explanation::spatial`]).
+    PerChannel,
+}
+
+/// The facts about a method that the rest of Lantern asks for, kept with the method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodInfo {
     /// The name used in configs, on the CLI and in file names (e.g. `gradcam++`).
-    fn name(&self) -> &str;
+    pub name: &'static str,
+    /// Whether the method needs a gradient graph (so a model without gradient rules refuses it
+    /// up front while the other methods still run).
+    pub needs_gradients: bool,
+    /// Whether the map is signed (a diverging colour map in figures).
+    pub signed: bool,
+    /// Whether the method explains at a layer and so takes the experiment's `model.layer`.
+    /// A layer method that needs gradients runs one backward pass per target through the graph
+    /// stopped at the layer; any other backward passes it makes are input gradients.
+    pub takes_layer: bool,
+    pub map: MapKind,
+    /// The passes one target costs, where the parameters alone fix them (`None`: they depend on
+    /// the image or the model, e.g. occlusion windows or Ablation-CAM's channels).
+    pub passes_per_target: Option<Passes>,
+}
 
-    /// Explains one image (`[C,H,W]`, already preprocessed, NCHW order) for one target class.
-    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation>;
+impl MethodInfo {
+    /// A method of `map` kind that needs no gradients, no layer and gives unsigned maps; the
+    /// other facts are set with struct update syntax.
+    pub const fn new(name: &'static str, map: MapKind) -> MethodInfo {
+        MethodInfo {
+            name,
+            needs_gradients: false,
+            signed: false,
+            takes_layer: false,
+            map,
+            passes_per_target: None,
+        }
+    }
+}
 
-    /// Several targets of one image; methods that can share work across targets override this.
+impl Passes {
+    pub const fn new(forward: usize, backward: usize) -> Passes {
+        Passes { forward, backward }
+    }
+}
+
+/// An attribution method. Implementors write [`Method::info`] and [`Method::explain_targets`];
+/// callers use [`Method::explain`] (one target) or [`Method::explain_many`], which check the
+/// image and targets once before the method sees them.
+pub trait Method: Send + Sync {
+    fn info(&self) -> MethodInfo;
+
+    /// The maps of several targets of one image (`[C,H,W]`, already preprocessed, NCHW order),
+    /// in the order of `targets`; the image and targets are already checked. Methods share work
+    /// across targets here (one gradient batch, one set of occluded forwards).
     fn explain_targets(
         &self,
         ctx: &Context,
         image: ArrayView3<f32>,
         targets: &[usize],
-    ) -> Result<Vec<Explanation>> {
-        targets
-            .iter()
-            .map(|&t| self.explain(ctx, image, t))
-            .collect()
+    ) -> Result<Vec<Explanation>>;
+
+    /// The name used in configs, on the CLI and in file names (e.g. `gradcam++`).
+    fn name(&self) -> &str {
+        self.info().name
     }
 
-    /// Whether the method needs a gradient graph (so a model without gradient rules refuses it
-    /// up front while the other methods still run).
-    fn needs_gradients(&self) -> bool {
-        false
+    /// [`Method::explain_targets`] after checking the image and every target.
+    fn explain_many(
+        &self,
+        ctx: &Context,
+        image: ArrayView3<f32>,
+        targets: &[usize],
+    ) -> Result<Vec<Explanation>> {
+        for &t in targets {
+            check_target(ctx, t)?;
+        }
+        check_image(ctx, image)?;
+        self.explain_targets(ctx, image, targets)
+    }
+
+    /// Explains one image for one target class.
+    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation> {
+        Ok(self.explain_many(ctx, image, &[target])?.remove(0))
     }
 }
 
@@ -102,6 +167,24 @@ pub fn check_target(ctx: &Context, target: usize) -> Result<()> {
         return Err(ExplainError::TargetOutOfRange {
             target,
             classes: ctx.model.classes,
+        });
+    }
+    Ok(())
+}
+
+/// The image must have the model's `[C,H,W]`.
+pub fn check_image(ctx: &Context, image: ArrayView3<f32>) -> Result<()> {
+    let s = ctx.model.input;
+    if image.dim() != (s.channels, s.height, s.width) {
+        return Err(ExplainError::Failed {
+            method: "input".into(),
+            message: format!(
+                "image has shape {:?} but the model takes [{}, {}, {}] (CHW)",
+                image.shape(),
+                s.channels,
+                s.height,
+                s.width
+            ),
         });
     }
     Ok(())

@@ -12,7 +12,7 @@
 //! targets of an image.
 
 use crate::error::Result;
-use crate::method::{Context, Explanation, Method, Passes, Score, check_target};
+use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes, Score};
 use crate::params::Params;
 use ndarray::{Array2, Array4, ArrayView3, Axis, s};
 use rayon::prelude::*;
@@ -164,12 +164,8 @@ impl Occlusion {
 }
 
 impl Method for Occlusion {
-    fn name(&self) -> &str {
-        "occlusion"
-    }
-
-    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation> {
-        Ok(self.explain_targets(ctx, image, &[target])?.remove(0))
+    fn info(&self) -> MethodInfo {
+        MethodInfo::new("occlusion", MapKind::Spatial)
     }
 
     /// The occluded forwards are shared by every target.
@@ -179,9 +175,6 @@ impl Method for Occlusion {
         image: ArrayView3<f32>,
         targets: &[usize],
     ) -> Result<Vec<Explanation>> {
-        for &t in targets {
-            check_target(ctx, t)?;
-        }
         let (_, h, w) = image.dim();
         let logits = self.window_logits(ctx, image)?;
         Ok(self.explanations(ctx, &logits, h, w, targets))

@@ -20,7 +20,7 @@
 //! [`IncrementalOcclusion::plan_note`] and the `incremental` stat (0).
 
 use crate::error::{ExplainError, Result};
-use crate::method::{Context, Explanation, Method, check_target};
+use crate::method::{Context, Explanation, MapKind, Method, MethodInfo};
 use crate::occlusion::Occlusion;
 use crate::params::Params;
 use lantern_graph::surgery::{IncrementalGraph, PlanOptions, Rect, Source, plan_incremental};
@@ -200,15 +200,8 @@ fn failed(message: String) -> ExplainError {
 }
 
 impl Method for IncrementalOcclusion {
-    fn name(&self) -> &str {
-        "occlusion-incremental"
-    }
-
-    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation> {
-        Ok(self
-            .explain_targets(ctx, image, &[target])?
-            .pop()
-            .expect("one target, one map"))
+    fn info(&self) -> MethodInfo {
+        MethodInfo::new("occlusion-incremental", MapKind::Spatial)
     }
 
     /// The occluded forwards are shared by every target.
@@ -218,9 +211,6 @@ impl Method for IncrementalOcclusion {
         image: ArrayView3<f32>,
         targets: &[usize],
     ) -> Result<Vec<Explanation>> {
-        for &t in targets {
-            check_target(ctx, t)?;
-        }
         let (_, h, w) = image.dim();
         let (logits, prepared) = self.window_logits(ctx, image)?;
         let mut explanations = self.occlusion.explanations(ctx, &logits, h, w, targets);

@@ -3,7 +3,7 @@
 
 use crate::attention_rollout::AttentionRollout;
 use crate::cam::{
-    AblationCam, EigenCam, GradCam, GradCamPlusPlus, HiResCam, LayerCam, ScoreCam, XGradCam,
+    AblationCam, Cam, EigenCam, GradCam, GradCamPlusPlus, HiResCam, LayerCam, ScoreCam, XGradCam,
 };
 use crate::deconvnet::Deconvnet;
 use crate::error::{ExplainError, Result};
@@ -12,7 +12,7 @@ use crate::gradient::Gradient;
 use crate::guided_backprop::GuidedBackprop;
 use crate::guided_gradcam::GuidedGradCam;
 use crate::integrated_gradients::IntegratedGradients;
-use crate::method::Method;
+use crate::method::{Method, MethodInfo};
 use crate::occlusion::Occlusion;
 use crate::occlusion_incremental::IncrementalOcclusion;
 use crate::params::Params;
@@ -20,6 +20,7 @@ use crate::rise::Rise;
 use crate::saliency::Saliency;
 use crate::smoothgrad::SmoothGrad;
 use crate::transformer_attribution::TransformerAttribution;
+use std::collections::BTreeMap;
 
 type Constructor = fn(&Params) -> Result<Box<dyn Method>>;
 
@@ -29,24 +30,24 @@ fn boxed<M: Method + 'static>(m: Result<M>) -> Result<Box<dyn Method>> {
 
 /// Every method Lantern knows, in the order reports list them.
 pub const METHODS: &[(&str, Constructor)] = &[
-    ("saliency", |p| boxed(Saliency::from_params(p))),
-    ("gradient", |p| boxed(Gradient::from_params(p))),
-    ("grad-x-input", |p| boxed(GradXInput::from_params(p))),
+    ("saliency", |_| boxed(Ok(Saliency))),
+    ("gradient", |_| boxed(Ok(Gradient))),
+    ("grad-x-input", |_| boxed(Ok(GradXInput))),
     ("smoothgrad", |p| boxed(SmoothGrad::from_params(p))),
     ("integrated-gradients", |p| {
         boxed(IntegratedGradients::from_params(p))
     }),
-    ("guided-backprop", |p| boxed(GuidedBackprop::from_params(p))),
-    ("deconvnet", |p| boxed(Deconvnet::from_params(p))),
+    ("guided-backprop", |_| boxed(Ok(GuidedBackprop))),
+    ("deconvnet", |_| boxed(Ok(Deconvnet))),
     ("guided-gradcam", |p| boxed(GuidedGradCam::from_params(p))),
-    ("gradcam", |p| boxed(GradCam::from_params(p))),
-    ("gradcam++", |p| boxed(GradCamPlusPlus::from_params(p))),
-    ("xgradcam", |p| boxed(XGradCam::from_params(p))),
-    ("layercam", |p| boxed(LayerCam::from_params(p))),
-    ("hirescam", |p| boxed(HiResCam::from_params(p))),
+    ("gradcam", |p| boxed(Cam::new(GradCam, p))),
+    ("gradcam++", |p| boxed(Cam::new(GradCamPlusPlus, p))),
+    ("xgradcam", |p| boxed(Cam::new(XGradCam, p))),
+    ("layercam", |p| boxed(Cam::new(LayerCam, p))),
+    ("hirescam", |p| boxed(Cam::new(HiResCam, p))),
     ("scorecam", |p| boxed(ScoreCam::from_params(p))),
     ("ablationcam", |p| boxed(AblationCam::from_params(p))),
-    ("eigencam", |p| boxed(EigenCam::from_params(p))),
+    ("eigencam", |p| boxed(Cam::new(EigenCam, p))),
     ("occlusion", |p| boxed(Occlusion::from_params(p))),
     ("occlusion-incremental", |p| {
         boxed(IncrementalOcclusion::from_params(p))
@@ -87,11 +88,19 @@ pub fn build_method(name: &str, params: &Params) -> Result<Box<dyn Method>> {
     Ok(method)
 }
 
+/// The facts of the method called `name` (built with its default parameters), for callers
+/// that hold a name rather than a method; `None` for an unknown name.
+pub fn method_info(name: &str) -> Option<MethodInfo> {
+    let (_, make) = METHODS.iter().find(|(n, _)| *n == name)?;
+    make(&Params::new(name, BTreeMap::new()))
+        .ok()
+        .map(|m| m.info())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::params::ParamValue;
-    use std::collections::BTreeMap;
 
     #[test]
     fn every_method_builds_with_defaults_and_names_itself() {

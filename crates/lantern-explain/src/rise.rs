@@ -17,8 +17,7 @@
 //! share the same forwards.
 
 use crate::error::{ExplainError, Result};
-use crate::grad::check_image;
-use crate::method::{Context, Explanation, Method, Passes, Score, check_target};
+use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes, Score};
 use crate::params::Params;
 use lantern_core::SplitMix64;
 use ndarray::{Array2, Array3, Array4, ArrayView3, Axis, Zip, s};
@@ -117,12 +116,11 @@ impl Rise {
 }
 
 impl Method for Rise {
-    fn name(&self) -> &str {
-        "rise"
-    }
-
-    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation> {
-        Ok(self.explain_targets(ctx, image, &[target])?.remove(0))
+    fn info(&self) -> MethodInfo {
+        MethodInfo {
+            passes_per_target: Some(Passes::new(self.masks, 0)),
+            ..MethodInfo::new("rise", MapKind::Spatial)
+        }
     }
 
     fn explain_targets(
@@ -131,10 +129,6 @@ impl Method for Rise {
         image: ArrayView3<f32>,
         targets: &[usize],
     ) -> Result<Vec<Explanation>> {
-        for &t in targets {
-            check_target(ctx, t)?;
-        }
-        check_image(ctx, image)?;
         let (c, h, w) = image.dim();
         let batch = ctx.batch_size.max(1).min(self.masks);
         let mut masks = Array3::<f32>::zeros((batch, h, w));

@@ -10,8 +10,8 @@
 //! the noisy copies do not depend on how many targets share the batch.
 
 use crate::error::{ExplainError, Result};
-use crate::grad::{check_image, run_rows, spec};
-use crate::method::{Context, Explanation, Method, Passes, check_target};
+use crate::grad::{run_rows, spec};
+use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes};
 use crate::params::Params;
 use lantern_core::SplitMix64;
 use lantern_runtime::ReluRule;
@@ -72,12 +72,13 @@ impl SmoothGrad {
 }
 
 impl Method for SmoothGrad {
-    fn name(&self) -> &str {
-        "smoothgrad"
-    }
-
-    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation> {
-        Ok(self.explain_targets(ctx, image, &[target])?.remove(0))
+    fn info(&self) -> MethodInfo {
+        MethodInfo {
+            needs_gradients: true,
+            signed: true,
+            passes_per_target: Some(Passes::new(self.samples, self.samples)),
+            ..MethodInfo::new("smoothgrad", MapKind::PerChannel)
+        }
     }
 
     /// Rows are sample-major (`sample · T + target`); every target sees the same noisy copies.
@@ -87,10 +88,6 @@ impl Method for SmoothGrad {
         image: ArrayView3<f32>,
         targets: &[usize],
     ) -> Result<Vec<Explanation>> {
-        for &t in targets {
-            check_target(ctx, t)?;
-        }
-        check_image(ctx, image)?;
         let nt = targets.len();
         let (min, max) = image
             .iter()
@@ -133,9 +130,5 @@ impl Method for SmoothGrad {
                 e
             })
             .collect())
-    }
-
-    fn needs_gradients(&self) -> bool {
-        true
     }
 }

@@ -18,8 +18,8 @@
 
 use crate::attention::{attention_tensors, class_row_grid, per_image, tokens_param};
 use crate::error::{ExplainError, Result};
-use crate::grad::{check_image, run_rows, spec};
-use crate::method::{Context, Explanation, Method, Passes, check_target};
+use crate::grad::{run_rows, spec};
+use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes};
 use crate::params::Params;
 use crate::resize::bilinear;
 use lantern_runtime::{GradientSpec, ReluRule};
@@ -61,12 +61,12 @@ pub fn relevance(attentions: &[Array3<f32>], gradients: &[Array3<f32>]) -> Array
 }
 
 impl Method for TransformerAttribution {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation> {
-        Ok(self.explain_targets(ctx, image, &[target])?.remove(0))
+    fn info(&self) -> MethodInfo {
+        MethodInfo {
+            needs_gradients: true,
+            passes_per_target: Some(Passes::new(1, 1)),
+            ..MethodInfo::new(NAME, MapKind::Spatial)
+        }
     }
 
     fn explain_targets(
@@ -75,10 +75,6 @@ impl Method for TransformerAttribution {
         image: ArrayView3<f32>,
         targets: &[usize],
     ) -> Result<Vec<Explanation>> {
-        for &t in targets {
-            check_target(ctx, t)?;
-        }
-        check_image(ctx, image)?;
         let tensors = attention_tensors(NAME, ctx.model)?;
         // attentions[i][b], gradients[i][b]: target i, block b.
         let mut attentions: Vec<Vec<Array3<f32>>> = vec![Vec::new(); targets.len()];
@@ -128,10 +124,6 @@ impl Method for TransformerAttribution {
                 Ok(e)
             })
             .collect()
-    }
-
-    fn needs_gradients(&self) -> bool {
-        true
     }
 }
 

@@ -4,13 +4,12 @@
 
 mod support;
 
-use lantern_explain::{Explanation, Method, ParamValue, Params, build_method};
+use lantern_explain::{Explanation, ParamValue};
 use lantern_runtime::{Model, Runtime};
 use ndarray::{Array1, Array3, ArrayD, Axis};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use support::{check, context, logits, read_npy};
+use support::{check, context, logits, method, read_npy};
 
 fn fixture(file: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -44,14 +43,6 @@ fn targets() -> Vec<usize> {
         .split_whitespace()
         .map(|t| t.parse().expect("class index"))
         .collect()
-}
-
-fn method(name: &str, params: &[(&str, ParamValue)]) -> Box<dyn Method> {
-    let values: BTreeMap<String, ParamValue> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    build_method(name, &Params::new(name, values)).expect("method builds")
 }
 
 fn explain(name: &str, params: &[(&str, ParamValue)], targets: &[usize]) -> Vec<Explanation> {

@@ -4,18 +4,9 @@ mod support;
 
 use lantern_core::normalise::minmax_grad_cam as minmax;
 use lantern_explain::resize::{bilinear, display_map};
-use lantern_explain::{Explanation, Method, ParamValue, Params, build_method};
+use lantern_explain::{Explanation, ParamValue};
 use ndarray::{Array2, Ix2, s};
-use std::collections::BTreeMap;
 use support::*;
-
-fn method(name: &str, params: &[(&str, ParamValue)]) -> Box<dyn Method> {
-    let values: BTreeMap<String, ParamValue> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    build_method(name, &Params::new(name, values)).expect("method builds")
-}
 
 fn raw(e: &Explanation) -> Array2<f32> {
     e.raw.clone().expect("CAM methods return the raw map")

@@ -2,18 +2,9 @@
 
 mod support;
 
-use lantern_explain::{Method, ParamValue, Params, build_method};
+use lantern_explain::ParamValue;
 use ndarray::Axis;
-use std::collections::BTreeMap;
 use support::*;
-
-fn method(name: &str, params: &[(&str, ParamValue)]) -> Box<dyn Method> {
-    let values: BTreeMap<String, ParamValue> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    build_method(name, &Params::new(name, values)).expect("method builds")
-}
 
 /// ResNet18 and TinyCNN gradients match Captum to ≤ 1e-4 everywhere; MobileNetV2's ReLU6
 /// kinks make a few elements differ (see `check_kinked`).

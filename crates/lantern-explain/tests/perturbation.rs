@@ -2,18 +2,9 @@
 
 mod support;
 
-use lantern_explain::{Method, ParamValue, Params, build_method};
+use lantern_explain::ParamValue;
 use ndarray::s;
-use std::collections::BTreeMap;
 use support::*;
-
-fn method(name: &str, params: &[(&str, ParamValue)]) -> Box<dyn Method> {
-    let values: BTreeMap<String, ParamValue> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    build_method(name, &Params::new(name, values)).expect("method builds")
-}
 
 #[test]
 fn occlusion_matches_captum() {

@@ -5,13 +5,12 @@
 
 mod support;
 
-use lantern_explain::{Method, ParamValue, Params, build_method};
+use lantern_explain::{Method, ParamValue};
 use lantern_graph::ir;
 use lantern_runtime::{BatchMode, Model, Runtime};
 use ndarray::{Array3, Axis, Ix2, Ix4};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use support::{check, context, logits, read_npy};
+use support::{check, context, logits, method, read_npy};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -31,14 +30,6 @@ fn images(name: &str) -> Vec<Array3<f32>> {
         .outer_iter()
         .map(|x| x.to_owned())
         .collect()
-}
-
-fn method(name: &str, params: &[(&str, ParamValue)]) -> Box<dyn Method> {
-    let values: BTreeMap<String, ParamValue> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    build_method(name, &Params::new(name, values)).expect("method builds")
 }
 
 /// Batched methods, with the batch above 1 everywhere.

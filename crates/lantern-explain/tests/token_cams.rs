@@ -4,13 +4,12 @@
 
 mod support;
 
-use lantern_explain::{Method, ParamValue, Params, build_method};
+use lantern_explain::ParamValue;
 use lantern_runtime::{Model, Runtime};
 use ndarray::{Array3, Ix2, Ix4};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use support::{check, context, logits, read_npy};
+use support::{check, context, logits, read_npy, try_method};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -31,14 +30,6 @@ fn image(i: usize) -> Array3<f32> {
         .into_dimensionality::<Ix4>()
         .expect("[3,3,64,64]");
     x.index_axis(ndarray::Axis(0), i).to_owned()
-}
-
-fn method(name: &str, params: &[(&str, ParamValue)]) -> lantern_explain::Result<Box<dyn Method>> {
-    let values: BTreeMap<String, ParamValue> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    build_method(name, &Params::new(name, values))
 }
 
 #[test]
@@ -62,7 +53,7 @@ fn vit_gradcam_matches_the_pytorch_grad_cam_formula() {
             ("tokens", ParamValue::Int(1)),
         ],
     ] {
-        let e = method("gradcam", &params)
+        let e = try_method("gradcam", &params)
             .expect("builds")
             .explain(&ctx, x.view(), 3)
             .expect("Grad-CAM on a ViT");
@@ -90,7 +81,7 @@ fn every_cam_runs_on_a_vit_and_is_class_discriminative() {
         "eigencam",
         "guided-gradcam",
     ] {
-        let m = method(name, &[]).expect("builds");
+        let m = try_method(name, &[]).expect("builds");
         let es = m
             .explain_targets(&ctx, x.view(), &[2, 7])
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -118,7 +109,7 @@ fn token_count_must_leave_a_square_and_applies_to_token_layers_only() {
     let l = logits(model, &x);
     let ctx = context(model, &l);
     // 17 tokens − 2 = 15: not a square.
-    let err = method("gradcam", &[("tokens", ParamValue::Int(2))])
+    let err = try_method("gradcam", &[("tokens", ParamValue::Int(2))])
         .expect("builds")
         .explain(&ctx, x.view(), 0)
         .unwrap_err()
@@ -127,7 +118,7 @@ fn token_count_must_leave_a_square_and_applies_to_token_layers_only() {
     // The patch-embedding convolution's output is a [N,C,h,w] map: `tokens` is refused there,
     // and without it the map is used as it stands.
     let conv = "/patch_embed/proj/Conv_output_0";
-    let err = method(
+    let err = try_method(
         "gradcam",
         &[
             ("layer", ParamValue::Text(conv.into())),

@@ -7,7 +7,7 @@
 //! The float64 result is cast to float32 and applied per channel as
 //! `F.conv2d(x, kern, padding=5)`: a cross-correlation with ZERO padding in model-input space.
 
-use crate::rank::{filter_reflect, gaussian_taps};
+use crate::gaussian::{filter_reflect, gaussian_taps};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 

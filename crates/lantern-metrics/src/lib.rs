@@ -1,8 +1,8 @@
 //! Faithfulness metrics for attribution maps: deletion/insertion ([`causal`]), Average Drop /
 //! Increase in Confidence ([`confidence`]), the pointing games ([`pointing`]) and the model
-//! parameter randomisation sanity check ([`sanity`]); with the ranking and similarity helpers
-//! they share ([`rank`]), per-group summaries over images ([`summary`]) and the cost record kept
-//! with every score ([`cost`]). Each file names the paper and reference code it follows.
+//! parameter randomisation sanity check ([`sanity`]); with the helpers they share — ranks and
+//! quantiles ([`rank`]), SciPy's Gaussian filter ([`gaussian`]) and SSIM ([`ssim`]) — per-group
+//! summaries over images ([`summary`]) and the cost record kept with every score ([`cost`]). Each file names the paper and reference code it follows.
 //!
 //! Metrics take any [`Classifier`] (a `lantern_runtime::Model`, or a closure with a known
 //! answer in tests) and maps at input resolution; they never depend on how a map was made —
@@ -14,9 +14,11 @@ pub mod classifier;
 pub mod confidence;
 pub mod cost;
 pub mod error;
+pub mod gaussian;
 pub mod pointing;
 pub mod rank;
 pub mod sanity;
+pub mod ssim;
 pub mod summary;
 
 pub use causal::{

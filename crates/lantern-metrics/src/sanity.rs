@@ -11,13 +11,14 @@
 //!   absolute values for saliency-type maps; both are reported);
 //! - SSIM of the min–max normalised maps: scikit-image `structural_similarity` with
 //!   `gaussian_weights=True`, σ = 1.5, `use_sample_covariance=False`, `data_range=1`
-//!   ([`crate::rank::ssim`]).
+//!   ([`crate::ssim::ssim`]).
 //!
 //! A faithful method's similarity falls as more layers are randomised.
 
 use crate::cost::{Cost, Meter};
 use crate::error::{MetricsError, Result, setting_error, shape_error};
-use crate::rank::{minmax, spearman_maps, ssim};
+use crate::rank::{minmax, spearman_maps};
+use crate::ssim::ssim;
 use lantern_runtime::Model;
 use ndarray::{Array2, ArrayView2};
 use std::collections::HashSet;

@@ -166,15 +166,13 @@ impl Figure for BarChart {
             let mut chart = chart::build(
                 root,
                 &Frame {
-                    title: &self.title,
-                    subtitle: self.subtitle.as_deref(),
-                    x_desc: &self.x_label,
-                    y_desc: &self.y_label,
-                    x: &x,
-                    y: &y,
                     vertical_grid: false,
-                    horizontal_grid: true,
-                    right_space: 0,
+                    ..Frame::new(
+                        &self.title,
+                        self.subtitle.as_deref(),
+                        (&self.x_label, &x),
+                        (&self.y_label, &y),
+                    )
                 },
             )?;
             let colour = series_colour(0);

@@ -248,6 +248,40 @@ pub(crate) struct Frame<'t> {
     pub right_space: u32,
 }
 
+impl<'t> Frame<'t> {
+    /// A frame with both grids and no extra room at the right.
+    pub fn new(
+        title: &'t str,
+        subtitle: Option<&'t str>,
+        (x_desc, x): (&'t str, &'t AxisPlan),
+        (y_desc, y): (&'t str, &'t AxisPlan),
+    ) -> Frame<'t> {
+        Frame {
+            title,
+            subtitle,
+            x_desc,
+            y_desc,
+            x,
+            y,
+            vertical_grid: true,
+            horizontal_grid: true,
+            right_space: 0,
+        }
+    }
+
+    /// Keeps room at the right for `legend` when it goes outside the plot.
+    pub fn legend_outside(self, legend: &Legend, outside: bool) -> Frame<'t> {
+        Frame {
+            right_space: if outside {
+                outside_legend_space(legend)
+            } else {
+                0
+            },
+            ..self
+        }
+    }
+}
+
 /// Gap between tick marks and tick labels.
 const LABEL_GAP: u32 = 8;
 

@@ -6,8 +6,8 @@ use ndarray::Array2;
 use plotters::prelude::*;
 
 use crate::chart::{self, AxisPlan, Frame, Margins};
-use crate::colormap::Colormap;
 use crate::colour_bar::VerticalBar;
+use crate::colour_map::Colormap;
 use crate::error::{PlotError, Result};
 use crate::figure::{Figure, paint};
 use crate::font::ensure_font;

@@ -211,7 +211,7 @@ impl Figure for Explanation<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::colormap::Colormap;
+    use crate::colour_map::Colormap;
 
     /// A gradient photo and a Gaussian bump centred at (`cx`, `cy`).
     fn scene(w: u32, h: u32, cx: f32, cy: f32) -> (RgbImage, Array2<f32>) {

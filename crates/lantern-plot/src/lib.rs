@@ -6,8 +6,8 @@
 
 mod bars;
 mod chart;
-mod colormap;
 mod colour_bar;
+mod colour_map;
 mod confusion;
 mod curves;
 mod error;
@@ -24,7 +24,7 @@ mod ticks;
 
 pub use bars::{Bar, BarChart, BarOrder};
 pub use chart::Scale;
-pub use colormap::{Colormap, minmax_normalise};
+pub use colour_map::{Colormap, minmax_normalise};
 pub use confusion::ConfusionMatrix;
 pub use curves::{LinePlot, XAxis};
 pub use error::{FontError, PlotError, Result};

@@ -4,7 +4,7 @@
 use image::{RgbImage, imageops};
 use ndarray::Array2;
 
-use crate::colormap::{Colormap, finite_range};
+use crate::colour_map::{Colormap, finite_range};
 use crate::error::{PlotError, Result};
 
 /// Which raw values the two ends of the colormap stand for.

@@ -229,21 +229,13 @@ impl ScatterPlot {
         let image = paint(self.size, |root| {
             let chart = chart::build(
                 root,
-                &Frame {
-                    title: &self.title,
-                    subtitle: self.subtitle.as_deref(),
-                    x_desc: &self.x_label,
-                    y_desc: &self.y_label,
-                    x: &x,
-                    y: &y,
-                    vertical_grid: true,
-                    horizontal_grid: true,
-                    right_space: if legend_outside {
-                        chart::outside_legend_space(&legend)
-                    } else {
-                        0
-                    },
-                },
+                &Frame::new(
+                    &self.title,
+                    self.subtitle.as_deref(),
+                    (&self.x_label, &x),
+                    (&self.y_label, &y),
+                )
+                .legend_outside(&legend, legend_outside),
             )?;
             let (xs, ys) = chart.plotting_area().get_pixel_range();
             let mut placed: Vec<Rect> = Vec::new();

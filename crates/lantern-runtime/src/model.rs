@@ -17,11 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// How the model wants its image tensor. Lantern's methods always work in NCHW; a NHWC model
 /// (e.g. a Keras export) gets its batch transposed on the way in and gradients on the way out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum Layout {
-    Nchw,
-    Nhwc,
-}
+pub use lantern_core::Layout;
 
 /// The image input the model expects: channels, height, width, layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -29,7 +25,20 @@ pub struct InputSpec {
     pub channels: usize,
     pub height: usize,
     pub width: usize,
+    #[serde(serialize_with = "variant_name")]
     pub layout: Layout,
+}
+
+/// The layout as run manifests have always written it (`"Nchw"`; configs and preprocessing
+/// recipes spell it in lower case), so manifests stay byte-identical.
+fn variant_name<S: serde::Serializer>(
+    layout: &Layout,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(match layout {
+        Layout::Nchw => "Nchw",
+        Layout::Nhwc => "Nhwc",
+    })
 }
 
 pub struct Model {

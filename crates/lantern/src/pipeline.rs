@@ -248,33 +248,14 @@ pub fn map_stats(map: &Array2<f32>) -> Vec<(String, f64)> {
     ]
 }
 
-/// Whether a method's map is signed (diverging colour map in figures).
+/// Whether a method's map is signed (diverging colour map in figures), by the method's name.
 pub fn is_signed(method: &str) -> bool {
-    matches!(
-        method,
-        "gradient"
-            | "grad-x-input"
-            | "integrated-gradients"
-            | "smoothgrad"
-            | "guided-backprop"
-            | "deconvnet"
-    )
+    lantern_explain::method_info(method).is_some_and(|i| i.signed)
 }
 
-/// Methods that explain at a layer and so take the experiment's `model.layer`.
+/// Whether a method explains at a layer and so takes the experiment's `model.layer`.
 pub fn takes_layer(method: &str) -> bool {
-    matches!(
-        method,
-        "gradcam"
-            | "gradcam++"
-            | "xgradcam"
-            | "layercam"
-            | "hirescam"
-            | "scorecam"
-            | "ablationcam"
-            | "eigencam"
-            | "guided-gradcam"
-    )
+    lantern_explain::method_info(method).is_some_and(|i| i.takes_layer)
 }
 
 /// The batch for `model`: fixed, or sized from the memory budget.

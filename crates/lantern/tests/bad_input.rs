@@ -8,7 +8,7 @@
 
 mod common;
 
-#[path = "../../lantern-data/src/test_cmyk_jpeg.rs"]
+#[path = "../../lantern-data/src/testing/cmyk_jpeg.rs"]
 mod cmyk_jpeg;
 
 use common::*;

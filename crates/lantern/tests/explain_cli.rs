@@ -3,6 +3,24 @@
 mod common;
 use common::*;
 
+/// `lantern explain` of `photos/cat_dog.png` on MobileNetV2 with `args` (method, parameters),
+/// writing into `out`.
+fn explain_cat_dog(out: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let model = mobilenet();
+    let image = assets().join("photos/cat_dog.png");
+    let mut all = vec![
+        "explain",
+        "--model",
+        model.to_str().unwrap(),
+        "--image",
+        image.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    lantern(&all)
+}
+
 #[test]
 fn occlusion_matches_captum_and_finds_dog_and_cat() {
     let out = tempfile::tempdir().unwrap();
@@ -62,22 +80,17 @@ fn occlusion_matches_captum_and_finds_dog_and_cat() {
 #[test]
 fn top1_of_cat_dog_is_bull_mastiff() {
     let out = tempfile::tempdir().unwrap();
-    let image = assets().join("photos/cat_dog.png");
-    let o = lantern(&[
-        "explain",
-        "--model",
-        mobilenet().to_str().unwrap(),
-        "--image",
-        image.to_str().unwrap(),
-        "--method",
-        "occlusion",
-        "--param",
-        "window=112",
-        "--param",
-        "stride=112",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
+    let o = explain_cat_dog(
+        out.path(),
+        &[
+            "--method",
+            "occlusion",
+            "--param",
+            "window=112",
+            "--param",
+            "stride=112",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("target 243"), "{stdout}");
@@ -132,20 +145,7 @@ fn a_file_that_is_not_onnx_is_named() {
 #[test]
 fn unknown_method_parameter_is_named() {
     let out = tempfile::tempdir().unwrap();
-    let image = assets().join("photos/cat_dog.png");
-    let o = lantern(&[
-        "explain",
-        "--model",
-        mobilenet().to_str().unwrap(),
-        "--image",
-        image.to_str().unwrap(),
-        "--method",
-        "occlusion",
-        "--param",
-        "windw=3",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
+    let o = explain_cat_dog(out.path(), &["--method", "occlusion", "--param", "windw=3"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("windw"), "{}", stderr(&o));
 }
@@ -153,20 +153,7 @@ fn unknown_method_parameter_is_named() {
 #[test]
 fn target_out_of_range_is_refused() {
     let out = tempfile::tempdir().unwrap();
-    let image = assets().join("photos/cat_dog.png");
-    let o = lantern(&[
-        "explain",
-        "--model",
-        mobilenet().to_str().unwrap(),
-        "--image",
-        image.to_str().unwrap(),
-        "--method",
-        "occlusion",
-        "--target",
-        "5000",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
+    let o = explain_cat_dog(out.path(), &["--method", "occlusion", "--target", "5000"]);
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("5000") && stderr(&o).contains("1000"),
@@ -178,24 +165,10 @@ fn target_out_of_range_is_refused() {
 #[test]
 fn cuda_where_it_cannot_start_is_an_error_and_auto_falls_back_to_cpu() {
     let out = tempfile::tempdir().unwrap();
-    let image = assets().join("photos/cat_dog.png");
-    let args = |device: &'static str| {
-        vec![
-            "explain".to_string(),
-            "--model".into(),
-            mobilenet().display().to_string(),
-            "--image".into(),
-            image.display().to_string(),
-            "--method".into(),
-            "saliency".into(),
-            "--device".into(),
-            device.into(),
-            "--out".into(),
-            out.path().display().to_string(),
-        ]
-    };
+    let run =
+        |device: &str| explain_cat_dog(out.path(), &["--method", "saliency", "--device", device]);
     // The project's `just setup` installs the CPU build of ONNX Runtime.
-    let cuda = lantern(&args("cuda").iter().map(String::as_str).collect::<Vec<_>>());
+    let cuda = run("cuda");
     assert!(
         !cuda.status.success(),
         "device = cuda must never silently run on the CPU"
@@ -205,7 +178,7 @@ fn cuda_where_it_cannot_start_is_an_error_and_auto_falls_back_to_cpu() {
         "{}",
         stderr(&cuda)
     );
-    let auto = lantern(&args("auto").iter().map(String::as_str).collect::<Vec<_>>());
+    let auto = run("auto");
     assert!(auto.status.success(), "{}", stderr(&auto));
 }
 
@@ -222,29 +195,21 @@ fn grad_writes_the_gradient_graph_and_layers_only_stops_at_the_layer() {
             g.node.len(),
         )
     };
+    let model = mobilenet();
+    let grad = |args: &[&str], out: &std::path::Path| {
+        let mut all = vec!["grad", model.to_str().unwrap()];
+        all.extend_from_slice(args);
+        all.extend(["-o", out.to_str().unwrap()]);
+        lantern(&all)
+    };
     let full = dir.path().join("full.onnx");
-    let o = lantern(&[
-        "grad",
-        mobilenet().to_str().unwrap(),
-        "--layer",
-        "auto",
-        "-o",
-        full.to_str().unwrap(),
-    ]);
+    let o = grad(&["--layer", "auto"], &full);
     assert!(o.status.success(), "{}", stderr(&o));
     let (names, full_nodes) = outputs(&full);
     assert_eq!(names, ["logits", "grad_input", "627", "grad_627"]);
 
     let cam = dir.path().join("cam.onnx");
-    let o = lantern(&[
-        "grad",
-        mobilenet().to_str().unwrap(),
-        "--layer",
-        "auto",
-        "--layers-only",
-        "-o",
-        cam.to_str().unwrap(),
-    ]);
+    let o = grad(&["--layer", "auto", "--layers-only"], &cam);
     assert!(o.status.success(), "{}", stderr(&o));
     let (names, cam_nodes) = outputs(&cam);
     assert_eq!(names, ["logits", "627", "grad_627"]);
@@ -253,13 +218,7 @@ fn grad_writes_the_gradient_graph_and_layers_only_stops_at_the_layer() {
         "{cam_nodes} nodes stopped at the layer vs {full_nodes}"
     );
 
-    let o = lantern(&[
-        "grad",
-        mobilenet().to_str().unwrap(),
-        "--layers-only",
-        "-o",
-        dir.path().join("none.onnx").to_str().unwrap(),
-    ]);
+    let o = grad(&["--layers-only"], &dir.path().join("none.onnx"));
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--layer"), "{}", stderr(&o));
 }

@@ -124,7 +124,7 @@ fn relative_id(root: &Path, path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_assets::assets_dir;
+    use crate::testing::assets_dir;
     use std::fs;
 
     #[test]

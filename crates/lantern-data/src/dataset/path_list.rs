@@ -102,7 +102,7 @@ impl Dataset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_assets::assets_dir;
+    use crate::testing::assets_dir;
 
     #[test]
     fn explicit_paths_keep_order_and_flag_problems() {

@@ -228,7 +228,7 @@ impl ColumnNames {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_assets::assets_dir;
+    use crate::testing::assets_dir;
     use std::fs;
 
     #[test]

@@ -69,7 +69,7 @@ impl Dataset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_assets::assets_dir;
+    use crate::testing::assets_dir;
 
     #[test]
     fn split_of_plantvillage_is_stratified_disjoint_and_stable() {

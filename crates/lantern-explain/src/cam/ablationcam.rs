@@ -113,13 +113,8 @@ impl AblationCam {
 }
 
 impl CamRule for AblationCam {
-    fn name(&self) -> &'static str {
-        "ablationcam"
-    }
-
-    fn needs_gradients(&self) -> bool {
-        false
-    }
+    const NAME: &'static str = "ablationcam";
+    const NEEDS_GRADIENTS: bool = false;
 
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>> {
         let a = job.activation(0);

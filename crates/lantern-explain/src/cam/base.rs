@@ -25,15 +25,15 @@
 //! on token models unchanged.
 
 use crate::error::{ExplainError, Result};
-use crate::grad::{check_image, run_rows, spec};
-use crate::method::{Context, Explanation, Method, Passes, check_target};
+use crate::grad::{run_rows, spec};
+use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes};
 use crate::params::Params;
 use crate::resize::{bilinear, mean_maps};
 use crate::tokens::{Layout, to_grid};
 use lantern_core::normalise::minmax_grad_cam;
 use lantern_graph::SpatialLayout;
 use lantern_runtime::{GradientSpec, ReluRule};
-use ndarray::{Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView3, Axis, Zip};
+use ndarray::{Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView2, ArrayView3, Axis, Zip};
 use std::collections::BTreeMap;
 
 /// What a rule sees for one layer: the image, the targets, and the captured tensors.
@@ -110,10 +110,13 @@ impl RawCam {
 /// How a CAM method turns the captured tensors into raw maps.
 pub trait CamRule: Send + Sync {
     /// The method name (registry, files).
-    fn name(&self) -> &'static str;
+    const NAME: &'static str;
     /// Whether the rule reads `dA` (gradient CAMs) or only `A`.
-    fn needs_gradients(&self) -> bool {
-        true
+    const NEEDS_GRADIENTS: bool = true;
+    /// The passes one target costs where the parameters fix them: the capture alone for
+    /// gradient CAMs; gradient-free rules that run more say so.
+    fn passes_per_target(&self) -> Option<Passes> {
+        Self::NEEDS_GRADIENTS.then_some(Passes::new(1, 1))
     }
     /// One [`RawCam`] per target, in the order of `job.targets`.
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>>;
@@ -130,6 +133,23 @@ pub fn weighted_sum(a: ArrayView3<f32>, w: ArrayView1<f32>) -> Array2<f32> {
             .for_each(|s, &v| *s += wk * f64::from(v));
     }
     acc.mapv(|v| (v as f32).max(0.0))
+}
+
+/// `w_k = f(A_k, dA_k)` for every channel, `[K]`.
+pub fn channel_weights(
+    a: ArrayView3<f32>,
+    da: ArrayView3<f32>,
+    f: impl Fn(ArrayView2<f32>, ArrayView2<f32>) -> f64,
+) -> Array1<f32> {
+    a.outer_iter()
+        .zip(da.outer_iter())
+        .map(|(ak, gk)| f(ak, gk) as f32)
+        .collect()
+}
+
+/// `Σ_ij x_ij` in f64.
+pub fn sum_f64(x: ArrayView2<f32>) -> f64 {
+    x.iter().map(|&v| f64::from(v)).sum()
 }
 
 /// `relu(Σ_k M_k ⊙ A_k)`, `[h,w]` (accumulated in f64).
@@ -206,7 +226,7 @@ struct Captured {
 impl<R: CamRule> Cam<R> {
     /// Parameters: `layer` or `layers` (`auto`: the default layer), `tokens`.
     pub fn new(rule: R, p: &Params) -> Result<Cam<R>> {
-        let layers = layers_param(rule.name(), p)?;
+        let layers = layers_param(R::NAME, p)?;
         let tokens = p.usize_opt("tokens")?;
         Ok(Cam {
             rule,
@@ -239,7 +259,7 @@ impl<R: CamRule> Cam<R> {
         };
         if let (Some(t), Layout::ChannelsFirst | Layout::ChannelsLast) = (self.tokens, layout) {
             return Err(ExplainError::BadParam {
-                method: self.rule.name().into(),
+                method: R::NAME.into(),
                 key: "tokens".into(),
                 value: t.to_string(),
                 message: format!(
@@ -258,7 +278,7 @@ impl<R: CamRule> Cam<R> {
         layers: &[String],
         targets: &[usize],
     ) -> Result<(Vec<Captured>, Passes)> {
-        let name = self.rule.name();
+        let name = R::NAME;
         let mut captured: Vec<Captured> = layers
             .iter()
             .map(|layer| {
@@ -270,7 +290,7 @@ impl<R: CamRule> Cam<R> {
                 })
             })
             .collect::<Result<_>>()?;
-        if self.rule.needs_gradients() {
+        if R::NEEDS_GRADIENTS {
             // The backward pass stops at the layers: nothing below them is differentiated.
             let spec = GradientSpec {
                 layers_only: true,
@@ -297,13 +317,7 @@ impl<R: CamRule> Cam<R> {
                     Ok(())
                 },
             )?;
-            Ok((
-                captured,
-                Passes {
-                    forward: 1,
-                    backward: 1,
-                },
-            ))
+            Ok((captured, Passes::new(1, 1)))
         } else {
             let tapped = ctx
                 .model
@@ -318,13 +332,7 @@ impl<R: CamRule> Cam<R> {
                 c.native = Some(a.index_axis(Axis(0), 0).to_owned());
                 c.activations = rows_of(name, layer, a, c.layout)?;
             }
-            Ok((
-                captured,
-                Passes {
-                    forward: 1,
-                    backward: 0,
-                },
-            ))
+            Ok((captured, Passes::new(1, 0)))
         }
     }
 
@@ -335,10 +343,6 @@ impl<R: CamRule> Cam<R> {
         image: ArrayView3<f32>,
         targets: &[usize],
     ) -> Result<(Vec<Vec<RawCam>>, Passes)> {
-        for &t in targets {
-            check_target(ctx, t)?;
-        }
-        check_image(ctx, image)?;
         let layers = self.layers(ctx)?;
         let (captured, passes) = self.capture(ctx, image, &layers, targets)?;
         let mut per_target: Vec<Vec<RawCam>> = targets
@@ -378,12 +382,13 @@ pub fn input_map(cams: &[RawCam], height: usize, width: usize) -> Array2<f32> {
 }
 
 impl<R: CamRule> Method for Cam<R> {
-    fn name(&self) -> &str {
-        self.rule.name()
-    }
-
-    fn explain(&self, ctx: &Context, image: ArrayView3<f32>, target: usize) -> Result<Explanation> {
-        Ok(self.explain_targets(ctx, image, &[target])?.remove(0))
+    fn info(&self) -> MethodInfo {
+        MethodInfo {
+            needs_gradients: R::NEEDS_GRADIENTS,
+            takes_layer: true,
+            passes_per_target: self.rule.passes_per_target(),
+            ..MethodInfo::new(R::NAME, MapKind::Spatial)
+        }
     }
 
     fn explain_targets(
@@ -411,9 +416,5 @@ impl<R: CamRule> Method for Cam<R> {
                 e
             })
             .collect())
-    }
-
-    fn needs_gradients(&self) -> bool {
-        self.rule.needs_gradients()
     }
 }

@@ -4,27 +4,22 @@
 //! target gets the same map.
 //!
 //! `v₁` is computed as the top eigenvector of the smaller Gram matrix (`PᵀP`, K×K, or `PPᵀ`,
-//! hw×hw, then `v₁ ∝ Pᵀu₁`) with cyclic Jacobi rotations in f64 — the same vector as numpy's
-//! SVD up to sign and rounding. The sign of a singular vector is arbitrary (LAPACK picks one);
+//! hw×hw, then `v₁ ∝ Pᵀu₁`) with faer's self-adjoint eigendecomposition in f64 — the same
+//! vector as numpy's SVD up to sign and rounding. The sign of a singular vector is arbitrary (LAPACK picks one);
 //! Lantern's deterministic convention: the projection is made positively correlated with the
 //! channel-summed activation map `Σ_k A_k` (the CAM highlights where the activation mass is);
 //! if that correlation is exactly zero, the projection's largest-magnitude entry is made
 //! positive. Compare with the library up to sign. Stats: `explained_variance` = s₁²/Σ s².
 
-use super::base::{Cam, CamRule, LayerJob, RawCam};
+use super::base::{CamRule, LayerJob, RawCam};
 use crate::error::Result;
-use crate::params::Params;
+use crate::method::Passes;
 use ndarray::{Array1, Array2, ArrayView3};
 
 #[derive(Debug, Clone, Default)]
 pub struct EigenCam;
 
 impl EigenCam {
-    /// Parameters: `layer` or `layers`.
-    pub fn from_params(p: &Params) -> Result<Cam<EigenCam>> {
-        Cam::new(EigenCam, p)
-    }
-
     /// The signed projection `P·v₁` (`[h,w]`, Lantern's sign), with s₁²/Σs².
     pub fn projection(a: ArrayView3<f32>) -> (Array2<f32>, f64) {
         let (k, h, w) = a.dim();
@@ -77,60 +72,28 @@ impl EigenCam {
     }
 }
 
-/// Top eigenvector (largest eigenvalue) of a symmetric matrix by cyclic Jacobi rotations.
+/// Top eigenvector (largest eigenvalue) of a symmetric matrix, by faer's self-adjoint
+/// eigendecomposition (sequential, so the same on every machine). Its sign is arbitrary; the
+/// caller fixes it. Should faer report no convergence (non-finite input), the vector is zero.
 pub fn top_eigenvector(m: &Array2<f64>) -> (Array1<f64>, f64) {
     let d = m.nrows();
-    let mut a = m.clone();
-    let mut v = Array2::<f64>::eye(d);
-    let scale: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
-    for _sweep in 0..100 {
-        let off: f64 = (0..d)
-            .flat_map(|p| (0..d).filter(move |&q| q != p).map(move |q| (p, q)))
-            .map(|(p, q)| a[[p, q]] * a[[p, q]])
-            .sum::<f64>()
-            .sqrt();
-        if off <= 1e-15 * scale || scale == 0.0 {
-            break;
-        }
-        for p in 0..d {
-            for q in p + 1..d {
-                let apq = a[[p, q]];
-                if apq.abs() <= 1e-300 {
-                    continue;
-                }
-                let theta = (a[[q, q]] - a[[p, p]]) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for r in 0..d {
-                    let (arp, arq) = (a[[r, p]], a[[r, q]]);
-                    a[[r, p]] = c * arp - s * arq;
-                    a[[r, q]] = s * arp + c * arq;
-                }
-                for r in 0..d {
-                    let (apr, aqr) = (a[[p, r]], a[[q, r]]);
-                    a[[p, r]] = c * apr - s * aqr;
-                    a[[q, r]] = s * apr + c * aqr;
-                }
-                for r in 0..d {
-                    let (vrp, vrq) = (v[[r, p]], v[[r, q]]);
-                    v[[r, p]] = c * vrp - s * vrq;
-                    v[[r, q]] = s * vrp + c * vrq;
-                }
-            }
-        }
+    let a = faer::Mat::from_fn(d, d, |i, j| m[[i, j]]);
+    match a.self_adjoint_eigen(faer::Side::Lower) {
+        // Eigenvalues come in nondecreasing order: the last is the largest.
+        Ok(evd) if d > 0 => (
+            evd.U().col(d - 1).iter().copied().collect(),
+            *evd.S().column_vector().iter().last().expect("d > 0"),
+        ),
+        _ => (Array1::zeros(d), 0.0),
     }
-    let best = (0..d).fold(0, |b, i| if a[[i, i]] > a[[b, b]] { i } else { b });
-    (v.column(best).to_owned(), a[[best, best]])
 }
 
 impl CamRule for EigenCam {
-    fn name(&self) -> &'static str {
-        "eigencam"
-    }
+    const NAME: &'static str = "eigencam";
+    const NEEDS_GRADIENTS: bool = false;
 
-    fn needs_gradients(&self) -> bool {
-        false
+    fn passes_per_target(&self) -> Option<Passes> {
+        Some(Passes::new(1, 0))
     }
 
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>> {
@@ -154,7 +117,7 @@ mod tests {
     use ndarray::array;
 
     #[test]
-    fn jacobi_finds_the_top_eigenvector() {
+    fn finds_the_top_eigenvector() {
         let m = array![[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 1.0]];
         let (v, l) = top_eigenvector(&m);
         let mv = m.dot(&v);

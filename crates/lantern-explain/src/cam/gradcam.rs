@@ -2,20 +2,14 @@
 //! `w_k = mean_ij dA_kij`, `raw = relu(Σ_k w_k A_k)`. (Captum's
 //! `LayerGradCam(relu_attributions=True)` computes the same map.)
 
-use super::base::{Cam, CamRule, LayerJob, RawCam};
+use super::base::{CamRule, LayerJob, RawCam};
 use crate::error::Result;
-use crate::params::Params;
 use ndarray::{Array1, ArrayView3, Axis};
 
 #[derive(Debug, Clone, Default)]
 pub struct GradCam;
 
 impl GradCam {
-    /// Parameters: `layer` or `layers`.
-    pub fn from_params(p: &Params) -> Result<Cam<GradCam>> {
-        Cam::new(GradCam, p)
-    }
-
     /// `w_k = mean_ij dA_kij` (f64 accumulation).
     pub fn weights(da: ArrayView3<f32>) -> Array1<f32> {
         da.map_axis(Axis(1), |v| v.iter().map(|&x| f64::from(x)).sum::<f64>())
@@ -25,9 +19,7 @@ impl GradCam {
 }
 
 impl CamRule for GradCam {
-    fn name(&self) -> &'static str {
-        "gradcam"
-    }
+    const NAME: &'static str = "gradcam";
 
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>> {
         Ok(job.per_target(|a, da| RawCam::weighted(a, GradCam::weights(da))))

@@ -2,24 +2,14 @@
 //! `raw = relu(Σ_k dA_k ⊙ A_k)`. On a network ending in global average pooling and a linear
 //! layer dA is uniform over positions, so HiRes-CAM equals Grad-CAM there.
 
-use super::base::{Cam, CamRule, LayerJob, RawCam, elementwise_sum};
+use super::base::{CamRule, LayerJob, RawCam, elementwise_sum};
 use crate::error::Result;
-use crate::params::Params;
 
 #[derive(Debug, Clone, Default)]
 pub struct HiResCam;
 
-impl HiResCam {
-    /// Parameters: `layer` or `layers`.
-    pub fn from_params(p: &Params) -> Result<Cam<HiResCam>> {
-        Cam::new(HiResCam, p)
-    }
-}
-
 impl CamRule for HiResCam {
-    fn name(&self) -> &'static str {
-        "hirescam"
-    }
+    const NAME: &'static str = "hirescam";
 
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>> {
         Ok(job.per_target(|a, da| RawCam::new(elementwise_sum(a, da))))

@@ -41,13 +41,8 @@ impl ScoreCam {
 }
 
 impl CamRule for ScoreCam {
-    fn name(&self) -> &'static str {
-        "scorecam"
-    }
-
-    fn needs_gradients(&self) -> bool {
-        false
-    }
+    const NAME: &'static str = "scorecam";
+    const NEEDS_GRADIENTS: bool = false;
 
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>> {
         let a = job.activation(0);

@@ -2,9 +2,10 @@
 //! models, the reference arrays (read with lantern-data's `.npy` reader), and comparisons.
 #![allow(dead_code)]
 
-use lantern_explain::Context;
+use lantern_explain::{Context, Method, ParamValue, Params, build_method};
 use lantern_runtime::{Model, Runtime};
 use ndarray::{Array1, Array3, ArrayD, ArrayView, Dimension};
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
@@ -172,4 +173,21 @@ pub fn check_kinked<D: Dimension, E: Dimension>(
         "{what}: mean|diff|/mean|ref| = {mean_ratio:.3e} > 1e-3"
     );
     r
+}
+
+/// The method `name` with `params` (`key`, value) over its defaults.
+pub fn try_method(
+    name: &str,
+    params: &[(&str, ParamValue)],
+) -> lantern_explain::Result<Box<dyn Method>> {
+    let values: BTreeMap<String, ParamValue> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    build_method(name, &Params::new(name, values))
+}
+
+/// [`try_method`] for parameters known to be valid.
+pub fn method(name: &str, params: &[(&str, ParamValue)]) -> Box<dyn Method> {
+    try_method(name, params).expect("method builds")
 }

@@ -3,34 +3,9 @@
 
 use lantern_runtime::{Model, Runtime};
 use ndarray::{Array2, Array3, ArrayD, Ix2, Ix3, Ix4};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn shared_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-fn existing(path: PathBuf, variable: &str) -> PathBuf {
-    assert!(
-        path.is_dir(),
-        "test data folder {} is missing; set {variable} or put shared/ beside the repository",
-        path.display()
-    );
-    path
-}
-
-pub fn assets_dir() -> PathBuf {
-    let path = std::env::var_os("LANTERN_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| shared_dir().join("assets"));
-    existing(path, "LANTERN_ASSETS")
-}
-
-pub fn reference_dir() -> PathBuf {
-    let path = std::env::var_os("LANTERN_REFERENCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| shared_dir().join("reference"));
-    existing(path, "LANTERN_REFERENCE")
-}
+pub use lantern_core::test_data::{assets_dir, reference_dir};
 
 pub fn load_model(path: &Path) -> Model {
     let runtime = Runtime::get_or_default().expect("ONNX Runtime (run `just setup`)");

@@ -204,12 +204,14 @@ fn paired_with(
 }
 
 /// How many of a method's `backward` passes run the gradient graph stopped at the CAM layer
-/// (the rest compute input gradients).
+/// (the rest compute input gradients): one per target for a layer method that needs gradients
+/// (see `MethodInfo::takes_layer`).
 fn cam_backward(method: &str, backward: usize) -> usize {
-    match method {
-        "gradcam" | "gradcam++" | "xgradcam" | "layercam" | "hirescam" => backward,
-        // Grad-CAM times guided backprop: one of each per target.
-        "guided-gradcam" => backward / 2,
+    match lantern_explain::method_info(method) {
+        Some(i) if i.takes_layer && i.needs_gradients => {
+            let per_target = i.passes_per_target.map_or(1, |p| p.backward.max(1));
+            backward / per_target
+        }
         _ => 0,
     }
 }

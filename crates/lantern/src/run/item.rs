@@ -238,7 +238,7 @@ impl Runner<'_> {
             let started = Instant::now();
             let result = planned
                 .method
-                .explain_targets(&ctx, input.tensor.view(), &group_targets);
+                .explain_many(&ctx, input.tensor.view(), &group_targets);
             let seconds = started.elapsed().as_secs_f64() / group_targets.len().max(1) as f64;
             let explanations = match result {
                 Ok(e) => e,

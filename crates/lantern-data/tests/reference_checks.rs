@@ -11,13 +11,10 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use crate::crop::center_crop;
-use crate::decode::decode_rgb8;
-use crate::npy::read_npy;
-use crate::preprocess::{Layout, ModelInput, Resize};
-use crate::presets::Preset;
-use crate::resize::resize_bilinear_pil;
-use crate::test_assets::{assets_dir, reference_dir};
+use lantern_core::test_data::{assets_dir, reference_dir};
+use lantern_data::{
+    Layout, ModelInput, Preset, Resize, center_crop, decode_rgb8, read_npy, resize_bilinear_pil,
+};
 
 /// (max, mean) absolute difference in u8 levels over all channels.
 fn difference(ours: &RgbImage, theirs: &RgbImage) -> (u8, f64) {

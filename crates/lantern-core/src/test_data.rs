@@ -1,6 +1,7 @@
-//! Where the tests find the shared real images and reference outputs: `$LANTERN_ASSETS` (and
+//! Where tests find the shared real images and reference outputs: `$LANTERN_ASSETS` (and
 //! `$LANTERN_REFERENCE`), or `shared/` beside the repository as laid out for development and
-//! CI. A missing folder fails the test loudly rather than skipping it.
+//! CI. A missing folder fails the test loudly rather than skipping it. Test support for every
+//! crate's tests, kept here once.
 
 use std::path::PathBuf;
 
