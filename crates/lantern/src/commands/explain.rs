@@ -191,7 +191,7 @@ pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
                 Some(logits.view()),
                 None,
             )?;
-            let json = serde_json::to_vec_pretty(&scores.to_json())?;
+            let json = serde_json::to_vec_pretty(&crate::scoring::scores_json(&scores))?;
             crate::files::write_bytes(
                 &args
                     .out
