@@ -319,6 +319,29 @@ pub fn node(
     )
 }
 
+/// Op types of the gradient graph of `nodes` (input `x`, symbolic batch; the last node's
+/// first output is the logits), probed at a uniform `x` of `x_shape`.
+pub fn gradient_op_types(
+    nodes: Vec<NodeProto>,
+    inits: Vec<TensorProto>,
+    x_shape: &[usize],
+) -> Vec<String> {
+    let x = uniform(x_shape, -1.0, 1.0, 1);
+    let out = nodes.last().expect("a node").output[0].clone();
+    let mut dims: Vec<i64> = x_shape.iter().map(|&d| d as i64).collect();
+    dims[0] = -1;
+    let m = model(nodes, inits, &[("x", &dims)], &[&out], 13);
+    let shapes = probe(&m, &[("x", &x)]);
+    let g = crate::build_gradient_graph(&m, &shapes, &crate::GradientSpec::default())
+        .expect("gradient graph");
+    g.graph
+        .expect("graph")
+        .node
+        .iter()
+        .map(|n| crate::ir::op(n).to_string())
+        .collect()
+}
+
 /// A model from nodes and initializers. Input dims of -1 become the symbolic batch `N`.
 pub fn model(
     nodes: Vec<NodeProto>,
