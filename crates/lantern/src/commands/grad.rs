@@ -10,8 +10,8 @@ pub struct GradArgs {
     /// Tensors whose activation and gradient the graph also returns (repeatable).
     #[arg(long = "layer")]
     pub layers: Vec<String>,
-    /// Relu rule: plain, guided or deconvnet.
-    #[arg(long, default_value = "plain")]
+    /// Relu rule (guided backprop and deconvnet swap the Relu/Clip rule).
+    #[arg(long, default_value = "plain", value_parser = crate::cli_values::relu_rules())]
     pub rule: String,
     /// Differentiate through a final Softmax instead of stopping at its input.
     #[arg(long)]
