@@ -19,6 +19,9 @@ pub enum MetricsError {
         metric: &'static str,
         message: String,
     },
+    /// A metric name that is not in the registry.
+    #[error("unknown metric {name:?}; available: {available}")]
+    UnknownMetric { name: String, available: String },
     /// The caller's map function failed while a metric recomputed a map.
     #[error("{metric}: recomputing the map failed: {source}")]
     Map {

@@ -17,6 +17,7 @@ pub mod error;
 pub mod gaussian;
 pub mod pointing;
 pub mod rank;
+pub mod registry;
 pub mod sanity;
 pub mod ssim;
 pub mod summary;
@@ -32,6 +33,7 @@ pub use confidence::{
 pub use cost::{Cost, Meter};
 pub use error::{MetricsError, Result};
 pub use pointing::{BoundingBox, PointingResult, Region, energy_pointing_game, pointing_game};
+pub use registry::{METRICS, MapScores, SettingValue, Settings, score_map};
 pub use sanity::{SanityResult, SanitySettings, SanityStep, cascading_randomisation};
 pub use summary::{
     BootstrapSettings, Observation, SummaryRow, summarise, summary_markdown, write_summary_csv,

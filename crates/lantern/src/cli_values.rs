@@ -32,5 +32,5 @@ pub fn relu_rules() -> PossibleValuesParser {
 
 /// The metrics `lantern explain --metrics` scores a map with.
 pub fn explain_metrics() -> PossibleValuesParser {
-    PossibleValuesParser::new(crate::scoring::METRICS)
+    PossibleValuesParser::new(lantern_metrics::METRICS)
 }

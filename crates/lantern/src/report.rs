@@ -7,6 +7,7 @@ use crate::files::write_bytes;
 use crate::rows::{Row, write_scores};
 use crate::run::store::{CausalCurveRecord, HeadSummary, RunPlan, read_curves, read_row};
 use anyhow::{Context as _, Result};
+use base64::prelude::*;
 use lantern_metrics::{BootstrapSettings, Observation, SummaryRow};
 use lantern_runtime::{Model, Runtime};
 use polars::prelude::*;
@@ -262,114 +263,178 @@ fn write_pages(dir: &Path, manifest: &serde_json::Value, a: &Assembled) -> Resul
     }
     write_bytes(&dir.join("summary.md"), md.as_bytes())?;
 
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
+    let page = Page {
+        name: &name,
+        ok: a.ok,
+        failed: a.failed,
+        model: manifest["model"]["path"].as_str().unwrap_or(""),
+        provider: manifest["execution_provider"].as_str().unwrap_or(""),
+        header: table_cells(&table).next().unwrap_or_default(),
+        rows: table_cells(&table).skip(1).collect(),
+        figures: a
+            .figures
+            .iter()
+            .map(|(title, path)| PageImage::of(title, path))
+            .collect(),
+        maps: a
+            .rows
+            .iter()
+            .filter(|r| r.figure_file.is_some())
+            .take(60)
+            .map(|r| {
+                PageImage::of(
+                    &r.item,
+                    &dir.join(r.figure_file.as_ref().expect("filtered")),
+                )
+            })
+            .collect(),
+        failures: failed
+            .iter()
+            .map(|r| Failure {
+                item: &r.item,
+                error: r.error.as_deref().unwrap_or(""),
+            })
+            .collect(),
+        config: manifest["config_toml"].as_str().unwrap_or(""),
+        manifest: serde_json::to_string_pretty(manifest)?,
     };
-    let mut html = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{0} — Lantern report</title><style>\
-         body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}\
-         td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f3f3f3}}img{{max-width:100%;margin:6px 0}}\
-         pre{{background:#f6f6f6;padding:1em;overflow:auto;max-height:30em}}.failed{{color:#a00}}</style></head><body>\
-         <h1>{0}</h1><p>{1} items ok, <span class=\"{5}\">{2} failed</span>. Model <code>{3}</code> on {4}.</p>",
-        esc(&name),
-        a.ok,
-        a.failed,
-        esc(manifest["model"]["path"].as_str().unwrap_or("")),
-        esc(manifest["execution_provider"].as_str().unwrap_or("")),
-        if a.failed > 0 { "failed" } else { "" },
-    );
-    html.push_str("<h2>Summary</h2>");
-    html.push_str(&markdown_table_to_html(&table));
-    for (title, path) in &a.figures {
-        html.push_str(&format!("<h2>{}</h2>{}", esc(title), img_tag(path)));
-    }
-    html.push_str("<h2>Maps</h2>");
-    for r in a.rows.iter().filter(|r| r.figure_file.is_some()).take(60) {
-        let f = dir.join(r.figure_file.as_ref().expect("filtered"));
-        html.push_str(&format!("<h3>{}</h3>{}", esc(&r.item), img_tag(&f)));
-    }
-    if !failed.is_empty() {
-        html.push_str(
-            "<h2 class=\"failed\">Failed items</h2><table><tr><th>item</th><th>error</th></tr>",
-        );
-        for r in &failed {
-            html.push_str(&format!(
-                "<tr><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
-                esc(&r.item),
-                esc(r.error.as_deref().unwrap_or(""))
-            ));
-        }
-        html.push_str("</table>");
-    }
-    html.push_str(&format!(
-        "<h2>Config</h2><pre>{}</pre><h2>Manifest</h2><pre>{}</pre></body></html>",
-        esc(manifest["config_toml"].as_str().unwrap_or("")),
-        esc(&serde_json::to_string_pretty(manifest)?)
-    ));
-    write_bytes(&dir.join("index.html"), html.as_bytes()).context("writing index.html")
+    write_bytes(&dir.join("index.html"), render_page(&page)?.as_bytes())
+        .context("writing index.html")
 }
 
-fn img_tag(path: &Path) -> String {
-    match std::fs::read(path) {
-        Ok(bytes) => format!(
-            "<img src=\"data:image/png;base64,{}\" alt=\"{}\">",
-            base64(&bytes),
-            path.display()
-        ),
-        Err(_) => format!("<p>(missing figure {})</p>", path.display()),
+/// What `report.html` shows.
+#[derive(serde::Serialize)]
+struct Page<'a> {
+    name: &'a str,
+    ok: usize,
+    failed: usize,
+    model: &'a str,
+    provider: &'a str,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    figures: Vec<PageImage>,
+    maps: Vec<PageImage>,
+    failures: Vec<Failure<'a>>,
+    config: &'a str,
+    manifest: String,
+}
+
+#[derive(serde::Serialize)]
+struct PageImage {
+    title: String,
+    path: String,
+    /// The PNG in base64, `None` when the file cannot be read.
+    png: Option<String>,
+}
+
+impl PageImage {
+    fn of(title: &str, path: &Path) -> PageImage {
+        PageImage {
+            title: title.to_string(),
+            path: path.display().to_string(),
+            png: std::fs::read(path).ok().map(|b| BASE64_STANDARD.encode(b)),
+        }
     }
 }
 
-fn markdown_table_to_html(md: &str) -> String {
-    let mut html = String::from("<table>");
-    for (i, line) in md.lines().filter(|l| l.starts_with('|')).enumerate() {
-        if i == 1 {
-            continue; // the |---| separator
-        }
-        let tag = if i == 0 { "th" } else { "td" };
-        html.push_str("<tr>");
-        for cell in line.trim_matches('|').split('|') {
-            html.push_str(&format!(
-                "<{tag}>{}</{tag}>",
-                cell.trim().replace('<', "&lt;")
-            ));
-        }
-        html.push_str("</tr>");
-    }
-    html.push_str("</table>");
-    html
+#[derive(serde::Serialize)]
+struct Failure<'a> {
+    item: &'a str,
+    error: &'a str,
 }
 
-/// Standard base64 (RFC 4648) for inlining PNGs.
-fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
+/// The cells of a markdown table's rows (header first), without the `|---|` separator.
+fn table_cells(md: &str) -> impl Iterator<Item = Vec<String>> + '_ {
+    md.lines()
+        .filter(|l| l.starts_with('|'))
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, line)| {
+            line.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+}
+
+/// Text content needs `&`, `<` and `>` escaped; attribute values (`attr`) quotes as well.
+fn escape(text: &str, quotes: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if quotes => out.push_str("&quot;"),
+            '\'' if quotes => out.push_str("&#39;"),
+            c => out.push(c),
         }
     }
     out
 }
 
+/// `report.html` rendered with every value escaped.
+fn render_page(page: &Page) -> Result<String> {
+    let source: String = include_str!("report.html")
+        .lines()
+        .map(str::trim_start)
+        .collect();
+    let mut env = minijinja::Environment::new();
+    env.set_formatter(|out, _state, value| {
+        if value.is_safe() {
+            write!(out, "{value}")?;
+        } else if !value.is_undefined() && !value.is_none() {
+            write!(out, "{}", escape(&value.to_string(), false))?;
+        }
+        Ok(())
+    });
+    env.add_filter("attr", |v: String| {
+        minijinja::Value::from_safe_string(escape(&v, true))
+    });
+    env.add_template("report.html", &source)?;
+    Ok(env.get_template("report.html")?.render(page)?)
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(super::base64(b"Man"), "TWFu");
-        assert_eq!(super::base64(b"Ma"), "TWE=");
-        assert_eq!(super::base64(b"M"), "TQ==");
+    fn paths_and_text_are_escaped_in_the_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a \"quoted\" <b>.png");
+        std::fs::write(&path, b"M").unwrap();
+        let page = Page {
+            name: "x<script>",
+            ok: 1,
+            failed: 1,
+            model: "m.onnx",
+            provider: "cpu",
+            header: vec!["method".into()],
+            rows: vec![vec!["a&b".into()]],
+            figures: vec![PageImage::of("fig \"1\"", &path)],
+            maps: vec![PageImage::of("missing", &dir.path().join("gone<.png"))],
+            failures: vec![Failure {
+                item: "i",
+                error: "bad <input>",
+            }],
+            config: "name = \"x\"",
+            manifest: "{}".into(),
+        };
+        let html = render_page(&page).unwrap();
+        assert!(html.contains("<h1>x&lt;script&gt;</h1>"), "{html}");
+        assert!(html.contains("<td>a&amp;b</td>"), "{html}");
+        assert!(
+            html.contains("src=\"data:image/png;base64,TQ==\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("a &quot;quoted&quot; &lt;b&gt;.png\">"),
+            "{html}"
+        );
+        assert!(html.contains("(missing figure "), "{html}");
+        assert!(html.contains("gone&lt;.png"), "{html}");
+        assert!(html.contains("bad &lt;input&gt;"), "{html}");
+        assert!(!html.contains('\n'), "one line, as before");
     }
 }

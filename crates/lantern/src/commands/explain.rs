@@ -307,7 +307,7 @@ impl Item<'_> {
                     Some(logits.view()),
                     None,
                 )?;
-                let json = scores.to_json();
+                let json = crate::scoring::scores_json(&scores);
                 if let Some(obj) = json.as_object() {
                     for (k, v) in obj {
                         if let Some(x) = v.as_f64() {

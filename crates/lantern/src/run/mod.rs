@@ -209,19 +209,14 @@ fn build_methods(loaded: &Loaded, path: &Path) -> Result<PlannedMethods> {
                 path.display()
             );
         }
-        scoring::check_settings(&cfg.metrics.settings).map_err(|e| {
-            let key = e
-                .to_string()
-                .split(']')
-                .next()
-                .unwrap_or("")
-                .trim_start_matches('[')
-                .to_string();
-            let line = crate::config::find_line(&file.source, &format!("[{key}]"))
-                .map(|l| format!(":{l}"))
-                .unwrap_or_default();
-            anyhow!("{}{line}: {e}", path.display())
-        })?;
+        for (name, table) in &cfg.metrics.settings {
+            scoring::check_settings(name, table).map_err(|e| {
+                let line = crate::config::find_line(&file.source, &format!("[metrics.{name}]"))
+                    .map(|l| format!(":{l}"))
+                    .unwrap_or_default();
+                anyhow!("{}{line}: {e}", path.display())
+            })?;
+        }
         for m in &cfg.metrics.list {
             scoring::check_names(std::slice::from_ref(m))
                 .with_context(|| format!("{}: [metrics] list", path.display()))?;
