@@ -73,8 +73,22 @@ pub struct ModelSection {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeadSection {
-    /// Labelled images (ImageFolder layout) the head is fitted on.
-    pub train_root: PathBuf,
+    /// Labelled images (ImageFolder layout) the head is fitted on: shorthand for
+    /// `[model.head.train] kind = "imagefolder"`, `root = …`. Give this or `train`.
+    #[serde(default)]
+    pub train_root: Option<PathBuf>,
+    /// The data source the head is fitted on: the keys of `[data]`, with `map` from the
+    /// source's labels to `class_names` (see `head/train.rs`).
+    #[serde(default)]
+    pub train: Option<DataSection>,
+    /// Data sources scored after fitting (`[[model.head.evaluate]]`, same keys): the field
+    /// accuracy in the manifest, report and summary.
+    #[serde(default)]
+    pub evaluate: Vec<DataSection>,
+    /// How training images are turned into feature rows (`[model.head.augment]`): the lab →
+    /// field levers; see `head/augment.rs`.
+    #[serde(default)]
+    pub augment: Option<crate::head::augment::AugmentSection>,
     /// The feature tensor: `auto` = the input of the final Gemm/MatMul.
     #[serde(default = "default_layer")]
     pub features: String,
@@ -84,7 +98,8 @@ pub struct HeadSection {
     pub l2: f64,
     #[serde(default = "default_epochs")]
     pub epochs: usize,
-    /// Optional display names for the classes, in folder order.
+    /// Display names for the classes: in folder order for an ImageFolder source without
+    /// `map`, else the classes `map` maps onto (order = the head's class indices).
     #[serde(default)]
     pub class_names: Option<Vec<String>>,
     #[serde(default)]
@@ -164,7 +179,7 @@ fn default_sanity_step() -> usize {
     4
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSection {
     /// `list` (explicit `images`), `folder` (every image in `root`), `imagefolder` (one folder per
@@ -192,6 +207,11 @@ pub struct DataSection {
     /// More sources appended to this one (`[[data.extra]]`, same keys); class lists are merged.
     #[serde(default)]
     pub extra: Vec<DataSection>,
+    /// Class mapping from the source's labels to class names (`rust = "cedar apple rust"`):
+    /// labels not named are left out of a head's train/evaluate source and counted, and become
+    /// unlabelled in `[data]` (see `class_map.rs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub map: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -242,6 +262,16 @@ pub struct OutputSection {
     /// (image | heatmap, the study's saliency figure).
     #[serde(default = "default_panels")]
     pub panels: String,
+    /// With `panels = "two"`: add the heatmap-over-image panel after the two.
+    #[serde(default)]
+    pub overlay: bool,
+    /// Clip map values for display at this percentile, Captum's `visualize_image_attr`
+    /// convention (cumulative-sum threshold; 100 = no clipping). See `figure_style.rs`.
+    #[serde(default = "default_clip_percentile")]
+    pub clip_percentile: f32,
+    /// Colormap of unsigned maps: `jet`, `hot`, `gray` (or `viridis`); signed maps stay red-blue.
+    #[serde(default = "default_colormap")]
+    pub colormap: String,
 }
 
 impl Default for OutputSection {
@@ -250,8 +280,18 @@ impl Default for OutputSection {
             figures: true,
             grid_images: default_grid_images(),
             panels: default_panels(),
+            overlay: false,
+            clip_percentile: default_clip_percentile(),
+            colormap: default_colormap(),
         }
     }
+}
+
+fn default_clip_percentile() -> f32 {
+    99.0
+}
+fn default_colormap() -> String {
+    "jet".into()
 }
 
 fn default_preprocess() -> String {

@@ -156,21 +156,30 @@ pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
         };
         let saved = pipeline::save_map(&args.out, &format!("{file_stem}.{}", method.name()), e)?;
         let spatial = e.spatial();
-        let title = lantern_plot::prediction_title(
-            &pipeline::class_name(names.as_ref(), target),
-            target,
-            probs[target],
-            method.name(),
+        let predicted = pipeline::top_k(logits.view(), 1)[0];
+        let (target_name, predicted_name) = (
+            pipeline::class_name(names.as_ref(), target),
+            pipeline::class_name(names.as_ref(), predicted),
         );
+        let title = lantern_plot::PredictionTitle {
+            truth: None,
+            predicted: &predicted_name,
+            predicted_index: predicted,
+            predicted_probability: probs[predicted],
+            target: (target != predicted).then(|| (target_name.as_str(), target, probs[target])),
+            method: method.name(),
+        }
+        .text();
         let figure = args.out.join(format!("{file_stem}.{}.png", method.name()));
-        pipeline::save_figure(
+        crate::figure_style::save(
             &figure,
             &prepared,
             &spatial,
             title,
             None,
             pipeline::is_signed(method.name()) && e.map.ndim() == 2,
-            None,
+            method.name(),
+            &crate::config::OutputSection::default(),
         )?;
         if !args.metrics.is_empty() {
             let scores = crate::scoring::score_map(

@@ -4,11 +4,14 @@
 //! `merge` (combine sharded runs), `bench` (throughput against pure ONNX Runtime).
 
 mod bench;
+mod class_map;
 mod config;
 mod datasets;
 mod explain_cmd;
+mod figure_style;
 mod figures;
 mod files;
+mod floor;
 mod grad_cmd;
 mod head;
 mod layers_cmd;

@@ -262,16 +262,20 @@ fn write_pages(dir: &Path, manifest: &serde_json::Value, a: &Assembled) -> Resul
     let table = lantern_metrics::summary_markdown(&a.summary, 0.95);
     let failed: Vec<&Row> = a.rows.iter().filter(|r| r.failed()).collect();
     let mut md = format!("# {name}\n\n{} items ok, {} failed.\n\n", a.ok, a.failed);
-    if let Some(head) = manifest.get("head").filter(|h| !h.is_null()) {
-        md.push_str(&format!(
-            "Fitted head: train accuracy {:.1} %, validation accuracy {:.1} % ({} validation images).\n\n",
-            100.0 * head["train_accuracy"].as_f64().unwrap_or(f64::NAN),
-            100.0 * head["validation_accuracy"].as_f64().unwrap_or(f64::NAN),
-            head["validation_images"]
-        ));
-    }
+    let head_md = manifest
+        .get("head")
+        .filter(|h| !h.is_null())
+        .map(crate::head::report::markdown)
+        .unwrap_or_default();
+    md.push_str(&head_md);
     md.push_str("## Summary (mean ± std, 95 % bootstrap CI over images)\n\n");
     md.push_str(&table);
+    let standings = crate::floor::standings(&a.summary);
+    let floor_md = crate::floor::markdown(&standings);
+    if !floor_md.is_empty() {
+        md.push('\n');
+        md.push_str(&floor_md);
+    }
     if !failed.is_empty() {
         md.push_str("\n## Failed items\n\n| item | error |\n|---|---|\n");
         for r in &failed {
@@ -302,8 +306,18 @@ fn write_pages(dir: &Path, manifest: &serde_json::Value, a: &Assembled) -> Resul
         esc(manifest["execution_provider"].as_str().unwrap_or("")),
         if a.failed > 0 { "failed" } else { "" },
     );
+    if !head_md.is_empty() {
+        html.push_str(&crate::head::report::html(&head_md, &esc));
+    }
     html.push_str("<h2>Summary</h2>");
     html.push_str(&markdown_table_to_html(&table));
+    if !floor_md.is_empty() {
+        html.push_str(&format!(
+            "<h2>Against the random floor</h2><p>{}</p>",
+            esc(floor_md.lines().nth(2).unwrap_or(""))
+        ));
+        html.push_str(&markdown_table_to_html(&floor_md));
+    }
     for (title, path) in &a.figures {
         html.push_str(&format!("<h2>{}</h2>{}", esc(title), img_tag(path)));
     }
@@ -344,7 +358,7 @@ fn img_tag(path: &Path) -> String {
     }
 }
 
-fn markdown_table_to_html(md: &str) -> String {
+pub fn markdown_table_to_html(md: &str) -> String {
     let mut html = String::from("<table>");
     for (i, line) in md.lines().filter(|l| l.starts_with('|')).enumerate() {
         if i == 1 {

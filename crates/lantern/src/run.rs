@@ -63,6 +63,9 @@ pub fn run_experiment(
         .collect::<Result<_>>()?;
     let config = configs[0].clone();
     check_sweep_scope(&configs, path)?;
+    for c in &configs {
+        crate::figure_style::check(&c.output).with_context(|| path.display().to_string())?;
+    }
     let shard = shard.map(plan::parse_shard).transpose()?;
     let out_dir =
         out.unwrap_or_else(|| PathBuf::from("reports").join(safe_name(&config.experiment.name)));
@@ -776,18 +779,32 @@ impl Runner<'_> {
                 }
                 if cfg.output.figures {
                     let figure = self.out_dir.join("figures").join(format!("{}.png", it.id));
-                    let title = lantern_plot::prediction_title(
-                        &pipeline::class_name(self.names, target),
-                        target,
-                        probs[target],
-                        &method_name,
+                    let (target_name, predicted_name) = (
+                        pipeline::class_name(self.names, target),
+                        pipeline::class_name(self.names, predicted),
                     );
+                    let title = lantern_plot::PredictionTitle {
+                        truth: row.label_name.as_deref(),
+                        predicted: &predicted_name,
+                        predicted_index: predicted,
+                        predicted_probability: probs[predicted],
+                        target: (target != predicted)
+                            .then(|| (target_name.as_str(), target, probs[target])),
+                        method: &method_name,
+                    }
+                    .text();
                     let subtitle =
                         (!self.points[point].values.is_empty()).then(|| self.points[point].slug());
                     let signed = pipeline::is_signed(&method_name) && e.map.ndim() == 2;
-                    let two = (cfg.output.panels == "two").then_some(method_name.as_str());
-                    if let Err(err) = pipeline::save_figure(
-                        &figure, input, &spatial, title, subtitle, signed, two,
+                    if let Err(err) = crate::figure_style::save(
+                        &figure,
+                        input,
+                        &spatial,
+                        title,
+                        subtitle,
+                        signed,
+                        &method_name,
+                        &cfg.output,
                     ) {
                         self.fail(it, row, format!("figure: {err:#}"))?;
                         continue;
