@@ -5,6 +5,7 @@
 //! without bending the dependency arrows.
 
 pub mod atomic_write;
+pub mod dirs;
 pub mod hash;
 pub mod normalise;
 pub mod rng;

@@ -1,6 +1,6 @@
 //! The `[data]` section → a dataset (lantern-data loaders) with the selection applied.
 
-use crate::config::{Config, DataSection};
+use crate::config::{Config, DataKind, DataSection};
 use anyhow::{Result, anyhow, bail};
 use lantern_data::Dataset;
 use std::collections::HashMap;
@@ -92,7 +92,7 @@ pub fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Res
             anyhow!(
                 "{}: data.kind = {:?} needs data.root",
                 config_path.display(),
-                d.kind
+                d.kind.name()
             )
         })
     };
@@ -108,8 +108,8 @@ pub fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Res
             }
         )
     };
-    let mut dataset = match d.kind.as_str() {
-        "list" => {
+    let mut dataset = match d.kind {
+        DataKind::List => {
             if d.images.is_empty() {
                 bail!(
                     "{}: data.kind = \"list\" needs data.images = [\"path\", …]",
@@ -118,14 +118,14 @@ pub fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Res
             }
             Dataset::from_paths(config.experiment.name.clone(), d.images.iter().cloned())
         }
-        "folder" => {
+        DataKind::Folder => {
             let root = root()?;
             if !root.is_dir() {
                 return Err(missing(&root));
             }
             Dataset::folder_of_images(&root)?
         }
-        "imagefolder" => {
+        DataKind::ImageFolder => {
             let root = root()?;
             if !root.is_dir() {
                 return Err(missing(&root));
@@ -150,7 +150,7 @@ pub fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Res
                 ),
             }
         }
-        "plant-pathology-2020" => {
+        DataKind::PlantPathology2020 => {
             let root = root()?;
             if !root.is_dir() {
                 return Err(missing(&root));
@@ -160,7 +160,7 @@ pub fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Res
                 None => Dataset::plant_pathology_2020(&root)?,
             }
         }
-        "plant-pathology-2021" => {
+        DataKind::PlantPathology2021 => {
             let root = root()?;
             if !root.is_dir() {
                 return Err(missing(&root));
@@ -170,10 +170,6 @@ pub fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Res
                 None => Dataset::plant_pathology_2021(&root)?,
             }
         }
-        other => bail!(
-            "{}: data.kind = {other:?}: expected list, folder, imagefolder, plant-pathology-2020 or plant-pathology-2021",
-            config_path.display()
-        ),
     };
     if let Some(n) = d.per_class {
         dataset = dataset.per_class(n);

@@ -4,7 +4,7 @@
 //! (`three`, or the study's `two`, optionally with the overlay) — and a title that says the true
 //! label, the prediction with its probability and whether it is right.
 
-use crate::config::OutputSection;
+use crate::config::{OutputSection, Panels};
 use anyhow::{Context as _, Result, anyhow, bail};
 use lantern_data::Preprocessed;
 use lantern_plot::{Colormap, Figure as _, MapStyle, PanelSet};
@@ -18,12 +18,6 @@ pub fn check(output: &OutputSection) -> Result<()> {
         bail!(
             "[output] clip_percentile = {}: expected a percentile in (0, 100] (100 = no clipping)",
             output.clip_percentile
-        );
-    }
-    if !matches!(output.panels.as_str(), "two" | "three") {
-        bail!(
-            "[output] panels = {:?}: expected \"two\" or \"three\"",
-            output.panels
         );
     }
     Ok(())
@@ -61,7 +55,7 @@ pub fn save(
     output: &OutputSection,
 ) -> Result<()> {
     let mut fig = lantern_plot::Explanation::new(&image.display, map, title);
-    if output.panels == "two" {
+    if output.panels == Panels::Two {
         fig = fig.two_panels(method);
         if output.overlay {
             fig.panels = PanelSet::ImageHeatmapOverlay;

@@ -49,7 +49,7 @@ pub fn evaluate(
     for (i, source) in head.evaluate.iter().enumerate() {
         let what = format!(
             "{} {}",
-            source.kind,
+            source.kind.name(),
             source
                 .root
                 .as_deref()

@@ -7,7 +7,7 @@
 //! order, renamed by `class_names` when given (what `train_root` always did).
 
 use crate::class_map;
-use crate::config::{Config, DataSection, HeadSection};
+use crate::config::{Config, DataKind, DataSection, HeadSection};
 use anyhow::{Context as _, Result, bail};
 use lantern_data::Dataset;
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ pub struct TrainingSet {
 pub fn source(head: &HeadSection) -> Result<DataSection> {
     let mut source = match (&head.train_root, &head.train) {
         (Some(root), None) => DataSection {
-            kind: "imagefolder".into(),
+            kind: DataKind::ImageFolder,
             root: Some(root.clone()),
             ..DataSection::default()
         },
@@ -52,7 +52,7 @@ pub fn training_set(config: &Config, head: &HeadSection) -> Result<TrainingSet> 
     let source = source(head)?;
     let what = format!(
         "{} {}",
-        source.kind,
+        source.kind.name(),
         source
             .root
             .as_deref()
