@@ -9,6 +9,7 @@ mod image_folder;
 mod listing;
 mod path_list;
 mod plant_pathology;
+mod plant_pathology_2021;
 mod selection;
 mod split;
 
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use listing::{IMAGE_EXTENSIONS, has_image_extension};
 pub use plant_pathology::PLANT_PATHOLOGY_2020_CLASSES;
 pub(crate) use plant_pathology::read_csv_as_text;
+pub use plant_pathology_2021::PLANT_PATHOLOGY_2021_NAME;
 pub use split::Split;
 
 /// One image of a dataset.

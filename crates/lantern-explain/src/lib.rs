@@ -12,11 +12,13 @@
 //! - perturbation: [`occlusion`] (Captum), [`occlusion_incremental`] (the same maps from
 //!   incremental inference over the occluder's receptive field), [`rise`] (the RISE reference
 //!   code);
+//! - [`baselines`]: `random` and `sobel`, model-free floors under every score;
 //! - [`tokens`]: token → grid reshapes for transformer layers (pytorch-grad-cam's
 //!   `reshape_transform`).
 
 pub mod attention;
 pub mod attention_rollout;
+pub mod baselines;
 pub mod cam;
 pub mod deconvnet;
 pub mod error;

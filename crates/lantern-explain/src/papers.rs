@@ -63,6 +63,14 @@ pub const PAPERS: &[(&str, &str)] = &[
         "transformer-attribution",
         "Chefer, Gur & Wolf 2021, Generic Attention-model Explainability (ICCV)",
     ),
+    (
+        "random",
+        "baseline: a seeded uniform map, the chance floor of deletion/insertion",
+    ),
+    (
+        "sobel",
+        "baseline: Adebayo et al. 2018, Sanity Checks for Saliency Maps (NeurIPS), edge detector",
+    ),
 ];
 
 /// The reference of one method (empty for an unknown name).

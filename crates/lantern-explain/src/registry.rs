@@ -2,6 +2,7 @@
 //! file names); add to this table, never rename.
 
 use crate::attention_rollout::AttentionRollout;
+use crate::baselines::{RandomMap, SobelMap};
 use crate::cam::{
     AblationCam, Cam, EigenCam, GradCam, GradCamPlusPlus, HiResCam, LayerCam, ScoreCam, XGradCam,
 };
@@ -59,6 +60,8 @@ pub const METHODS: &[(&str, Constructor)] = &[
     ("transformer-attribution", |p| {
         boxed(TransformerAttribution::from_params(p))
     }),
+    ("random", |p| boxed(RandomMap::from_params(p))),
+    ("sobel", |p| boxed(SobelMap::from_params(p))),
 ];
 
 pub fn method_names() -> Vec<&'static str> {
@@ -108,7 +111,7 @@ mod tests {
             let m = build_method(name, &Params::new(name, BTreeMap::new())).unwrap();
             assert_eq!(m.name(), *name);
         }
-        assert_eq!(METHODS.len(), 21);
+        assert_eq!(METHODS.len(), 23);
     }
 
     #[test]

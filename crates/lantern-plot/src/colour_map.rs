@@ -16,6 +16,11 @@ pub enum Colormap {
     /// Diverging ColorBrewer `RdBu`, reversed so negative is blue, 0.5 is near-white and
     /// positive is red. For signed maps, with 0.5 mapped to a value of 0.
     RedBlue,
+    /// matplotlib's `hot` (black → red → yellow → white), Captum's usual colormap for
+    /// unsigned attributions.
+    Hot,
+    /// Linear grey levels, black → white (matplotlib's `gray`).
+    Gray,
 }
 
 impl Colormap {
@@ -26,6 +31,11 @@ impl Colormap {
             Colormap::Jet => jet(t),
             Colormap::Viridis => interpolate(&VIRIDIS, t),
             Colormap::RedBlue => interpolate(&RED_BLUE, t),
+            Colormap::Hot => hot(t),
+            Colormap::Gray => {
+                let v = (t * 255.0).round() as u8;
+                [v, v, v]
+            }
         }
     }
 
@@ -40,8 +50,37 @@ impl Colormap {
             Colormap::Jet => "jet",
             Colormap::Viridis => "viridis",
             Colormap::RedBlue => "red-blue",
+            Colormap::Hot => "hot",
+            Colormap::Gray => "gray",
         }
     }
+
+    /// The colormap a config names (`jet`, `hot`, `gray`, `viridis`, `red-blue`).
+    pub fn from_name(name: &str) -> Option<Colormap> {
+        [
+            Colormap::Jet,
+            Colormap::Viridis,
+            Colormap::RedBlue,
+            Colormap::Hot,
+            Colormap::Gray,
+        ]
+        .into_iter()
+        .find(|c| c.name() == name || (name == "grey" && *c == Colormap::Gray))
+    }
+}
+
+/// matplotlib's `hot` (`_hot_data`): red ramps from 0.0416 over the first 3/8, green over the
+/// next 3/8, blue over the last 1/4.
+fn hot(t: f32) -> [u8; 3] {
+    let ramp = |from: f32, to: f32, start: f32| {
+        let f = ((t - from) / (to - from)).clamp(0.0, 1.0);
+        ((start + (1.0 - start) * f) * 255.0).round() as u8
+    };
+    [
+        ramp(0.0, 0.365079, 0.0416),
+        ramp(0.365079, 0.746032, 0.0),
+        ramp(0.746032, 1.0, 0.0),
+    ]
 }
 
 /// Octave/OpenCV jet: each channel is a trapezoid `clamp(1.5 - |4t - c|)` centred at
@@ -184,6 +223,22 @@ mod tests {
         assert!(b > r, "negative end is blue");
         let [r, _, b] = Colormap::RedBlue.rgb(1.0);
         assert!(r > b, "positive end is red");
+    }
+
+    #[test]
+    fn hot_and_gray_follow_matplotlib() {
+        // matplotlib: hot(0) = (0.0416, 0, 0), hot(0.5) = (1, 0.354, 0), hot(1) = white.
+        assert_eq!(Colormap::Hot.rgb(0.0), [11, 0, 0]);
+        assert_eq!(Colormap::Hot.rgb(1.0), [255, 255, 255]);
+        let [r, g, b] = Colormap::Hot.rgb(0.5);
+        assert_eq!((r, b), (255, 0));
+        assert!((g as i32 - 90).abs() <= 1, "{g}");
+        assert_eq!(Colormap::Gray.rgb(0.5), [128, 128, 128]);
+        for name in ["jet", "hot", "gray", "viridis", "red-blue"] {
+            assert_eq!(Colormap::from_name(name).unwrap().name(), name);
+        }
+        assert_eq!(Colormap::from_name("grey"), Some(Colormap::Gray));
+        assert_eq!(Colormap::from_name("magma"), None);
     }
 
     #[test]

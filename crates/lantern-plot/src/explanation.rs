@@ -119,6 +119,50 @@ pub fn prediction_title(
     format!("{class_name} ({class_index}) p={probability:.2} — {method}")
 }
 
+/// A figure title that says how the prediction went: the true label when it is known, the
+/// predicted class with its probability, a right / wrong mark, the explained class when it is
+/// not the prediction, and the method:
+/// `true: rust · predicted: cedar apple rust (2) p=0.97 ✓ right — saliency`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictionTitle<'a> {
+    /// The image's true class name, when the dataset says.
+    pub truth: Option<&'a str>,
+    pub predicted: &'a str,
+    pub predicted_index: usize,
+    pub predicted_probability: f32,
+    /// The class the map explains, with its index and probability, when not the prediction.
+    pub target: Option<(&'a str, usize, f32)>,
+    pub method: &'a str,
+}
+
+impl PredictionTitle<'_> {
+    /// Whether the prediction matches the true label (`None` without one).
+    pub fn right(&self) -> Option<bool> {
+        self.truth.map(|t| t == self.predicted)
+    }
+
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        if let Some(t) = self.truth {
+            s.push_str(&format!("true: {t} · "));
+        }
+        s.push_str(&format!(
+            "predicted: {} ({}) p={:.2}",
+            self.predicted, self.predicted_index, self.predicted_probability
+        ));
+        match self.right() {
+            Some(true) => s.push_str(" ✓ right"),
+            Some(false) => s.push_str(" ✗ wrong"),
+            None => {}
+        }
+        if let Some((name, index, p)) = self.target {
+            s.push_str(&format!(" · explaining {name} ({index}) p={p:.2}"));
+        }
+        s.push_str(&format!(" — {}", self.method));
+        s
+    }
+}
+
 /// Gap between panels.
 const PANEL_GAP: u32 = 16;
 /// Gap between the last panel and the colour bar.
@@ -259,6 +303,79 @@ mod tests {
             (px - cx).abs() < 6.0 && (py - cy).abs() < 6.0,
             "hottest heatmap pixel at ({px}, {py}), map peaks at ({cx}, {cy})"
         );
+    }
+
+    #[test]
+    fn title_names_truth_prediction_and_mark() {
+        let mut t = PredictionTitle {
+            truth: Some("rust"),
+            predicted: "cedar apple rust",
+            predicted_index: 2,
+            predicted_probability: 0.973,
+            target: None,
+            method: "saliency",
+        };
+        assert_eq!(
+            t.text(),
+            "true: rust · predicted: cedar apple rust (2) p=0.97 ✗ wrong — saliency"
+        );
+        t.truth = Some("cedar apple rust");
+        assert_eq!(t.right(), Some(true));
+        assert!(t.text().starts_with(
+            "true: cedar apple rust · predicted: cedar apple rust (2) p=0.97 ✓ right"
+        ));
+        t.truth = None;
+        t.target = Some(("healthy", 3, 0.01));
+        assert_eq!(
+            t.text(),
+            "predicted: cedar apple rust (2) p=0.97 · explaining healthy (3) p=0.01 — saliency"
+        );
+    }
+
+    /// The 99th-percentile value (Captum's cumulative-sum threshold) takes the colour at the
+    /// top of the colour bar: half the map is 1, one pixel an outlier of 10, the rest 0.
+    #[test]
+    fn clipped_figure_puts_the_99th_percentile_at_the_top_of_the_bar() {
+        let (w, h) = (64u32, 64u32);
+        let image = RgbImage::from_pixel(w, h, image::Rgb([40, 120, 40]));
+        let mut map =
+            Array2::from_shape_fn(
+                (h as usize, w as usize),
+                |(_, x)| {
+                    if x < 32 { 1.0f32 } else { 0.0 }
+                },
+            );
+        map[(10, 50)] = 10.0;
+        assert_eq!(
+            crate::clip::cumulative_sum_threshold(map.iter().copied(), 99.0),
+            Some(1.0)
+        );
+        let style = MapStyle::unsigned(Colormap::Hot).with_clip_percentile(99.0);
+        let fig = Explanation::new(&image, &map, "t")
+            .two_panels("saliency")
+            .style(style);
+        assert_eq!(fig.colour_bar().range, (0.0, 1.0));
+        let png = fig.render().unwrap();
+        let layout = Layout::new(&fig);
+        let (ox, oy) = layout.panel_origins[1];
+        let top = Colormap::Hot.rgb(1.0);
+        // Inside the left half of the heatmap panel, away from the resampled edge.
+        let inside = png
+            .get_pixel(ox + layout.panel.0 / 4, oy + layout.panel.1 / 2)
+            .0;
+        assert!(distance_to(inside, top) <= 3, "{inside:?} vs {top:?}");
+        // The colour bar's top (below its 1 px frame) has the same colour.
+        let bar = png.get_pixel(layout.bar_x as u32 + 5, oy + 1).0;
+        assert!(distance_to(bar, top) <= 12, "{bar:?} vs {top:?}");
+        // Without clipping the same pixels are a dull red (1 of 10).
+        let plain = Explanation::new(&image, &map, "t")
+            .two_panels("saliency")
+            .style(MapStyle::unsigned(Colormap::Hot));
+        let png = plain.render().unwrap();
+        let dull = png
+            .get_pixel(ox + layout.panel.0 / 4, oy + layout.panel.1 / 2)
+            .0;
+        assert!(distance_to(dull, Colormap::Hot.rgb(0.1)) <= 3, "{dull:?}");
     }
 
     #[test]

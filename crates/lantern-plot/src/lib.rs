@@ -6,6 +6,7 @@
 
 mod bars;
 mod chart;
+mod clip;
 mod colour_bar;
 mod colour_map;
 mod confusion;
@@ -24,11 +25,12 @@ mod ticks;
 
 pub use bars::{Bar, BarChart, BarOrder};
 pub use chart::Scale;
+pub use clip::cumulative_sum_threshold;
 pub use colour_map::{Colormap, minmax_normalise};
 pub use confusion::ConfusionMatrix;
 pub use curves::{LinePlot, XAxis};
 pub use error::{FontError, PlotError, Result};
-pub use explanation::{Explanation, PanelSet, prediction_title};
+pub use explanation::{Explanation, PanelSet, PredictionTitle, prediction_title};
 pub use figure::{Figure, write_png_atomic};
 pub use font::{FONT_ENV, ensure_font};
 pub use grid::{ComparisonGrid, GridColumn, GridRow};

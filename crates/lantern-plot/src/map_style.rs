@@ -4,6 +4,7 @@
 use image::{RgbImage, imageops};
 use ndarray::Array2;
 
+use crate::clip::cumulative_sum_threshold;
 use crate::colour_map::{Colormap, finite_range};
 use crate::error::{PlotError, Result};
 
@@ -27,6 +28,9 @@ pub struct MapStyle {
     pub scale: MapScale,
     /// Opacity of the heatmap over the image in overlays, `0..=1`.
     pub alpha: f32,
+    /// Clip outliers at this percentile (Captum's cumulative-sum convention, see `clip.rs`):
+    /// the top of the colormap stands for the threshold, not the maximum. `None`: no clipping.
+    pub clip_percentile: Option<f32>,
 }
 
 impl Default for MapStyle {
@@ -43,6 +47,7 @@ impl MapStyle {
             colormap,
             scale: MapScale::MinMax,
             alpha: 0.5,
+            clip_percentile: None,
         }
     }
 
@@ -53,6 +58,7 @@ impl MapStyle {
             colormap: Colormap::RedBlue,
             scale: MapScale::SymmetricAboutZero,
             alpha: 0.8,
+            clip_percentile: None,
         }
     }
 
@@ -62,10 +68,34 @@ impl MapStyle {
         self
     }
 
+    /// Clips outliers at `percentile` (Captum's `visualize_image_attr` uses 98, the study's
+    /// figures here 99).
+    pub fn with_clip_percentile(mut self, percentile: f32) -> Self {
+        self.clip_percentile = Some(percentile);
+        self
+    }
+
     /// The raw values at the colormap's low and high ends (what the colour bar shows).
-    /// A constant map is widened around its value so the range is never empty.
+    /// A constant map is widened around its value so the range is never empty. With
+    /// `clip_percentile`, the high end (and for signed maps the low end) is Captum's threshold:
+    /// of `v − min` for min–max maps, of `|v|` for signed ones.
     pub fn value_range(&self, map: &Array2<f32>) -> (f32, f32) {
         let (lo, hi) = finite_range(map.iter().copied()).unwrap_or((0.0, 1.0));
+        let (lo, hi) = match (self.clip_percentile, self.scale) {
+            (Some(p), MapScale::MinMax) => {
+                match cumulative_sum_threshold(map.iter().map(|v| v - lo), p) {
+                    Some(t) if t > 0.0 => (lo, lo + t),
+                    _ => (lo, hi),
+                }
+            }
+            (Some(p), MapScale::SymmetricAboutZero) => {
+                match cumulative_sum_threshold(map.iter().map(|v| v.abs()), p) {
+                    Some(t) if t > 0.0 => (-t, t),
+                    _ => (lo, hi),
+                }
+            }
+            (None, _) => (lo, hi),
+        };
         match self.scale {
             MapScale::MinMax if hi > lo => (lo, hi),
             MapScale::MinMax => {
@@ -269,6 +299,30 @@ mod tests {
         assert_eq!(MapStyle::signed().value_range(&m), (-2.0, 2.0));
         let (lo, hi) = MapStyle::default().value_range(&array![[4.0, 4.0]]);
         assert!(lo < 4.0 && hi > 4.0);
+    }
+
+    #[test]
+    fn clipping_puts_the_threshold_at_the_top() {
+        // 98 values of 1, a 0 and an outlier of 50: at 50 % of the sum (74) the threshold is 1,
+        // so the ordinary values take the top colour instead of one near the bottom.
+        let mut m = Array2::from_elem((10, 10), 1.0f32);
+        m[(0, 0)] = 50.0;
+        m[(9, 9)] = 0.0;
+        let style = MapStyle::unsigned(Colormap::Hot).with_clip_percentile(50.0);
+        assert_eq!(style.value_range(&m), (0.0, 1.0));
+        let heat = style.colorize(&m);
+        assert_eq!(heat.get_pixel(5, 5).0, Colormap::Hot.rgb(1.0));
+        assert_eq!(heat.get_pixel(0, 0).0, Colormap::Hot.rgb(1.0));
+        assert_eq!(heat.get_pixel(9, 9).0, Colormap::Hot.rgb(0.0));
+        let unclipped = MapStyle::unsigned(Colormap::Hot).colorize(&m);
+        assert_eq!(unclipped.get_pixel(5, 5).0, Colormap::Hot.rgb(0.02));
+        let signed = MapStyle::signed().with_clip_percentile(50.0);
+        let s = Array2::from_shape_fn((1, 21), |(_, i)| match i {
+            20 => 10.0f32,
+            i if i % 2 == 0 => -1.0,
+            _ => 1.0,
+        });
+        assert_eq!(signed.value_range(&s), (-1.0, 1.0));
     }
 
     #[test]

@@ -75,8 +75,22 @@ pub struct ModelSection {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeadSection {
-    /// Labelled images (ImageFolder layout) the head is fitted on.
-    pub train_root: PathBuf,
+    /// Labelled images (ImageFolder layout) the head is fitted on: shorthand for
+    /// `[model.head.train] kind = "imagefolder"`, `root = …`. Give this or `train`.
+    #[serde(default)]
+    pub train_root: Option<PathBuf>,
+    /// The data source the head is fitted on: the keys of `[data]`, with `map` from the
+    /// source's labels to `class_names` (see `head/train.rs`).
+    #[serde(default)]
+    pub train: Option<DataSection>,
+    /// Data sources scored after fitting (`[[model.head.evaluate]]`, same keys): the field
+    /// accuracy in the manifest, report and summary.
+    #[serde(default)]
+    pub evaluate: Vec<DataSection>,
+    /// How training images are turned into feature rows (`[model.head.augment]`): the lab →
+    /// field levers; see `head/augment.rs`.
+    #[serde(default)]
+    pub augment: Option<crate::head::augment::AugmentSection>,
     /// The feature tensor: `auto` = the input of the final Gemm/MatMul.
     #[serde(default = "default_layer")]
     pub features: String,
@@ -86,7 +100,8 @@ pub struct HeadSection {
     pub l2: f64,
     #[serde(default = "default_epochs")]
     pub epochs: usize,
-    /// Optional display names for the classes, in folder order.
+    /// Display names for the classes: in folder order for an ImageFolder source without
+    /// `map`, else the classes `map` maps onto (order = the head's class indices).
     #[serde(default)]
     pub class_names: Option<Vec<String>>,
     #[serde(default)]
@@ -167,7 +182,7 @@ fn default_sanity_step() -> usize {
     4
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSection {
     /// Where the images come from; the keys each kind needs are checked when it loads.
@@ -194,15 +209,21 @@ pub struct DataSection {
     /// More sources appended to this one (`[[data.extra]]`, same keys); class lists are merged.
     #[serde(default)]
     pub extra: Vec<DataSection>,
+    /// Class mapping from the source's labels to class names (`rust = "cedar apple rust"`):
+    /// labels not named are left out of a head's train/evaluate source and counted, and become
+    /// unlabelled in `[data]` (see `class_map.rs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub map: BTreeMap<String, String>,
 }
 
 /// `data.kind`. A plain tag beside the section's other keys rather than
 /// `#[serde(tag = "kind")]` on a per-kind enum: serde cannot combine an internally tagged enum
 /// with `deny_unknown_fields` on the shared keys (`limit`, `boxes`, `extra`, …), and buffering
 /// the table would lose toml's spans, i.e. the `file:line` of a misspelled key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum DataKind {
     /// Explicit `images`.
+    #[default]
     #[serde(rename = "list")]
     List,
     /// Every image in `root`.
@@ -214,6 +235,9 @@ pub enum DataKind {
     /// Kaggle `train.csv` + `images/` under `root`.
     #[serde(rename = "plant-pathology-2020")]
     PlantPathology2020,
+    /// Kaggle 2021 `train.csv` (space-separated labels) + `train_images/` under `root`.
+    #[serde(rename = "plant-pathology-2021")]
+    PlantPathology2021,
 }
 
 impl DataKind {
@@ -224,6 +248,7 @@ impl DataKind {
             DataKind::Folder => "folder",
             DataKind::ImageFolder => "imagefolder",
             DataKind::PlantPathology2020 => "plant-pathology-2020",
+            DataKind::PlantPathology2021 => "plant-pathology-2021",
         }
     }
 }
@@ -302,6 +327,16 @@ pub struct OutputSection {
     pub grid_images: usize,
     #[serde(default)]
     pub panels: Panels,
+    /// With `panels = "two"`: add the heatmap-over-image panel after the two.
+    #[serde(default)]
+    pub overlay: bool,
+    /// Clip map values for display at this percentile, Captum's `visualize_image_attr`
+    /// convention (cumulative-sum threshold; 100 = no clipping). See `figure_style.rs`.
+    #[serde(default = "default_clip_percentile")]
+    pub clip_percentile: f32,
+    /// Colormap of unsigned maps: `jet`, `hot`, `gray` (or `viridis`); signed maps stay red-blue.
+    #[serde(default = "default_colormap")]
+    pub colormap: String,
 }
 
 impl Default for OutputSection {
@@ -310,8 +345,18 @@ impl Default for OutputSection {
             figures: true,
             grid_images: default_grid_images(),
             panels: Panels::default(),
+            overlay: false,
+            clip_percentile: default_clip_percentile(),
+            colormap: default_colormap(),
         }
     }
+}
+
+fn default_clip_percentile() -> f32 {
+    99.0
+}
+fn default_colormap() -> String {
+    "jet".into()
 }
 
 fn default_preprocess() -> Preset {

@@ -11,10 +11,14 @@ pub type Boxes = HashMap<PathBuf, Vec<lantern_data::PixelBox>>;
 
 pub fn load(config: &Config, config_path: &Path) -> Result<(Dataset, Boxes)> {
     let mut boxes = Boxes::new();
-    let mut dataset = load_section(&config.data, config, config_path)?;
+    let mut dataset = relabel(
+        load_section(&config.data, config, config_path)?,
+        &config.data,
+        config,
+    )?;
     attach_boxes(&config.data, &dataset, &mut boxes)?;
     for extra in &config.data.extra {
-        let more = load_section(extra, config, config_path)?;
+        let more = relabel(load_section(extra, config, config_path)?, extra, config)?;
         attach_boxes(extra, &more, &mut boxes)?;
         dataset = concatenate(dataset, more);
     }
@@ -25,6 +29,21 @@ pub fn load(config: &Config, config_path: &Path) -> Result<(Dataset, Boxes)> {
         );
     }
     Ok((dataset, boxes))
+}
+
+/// A `[data]` source's `map` onto the head's class names (or the classes the map names):
+/// labels it does not name become unlabelled, so those images are still explained.
+fn relabel(dataset: Dataset, d: &DataSection, config: &Config) -> Result<Dataset> {
+    if d.map.is_empty() {
+        return Ok(dataset);
+    }
+    let classes = config
+        .model
+        .head
+        .as_ref()
+        .and_then(|h| h.class_names.clone())
+        .unwrap_or_else(|| crate::class_map::classes_of(&d.map));
+    Ok(crate::class_map::apply(dataset, &d.map, &classes, true)?.dataset)
 }
 
 /// Boxes of a section's `boxes` CSV, matched to its samples by id or file name.
@@ -65,7 +84,9 @@ fn concatenate(mut a: Dataset, b: Dataset) -> Dataset {
     a
 }
 
-fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Result<Dataset> {
+/// One source (`[data]`, a `[[data.extra]]`, or a head's train/evaluate source) with its
+/// selection applied; its `map`, if any, is applied by the caller.
+pub fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Result<Dataset> {
     let root = || {
         d.root.clone().ok_or_else(|| {
             anyhow!(
@@ -137,6 +158,16 @@ fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Result<
             match &d.csv {
                 Some(csv) => Dataset::plant_pathology_2020_from(csv, root.join("images"))?,
                 None => Dataset::plant_pathology_2020(&root)?,
+            }
+        }
+        DataKind::PlantPathology2021 => {
+            let root = root()?;
+            if !root.is_dir() {
+                return Err(missing(&root));
+            }
+            match &d.csv {
+                Some(csv) => Dataset::plant_pathology_2021_from(csv, root.join("train_images"))?,
+                None => Dataset::plant_pathology_2021(&root)?,
             }
         }
     };

@@ -341,15 +341,26 @@ fn ranking(dir: &Path, summary: &[SummaryRow]) -> Result<Option<PathBuf>> {
     let Some(metric) = metric else {
         return Ok(None);
     };
+    let standings = crate::floor::standings(summary);
     let bars: Vec<lantern_plot::Bar> = summary
         .iter()
         .filter(|s| s.metric == metric)
         .map(|s| lantern_plot::Bar {
-            label: if s.sweep.is_empty() {
-                s.method.clone()
-            } else {
-                format!("{} {}", s.method, s.sweep)
-            },
+            label: format!(
+                "{}{}{}",
+                s.method,
+                if s.sweep.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", s.sweep)
+                },
+                // Marked when its CI does not beat the random baseline (floor.rs).
+                if crate::floor::below_floor(&standings, &s.method, &s.sweep, metric) {
+                    " (≤ random)"
+                } else {
+                    ""
+                }
+            ),
             value: s.mean,
             interval: Some((s.ci_low, s.ci_high)),
         })

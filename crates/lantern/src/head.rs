@@ -4,6 +4,15 @@
 //! gradient descent with a fixed schedule — deterministic) is fitted on a seeded stratified
 //! split, and the new classifier is the backbone with that Gemm's weights replaced: an ordinary
 //! ONNX model every method runs on. Cached by the hash of everything that goes into it.
+//!
+//! The training data is any data source (`train.rs`), optionally augmented (`augment.rs`: the
+//! lab → field levers); after fitting, the classifier is scored on the `evaluate` sources
+//! (`field.rs`), every run, cached or not.
+
+pub mod augment;
+pub mod field;
+pub mod report;
+mod train;
 
 use crate::config::{Config, HeadSection};
 use crate::files::sha256_hex;
@@ -14,6 +23,7 @@ use lantern_data::{ClassNames, Dataset};
 use lantern_graph::ModelProto;
 use lantern_runtime::{Model, Runtime};
 use ndarray::{Array1, Array2, Axis};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub struct HeadReport {
@@ -31,34 +41,13 @@ pub fn model_for(
         return Ok((pipeline::load_model(runtime, &config.model.path)?, None));
     };
     let backbone = pipeline::load_model(runtime, &config.model.path)?;
-    let train_all = Dataset::image_folder(&head.train_root)
-        .with_context(|| format!("[model.head] train_root {}", head.train_root.display()))?;
-    let train_all = match head.per_class {
-        Some(n) => train_all.per_class(n),
-        None => train_all,
-    };
-    if train_all.classes.len() < 2 {
-        bail!(
-            "[model.head] train_root {} has {} class folder(s); need at least 2",
-            head.train_root.display(),
-            train_all.classes.len()
-        );
-    }
-    let classes = match &head.class_names {
-        Some(names) if names.len() == train_all.classes.len() => names.clone(),
-        Some(names) => bail!(
-            "[model.head] class_names has {} names but {} has {} class folders",
-            names.len(),
-            head.train_root.display(),
-            train_all.classes.len()
-        ),
-        None => train_all.classes.clone(),
-    };
+    let set = train::training_set(config, head)?;
+    let (train_all, classes) = (&set.dataset, set.classes.clone());
     let feature = match head.features.as_str() {
         "auto" => final_gemm_input(&backbone.proto)?,
         t => t.to_string(),
     };
-    let key = head_key(&backbone, &train_all, head, &feature, config)?;
+    let key = head_key(&backbone, train_all, &classes, head, &feature, config)?;
     let cache_dir = lantern_runtime::cache::cache_root()
         .join("heads")
         .join(&key[..16]);
@@ -72,6 +61,12 @@ pub fn model_for(
         format!("{}\n", classes.join("\n")).as_bytes(),
     )?;
     let class_names = ClassNames::from_lines(&classes_file)?;
+    let preprocess = pipeline::preprocess_for(
+        &backbone,
+        config.model.preprocess,
+        config.model.mean,
+        config.model.std,
+    )?;
 
     if let (Ok(bytes), Ok(json)) = (std::fs::read(&model_file), std::fs::read(&summary_file))
         && let Ok(mut summary) = serde_json::from_slice::<HeadSummary>(&json)
@@ -83,14 +78,15 @@ pub fn model_for(
             100.0 * summary.validation_accuracy
         );
         let model = Model::from_bytes(runtime, &model_file, &bytes)?;
-        write_head_outputs(&head_dir, &summary)?;
-        return Ok((
+        return finish(
+            config,
+            head,
             model,
-            Some(HeadReport {
-                summary,
-                class_names,
-            }),
-        ));
+            summary,
+            class_names,
+            &preprocess,
+            &head_dir,
+        );
     }
 
     let split = train_all.stratified_split(head.validation, config.experiment.seed)?;
@@ -99,22 +95,48 @@ pub fn model_for(
         &backbone,
         config.runtime.memory_budget_mb,
     )?;
-    let preprocess = pipeline::preprocess_for(
-        &backbone,
-        config.model.preprocess,
-        config.model.mean,
-        config.model.std,
-    )?;
+    let augmenter = match &head.augment {
+        Some(a) => {
+            let backgrounds = if augment::Augmenter::needs_backgrounds(a) {
+                cut_leaves(&split.train)
+            } else {
+                Vec::new()
+            };
+            Some(augment::Augmenter::new(
+                a,
+                config.experiment.seed,
+                backgrounds,
+            )?)
+        }
+        None => None,
+    };
     eprintln!(
-        "head: extracting {} features for {} train + {} validation images",
+        "head: extracting {} features for {} train{} + {} validation images ({})",
         feature,
         split.train.samples.len(),
-        split.validation.samples.len()
+        augmenter
+            .as_ref()
+            .map(|a| format!(" × {} views", a.views()))
+            .unwrap_or_default(),
+        split.validation.samples.len(),
+        set.source
     );
-    let (x_train, y_train, mut failed) =
-        features(&backbone, &split.train, &preprocess, &feature, batch)?;
-    let (x_val, y_val, failed_val) =
-        features(&backbone, &split.validation, &preprocess, &feature, batch)?;
+    let (x_train, y_train, mut failed) = features(
+        &backbone,
+        &split.train,
+        &preprocess,
+        &feature,
+        batch,
+        augmenter.as_ref(),
+    )?;
+    let (x_val, y_val, failed_val) = features(
+        &backbone,
+        &split.validation,
+        &preprocess,
+        &feature,
+        batch,
+        None,
+    )?;
     failed.extend(failed_val);
     let k = classes.len();
     let fit = fit_logistic(&x_train, &y_train, k, head.l2, head.epochs);
@@ -140,9 +162,15 @@ pub fn model_for(
         confusion,
         failed_images: failed,
         cached: false,
+        train_source: set.source.clone(),
+        train_left_out: set.left_out.clone(),
+        augment: augmenter.as_ref().map(|a| a.describe()),
+        field_accuracy: None,
+        field_images: 0,
+        field: Vec::new(),
+        field_left_out: BTreeMap::new(),
     };
     crate::files::write_bytes(&summary_file, &serde_json::to_vec_pretty(&summary)?)?;
-    write_head_outputs(&head_dir, &summary)?;
     eprintln!(
         "head: train accuracy {:.1} %, validation accuracy {:.1} % ({} validation images)",
         100.0 * train_accuracy,
@@ -150,6 +178,51 @@ pub fn model_for(
         y_val.len()
     );
     let model = Model::from_bytes(runtime, &model_file, &bytes)?;
+    finish(
+        config,
+        head,
+        model,
+        summary,
+        class_names,
+        &preprocess,
+        &head_dir,
+    )
+}
+
+/// Scores the classifier on the evaluate sources, writes `<out>/head/`, and hands back both.
+fn finish(
+    config: &Config,
+    head: &HeadSection,
+    model: Model,
+    mut summary: HeadSummary,
+    class_names: ClassNames,
+    preprocess: &lantern_data::Preprocess,
+    head_dir: &Path,
+) -> Result<(Model, Option<HeadReport>)> {
+    if !head.evaluate.is_empty() {
+        let report = field::evaluate(config, head, &model, &summary.classes, preprocess)?;
+        eprintln!(
+            "head: field accuracy {} of {} ({})",
+            report.right,
+            report.images,
+            report
+                .leaves
+                .iter()
+                .map(|l| format!(
+                    "{}: {} → {} {:.2}",
+                    l.image, l.truth, l.predicted, l.probability
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        field::write_table(&head_dir.join("field.csv"), &report)?;
+        summary.field_accuracy = report.accuracy;
+        summary.field_images = report.images;
+        summary.field = report.leaves;
+        summary.field_left_out = report.left_out;
+        summary.failed_images.extend(report.failed);
+    }
+    write_head_outputs(head_dir, &summary)?;
     Ok((
         model,
         Some(HeadReport {
@@ -198,26 +271,55 @@ fn replace_final_gemm(proto: &ModelProto, w: &Array2<f32>, b: &Array1<f32>) -> R
 }
 
 /// Features of every sample (batched), with labels; images that fail are listed, not used.
+/// With an augmenter, each image gives `views` rows (its augmented copies) instead of one.
 fn features(
     model: &Model,
     data: &Dataset,
     preprocess: &lantern_data::Preprocess,
     tensor: &str,
     batch: usize,
+    augmenter: Option<&augment::Augmenter>,
 ) -> Result<(Array2<f32>, Vec<usize>, Vec<String>)> {
+    use rayon::prelude::*;
     let tap = model.tap_session(&[tensor.to_string()])?;
     let mut rows: Vec<Array1<f32>> = Vec::new();
     let mut labels = Vec::new();
     let mut failed = Vec::new();
     let progress = indicatif::ProgressBar::new(data.samples.len() as u64);
-    for chunk in data.samples.chunks(batch.max(1)) {
-        let paths: Vec<&Path> = chunk.iter().map(|s| s.path.as_path()).collect();
-        let loaded = lantern_data::load_batch(&paths, preprocess);
+    let per_chunk = match augmenter {
+        Some(a) => (batch / a.views()).max(1),
+        None => batch.max(1),
+    };
+    for (c, chunk) in data.samples.chunks(per_chunk).enumerate() {
+        // Decode, augment and preprocess on the rayon pool; sample i's views are seeded by i.
+        let inputs: Vec<std::result::Result<Vec<ndarray::Array3<f32>>, String>> = chunk
+            .par_iter()
+            .enumerate()
+            .map(|(i, sample)| {
+                if let Some(e) = &sample.error {
+                    return Err(e.clone());
+                }
+                let decoded = lantern_data::decode_rgb8(&sample.path).map_err(|e| e.to_string())?;
+                let images = match augmenter {
+                    Some(a) => a.views_of(&decoded.image, (c * per_chunk + i) as u64),
+                    None => vec![decoded.image],
+                };
+                images
+                    .iter()
+                    .map(|im| {
+                        preprocess
+                            .apply(im)
+                            .map(|p| p.tensor)
+                            .map_err(|e| format!("{}: {e}", sample.path.display()))
+                    })
+                    .collect()
+            })
+            .collect();
         let mut ok = Vec::new();
-        for (sample, r) in chunk.iter().zip(loaded) {
+        for (sample, r) in chunk.iter().zip(inputs) {
             match (r, sample.label) {
-                (Ok(p), Some(label)) => ok.push((p, label)),
-                (Err(e), _) => failed.push(e.to_string()),
+                (Ok(views), Some(label)) => ok.extend(views.into_iter().map(|v| (v, label))),
+                (Err(e), _) => failed.push(e),
                 (Ok(_), None) => failed.push(format!("{}: no label", sample.path.display())),
             }
         }
@@ -225,7 +327,7 @@ fn features(
         if ok.is_empty() {
             continue;
         }
-        let views: Vec<_> = ok.iter().map(|(p, _)| p.tensor.view()).collect();
+        let views: Vec<_> = ok.iter().map(|(t, _)| t.view()).collect();
         let x = ndarray::stack(Axis(0), &views)?;
         let tapped = tap.run(x.view())?;
         let f = &tapped.tensors[tensor];
@@ -242,6 +344,17 @@ fn features(
     }
     let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
     Ok((ndarray::stack(Axis(0), &views)?, labels, failed))
+}
+
+/// Every decodable training leaf, cut out of its board, for the background collages.
+fn cut_leaves(data: &Dataset) -> Vec<augment::Sprite> {
+    use rayon::prelude::*;
+    data.samples
+        .par_iter()
+        .filter(|s| s.error.is_none())
+        .filter_map(|s| lantern_data::decode_rgb8(&s.path).ok())
+        .map(|d| augment::Sprite::cut(d.image))
+        .collect()
 }
 
 /// A fitted multinomial logistic regression on standardised features.
@@ -310,12 +423,13 @@ fn accuracy(pred: &[usize], truth: &[usize]) -> f64 {
 fn head_key(
     backbone: &Model,
     data: &Dataset,
+    classes: &[String],
     head: &HeadSection,
     feature: &str,
     config: &Config,
 ) -> Result<String> {
     let mut text = format!(
-        "{}|{}|{}|{}|{}|{}|{}|{}|",
+        "{}|{}|{}|{}|{}|{}|{}|{}|{:?}|{}|",
         backbone.hash,
         feature,
         head.validation,
@@ -323,7 +437,9 @@ fn head_key(
         head.epochs,
         config.experiment.seed,
         config.model.preprocess,
-        env!("CARGO_PKG_VERSION")
+        env!("CARGO_PKG_VERSION"),
+        classes,
+        serde_json::to_string(&head.augment)?
     );
     for s in &data.samples {
         let bytes =

@@ -5,14 +5,17 @@
 //! `fetch`, `setup`, `completions`. Each command is a file of `commands/`; `run` is staged in
 //! `run/`. Exit codes: `exit`.
 
+mod class_map;
 mod cli_values;
 mod commands;
 mod config;
 mod datasets;
 mod exit;
 mod fetch;
+mod figure_style;
 mod figures;
 mod files;
+mod floor;
 mod head;
 mod logging;
 mod npz;

@@ -2,11 +2,8 @@
 //! names, target resolution, and writing one explanation's map and figure.
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use lantern_data::{
-    ClassNames, Layout as DataLayout, ModelInput, Preprocess, Preprocessed, Preset,
-};
+use lantern_data::{ClassNames, Layout as DataLayout, ModelInput, Preprocess, Preset};
 use lantern_explain::Explanation;
-use lantern_plot::Figure as _;
 use lantern_runtime::{Device, Model, Runtime, RuntimeOptions};
 use ndarray::{Array2, ArrayView1};
 use std::path::{Path, PathBuf};
@@ -201,32 +198,6 @@ pub fn save_map(dir: &Path, file_stem: &str, e: &Explanation) -> Result<SavedMap
         map_sha256: crate::files::sha256_hex(&bytes),
         map_file,
     })
-}
-
-/// The study's figure: original | heatmap | overlay (or, with `two_panels = Some(map label)`,
-/// original | heatmap), colour bar, class name + probability.
-pub fn save_figure(
-    path: &Path,
-    image: &Preprocessed,
-    map: &Array2<f32>,
-    title: String,
-    subtitle: Option<String>,
-    signed: bool,
-    two_panels: Option<&str>,
-) -> Result<()> {
-    let mut fig = lantern_plot::Explanation::new(&image.display, map, title);
-    if let Some(label) = two_panels {
-        fig = fig.two_panels(label);
-    }
-    if let Some(s) = subtitle {
-        fig = fig.subtitle(s);
-    }
-    if signed {
-        fig = fig.signed();
-    }
-    fig.save(path)
-        .with_context(|| format!("drawing {}", path.display()))?;
-    Ok(())
 }
 
 /// Map statistics recorded with every row (until metrics say more).

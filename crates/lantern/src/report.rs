@@ -241,16 +241,20 @@ fn write_pages(dir: &Path, manifest: &serde_json::Value, a: &Assembled) -> Resul
     let table = lantern_metrics::summary_markdown(&a.summary, 0.95);
     let failed: Vec<&Row> = a.rows.iter().filter(|r| r.failed()).collect();
     let mut md = format!("# {name}\n\n{} items ok, {} failed.\n\n", a.ok, a.failed);
-    if let Some(head) = manifest.get("head").filter(|h| !h.is_null()) {
-        md.push_str(&format!(
-            "Fitted head: train accuracy {:.1} %, validation accuracy {:.1} % ({} validation images).\n\n",
-            100.0 * head["train_accuracy"].as_f64().unwrap_or(f64::NAN),
-            100.0 * head["validation_accuracy"].as_f64().unwrap_or(f64::NAN),
-            head["validation_images"]
-        ));
-    }
+    let head_md = manifest
+        .get("head")
+        .filter(|h| !h.is_null())
+        .map(crate::head::report::markdown)
+        .unwrap_or_default();
+    md.push_str(&head_md);
     md.push_str("## Summary (mean ± std, 95 % bootstrap CI over images)\n\n");
     md.push_str(&table);
+    let standings = crate::floor::standings(&a.summary);
+    let floor_md = crate::floor::markdown(&standings);
+    if !floor_md.is_empty() {
+        md.push('\n');
+        md.push_str(&floor_md);
+    }
     if !failed.is_empty() {
         md.push_str("\n## Failed items\n\n| item | error |\n|---|---|\n");
         for r in &failed {
@@ -263,7 +267,18 @@ fn write_pages(dir: &Path, manifest: &serde_json::Value, a: &Assembled) -> Resul
     }
     write_bytes(&dir.join("summary.md"), md.as_bytes())?;
 
+    let floor_html = if floor_md.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<p>{}</p>{}",
+            escape(floor_md.lines().nth(2).unwrap_or(""), false),
+            markdown_table_to_html(&floor_md)
+        )
+    };
     let page = Page {
+        head: crate::head::report::html(&head_md, &|t: &str| escape(t, false)),
+        floor: floor_html,
         name: &name,
         ok: a.ok,
         failed: a.failed,
@@ -305,6 +320,10 @@ fn write_pages(dir: &Path, manifest: &serde_json::Value, a: &Assembled) -> Resul
 /// What `report.html` shows.
 #[derive(serde::Serialize)]
 struct Page<'a> {
+    /// The fitted head's section (field accuracy, per-leaf table), HTML already escaped.
+    head: String,
+    /// The random-floor note and table, HTML already escaped.
+    floor: String,
     name: &'a str,
     ok: usize,
     failed: usize,
@@ -341,6 +360,28 @@ impl PageImage {
 struct Failure<'a> {
     item: &'a str,
     error: &'a str,
+}
+
+/// A markdown table as an HTML table, every cell escaped (the head's field-accuracy and the
+/// random-floor tables).
+pub fn markdown_table_to_html(md: &str) -> String {
+    let mut html = String::from("<table>");
+    for (i, line) in md.lines().filter(|l| l.starts_with('|')).enumerate() {
+        if i == 1 {
+            continue; // the |---| separator
+        }
+        let tag = if i == 0 { "th" } else { "td" };
+        html.push_str("<tr>");
+        for cell in line.trim_matches('|').split('|') {
+            html.push_str(&format!(
+                "<{tag}>{}</{tag}>",
+                escape(cell.trim(), false)
+            ));
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</table>");
+    html
 }
 
 /// The cells of a markdown table's rows (header first), without the `|---|` separator.
@@ -405,6 +446,8 @@ mod tests {
         let path = dir.path().join("a \"quoted\" <b>.png");
         std::fs::write(&path, b"M").unwrap();
         let page = Page {
+            head: String::new(),
+            floor: String::new(),
             name: "x<script>",
             ok: 1,
             failed: 1,

@@ -281,18 +281,31 @@ impl Item<'_> {
                 }
             };
             let spatial = e.spatial();
-            let class = pipeline::class_name(self.names, target);
-            let title =
-                lantern_plot::prediction_title(&class, target, probs[target], method.name());
+            let predicted = pipeline::top_k(logits.view(), 1)[0];
+            let (target_name, predicted_name) = (
+                pipeline::class_name(self.names, target),
+                pipeline::class_name(self.names, predicted),
+            );
+            let title = lantern_plot::PredictionTitle {
+                truth: None,
+                predicted: &predicted_name,
+                predicted_index: predicted,
+                predicted_probability: probs[predicted],
+                target: (target != predicted)
+                    .then(|| (target_name.as_str(), target, probs[target])),
+                method: method.name(),
+            }
+            .text();
             let figure = args.out.join(format!("{file_stem}.{}.png", method.name()));
-            pipeline::save_figure(
+            crate::figure_style::save(
                 &figure,
                 &prepared,
                 &spatial,
                 title,
                 None,
                 pipeline::is_signed(method.name()) && e.map.ndim() == 2,
-                None,
+                method.name(),
+                &crate::config::OutputSection::default(),
             )?;
             let mut metrics = BTreeMap::new();
             if !args.metrics.is_empty() {
@@ -328,7 +341,7 @@ impl Item<'_> {
                     i,
                     method.name(),
                     target,
-                    class,
+                    target_name,
                     probs[target],
                     e.passes.forward,
                     e.passes.backward,
@@ -340,7 +353,7 @@ impl Item<'_> {
                 image: source.display().to_string(),
                 method: method.name().to_string(),
                 target: Some(target),
-                class,
+                class: target_name,
                 probability: Some(probs[target]),
                 forward_passes: e.passes.forward,
                 backward_passes: e.passes.backward,

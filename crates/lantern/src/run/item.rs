@@ -5,7 +5,7 @@
 use super::PlannedMethod;
 use super::PlannedMethods;
 use super::store::{point_params, relative, write_curves, write_row};
-use crate::config::{Config, Panels, SweepPoint};
+use crate::config::{Config, SweepPoint};
 use crate::pipeline::{self, TargetSpec};
 use crate::plan::WorkItem;
 use crate::rows::Row;
@@ -340,19 +340,33 @@ impl Runner<'_> {
         }
         if cfg.output.figures {
             let figure = self.out_dir.join("figures").join(format!("{}.png", it.id));
-            let title = lantern_plot::prediction_title(
-                &pipeline::class_name(self.names, target),
-                target,
-                probs[target],
-                &method_name,
+            let (target_name, predicted_name) = (
+                pipeline::class_name(self.names, target),
+                pipeline::class_name(self.names, predicted),
             );
+            let title = lantern_plot::PredictionTitle {
+                truth: row.label_name.as_deref(),
+                predicted: &predicted_name,
+                predicted_index: predicted,
+                predicted_probability: probs[predicted],
+                target: (target != predicted)
+                    .then(|| (target_name.as_str(), target, probs[target])),
+                method: method_name,
+            }
+            .text();
             let subtitle =
                 (!self.points[point].values.is_empty()).then(|| self.points[point].slug());
-            let signed = pipeline::is_signed(&method_name) && e.map.ndim() == 2;
-            let two = (cfg.output.panels == Panels::Two).then_some(method_name);
-            if let Err(err) =
-                pipeline::save_figure(&figure, input, &spatial, title, subtitle, signed, two)
-            {
+            let signed = pipeline::is_signed(method_name) && e.map.ndim() == 2;
+            if let Err(err) = crate::figure_style::save(
+                &figure,
+                input,
+                &spatial,
+                title,
+                subtitle,
+                signed,
+                method_name,
+                &cfg.output,
+            ) {
                 self.fail(it, row, format!("figure: {err:#}"))?;
                 return Ok(());
             }

@@ -115,6 +115,9 @@ fn load_config(
         .map(|p| file.typed(p))
         .collect::<Result<_>>()?;
     check_sweep_scope(&configs, path)?;
+    for c in &configs {
+        crate::figure_style::check(&c.output).with_context(|| path.display().to_string())?;
+    }
     let shard = shard.map(plan::parse_shard).transpose()?;
     let out_dir = out
         .unwrap_or_else(|| PathBuf::from("reports").join(safe_name(&configs[0].experiment.name)));

@@ -33,12 +33,41 @@ pub struct HeadSummary {
     pub feature_tensor: String,
     pub train_images: usize,
     pub validation_images: usize,
+    #[serde(deserialize_with = "nan_if_null")]
     pub train_accuracy: f64,
+    /// NaN (null in JSON) when the validation split is empty.
+    #[serde(deserialize_with = "nan_if_null")]
     pub validation_accuracy: f64,
     /// Rows = true class, columns = predicted class, on the validation split.
     pub confusion: Vec<Vec<usize>>,
     pub failed_images: Vec<String>,
     pub cached: bool,
+    /// The training source, as `kind root`.
+    #[serde(default)]
+    pub train_source: String,
+    /// Training images the class map left out, by reason.
+    #[serde(default)]
+    pub train_left_out: BTreeMap<String, usize>,
+    /// How training images became feature rows (`[model.head.augment]`), in words.
+    #[serde(default)]
+    pub augment: Option<String>,
+    /// Accuracy on the `[[model.head.evaluate]]` sources (the field leaves), when there are any.
+    #[serde(default)]
+    pub field_accuracy: Option<f64>,
+    /// Images the field accuracy is over.
+    #[serde(default)]
+    pub field_images: usize,
+    /// The per-image table (true, predicted, probability).
+    #[serde(default)]
+    pub field: Vec<crate::head::field::FieldLeaf>,
+    /// Evaluate images the class maps left out, by reason.
+    #[serde(default)]
+    pub field_left_out: BTreeMap<String, usize>,
+}
+
+/// JSON has no NaN: serde_json writes it as null, read back here as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 pub fn point_params(p: &SweepPoint) -> BTreeMap<String, String> {
