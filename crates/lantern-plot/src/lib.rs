@@ -5,6 +5,7 @@
 //! font found at runtime (see [`ensure_font`]).
 
 mod bars;
+mod canvas;
 mod chart;
 mod colormap;
 mod colour_bar;
@@ -29,7 +30,7 @@ pub use confusion::ConfusionMatrix;
 pub use curves::{LinePlot, XAxis};
 pub use error::{FontError, PlotError, Result};
 pub use explanation::{Explanation, PanelSet, prediction_title};
-pub use figure::{Figure, write_png_atomic};
+pub use figure::{Figure, FigureFormat, write_png_atomic};
 pub use font::{FONT_ENV, ensure_font};
 pub use grid::{ComparisonGrid, GridColumn, GridRow};
 pub use map_style::{MapScale, MapStyle};

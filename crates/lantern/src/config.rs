@@ -302,6 +302,9 @@ pub struct OutputSection {
     pub grid_images: usize,
     #[serde(default)]
     pub panels: Panels,
+    /// The file format of figures: `png` (default) or `svg`.
+    #[serde(default)]
+    pub format: lantern_plot::FigureFormat,
 }
 
 impl Default for OutputSection {
@@ -310,6 +313,7 @@ impl Default for OutputSection {
             figures: true,
             grid_images: default_grid_images(),
             panels: Panels::default(),
+            format: Default::default(),
         }
     }
 }

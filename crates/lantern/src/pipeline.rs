@@ -205,8 +205,13 @@ pub fn save_map(dir: &Path, file_stem: &str, e: &Explanation) -> Result<SavedMap
 
 /// The study's figure: original | heatmap | overlay (or, with `two_panels = Some(map label)`,
 /// original | heatmap), colour bar, class name + probability.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one figure's parts, passed through"
+)]
 pub fn save_figure(
     path: &Path,
+    format: lantern_plot::FigureFormat,
     image: &Preprocessed,
     map: &Array2<f32>,
     title: String,
@@ -224,7 +229,7 @@ pub fn save_figure(
     if signed {
         fig = fig.signed();
     }
-    fig.save(path)
+    fig.save_as(path, format)
         .with_context(|| format!("drawing {}", path.display()))?;
     Ok(())
 }

@@ -314,7 +314,11 @@ fn write_pages(dir: &Path, manifest: &serde_json::Value, a: &Assembled) -> Resul
 fn img_tag(path: &Path) -> String {
     match std::fs::read(path) {
         Ok(bytes) => format!(
-            "<img src=\"data:image/png;base64,{}\" alt=\"{}\">",
+            "<img src=\"data:{};base64,{}\" alt=\"{}\">",
+            match path.extension().and_then(|e| e.to_str()) {
+                Some("svg") => "image/svg+xml",
+                _ => "image/png",
+            },
             base64(&bytes),
             path.display()
         ),

@@ -287,6 +287,7 @@ impl Item<'_> {
             let figure = args.out.join(format!("{file_stem}.{}.png", method.name()));
             pipeline::save_figure(
                 &figure,
+                lantern_plot::FigureFormat::Png,
                 &prepared,
                 &spatial,
                 title,
@@ -373,6 +374,16 @@ fn tensor_input(path: &Path, preprocess: &Preprocess) -> Result<Preprocessed> {
     if tensor.shape()[0] != 1 {
         bail!(
             "{}: expected batch 1, found shape {:?}",
+            path.display(),
+            tensor.shape()
+        );
+    }
+    let [c, h, w] = preprocess.output_shape();
+    if tensor.shape()[1..] != [c, h, w] {
+        bail!(
+            "{}: shape {:?}, but --input-npy is always NCHW: [1,{c},{h},{w}] for this model, \
+             also when the model itself takes NHWC (Lantern transposes at the model boundary); \
+             an NHWC array x becomes NCHW with x.transpose(0, 3, 1, 2)",
             path.display(),
             tensor.shape()
         );

@@ -339,7 +339,9 @@ impl Runner<'_> {
             }
         }
         if cfg.output.figures {
-            let figure = self.out_dir.join("figures").join(format!("{}.png", it.id));
+            let format = cfg.output.format;
+            let figure =
+                (self.out_dir.join("figures")).join(format!("{}.{}", it.id, format.extension()));
             let title = lantern_plot::prediction_title(
                 &pipeline::class_name(self.names, target),
                 target,
@@ -350,9 +352,9 @@ impl Runner<'_> {
                 (!self.points[point].values.is_empty()).then(|| self.points[point].slug());
             let signed = pipeline::is_signed(&method_name) && e.map.ndim() == 2;
             let two = (cfg.output.panels == Panels::Two).then_some(method_name);
-            if let Err(err) =
-                pipeline::save_figure(&figure, input, &spatial, title, subtitle, signed, two)
-            {
+            if let Err(err) = pipeline::save_figure(
+                &figure, format, input, &spatial, title, subtitle, signed, two,
+            ) {
                 self.fail(it, row, format!("figure: {err:#}"))?;
                 return Ok(());
             }
