@@ -115,3 +115,54 @@ fn an_nhwc_input_npy_is_refused_with_a_message_that_says_nchw() {
     assert!(err.contains("always NCHW: [1,3,24,40]"), "{err}");
     assert!(err.contains("transpose(0, 3, 1, 2)"), "{err}");
 }
+
+#[test]
+fn a_run_with_svg_figures_writes_svg_and_inlines_it_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = image::RgbImage::from_fn(40, 24, |x, y| {
+        image::Rgb([(x * 6) as u8, (y * 9) as u8, 80])
+    });
+    photo.save(dir.path().join("a.png")).unwrap();
+    let toml = format!(
+        r#"
+[experiment]
+name = "svg"
+seed = 0
+
+[model]
+path = {model:?}
+preprocess = "raw"
+
+[data]
+kind = "list"
+images = ["a.png"]
+
+[methods.saliency]
+
+[output]
+format = "svg"
+"#,
+        model = fixture("nhwc-tiny.onnx").display().to_string()
+    );
+    std::fs::write(dir.path().join("svg.toml"), toml).unwrap();
+    let o = lantern_in(dir.path(), &["run", "svg.toml", "--out", "out"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let figures: Vec<PathBuf> = std::fs::read_dir(dir.path().join("out/figures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .collect();
+    assert_eq!(figures.len(), 1, "one SVG figure per image × method");
+    let svg = std::fs::read_to_string(&figures[0]).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+        "{}",
+        &svg[..80]
+    );
+    assert!(svg.contains("<text") && svg.contains("data:image/png;base64,"));
+    let html = std::fs::read_to_string(dir.path().join("out/index.html")).unwrap();
+    assert!(
+        html.contains("data:image/svg+xml;base64,"),
+        "the report inlines the SVG"
+    );
+}
