@@ -9,6 +9,7 @@ pub mod dirs;
 pub mod hash;
 pub mod normalise;
 pub mod rng;
+pub mod test_data;
 
 pub use atomic_write::write_atomically;
 pub use rng::SplitMix64;

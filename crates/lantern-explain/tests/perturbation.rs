@@ -17,6 +17,7 @@ fn method(name: &str, params: &[(&str, ParamValue)]) -> Box<dyn Method> {
 
 #[test]
 fn occlusion_matches_captum() {
+    lantern_core::skip_without_reference!();
     let (m, key, target) = ("tinycnn", "shapes", 9);
     let model = model(m);
     let x = input(m, key);
@@ -40,6 +41,7 @@ fn occlusion_matches_captum() {
 
 #[test]
 fn rise_is_seeded_batched_and_scaled() {
+    lantern_core::skip_without_reference!();
     let (m, key) = ("tinycnn", "shapes");
     let model = model(m);
     let x = input(m, key);

@@ -5,6 +5,7 @@ use common::*;
 
 #[test]
 fn occlusion_matches_captum_and_finds_dog_and_cat() {
+    lantern_core::skip_without_reference!();
     let out = tempfile::tempdir().unwrap();
     let reference = reference().join("mobilenetv2");
     for (target, dog) in [("243", true), ("282", false)] {
@@ -61,6 +62,7 @@ fn occlusion_matches_captum_and_finds_dog_and_cat() {
 
 #[test]
 fn top1_of_cat_dog_is_bull_mastiff() {
+    lantern_core::skip_without_assets!();
     let out = tempfile::tempdir().unwrap();
     let image = assets().join("photos/cat_dog.png");
     let o = lantern(&[
@@ -85,6 +87,7 @@ fn top1_of_cat_dog_is_bull_mastiff() {
 
 #[test]
 fn layers_marks_the_default_cam_layer() {
+    lantern_core::skip_without_assets!();
     let o = lantern(&["layers", mobilenet().to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -131,6 +134,7 @@ fn a_file_that_is_not_onnx_is_named() {
 
 #[test]
 fn unknown_method_parameter_is_named() {
+    lantern_core::skip_without_assets!();
     let out = tempfile::tempdir().unwrap();
     let image = assets().join("photos/cat_dog.png");
     let o = lantern(&[
@@ -152,6 +156,7 @@ fn unknown_method_parameter_is_named() {
 
 #[test]
 fn target_out_of_range_is_refused() {
+    lantern_core::skip_without_assets!();
     let out = tempfile::tempdir().unwrap();
     let image = assets().join("photos/cat_dog.png");
     let o = lantern(&[
@@ -177,6 +182,7 @@ fn target_out_of_range_is_refused() {
 
 #[test]
 fn cuda_where_it_cannot_start_is_an_error_and_auto_falls_back_to_cpu() {
+    lantern_core::skip_without_assets!();
     let out = tempfile::tempdir().unwrap();
     let image = assets().join("photos/cat_dog.png");
     let args = |device: &'static str| {
@@ -213,6 +219,7 @@ fn cuda_where_it_cannot_start_is_an_error_and_auto_falls_back_to_cpu() {
 /// `grad_input` and the backward pass below the layer.
 #[test]
 fn grad_writes_the_gradient_graph_and_layers_only_stops_at_the_layer() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let outputs = |path: &std::path::Path| -> (Vec<String>, usize) {
         let m = lantern_graph::load_model(path).expect("written graph");
@@ -268,6 +275,7 @@ fn grad_writes_the_gradient_graph_and_layers_only_stops_at_the_layer() {
 /// tensor name and rejected on every model).
 #[test]
 fn explain_layer_auto_is_the_default_cam_layer() {
+    lantern_core::skip_without_reference!();
     let out = tempfile::tempdir().unwrap();
     let input = reference().join("mobilenetv2/cat_dog-t243_input.npy");
     let model = mobilenet();

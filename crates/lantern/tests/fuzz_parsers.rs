@@ -285,6 +285,7 @@ fn decode_model_never_panics_on_random_bytes() {
 
 #[test]
 fn decode_model_never_panics_on_mutated_small_models() {
+    lantern_core::skip_without_assets!();
     let seeds = model_seeds();
     let others: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
     for s in &seeds {
@@ -305,6 +306,7 @@ fn decode_model_never_panics_on_mutated_small_models() {
 
 #[test]
 fn decode_model_never_panics_on_mutated_mobilenet() {
+    lantern_core::skip_without_assets!();
     let mobilenet = std::fs::read(common::mobilenet()).unwrap();
     let small = model_seeds();
     let others: Vec<&[u8]> = small.iter().map(Vec::as_slice).collect();
