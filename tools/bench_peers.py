@@ -315,6 +315,23 @@ def timed_interleaved(peer, graph, repeats):
             statistics.median(gtimes), min(gtimes))
 
 
+def timed_blocks(peer, graph, repeats):
+    """Peer and graph timed in alternating blocks (peer ×repeats, graph ×repeats, twice: ABAB),
+    one warm-up each: (peer median, graph median). On a small machine the idle workers of the
+    thread pool that just ran still spin for a while and slow the other side down; call-by-call
+    interleaving charges that to both, blocks charge it to neither."""
+    peer()
+    graph()
+    ptimes, gtimes = [], []
+    for _ in range(2):
+        for fn, times in ((peer, ptimes), (graph, gtimes)):
+            for _ in range(repeats):
+                t = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t)
+    return statistics.median(ptimes), statistics.median(gtimes)
+
+
 def lantern_graphs(bin_path, arch, onnx_path, spec, out_dir, x, target, threads, np):
     """ONNX Runtime callables running Lantern's graphs for `arch` (written with `lantern grad`
     into out_dir/graphs): {"Saliency": input gradient, "GradCAM": stopped at the CAM layer}."""
@@ -353,7 +370,8 @@ def write_peers(out, rows, meta):
     os.makedirs(out, exist_ok=True)
     cols = ["model", "method", "library", "lantern_task", "seconds_per_image", "min_seconds", "cpu_seconds", "threads", "repeats",
             "forward_passes", "backward_passes", "reference_seconds", "max_abs_diff_vs_reference",
-            "lantern_graph_seconds", "lantern_graph_min_seconds", "params"]
+            "lantern_graph_seconds", "lantern_graph_min_seconds", "peer_block_seconds",
+            "lantern_graph_block_seconds", "params"]
     with open(os.path.join(out, "peers.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols)
         w.writeheader()
@@ -390,9 +408,10 @@ def write_comparison(out, lantern_csv, rows, peer_threads, twins):
           "ratio = Lantern s/image ÷ peer s/image (below 1: Lantern is faster); speed-up = its inverse. "
           "interleaved = the ONNX Runtime run of Lantern's own graph for the map ÷ the peer, alternating call "
           "by call in one process: medians, and the ratio of the fastest calls (the least disturbed by other "
-          "processes).", "",
-          "| model | Lantern task | peer | Lantern s/image | peer s/image | ratio | speed-up | interleaved (Lantern graph s / peer s) | Lantern passes | peer passes | threads (Lantern / peer) |",
-          "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+          "processes). in blocks = the same two, timed in alternating blocks of calls (ABAB): no thread pool "
+          "spins while the other side runs.", "",
+          "| model | Lantern task | peer | Lantern s/image | peer s/image | ratio | speed-up | interleaved (Lantern graph s / peer s) | in blocks (Lantern graph s / peer s) | Lantern passes | peer passes | threads (Lantern / peer) |",
+          "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     notes, matched = [], 0
     for r in rows:
         lr = by_task.get((r["model"], r["lantern_task"]))
@@ -407,8 +426,10 @@ def write_comparison(out, lantern_csv, rows, peer_threads, twins):
         g = r.get("lantern_graph_seconds", "")
         inter = (f"{g / r['seconds_per_image']:.2f} ({g:.3f} / {r['seconds_per_image']:.3f}); of the minima "
                  f"{r['lantern_graph_min_seconds'] / r['min_seconds']:.2f}" if g != "" else "—")
+        gb, pb = r.get("lantern_graph_block_seconds", ""), r.get("peer_block_seconds", "")
+        blocks = f"{gb / pb:.2f} ({gb:.3f} / {pb:.3f})" if gb != "" else "—"
         md.append(f"| {r['model']} | {r['lantern_task']} | {r['library']} {r['method']} | {ls:.3f} | {r['seconds_per_image']:.3f} | "
-                  f"{ratio:.2f} | {1 / ratio:.1f}× | {inter} | {lr.get('forward_passes', '?')}+{lr.get('backward_passes', '?')} | "
+                  f"{ratio:.2f} | {1 / ratio:.1f}× | {inter} | {blocks} | {lr.get('forward_passes', '?')}+{lr.get('backward_passes', '?')} | "
                   f"{r['forward_passes']}+{r['backward_passes']} | {lthreads} / {peer_threads} |")
         matched += 1
         lt = lr.get("threads", "")
@@ -477,9 +498,10 @@ def main(argv=None):
     rows, model_lines, twins = [], [], {}
 
     def add_row(model_name, name, lib, task, fwd, bwd, fn, params, ref_seconds="", ref_file=None, graph=None):
-        gmed = gmin = ""
+        gmed = gmin = pblock = gblock = ""
         if graph:
             med, mn, cpu_s, out, gmed, gmin = timed_interleaved(fn, graph, args.repeats)
+            pblock, gblock = timed_blocks(fn, graph, args.repeats)
         else:
             med, mn, cpu_s, out = timed(fn, args.repeats)
         diff = ""
@@ -491,11 +513,13 @@ def main(argv=None):
                          min_seconds=mn, cpu_seconds=cpu_s, threads=args.threads, repeats=args.repeats,
                          forward_passes=fwd, backward_passes=bwd, reference_seconds=ref_seconds,
                          max_abs_diff_vs_reference=diff, lantern_graph_seconds=gmed, lantern_graph_min_seconds=gmin,
+                         peer_block_seconds=pblock, lantern_graph_block_seconds=gblock,
                          params=params))
         print(f"{model_name:14s} {name:20s} {med:8.3f} s/image (min {mn:.3f}, CPU {cpu_s:.3f} s, {args.repeats} runs "
               "after a warm-up" + (f"; reference {ref_seconds:.3f} s" if ref_seconds != "" else "") + ")"
               + (f"; max |map - reference| = {diff:.2g}" if diff != "" else "")
               + (f"; Lantern's graph interleaved: {gmed:.3f} s (min {gmin:.3f}), ratio {gmed / med:.2f}"
+                 f"; in blocks: peer {pblock:.3f} s, Lantern's graph {gblock:.3f} s, ratio {gblock / pblock:.2f}"
                  if gmed != "" else ""), flush=True)
 
     ref_timings, ref_threads = {}, None

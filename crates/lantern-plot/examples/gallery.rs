@@ -3,7 +3,7 @@
 //! `cargo run --release -p lantern-plot --example gallery -- OUT_DIR [PHOTO]`
 //! PHOTO (any RGB image) replaces the synthetic scene in the image figures.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use image::RgbImage;
 use lantern_plot::*;
@@ -27,25 +27,46 @@ fn main() -> Result<()> {
             - (-((x - 160.0).powi(2) + (y - 150.0).powi(2)) / 1400.0).exp() * 0.0025
     });
 
+    image_figures(&out, &photo, &map, &signed)?;
+    curve_figures(&out)?;
+    sweep_figures(&out)?;
+    table_figures(&out)?;
+    grid_figure(&out, &photo, &signed)?;
+    println!("wrote figures to {}", out.display());
+    Ok(())
+}
+
+/// Explanations: one panel, two panels, signed.
+fn image_figures(
+    out: &Path,
+    photo: &RgbImage,
+    map: &Array2<f32>,
+    signed: &Array2<f32>,
+) -> Result<()> {
     Explanation::new(
-        &photo,
-        &map,
+        photo,
+        map,
         prediction_title("bull mastiff", 243, 0.39, "occlusion"),
     )
     .subtitle("occluder 32 px, stride 14 px, fill 0.5 · VGG16")
     .value_label("score drop")
     .save(&out.join("explanation.png"))?;
-    Explanation::new(&photo, &map, prediction_title("rust", 2, 0.93, "saliency"))
+    Explanation::new(photo, map, prediction_title("rust", 2, 0.93, "saliency"))
         .two_panels("saliency")
         .style(MapStyle::unsigned(Colormap::Viridis))
         .save(&out.join("explanation-two-panel.png"))?;
     Explanation::new(
-        &photo,
-        &signed,
+        photo,
+        signed,
         prediction_title("tiger cat", 282, 0.23, "gradient × input"),
     )
     .signed()
     .save(&out.join("explanation-signed.png"))?;
+    Ok(())
+}
+
+/// Deletion/insertion and randomisation curves.
+fn curve_figures(out: &Path) -> Result<()> {
     let fractions: Vec<f64> = (0..=100).map(|i| i as f64 / 100.0).collect();
     let curve = |f: &dyn Fn(f64) -> f64| fractions.iter().map(|&x| (x, f(x))).collect::<Vec<_>>();
     LinePlot::deletion_insertion("Deletion and insertion — bull mastiff (243)")
@@ -98,6 +119,11 @@ fn main() -> Result<()> {
         &decay(0.02, 0.7),
     ))
     .save(&out.join("curves-randomisation.png"))?;
+    Ok(())
+}
+
+/// Sweeps (numeric and categorical) and the cost-quality scatter.
+fn sweep_figures(out: &Path) -> Result<()> {
     let sizes = [8.0, 16.0, 32.0, 48.0, 64.0];
     let mut sweep = SweepPlot::new("Occlusion cost", "occluder size (px)", "seconds per image")
         .subtitle("VGG16 · CPU · batch 64");
@@ -166,6 +192,11 @@ fn main() -> Result<()> {
             ],
         ))
         .save(&out.join("scatter-cost-quality.png"))?;
+    Ok(())
+}
+
+/// Bars and a confusion matrix.
+fn table_figures(out: &Path) -> Result<()> {
     BarChart::new(
         "Ranking by deletion AUC",
         "deletion AUC (lower is better)",
@@ -194,6 +225,11 @@ fn main() -> Result<()> {
     ConfusionMatrix::new("Plant Pathology 2020 — ResNet18", classes, counts)
         .subtitle("accuracy 0.942 · 1821 training images")
         .save(&out.join("confusion.png"))?;
+    Ok(())
+}
+
+/// A comparison grid: two rows, one with a missing cell.
+fn grid_figure(out: &Path, photo: &RgbImage, signed: &Array2<f32>) -> Result<()> {
     let photo2 = synthetic_photo(224, 224);
     let maps: Vec<Array2<f32>> = vec![
         bump(224, 224, 150.0, 70.0, 30.0),
@@ -213,7 +249,7 @@ fn main() -> Result<()> {
     .subtitle("MobileNetV2 · overlays at α = 0.5")
     .row(
         "bull mastiff p=0.39",
-        &photo,
+        photo,
         maps.iter().map(Some).collect(),
     )
     .row(
@@ -222,7 +258,6 @@ fn main() -> Result<()> {
         vec![Some(&maps[1]), None, Some(&maps[2]), Some(&maps[3])],
     )
     .save(&out.join("grid.png"))?;
-    println!("wrote figures to {}", out.display());
     Ok(())
 }
 

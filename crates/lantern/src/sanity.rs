@@ -37,7 +37,25 @@ pub fn run(
     batch: usize,
     out_dir: &Path,
 ) -> Result<Vec<(String, PathBuf)>> {
-    let methods: Vec<(String, Box<dyn Method>)> = section
+    let methods = build_methods(config, section)?;
+    let images = first_images(section, model, dataset, preprocess)?;
+    let cascade = Cascade {
+        methods: &methods,
+        images: &images,
+        batch,
+        seed: config.experiment.seed,
+    };
+    let rows = cascade.run(model, section)?;
+    write_csv(&rows, &out_dir.join("sanity.csv"))?;
+    plot_rows(&rows, &methods, out_dir)
+}
+
+/// The methods under test, with their `[methods.NAME]` parameters.
+fn build_methods(
+    config: &Config,
+    section: &SanitySection,
+) -> Result<Vec<(String, Box<dyn Method>)>> {
+    section
         .methods
         .iter()
         .map(|name| {
@@ -60,8 +78,16 @@ pub fn run(
                     .with_context(|| format!("[sanity] method {name}"))?,
             ))
         })
-        .collect::<Result<_>>()?;
-    // The first usable images, their targets (top-1 of the intact model) and intact maps.
+        .collect()
+}
+
+/// The first usable images with their targets (top-1 of the intact model).
+fn first_images(
+    section: &SanitySection,
+    model: &Model,
+    dataset: &Dataset,
+    preprocess: &lantern_data::Preprocess,
+) -> Result<Vec<(String, Array3<f32>, usize)>> {
     let mut images: Vec<(String, Array3<f32>, usize)> = Vec::new();
     for s in dataset.samples.iter().filter(|s| s.error.is_none()) {
         if images.len() >= section.images {
@@ -76,68 +102,95 @@ pub fn run(
     if images.is_empty() {
         return Err(anyhow!("[sanity] no usable images"));
     }
-    let maps_of = |m: &Model| -> Result<Vec<Vec<Array2<f32>>>> {
-        images
+    Ok(images)
+}
+
+/// The cascading randomisation: layers randomised from the top, maps compared per step.
+struct Cascade<'a> {
+    methods: &'a [(String, Box<dyn Method>)],
+    images: &'a [(String, Array3<f32>, usize)],
+    batch: usize,
+    seed: u64,
+}
+
+impl Cascade<'_> {
+    /// Per image, per method: the map on model `m`.
+    fn maps_of(&self, m: &Model) -> Result<Vec<Vec<Array2<f32>>>> {
+        self.images
             .iter()
             .map(|(_, x, target)| {
                 let logits = m.forward(x.view().insert_axis(Axis(0)))?.row(0).to_owned();
                 let ctx = Context {
                     model: m,
                     logits: logits.view(),
-                    batch_size: batch,
-                    seed: config.experiment.seed,
+                    batch_size: self.batch,
+                    seed: self.seed,
                 };
-                methods
+                self.methods
                     .iter()
                     .map(|(_, method)| Ok(method.explain(&ctx, x.view(), *target)?.spatial()))
                     .collect()
             })
             .collect()
-    };
-    let intact = maps_of(model)?;
-    let layers = lantern_metrics::sanity::layers_top_first(model);
-    let limit = section.max_layers.unwrap_or(layers.len()).min(layers.len());
-    let mut rows = Vec::new();
-    let mut chosen: HashSet<String> = HashSet::new();
-    let mut done = 0;
-    let progress = indicatif::ProgressBar::new(limit as u64);
-    while done < limit {
-        let next = (done + section.layers_step.max(1)).min(limit);
-        for (_, inits) in &layers[done..next] {
-            chosen.extend(inits.iter().cloned());
-        }
-        done = next;
-        progress.set_position(done as u64);
-        let random =
-            lantern_metrics::sanity::randomised_model(model, &chosen, config.experiment.seed)?;
-        let maps = maps_of(&random)?;
-        for ((image, _, _), (before, after)) in images.iter().zip(intact.iter().zip(&maps)) {
-            for ((name, _), (a, b)) in methods.iter().zip(before.iter().zip(after)) {
-                let (spearman, spearman_abs, ssim) =
-                    lantern_metrics::sanity::compare_maps(a.view(), b.view());
-                rows.push(SanityRow {
-                    method: name.clone(),
-                    image: image.clone(),
-                    layers_randomised: done,
-                    down_to: layers[done - 1].0.clone(),
-                    spearman,
-                    spearman_abs,
-                    ssim,
-                });
+    }
+
+    fn run(&self, model: &Model, section: &SanitySection) -> Result<Vec<SanityRow>> {
+        let intact = self.maps_of(model)?;
+        let layers = lantern_metrics::sanity::layers_top_first(model);
+        let limit = section.max_layers.unwrap_or(layers.len()).min(layers.len());
+        let mut rows = Vec::new();
+        let mut chosen: HashSet<String> = HashSet::new();
+        let mut done = 0;
+        let progress = indicatif::ProgressBar::new(limit as u64);
+        while done < limit {
+            let next = (done + section.layers_step.max(1)).min(limit);
+            for (_, inits) in &layers[done..next] {
+                chosen.extend(inits.iter().cloned());
+            }
+            done = next;
+            progress.set_position(done as u64);
+            let random = lantern_metrics::sanity::randomised_model(model, &chosen, self.seed)?;
+            let maps = self.maps_of(&random)?;
+            for ((image, _, _), (before, after)) in self.images.iter().zip(intact.iter().zip(&maps))
+            {
+                for ((name, _), (a, b)) in self.methods.iter().zip(before.iter().zip(after)) {
+                    let (spearman, spearman_abs, ssim) =
+                        lantern_metrics::sanity::compare_maps(a.view(), b.view());
+                    rows.push(SanityRow {
+                        method: name.clone(),
+                        image: image.clone(),
+                        layers_randomised: done,
+                        down_to: layers[done - 1].0.clone(),
+                        spearman,
+                        spearman_abs,
+                        ssim,
+                    });
+                }
             }
         }
+        progress.finish_and_clear();
+        Ok(rows)
     }
-    progress.finish_and_clear();
+}
+
+fn write_csv(rows: &[SanityRow], path: &Path) -> Result<()> {
     let mut csv =
         String::from("method,image,layers_randomised,down_to,spearman,spearman_abs,ssim\n");
-    for r in &rows {
+    for r in rows {
         csv.push_str(&format!(
             "{},{},{},{},{},{},{}\n",
             r.method, r.image, r.layers_randomised, r.down_to, r.spearman, r.spearman_abs, r.ssim
         ));
     }
-    crate::files::write_bytes(&out_dir.join("sanity.csv"), csv.as_bytes())?;
-    // The classic plot: mean similarity over images per step, one line per method.
+    crate::files::write_bytes(path, csv.as_bytes())
+}
+
+/// The classic plots: mean similarity over images per step, one line per method.
+fn plot_rows(
+    rows: &[SanityRow],
+    methods: &[(String, Box<dyn Method>)],
+    out_dir: &Path,
+) -> Result<Vec<(String, PathBuf)>> {
     let steps: Vec<(usize, String)> = {
         let mut s: Vec<(usize, String)> = rows
             .iter()
@@ -162,7 +215,7 @@ pub fn run(
             labels.clone(),
             title,
         );
-        for (name, _) in &methods {
+        for (name, _) in methods {
             let values: Vec<f64> = std::iter::once(1.0)
                 .chain(steps.iter().map(|(n, _)| {
                     let v: Vec<f64> = rows
