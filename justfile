@@ -12,15 +12,15 @@ bin := justfile_directory() / "target" / "release" / "lantern"
 default:
     @just --list
 
-# Install the ONNX Runtime library (PyPI wheel, into .lantern/ort), a font for figures, the test fixtures (onnx package) and build the release binary.
+# Install the ONNX Runtime library (PyPI wheel, into .lantern/ort; not when ORT_DYLIB_PATH names one), a font for figures, the test fixtures (onnx package; not when LANTERN_ONNX_LIGHT is set) and build the release binary.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
-    if ! ls .lantern/ort/onnxruntime/capi/libonnxruntime.so.* >/dev/null 2>&1; then
+    if [ -z "${ORT_DYLIB_PATH:-}" ] && ! ls .lantern/ort/onnxruntime/capi/libonnxruntime.so.* >/dev/null 2>&1; then
         echo "setup: installing onnxruntime=={{ort_version}} into .lantern/ort"
         {{python}} -m pip install --quiet --disable-pip-version-check --no-deps --target .lantern/ort "onnxruntime=={{ort_version}}"
     fi
-    if [ ! -d .lantern/py/onnx/backend/test/data/light ]; then
+    if [ -z "${LANTERN_ONNX_LIGHT:-}" ] && [ ! -d .lantern/py/onnx/backend/test/data/light ]; then
         echo "setup: installing the onnx package (architecture-only test models) into .lantern/py"
         {{python}} -m pip install --quiet --disable-pip-version-check --no-deps --target .lantern/py onnx
     fi
@@ -69,10 +69,25 @@ fetch:
 run EXP *ARGS: setup fetch
     {{bin}} run {{EXP}} {{ARGS}}
 
-# The whole test suite (release mode: the tests run real networks).
-test: setup fetch
+# The whole test suite (release mode: the tests run real networks). Without the assets (or the reference outputs) the tests that need them are skipped, each named, with the command that provides them; ARGS replace `--workspace` in the cargo test call (e.g. `-p lantern-plot`).
+test *ARGS: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ -d "{{assets}}/models" ]; then
+        just fetch
+        export LANTERN_ASSETS="$(cd "{{assets}}" && pwd)"
+    elif [ -d data/models ]; then
+        export LANTERN_ASSETS="$(pwd)/data"
+    else
+        echo "test: no assets at {{assets}} nor in data/: the tests that need them are skipped (\`just fetch\` provides them)"
+        export LANTERN_ASSETS="{{assets}}"
+    fi
     bash tools/test_export.sh
-    LANTERN_ASSETS="$(cd {{assets}} && pwd)" cargo test --release --workspace 2>&1
+    log=$(mktemp); trap 'rm -f "$log"' EXIT
+    status=0
+    cargo test --release {{ if ARGS == "" { "--workspace" } else { ARGS } }} 2>&1 | tee "$log" || status=$?
+    bash tools/skip_summary.sh "$log"
+    exit $status
 
 # Benchmarks: writes reports/bench/bench.csv and bench.md.
 bench: setup fetch

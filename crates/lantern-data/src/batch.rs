@@ -71,6 +71,7 @@ mod tests {
 
     #[test]
     fn results_keep_input_order_and_failures_stay_in_place() {
+        lantern_core::skip_without_assets!();
         let assets = assets_dir();
         let paths = [
             assets.join("photos/cat_dog.png"),

@@ -441,6 +441,7 @@ mod tests {
 
     #[test]
     fn decodes_every_shared_photo() {
+        lantern_core::skip_without_assets!();
         for entry in fs::read_dir(assets_dir().join("photos")).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "txt") {
@@ -453,6 +454,7 @@ mod tests {
 
     #[test]
     fn plain_rgb_needs_no_notes() {
+        lantern_core::skip_without_assets!();
         let jpeg = decode_rgb8(photo("pelican.jpeg")).unwrap();
         assert_eq!(jpeg.format, SourceFormat::Jpeg);
         assert_eq!(jpeg.image.dimensions(), (500, 375));
@@ -474,6 +476,7 @@ mod tests {
 
     #[test]
     fn conversions_are_noted() {
+        lantern_core::skip_without_assets!();
         let rgba = decode_rgb8(photo("snake.png")).unwrap();
         assert!(
             rgba.notes[0].starts_with("converted from RGBA to RGB (alpha dropped;"),
@@ -526,6 +529,7 @@ mod tests {
 
     #[test]
     fn paths_with_spaces_and_non_ascii_work() {
+        lantern_core::skip_without_assets!();
         let dir = tempfile::tempdir().unwrap();
         let folder = dir.path().join("Äpfel und Birnen");
         fs::create_dir(&folder).unwrap();
@@ -536,6 +540,7 @@ mod tests {
 
     #[test]
     fn mismatched_extension_is_noted_not_fatal() {
+        lantern_core::skip_without_assets!();
         let dir = tempfile::tempdir().unwrap();
         let path = write(
             dir.path(),
@@ -549,6 +554,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_file_and_say_what_is_wrong() {
+        lantern_core::skip_without_assets!();
         let dir = tempfile::tempdir().unwrap();
         let check = |path: &Path, expected: &str| {
             let err = decode_rgb8(path).unwrap_err();
@@ -594,6 +600,7 @@ mod tests {
 
     #[test]
     fn huge_images_are_refused_before_decoding() {
+        lantern_core::skip_without_assets!();
         // A PNG that only claims to be 10000×10000: refused from the header alone.
         let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
         png.extend_from_slice(&10_000u32.to_be_bytes());

@@ -560,6 +560,7 @@ mod tests {
 
     #[test]
     fn reads_reference_input_and_rewrites_identical_bytes() {
+        lantern_core::skip_without_reference!();
         let path = reference_input();
         let array = read_npy::<f32>(&path).unwrap();
         assert_eq!(array.shape(), &[1, 3, 224, 224]);
@@ -570,6 +571,7 @@ mod tests {
 
     #[test]
     fn reads_through_a_symbolic_link() {
+        lantern_core::skip_without_reference!();
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("link.npy");
         std::os::unix::fs::symlink(reference_input(), &link).unwrap();

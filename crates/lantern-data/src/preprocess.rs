@@ -488,6 +488,7 @@ mod tests {
 
     #[test]
     fn nhwc_is_the_transpose_of_nchw() {
+        lantern_core::skip_without_assets!();
         let image = decode_rgb8(assets_dir().join("photos/chelsea.png"))
             .unwrap()
             .image;
@@ -506,6 +507,7 @@ mod tests {
 
     #[test]
     fn mnist_digit_becomes_a_raw_grayscale_tensor() {
+        lantern_core::skip_without_assets!();
         let preprocess = Preset::Raw.for_model(model(1, 28, Layout::Nchw)).unwrap();
         let decoded = decode_rgb8(assets_dir().join("mnist/7.jpg")).unwrap();
         let out = preprocess.apply(&decoded.image).unwrap();

@@ -24,6 +24,7 @@ fn compare<D: ndarray::Dimension, E: ndarray::Dimension>(
 
 #[test]
 fn gradient_and_saliency_match_captum() {
+    lantern_core::skip_without_reference!();
     let (gradient, saliency) = (method("gradient", &[]), method("saliency", &[]));
     for m in MODELS {
         let model = model(m);
@@ -57,6 +58,7 @@ fn gradient_and_saliency_match_captum() {
 
 #[test]
 fn guided_backprop_matches_captum() {
+    lantern_core::skip_without_reference!();
     let guided = method("guided-backprop", &[]);
     // MobileNetV2 has only ReLU6: Lantern's rule covers it, so compare with `-clip`.
     let cases = [
@@ -93,6 +95,7 @@ fn guided_backprop_matches_captum() {
 
 #[test]
 fn guided_gradcam_is_guided_backprop_times_nearest_gradcam() {
+    lantern_core::skip_without_reference!();
     let (m, key, target) = ("tinycnn", "shapes", 9);
     let model = model(m);
     let x = input(m, key);
@@ -193,6 +196,7 @@ fn check_ig(m: &str, key: &str, target: usize) -> f64 {
 
 #[test]
 fn integrated_gradients_match_captum() {
+    lantern_core::skip_without_reference!();
     check_ig("resnet18", "cat_dog", 238);
     check_ig("tinycnn", "shapes", 9);
     check_ig("tinycnn", "stripes", 9);
@@ -200,6 +204,7 @@ fn integrated_gradients_match_captum() {
 
 #[test]
 fn integrated_gradients_completeness_gap_shrinks_with_steps() {
+    lantern_core::skip_without_reference!();
     // pytorch_hub_dog: Captum's 64-step ratio is 0.875, the worst of the four images.
     let (m, key, target) = ("mobilenetv2", "pytorch_hub_dog", 258);
     let gap64 = check_ig(m, key, target);
@@ -222,6 +227,7 @@ fn integrated_gradients_completeness_gap_shrinks_with_steps() {
 
 #[test]
 fn targets_in_one_batch_equal_targets_alone() {
+    lantern_core::skip_without_reference!();
     let (m, key) = ("mobilenetv2", "cat_dog-t243");
     let model = model(m);
     let x = input(m, key);
@@ -254,6 +260,7 @@ fn targets_in_one_batch_equal_targets_alone() {
 
 #[test]
 fn smoothgrad_is_seeded_and_averages_gradients() {
+    lantern_core::skip_without_reference!();
     let (m, key, target) = ("tinycnn", "shapes", 9);
     let model = model(m);
     let x = input(m, key);

@@ -144,6 +144,7 @@ fn check_against_full(
 
 #[test]
 fn resnet18_equals_full_reinference_and_captum() {
+    lantern_core::skip_without_reference!();
     let model = load(&reference("resnet18/model.onnx"));
     let x = input("resnet18/cat_dog_input.npy");
     let map = check_against_full(
@@ -179,6 +180,7 @@ fn resnet18_equals_full_reinference_and_captum() {
 
 #[test]
 fn mobilenetv2_equals_full_reinference_and_captum() {
+    lantern_core::skip_without_reference!();
     let model = load(&assets().join("models/mobilenetv2-12-float.onnx"));
     let x = input("mobilenetv2/cat_dog-t243_input.npy");
     let map = check_against_full(
@@ -208,6 +210,7 @@ fn mobilenetv2_equals_full_reinference_and_captum() {
 
 #[test]
 fn mnist_same_padding_and_skipped_rows() {
+    lantern_core::skip_without_assets!();
     // SAME_UPPER convolutions, and a 3×3/3 max pool over 14 rows that never reads the last
     // two: windows there change nothing after it.
     let model = load(&assets().join("models/mnist-8.onnx"));
@@ -237,6 +240,7 @@ fn mnist_same_padding_and_skipped_rows() {
 
 #[test]
 fn targets_share_the_windows_and_batches_do_not_matter() {
+    lantern_core::skip_without_reference!();
     let model = load(&reference("tinycnn/model.onnx"));
     let x = input("tinycnn/shapes_input.npy");
     let logits = model
@@ -276,6 +280,7 @@ fn targets_share_the_windows_and_batches_do_not_matter() {
 
 #[test]
 fn falls_back_to_full_reinference_with_a_note() {
+    lantern_core::skip_without_reference!();
     // A window as large as the image changes every activation: no cut pays off.
     let model = load(&reference("tinycnn/model.onnx"));
     let x = input("tinycnn/shapes_input.npy");

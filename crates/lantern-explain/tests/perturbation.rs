@@ -8,6 +8,7 @@ use support::*;
 
 #[test]
 fn occlusion_matches_captum() {
+    lantern_core::skip_without_reference!();
     let (m, key, target) = ("tinycnn", "shapes", 9);
     let model = model(m);
     let x = input(m, key);
@@ -31,6 +32,7 @@ fn occlusion_matches_captum() {
 
 #[test]
 fn rise_is_seeded_batched_and_scaled() {
+    lantern_core::skip_without_reference!();
     let (m, key) = ("tinycnn", "shapes");
     let model = model(m);
     let x = input(m, key);

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 
 #[test]
 fn gradcam_beats_random_and_inverted_maps() {
+    lantern_core::skip_without_assets!();
     let model = load_model(&assets_dir().join("models/mobilenetv2-12-float.onnx"));
     let mut files: Vec<_> = std::fs::read_dir(assets_dir().join("imagenet/samples"))
         .unwrap()

@@ -16,6 +16,7 @@ use ndarray::Axis;
 
 #[test]
 fn blur_kernel_and_blurred_image_match_the_reference() {
+    lantern_core::skip_without_reference!();
     let dir = reference_dir().join("mobilenetv2");
     let want = npy2(&dir.join("blur-kernel.npy"));
     let kernel = default_kernel();
@@ -33,6 +34,7 @@ fn blur_kernel_and_blurred_image_match_the_reference() {
 
 #[test]
 fn deletion_and_insertion_match_the_reference() {
+    lantern_core::skip_without_reference!();
     let dir = reference_dir().join("mobilenetv2");
     let model = load_model(&assets_dir().join("models/mobilenetv2-12-float.onnx"));
     let metrics = json(&dir.join("metrics.json"));

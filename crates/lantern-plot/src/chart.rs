@@ -7,6 +7,7 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 
+use crate::canvas::Canvas;
 use crate::error::{PlotError, Result};
 use crate::series::Look;
 use crate::text::{self, Anchor};
@@ -24,8 +25,7 @@ pub enum Scale {
 }
 
 /// A chart whose both axes are `f64` plot coordinates with fixed tick positions.
-pub(crate) type Chart<'a, 'b> =
-    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<FixedTicks, FixedTicks>>;
+pub(crate) type Chart<'a, 'b> = ChartContext<'a, Canvas<'b>, Cartesian2d<FixedTicks, FixedTicks>>;
 
 /// A linear `f64` coordinate whose grid lines and labels sit exactly at given ticks.
 /// (plotters' own `WithKeyPoints` wrapper loses the `f64` label formatter, so the mesh
@@ -380,7 +380,7 @@ impl Margins {
 
 /// Draws the heading, axes, ticks, axis titles and grid; returns the chart to draw data on.
 pub(crate) fn build<'a, 'b>(
-    root: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    root: &'a DrawingArea<Canvas<'b>, Shift>,
     frame: &Frame,
 ) -> Result<Chart<'a, 'b>> {
     let (width, _) = root.dim_in_pixel();
@@ -494,11 +494,7 @@ impl Legend {
     }
 
     /// Draws the box with its top-left corner at `(x, y)`.
-    pub(crate) fn draw(
-        &self,
-        root: &DrawingArea<BitMapBackend, Shift>,
-        (x, y): (i32, i32),
-    ) -> Result<()> {
+    pub(crate) fn draw(&self, root: &DrawingArea<Canvas, Shift>, (x, y): (i32, i32)) -> Result<()> {
         let (w, h) = self.size();
         root.draw(&Rectangle::new(
             [(x, y), (x + w as i32, y + h as i32)],

@@ -3,6 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::canvas::Canvas;
 use crate::error::Result;
 use crate::map_style::MapStyle;
 use crate::text::{self, Anchor};
@@ -51,7 +52,7 @@ impl VerticalBar<'_> {
     /// Draws the bar with its strip's top-left corner at `(x, y)` and strip height `height`.
     pub(crate) fn draw(
         &self,
-        root: &DrawingArea<BitMapBackend, Shift>,
+        root: &DrawingArea<Canvas, Shift>,
         (x, y): (i32, i32),
         height: u32,
     ) -> Result<()> {
@@ -110,7 +111,7 @@ impl VerticalBar<'_> {
 /// grid): a strip with words at its ends ("low"/"high", or "−max"/"0"/"+max" for signed
 /// maps) instead of numbers, since the numbers differ per map.
 pub(crate) fn draw_relative_key(
-    root: &DrawingArea<BitMapBackend, Shift>,
+    root: &DrawingArea<Canvas, Shift>,
     style: MapStyle,
     (x, y): (i32, i32),
     width: u32,

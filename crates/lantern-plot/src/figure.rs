@@ -1,13 +1,17 @@
-//! What every figure can do: render to pixels, and save as a PNG without ever leaving a
-//! half-written file behind.
+//! What every figure can do: render to pixels, and save as a PNG (or an SVG) without ever
+//! leaving a half-written file behind.
 
+use std::cell::RefCell;
 use std::io::Cursor;
 use std::path::Path;
+
+use base64::Engine as _;
 
 use image::{ImageFormat, RgbImage};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::canvas::Canvas;
 use crate::error::{PlotError, Result};
 use crate::font::ensure_font;
 use crate::theme::WHITE;
@@ -24,15 +28,109 @@ pub trait Figure {
     fn save(&self, path: &Path) -> Result<()> {
         write_png_atomic(&self.render()?, path)
     }
+
+    /// [`Figure::save`] in `format`. SVG keeps lines, markers and text as vectors; image
+    /// panels (photos, heatmaps) are embedded as one PNG beneath them.
+    fn save_as(&self, path: &Path, format: FigureFormat) -> Result<()> {
+        match format {
+            FigureFormat::Png => self.save(path),
+            FigureFormat::Svg => {
+                let svg = render_svg(|| self.render())?;
+                write_atomic(path, svg.as_bytes())
+            }
+        }
+    }
+}
+
+/// The file format of saved figures (`[output] format` in an experiment).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FigureFormat {
+    #[default]
+    Png,
+    Svg,
+}
+
+impl FigureFormat {
+    /// The file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            FigureFormat::Png => "png",
+            FigureFormat::Svg => "svg",
+        }
+    }
+}
+
+thread_local! {
+    /// Set while [`render_svg`] runs: [`paint_on`] then draws into an SVG document kept here
+    /// instead of onto the pixels, so every figure's `render` serves both formats unchanged.
+    static SVG_CAPTURE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs `render` with [`paint_on`] drawing SVG; the document of its last paint (a figure may
+/// redraw, e.g. to move its legend outside).
+fn render_svg(render: impl FnOnce() -> Result<RgbImage>) -> Result<String> {
+    SVG_CAPTURE.with(|c| *c.borrow_mut() = Some(String::new()));
+    let rendered = render();
+    let svg = SVG_CAPTURE
+        .with(|c| c.borrow_mut().take())
+        .unwrap_or_default();
+    rendered?;
+    Ok(svg)
+}
+
+/// Whether an SVG capture is running on this thread.
+fn capturing_svg() -> bool {
+    SVG_CAPTURE.with(|c| c.borrow().is_some())
+}
+
+/// An SVG document of `canvas`'s size holding `canvas` (the white ground, and any image panels
+/// as one embedded PNG) beneath what `draw` paints as vectors.
+fn paint_svg(
+    canvas: &RgbImage,
+    draw: impl FnOnce(&DrawingArea<Canvas, Shift>) -> Result<()>,
+) -> Result<String> {
+    let size = canvas.dimensions();
+    let mut svg = String::new();
+    {
+        let root = Canvas::Svg(SVGBackend::with_string(&mut svg, size)).into_drawing_area();
+        draw(&root)?;
+        root.present()?;
+    }
+    let white = image::Rgb([WHITE.0, WHITE.1, WHITE.2]);
+    let ground = if canvas.pixels().all(|p| *p == white) {
+        format!(
+            r#"<rect x="0" y="0" width="{}" height="{}" fill="rgb({},{},{})"/>"#,
+            size.0, size.1, WHITE.0, WHITE.1, WHITE.2
+        )
+    } else {
+        let mut png = Cursor::new(Vec::new());
+        canvas
+            .write_to(&mut png, ImageFormat::Png)
+            .map_err(|e| PlotError::Drawing(format!("embedding the image panels: {e}")))?;
+        format!(
+            r#"<image x="0" y="0" width="{}" height="{}" href="data:image/png;base64,{}"/>"#,
+            size.0,
+            size.1,
+            base64::engine::general_purpose::STANDARD.encode(png.get_ref())
+        )
+    };
+    // The ground goes first, right after the opening <svg …> tag, so everything draws over it.
+    let body = svg
+        .find("<svg")
+        .and_then(|at| svg[at..].find('>').map(|end| at + end + 1));
+    let Some(body) = body else {
+        return Err(PlotError::Drawing(
+            "the SVG backend wrote no <svg> element".into(),
+        ));
+    };
+    svg.insert_str(body, &ground);
+    Ok(svg)
 }
 
 /// Writes `image` to `path` as PNG with [`lantern_core::write_atomically`] (encoded in memory
 /// first, so an encoding error never touches the destination). Missing folders are created.
 pub fn write_png_atomic(image: &RgbImage, path: &Path) -> Result<()> {
-    let write_err = |source| PlotError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
     let mut png = Cursor::new(Vec::new());
     image
         .write_to(&mut png, ImageFormat::Png)
@@ -40,17 +138,26 @@ pub fn write_png_atomic(image: &RgbImage, path: &Path) -> Result<()> {
             path: path.to_path_buf(),
             source,
         })?;
+    write_atomic(path, png.get_ref())
+}
+
+/// Writes `bytes` to `path` atomically, creating missing folders.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let write_err = |source| PlotError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(write_err)?;
     }
-    lantern_core::write_atomically(path, png.get_ref()).map_err(write_err)
+    lantern_core::write_atomically(path, bytes).map_err(write_err)
 }
 
 /// A white canvas of `size` on which `draw` paints with plotters; the common frame of all
 /// figures. The font is registered first, so a missing font is reported before any drawing.
 pub(crate) fn paint(
     size: (u32, u32),
-    draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<()>,
+    draw: impl FnOnce(&DrawingArea<Canvas, Shift>) -> Result<()>,
 ) -> Result<RgbImage> {
     paint_on(blank(size)?, draw)
 }
@@ -70,15 +177,22 @@ pub(crate) fn blank(size: (u32, u32)) -> Result<RgbImage> {
     ))
 }
 
-/// Lets plotters draw over an existing canvas (image panels already copied in).
+/// Lets plotters draw over an existing canvas (image panels already copied in). During an SVG
+/// capture the drawing goes into the SVG document and the canvas comes back as it was.
 pub(crate) fn paint_on(
     mut canvas: RgbImage,
-    draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<()>,
+    draw: impl FnOnce(&DrawingArea<Canvas, Shift>) -> Result<()>,
 ) -> Result<RgbImage> {
     ensure_font()?;
+    if capturing_svg() {
+        let svg = paint_svg(&canvas, draw)?;
+        SVG_CAPTURE.with(|c| *c.borrow_mut() = Some(svg));
+        return Ok(canvas);
+    }
     let size = canvas.dimensions();
     {
-        let root = BitMapBackend::with_buffer(&mut canvas, size).into_drawing_area();
+        let root =
+            Canvas::Bitmap(BitMapBackend::with_buffer(&mut canvas, size)).into_drawing_area();
         draw(&root)?;
         root.present()?;
     }

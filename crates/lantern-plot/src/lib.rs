@@ -5,6 +5,7 @@
 //! font found at runtime (see [`ensure_font`]).
 
 mod bars;
+mod canvas;
 mod chart;
 mod clip;
 mod colour_bar;
@@ -31,7 +32,7 @@ pub use confusion::ConfusionMatrix;
 pub use curves::{LinePlot, XAxis};
 pub use error::{FontError, PlotError, Result};
 pub use explanation::{Explanation, PanelSet, PredictionTitle, prediction_title};
-pub use figure::{Figure, write_png_atomic};
+pub use figure::{Figure, FigureFormat, write_png_atomic};
 pub use font::{FONT_ENV, ensure_font};
 pub use grid::{ComparisonGrid, GridColumn, GridRow};
 pub use map_style::{MapScale, MapStyle};

@@ -5,6 +5,7 @@ use plotters::coord::Shift;
 
 use plotters::prelude::*;
 
+use crate::canvas::Canvas;
 use crate::chart::Chart;
 use crate::error::Result;
 use crate::theme::series_colour;
@@ -101,7 +102,7 @@ impl Look {
     /// Draws a marker at each of `points` (plot coordinates) that lies inside the plot.
     pub(crate) fn draw_markers(
         &self,
-        root: &DrawingArea<BitMapBackend, Shift>,
+        root: &DrawingArea<Canvas, Shift>,
         chart: &Chart,
         points: &[(f64, f64)],
     ) -> Result<()> {
@@ -118,7 +119,7 @@ impl Look {
     /// Draws the marker shape centred on pixel `(x, y)`.
     pub(crate) fn draw_marker(
         &self,
-        root: &DrawingArea<BitMapBackend, Shift>,
+        root: &DrawingArea<Canvas, Shift>,
         (x, y): (i32, i32),
     ) -> Result<()> {
         let fill = self.colour.filled();
@@ -138,7 +139,7 @@ impl Look {
     /// with the marker in its middle when the plot has markers.
     pub(crate) fn draw_sample(
         &self,
-        root: &DrawingArea<BitMapBackend, Shift>,
+        root: &DrawingArea<Canvas, Shift>,
         (x, y): (i32, i32),
         width: i32,
         with_marker: bool,

@@ -19,7 +19,9 @@ pub const GPU_INSTALL_DIR: &str = ".lantern/ort-gpu";
 pub const ORT_VERSION: &str = "1.32.0";
 
 /// The project root: `LANTERN_HOME`, else the first ancestor of the current directory or of
-/// the executable that holds a `justfile` next to a `crates/` folder.
+/// the executable that holds a `justfile` next to a `crates/` folder. Nothing recorded at
+/// compile time counts: an installed `lantern` run outside a checkout sees no checkout (test
+/// binaries run with their crate folder as the current directory, so they find theirs).
 pub fn project_root() -> Option<PathBuf> {
     if let Some(home) = std::env::var_os("LANTERN_HOME") {
         return Some(PathBuf::from(home));
@@ -30,10 +32,6 @@ pub fn project_root() -> Option<PathBuf> {
     }
     if let Ok(exe) = std::env::current_exe() {
         starts.push(exe);
-    }
-    // Test binaries run with the crate folder as cwd; the manifest dir leads to the workspace too.
-    if let Some(dir) = option_env!("CARGO_MANIFEST_DIR") {
-        starts.push(PathBuf::from(dir));
     }
     starts.into_iter().find_map(|start| {
         start

@@ -287,8 +287,15 @@ impl Model {
             return Err(RuntimeError::Input {
                 model: self.label(),
                 message: format!(
-                    "batch has shape {:?} but the model takes [N,{},{},{}] (NCHW)",
-                    s, want[0], want[1], want[2]
+                    "batch has shape {:?} but Lantern feeds this model [N,{},{},{}] (NCHW{})",
+                    s,
+                    want[0],
+                    want[1],
+                    want[2],
+                    match self.input.layout {
+                        Layout::Nchw => "",
+                        Layout::Nhwc => ", transposed to the model's NHWC input at its boundary",
+                    }
                 ),
             });
         }

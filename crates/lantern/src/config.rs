@@ -337,6 +337,9 @@ pub struct OutputSection {
     /// Colormap of unsigned maps: `jet`, `hot`, `gray` (or `viridis`); signed maps stay red-blue.
     #[serde(default = "default_colormap")]
     pub colormap: String,
+    /// The file format of figures: `png` (default) or `svg`.
+    #[serde(default)]
+    pub format: lantern_plot::FigureFormat,
 }
 
 impl Default for OutputSection {
@@ -348,6 +351,7 @@ impl Default for OutputSection {
             overlay: false,
             clip_percentile: default_clip_percentile(),
             colormap: default_colormap(),
+            format: Default::default(),
         }
     }
 }

@@ -65,7 +65,7 @@ pub fn save(
         fig = fig.subtitle(s);
     }
     fig = fig.style(style(output, signed)?);
-    fig.save(path)
+    fig.save_as(path, output.format)
         .with_context(|| format!("drawing {}", path.display()))?;
     Ok(())
 }

@@ -342,8 +342,10 @@ struct Page<'a> {
 struct PageImage {
     title: String,
     path: String,
-    /// The PNG in base64, `None` when the file cannot be read.
+    /// The figure file in base64 (PNG or SVG), `None` when the file cannot be read.
     png: Option<String>,
+    /// Its media type: `image/svg+xml` for `[output] format = "svg"` figures, else `image/png`.
+    mime: &'static str,
 }
 
 impl PageImage {
@@ -352,6 +354,10 @@ impl PageImage {
             title: title.to_string(),
             path: path.display().to_string(),
             png: std::fs::read(path).ok().map(|b| BASE64_STANDARD.encode(b)),
+            mime: match path.extension().and_then(|e| e.to_str()) {
+                Some("svg") => "image/svg+xml",
+                _ => "image/png",
+            },
         }
     }
 }

@@ -367,6 +367,7 @@ fn huge_png(dir: &Path) -> PathBuf {
 
 #[test]
 fn the_image_run_records_every_failure_and_completes() {
+    lantern_core::skip_without_assets!();
     let r = images_run();
     assert_eq!(r.rows.len(), 10, "one row per image: {:#?}", r.rows);
     assert_summary(&r.output, 6, 4);
@@ -396,24 +397,28 @@ fn the_image_run_records_every_failure_and_completes() {
 
 #[test]
 fn a_truncated_jpeg_is_refused() {
+    lantern_core::skip_without_assets!();
     let row = row_for(&images_run().rows, "truncated.jpg");
     assert_failed_with(row, &["truncated.jpg", "truncated JPEG"]);
 }
 
 #[test]
 fn a_zero_byte_file_is_refused() {
+    lantern_core::skip_without_assets!();
     let row = row_for(&images_run().rows, "empty.jpg");
     assert_failed_with(row, &["empty.jpg", "empty (0 bytes)"]);
 }
 
 #[test]
 fn a_text_file_named_jpg_is_refused() {
+    lantern_core::skip_without_assets!();
     let row = row_for(&images_run().rows, "notes.jpg");
     assert_failed_with(row, &["notes.jpg", "not an image", "shopping list"]);
 }
 
 #[test]
 fn a_huge_image_is_refused_before_decoding() {
+    lantern_core::skip_without_assets!();
     let row = row_for(&images_run().rows, "huge.png");
     assert_failed_with(
         row,
@@ -428,24 +433,28 @@ fn a_huge_image_is_refused_before_decoding() {
 
 #[test]
 fn a_16_bit_png_succeeds_with_a_note() {
+    lantern_core::skip_without_assets!();
     let row = row_for(&images_run().rows, "deep16.png");
     assert_ok_with_note(row, "16-bit reduced to 8-bit");
 }
 
 #[test]
 fn a_cmyk_jpeg_succeeds_with_a_note() {
+    lantern_core::skip_without_assets!();
     let row = row_for(&images_run().rows, "cmyk.jpg");
     assert_ok_with_note(row, "CMYK JPEG converted to RGB");
 }
 
 #[test]
 fn a_grayscale_image_succeeds_with_a_note() {
+    lantern_core::skip_without_assets!();
     let row = row_for(&images_run().rows, "gray.png");
     assert_ok_with_note(row, "grayscale expanded to RGB");
 }
 
 #[test]
 fn an_rgba_image_succeeds_with_a_note() {
+    lantern_core::skip_without_assets!();
     let row = row_for(&images_run().rows, "rgba.png");
     assert_ok_with_note(row, "converted from RGBA to RGB");
     assert!(row["notes"].contains("2400 of 4800 pixels"), "{row:#?}");
@@ -453,6 +462,7 @@ fn an_rgba_image_succeeds_with_a_note() {
 
 #[test]
 fn a_path_with_spaces_and_non_ascii_characters_works() {
+    lantern_core::skip_without_assets!();
     let r = images_run();
     let row = row_for(&r.rows, "dossier été 猫/chat et chien ü.png");
     assert_eq!(row["status"], "ok", "{row:#?}");
@@ -494,6 +504,7 @@ fn plant_data(root: &Path) -> String {
 
 #[test]
 fn plant_csv_rows_with_an_unknown_image_or_two_labels_fail_alone() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let root = plant_root(
         dir.path(),
@@ -535,6 +546,7 @@ fn plant_csv_rows_with_an_unknown_image_or_two_labels_fail_alone() {
 
 #[test]
 fn a_plant_csv_without_a_label_column_is_refused() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let root = plant_root(
         dir.path(),
@@ -559,6 +571,7 @@ fn a_plant_csv_without_a_label_column_is_refused() {
 
 #[test]
 fn more_config_errors_name_the_file_line_and_key() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let base = experiment_text(
         &mobilenet(),
@@ -629,6 +642,7 @@ fn more_config_errors_name_the_file_line_and_key() {
 
 #[test]
 fn an_override_of_a_key_that_does_not_exist_is_refused() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let exp = experiment(
         dir.path(),
@@ -662,6 +676,7 @@ fn an_override_of_a_key_that_does_not_exist_is_refused() {
 
 #[test]
 fn a_file_that_is_not_onnx_is_refused_by_layers_and_run() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let fake = dir.path().join("fake model.onnx");
     std::fs::write(&fake, "I am a text file, not a network.\n").unwrap();
@@ -694,6 +709,7 @@ fn a_file_that_is_not_onnx_is_refused_by_layers_and_run() {
 
 #[test]
 fn a_model_whose_input_is_not_an_image_is_refused() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("tabular.onnx");
     let weights: Vec<f32> = (0..30).map(|i| i as f32 * 0.01).collect();
@@ -740,6 +756,7 @@ fn a_model_whose_input_is_not_an_image_is_refused() {
 
 #[test]
 fn an_op_without_a_gradient_rule_fails_gradient_methods_only() {
+    lantern_core::skip_without_assets!();
     let op = op_without_gradient_rule();
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("wavy.onnx");
@@ -775,6 +792,7 @@ fn an_op_without_a_gradient_rule_fails_gradient_methods_only() {
 
 #[test]
 fn a_model_output_with_nan_or_inf_fails_the_item_naming_the_image() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("broken.onnx");
     let div = make_node(
@@ -808,6 +826,7 @@ fn a_model_output_with_nan_or_inf_fails_the_item_naming_the_image() {
 
 #[test]
 fn a_target_class_out_of_range_fails_each_item() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let images = [
         assets().join("photos/cat_dog.png"),
@@ -834,6 +853,7 @@ fn a_target_class_out_of_range_fails_each_item() {
 
 #[test]
 fn an_unwritable_output_folder_is_refused_naming_it() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let exp = experiment(
         dir.path(),

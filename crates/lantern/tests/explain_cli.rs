@@ -23,6 +23,7 @@ fn explain_cat_dog(out: &std::path::Path, args: &[&str]) -> std::process::Output
 
 #[test]
 fn occlusion_matches_captum_and_finds_dog_and_cat() {
+    lantern_core::skip_without_reference!();
     let out = tempfile::tempdir().unwrap();
     let reference = reference().join("mobilenetv2");
     for (target, dog) in [("243", true), ("282", false)] {
@@ -79,6 +80,7 @@ fn occlusion_matches_captum_and_finds_dog_and_cat() {
 
 #[test]
 fn top1_of_cat_dog_is_bull_mastiff() {
+    lantern_core::skip_without_assets!();
     let out = tempfile::tempdir().unwrap();
     let o = explain_cat_dog(
         out.path(),
@@ -98,6 +100,7 @@ fn top1_of_cat_dog_is_bull_mastiff() {
 
 #[test]
 fn layers_marks_the_default_cam_layer() {
+    lantern_core::skip_without_assets!();
     let o = lantern(&["layers", mobilenet().to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -144,6 +147,7 @@ fn a_file_that_is_not_onnx_is_named() {
 
 #[test]
 fn unknown_method_parameter_is_named() {
+    lantern_core::skip_without_assets!();
     let out = tempfile::tempdir().unwrap();
     let o = explain_cat_dog(out.path(), &["--method", "occlusion", "--param", "windw=3"]);
     assert!(!o.status.success());
@@ -152,6 +156,7 @@ fn unknown_method_parameter_is_named() {
 
 #[test]
 fn target_out_of_range_is_refused() {
+    lantern_core::skip_without_assets!();
     let out = tempfile::tempdir().unwrap();
     let o = explain_cat_dog(out.path(), &["--method", "occlusion", "--target", "5000"]);
     assert!(!o.status.success());
@@ -164,6 +169,7 @@ fn target_out_of_range_is_refused() {
 
 #[test]
 fn cuda_where_it_cannot_start_is_an_error_and_auto_falls_back_to_cpu() {
+    lantern_core::skip_without_assets!();
     let out = tempfile::tempdir().unwrap();
     let run =
         |device: &str| explain_cat_dog(out.path(), &["--method", "saliency", "--device", device]);
@@ -186,6 +192,7 @@ fn cuda_where_it_cannot_start_is_an_error_and_auto_falls_back_to_cpu() {
 /// `grad_input` and the backward pass below the layer.
 #[test]
 fn grad_writes_the_gradient_graph_and_layers_only_stops_at_the_layer() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let outputs = |path: &std::path::Path| -> (Vec<String>, usize) {
         let m = lantern_graph::load_model(path).expect("written graph");
@@ -227,6 +234,7 @@ fn grad_writes_the_gradient_graph_and_layers_only_stops_at_the_layer() {
 /// tensor name and rejected on every model).
 #[test]
 fn explain_layer_auto_is_the_default_cam_layer() {
+    lantern_core::skip_without_reference!();
     let out = tempfile::tempdir().unwrap();
     let input = reference().join("mobilenetv2/cat_dog-t243_input.npy");
     let model = mobilenet();

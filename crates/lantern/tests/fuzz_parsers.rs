@@ -25,6 +25,14 @@ mod fuzz_support;
 #[path = "../src/config.rs"]
 mod config;
 
+/// config.rs names `head::augment::AugmentSection`.
+#[allow(dead_code, reason = "the binary's module, included for its config type only")]
+#[path = "../src/head/augment.rs"]
+mod augment;
+mod head {
+    pub(crate) use super::augment;
+}
+
 use config::{ExperimentFile, SweepPoint};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -127,6 +135,7 @@ fn decode_model_never_panics_on_random_bytes() {
 
 #[test]
 fn decode_model_never_panics_on_mutated_small_models() {
+    lantern_core::skip_without_assets!();
     let seeds = model_seeds();
     let others: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
     for s in &seeds {
@@ -147,6 +156,7 @@ fn decode_model_never_panics_on_mutated_small_models() {
 
 #[test]
 fn decode_model_never_panics_on_mutated_mobilenet() {
+    lantern_core::skip_without_assets!();
     let mobilenet = std::fs::read(common::mobilenet()).unwrap();
     let small = model_seeds();
     let others: Vec<&[u8]> = small.iter().map(Vec::as_slice).collect();

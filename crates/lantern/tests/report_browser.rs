@@ -79,6 +79,7 @@ fn screenshot(page: &Path, png: &Path, width: u32, height: u32) {
 
 #[test]
 fn the_report_renders_in_a_headless_browser() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let images = [
         assets().join("photos/cat_dog.png"),

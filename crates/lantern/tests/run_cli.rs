@@ -83,6 +83,7 @@ fn scores_without_timings(dir: &Path) -> Vec<Vec<String>> {
 
 #[test]
 fn a_corrupt_image_is_recorded_and_the_run_goes_on() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("broken photo ü.jpg");
     std::fs::write(&bad, b"not a jpeg").unwrap();
@@ -114,6 +115,7 @@ fn a_corrupt_image_is_recorded_and_the_run_goes_on() {
 
 #[test]
 fn the_same_command_twice_gives_identical_maps_and_scores() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let exp = quick_experiment(
         dir.path(),
@@ -158,6 +160,7 @@ fn the_same_command_twice_gives_identical_maps_and_scores() {
 
 #[test]
 fn settings_that_change_results_change_the_config_hash() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let exp = quick_experiment(dir.path(), &photos(&["photos/cat_dog.png"]), "");
     let hash = |extra: &[&str]| -> String {
@@ -187,6 +190,7 @@ fn settings_that_change_results_change_the_config_hash() {
 
 #[test]
 fn shards_merged_equal_one_run() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let images = photos(&[
         "photos/cat_dog.png",
@@ -227,6 +231,7 @@ fn shards_merged_equal_one_run() {
 
 #[test]
 fn a_killed_run_resumes_to_the_same_tables() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let images = photos(&[
         "photos/cat_dog.png",
@@ -302,6 +307,7 @@ fn a_killed_run_resumes_to_the_same_tables() {
 /// a method parameter changes, every item is recomputed (never an old map under a new setting).
 #[test]
 fn a_rerun_with_a_changed_setting_recomputes_instead_of_reusing() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let exp = quick_experiment(dir.path(), &photos(&["photos/cat_dog.png"]), "");
     let exp = exp.to_str().unwrap();
@@ -352,6 +358,7 @@ fn a_rerun_with_a_changed_setting_recomputes_instead_of_reusing() {
 
 #[test]
 fn config_errors_name_the_file_and_line() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let exp = quick_experiment(dir.path(), &photos(&["photos/cat_dog.png"]), "");
     let text = std::fs::read_to_string(&exp).unwrap();
@@ -396,6 +403,7 @@ fn config_errors_name_the_file_and_line() {
 
 #[test]
 fn a_sweep_expands_and_draws_its_plot() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let exp = quick_experiment(
         dir.path(),
@@ -420,6 +428,7 @@ fn a_sweep_expands_and_draws_its_plot() {
 
 #[test]
 fn the_randomisation_sanity_check_shows_similarity_falling() {
+    lantern_core::skip_without_reference!();
     let dir = tempfile::tempdir().unwrap();
     let reference = reference();
     let exp = experiment(
@@ -479,6 +488,7 @@ layers_step = 2
 
 #[test]
 fn the_pointing_games_use_boxes_mapped_through_preprocessing() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     // The bull mastiff's box in cat_dog.png's own 224×224 pixels (upscaled to 256 and cropped
     // at 16,16 by the imagenet preset).
@@ -547,6 +557,7 @@ figures = false
 
 #[test]
 fn a_misspelled_metric_setting_stops_the_run_before_any_work() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let exp = quick_experiment(dir.path(), &photos(&["photos/cat_dog.png"]), "");
     let text = std::fs::read_to_string(&exp)
@@ -569,6 +580,7 @@ fn a_misspelled_metric_setting_stops_the_run_before_any_work() {
 
 #[test]
 fn maps_are_identical_across_thread_counts() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let exp = quick_experiment(
         dir.path(),

@@ -129,6 +129,7 @@ mod tests {
 
     #[test]
     fn loads_plantvillage_apple() {
+        lantern_core::skip_without_assets!();
         let root = assets_dir().join("plantvillage-apple");
         let dataset = Dataset::image_folder(&root).unwrap();
         assert_eq!(

@@ -233,6 +233,7 @@ mod tests {
 
     #[test]
     fn loads_the_sample_competition_files() {
+        lantern_core::skip_without_assets!();
         let dataset =
             Dataset::plant_pathology_2020(assets_dir().join("plant-pathology-2020")).unwrap();
         assert_eq!(dataset.classes, PLANT_PATHOLOGY_2020_CLASSES);

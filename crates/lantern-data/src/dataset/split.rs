@@ -73,6 +73,7 @@ mod tests {
 
     #[test]
     fn split_of_plantvillage_is_stratified_disjoint_and_stable() {
+        lantern_core::skip_without_assets!();
         let dataset = Dataset::image_folder(assets_dir().join("plantvillage-apple")).unwrap();
         let split = dataset.stratified_split(0.2, 7).unwrap();
         // Pinned: the same seed must select the same images forever.

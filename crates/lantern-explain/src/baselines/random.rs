@@ -4,7 +4,7 @@
 //! same one. The map does not depend on the target class.
 
 use crate::error::Result;
-use crate::method::{Context, Explanation, Method, Passes};
+use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes};
 use crate::params::Params;
 use lantern_core::SplitMix64;
 use lantern_core::hash::Fnv1a;
@@ -21,16 +21,27 @@ impl RandomMap {
 }
 
 impl Method for RandomMap {
-    fn name(&self) -> &str {
-        "random"
+    fn info(&self) -> MethodInfo {
+        MethodInfo {
+            passes_per_target: Some(Passes::new(0, 0)),
+            ..MethodInfo::new("random", MapKind::Spatial)
+        }
     }
 
-    fn explain(
+    /// The same map for every target: it does not depend on the class.
+    fn explain_targets(
         &self,
         ctx: &Context,
         image: ArrayView3<f32>,
-        _target: usize,
-    ) -> Result<Explanation> {
+        targets: &[usize],
+    ) -> Result<Vec<Explanation>> {
+        let one = self.map_of(ctx, image)?;
+        Ok(targets.iter().map(|_| one.clone()).collect())
+    }
+}
+
+impl RandomMap {
+    fn map_of(&self, ctx: &Context, image: ArrayView3<f32>) -> Result<Explanation> {
         let (_, h, w) = image.dim();
         let image_hash = image
             .iter()

@@ -4,7 +4,7 @@
 //! backward pass; the same map for every target.
 
 use crate::error::Result;
-use crate::method::{Context, Explanation, Method, Passes};
+use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes};
 use crate::params::Params;
 use ndarray::{Array2, ArrayView3, Axis};
 
@@ -19,23 +19,25 @@ impl SobelMap {
 }
 
 impl Method for SobelMap {
-    fn name(&self) -> &str {
-        "sobel"
+    fn info(&self) -> MethodInfo {
+        MethodInfo {
+            passes_per_target: Some(Passes::new(0, 0)),
+            ..MethodInfo::new("sobel", MapKind::Spatial)
+        }
     }
 
-    fn explain(
+    /// The same map for every target: edges do not depend on the class.
+    fn explain_targets(
         &self,
         _ctx: &Context,
         image: ArrayView3<f32>,
-        _target: usize,
-    ) -> Result<Explanation> {
+        targets: &[usize],
+    ) -> Result<Vec<Explanation>> {
         let grey = image
             .mean_axis(Axis(0))
             .expect("an image has at least one channel");
-        Ok(Explanation::new(
-            sobel_magnitude(&grey).into_dyn(),
-            Passes::default(),
-        ))
+        let one = Explanation::new(sobel_magnitude(&grey).into_dyn(), Passes::default());
+        Ok(targets.iter().map(|_| one.clone()).collect())
     }
 }
 

@@ -162,6 +162,7 @@ fn check_reference(
 
 #[test]
 fn mobilenetv2_matches_torch_gradients_and_guided_relu6() {
+    lantern_core::skip_without_reference!();
     let dir = reference_dir().join("mobilenetv2");
     let model = assets_dir().join("models/mobilenetv2-12-float.onnx");
     check_reference(
@@ -195,6 +196,7 @@ fn mobilenetv2_matches_torch_gradients_and_guided_relu6() {
 
 #[test]
 fn mobilenetv2_batch_of_two_targets() {
+    lantern_core::skip_without_reference!();
     // One run, two rows: the same image with two different targets (243 and 282), and a
     // different image: each row must equal its own reference.
     let dir = reference_dir().join("mobilenetv2");
@@ -226,6 +228,7 @@ fn mobilenetv2_batch_of_two_targets() {
 
 #[test]
 fn resnet18_matches_torch_gradients() {
+    lantern_core::skip_without_reference!();
     let dir = reference_dir().join("resnet18");
     let model = dir.join("model.onnx");
     check_reference(
@@ -241,6 +244,7 @@ fn resnet18_matches_torch_gradients() {
 
 #[test]
 fn tinycnn_matches_torch_gradients_with_maxpool_ties() {
+    lantern_core::skip_without_reference!();
     let dir = reference_dir().join("tinycnn");
     let model = dir.join("model.onnx");
     let cam = "/features/features.14/Relu_output_0";
@@ -266,6 +270,7 @@ fn tinycnn_matches_torch_gradients_with_maxpool_ties() {
 
 #[test]
 fn reference_targets_are_top1() {
+    lantern_core::skip_without_reference!();
     // resnet18 and tinycnn use their top-1 class; confirm it from the stored logits.
     for (folder, key, target) in [
         ("resnet18", "cat_dog", 238),
@@ -305,6 +310,7 @@ pub(crate) fn network_fd() -> Fd {
 
 #[test]
 fn mnist_matches_finite_differences() {
+    lantern_core::skip_without_assets!();
     // auto_pad SAME_UPPER convs, MaxPool, Reshape, Gemm; batch fixed at 1 in the model.
     let m = load_model(&assets_dir().join("models/mnist-8.onnx")).expect("model");
     let x = crate::testing::uniform(&[1, 1, 28, 28], 0.0, 1.0, 3);

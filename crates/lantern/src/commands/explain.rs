@@ -390,6 +390,16 @@ fn tensor_input(path: &Path, preprocess: &Preprocess) -> Result<Preprocessed> {
             tensor.shape()
         );
     }
+    let [c, h, w] = preprocess.output_shape();
+    if tensor.shape()[1..] != [c, h, w] {
+        bail!(
+            "{}: shape {:?}, but --input-npy is always NCHW: [1,{c},{h},{w}] for this model, \
+             also when the model itself takes NHWC (Lantern transposes at the model boundary); \
+             an NHWC array x becomes NCHW with x.transpose(0, 3, 1, 2)",
+            path.display(),
+            tensor.shape()
+        );
+    }
     let tensor = tensor.index_axis_move(Axis(0), 0);
     let display = display_from_tensor(&tensor, preprocess);
     Ok(Preprocessed {

@@ -62,6 +62,7 @@ mod tests {
 
     #[test]
     fn with_assets_the_derived_table_is_the_assets_table() {
+        lantern_core::skip_without_assets!();
         let labels = crate::fetch::tests::assets_dir().join("imagenet/labels");
         let read = |name: &str| std::fs::read_to_string(labels.join(name)).unwrap();
         let tsv = class_index_tsv(

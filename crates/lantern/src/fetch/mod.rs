@@ -226,6 +226,7 @@ pub(crate) mod tests {
 
     #[test]
     fn with_assets_fetch_fills_a_data_folder_from_a_mirror() {
+        lantern_core::skip_without_assets!();
         let server = asset_mirror();
         let dir = tempfile::tempdir().unwrap();
         let args = FetchArgs {

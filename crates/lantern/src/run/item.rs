@@ -339,7 +339,8 @@ impl Runner<'_> {
             }
         }
         if cfg.output.figures {
-            let figure = self.out_dir.join("figures").join(format!("{}.png", it.id));
+            let figure = (self.out_dir.join("figures"))
+                .join(format!("{}.{}", it.id, cfg.output.format.extension()));
             let (target_name, predicted_name) = (
                 pipeline::class_name(self.names, target),
                 pipeline::class_name(self.names, predicted),
