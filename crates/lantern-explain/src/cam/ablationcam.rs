@@ -113,8 +113,13 @@ impl AblationCam {
 }
 
 impl CamRule for AblationCam {
-    const NAME: &'static str = "ablationcam";
-    const NEEDS_GRADIENTS: bool = false;
+    fn name(&self) -> &'static str {
+        "ablationcam"
+    }
+
+    fn needs_gradients(&self) -> bool {
+        false
+    }
 
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>> {
         let a = job.activation(0);

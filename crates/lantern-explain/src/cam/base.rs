@@ -110,13 +110,15 @@ impl RawCam {
 /// How a CAM method turns the captured tensors into raw maps.
 pub trait CamRule: Send + Sync {
     /// The method name (registry, files).
-    const NAME: &'static str;
+    fn name(&self) -> &'static str;
     /// Whether the rule reads `dA` (gradient CAMs) or only `A`.
-    const NEEDS_GRADIENTS: bool = true;
+    fn needs_gradients(&self) -> bool {
+        true
+    }
     /// The passes one target costs where the parameters fix them: the capture alone for
     /// gradient CAMs; gradient-free rules that run more say so.
     fn passes_per_target(&self) -> Option<Passes> {
-        Self::NEEDS_GRADIENTS.then_some(Passes::new(1, 1))
+        self.needs_gradients().then_some(Passes::new(1, 1))
     }
     /// One [`RawCam`] per target, in the order of `job.targets`.
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>>;
@@ -226,7 +228,7 @@ struct Captured {
 impl<R: CamRule> Cam<R> {
     /// Parameters: `layer` or `layers` (`auto`: the default layer), `tokens`.
     pub fn new(rule: R, p: &Params) -> Result<Cam<R>> {
-        let layers = layers_param(R::NAME, p)?;
+        let layers = layers_param(rule.name(), p)?;
         let tokens = p.usize_opt("tokens")?;
         Ok(Cam {
             rule,
@@ -259,7 +261,7 @@ impl<R: CamRule> Cam<R> {
         };
         if let (Some(t), Layout::ChannelsFirst | Layout::ChannelsLast) = (self.tokens, layout) {
             return Err(ExplainError::BadParam {
-                method: R::NAME.into(),
+                method: self.rule.name().into(),
                 key: "tokens".into(),
                 value: t.to_string(),
                 message: format!(
@@ -278,7 +280,7 @@ impl<R: CamRule> Cam<R> {
         layers: &[String],
         targets: &[usize],
     ) -> Result<(Vec<Captured>, Passes)> {
-        let name = R::NAME;
+        let name = self.rule.name();
         let mut captured: Vec<Captured> = layers
             .iter()
             .map(|layer| {
@@ -290,7 +292,7 @@ impl<R: CamRule> Cam<R> {
                 })
             })
             .collect::<Result<_>>()?;
-        if R::NEEDS_GRADIENTS {
+        if self.rule.needs_gradients() {
             // The backward pass stops at the layers: nothing below them is differentiated.
             let spec = GradientSpec {
                 layers_only: true,
@@ -384,10 +386,10 @@ pub fn input_map(cams: &[RawCam], height: usize, width: usize) -> Array2<f32> {
 impl<R: CamRule> Method for Cam<R> {
     fn info(&self) -> MethodInfo {
         MethodInfo {
-            needs_gradients: R::NEEDS_GRADIENTS,
+            needs_gradients: self.rule.needs_gradients(),
             takes_layer: true,
             passes_per_target: self.rule.passes_per_target(),
-            ..MethodInfo::new(R::NAME, MapKind::Spatial)
+            ..MethodInfo::new(self.rule.name(), MapKind::Spatial)
         }
     }
 

@@ -89,8 +89,13 @@ pub fn top_eigenvector(m: &Array2<f64>) -> (Array1<f64>, f64) {
 }
 
 impl CamRule for EigenCam {
-    const NAME: &'static str = "eigencam";
-    const NEEDS_GRADIENTS: bool = false;
+    fn name(&self) -> &'static str {
+        "eigencam"
+    }
+
+    fn needs_gradients(&self) -> bool {
+        false
+    }
 
     fn passes_per_target(&self) -> Option<Passes> {
         Some(Passes::new(1, 0))

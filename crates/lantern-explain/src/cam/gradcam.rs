@@ -19,7 +19,9 @@ impl GradCam {
 }
 
 impl CamRule for GradCam {
-    const NAME: &'static str = "gradcam";
+    fn name(&self) -> &'static str {
+        "gradcam"
+    }
 
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>> {
         Ok(job.per_target(|a, da| RawCam::weighted(a, GradCam::weights(da))))

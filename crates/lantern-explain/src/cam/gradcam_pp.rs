@@ -27,7 +27,9 @@ impl GradCamPlusPlus {
 }
 
 impl CamRule for GradCamPlusPlus {
-    const NAME: &'static str = "gradcam++";
+    fn name(&self) -> &'static str {
+        "gradcam++"
+    }
 
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>> {
         Ok(job.per_target(|a, da| RawCam::weighted(a, GradCamPlusPlus::weights(a, da))))

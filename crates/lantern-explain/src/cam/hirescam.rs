@@ -9,7 +9,9 @@ use crate::error::Result;
 pub struct HiResCam;
 
 impl CamRule for HiResCam {
-    const NAME: &'static str = "hirescam";
+    fn name(&self) -> &'static str {
+        "hirescam"
+    }
 
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>> {
         Ok(job.per_target(|a, da| RawCam::new(elementwise_sum(a, da))))

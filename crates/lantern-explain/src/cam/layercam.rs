@@ -8,7 +8,9 @@ use crate::error::Result;
 pub struct LayerCam;
 
 impl CamRule for LayerCam {
-    const NAME: &'static str = "layercam";
+    fn name(&self) -> &'static str {
+        "layercam"
+    }
 
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>> {
         Ok(job.per_target(|a, da| RawCam::new(elementwise_sum(a, da.mapv(|g| g.max(0.0)).view()))))

@@ -41,8 +41,13 @@ impl ScoreCam {
 }
 
 impl CamRule for ScoreCam {
-    const NAME: &'static str = "scorecam";
-    const NEEDS_GRADIENTS: bool = false;
+    fn name(&self) -> &'static str {
+        "scorecam"
+    }
+
+    fn needs_gradients(&self) -> bool {
+        false
+    }
 
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>> {
         let a = job.activation(0);

@@ -22,7 +22,9 @@ impl XGradCam {
 }
 
 impl CamRule for XGradCam {
-    const NAME: &'static str = "xgradcam";
+    fn name(&self) -> &'static str {
+        "xgradcam"
+    }
 
     fn layer_cams(&self, job: &LayerJob) -> Result<Vec<RawCam>> {
         Ok(job.per_target(|a, da| RawCam::weighted(a, XGradCam::weights(a, da))))

@@ -5,6 +5,7 @@ use lantern_runtime::{Model, Runtime};
 use ndarray::{Array2, Array3, ArrayD, Ix2, Ix3, Ix4};
 use std::path::Path;
 
+#[allow(unused_imports, reason = "each test binary uses a different subset")]
 pub use lantern_core::test_data::{assets_dir, reference_dir};
 
 pub fn load_model(path: &Path) -> Model {
