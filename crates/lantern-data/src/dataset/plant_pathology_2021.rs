@@ -126,7 +126,7 @@ impl Dataset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_assets::assets_dir;
+    use crate::testing::assets_dir;
 
     #[test]
     fn loads_the_sample_competition_files() {
