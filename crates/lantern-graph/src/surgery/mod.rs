@@ -16,6 +16,6 @@ pub use cost::{PlanOptions, Segmentation};
 pub use cut::{GraphIndex, float_value_info};
 pub use incremental::{
     Exit, IncrementalGraph, IncrementalPlan, Segment, SegmentInput, SegmentOutput, Source,
-    plan_incremental,
+    approximate, plan_incremental,
 };
 pub use receptive::{AxisMap, NodeRule, Rect, Span, WindowMap};
