@@ -1,13 +1,15 @@
 //! Helpers every Lantern crate may share, each kept in exactly one place: the seeded generator
 //! ([`SplitMix64`]) the stable hash that turns names into its seeds ([`hash::Fnv1a`])
-//! atomic file replacement ([`write_atomically`]) and the min–max normalisations of maps
-//! ([`normalise`]). This crate depends on no other Lantern crate, so any of them may use it
+//! atomic file replacement ([`write_atomically`]), the min–max normalisations of maps
+//! ([`normalise`]) and the ranking and similarity of maps ([`similarity`]: Spearman, SSIM,
+//! top-fraction overlap). This crate depends on no other Lantern crate, so any of them may use it
 //! without bending the dependency arrows.
 
 pub mod atomic_write;
 pub mod hash;
 pub mod normalise;
 pub mod rng;
+pub mod similarity;
 
 pub use atomic_write::write_atomically;
 pub use rng::SplitMix64;

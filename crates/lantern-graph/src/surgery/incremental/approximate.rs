@@ -6,9 +6,12 @@
 //! values. Later layers grow from the truncated region, and are truncated again. τ = 1 changes
 //! nothing (exact inference).
 //!
-//! As in Krypton the truncation applies to every tensor of the prefix; where a fused segment
-//! (see [`crate::surgery::fused`]) recomputes the ops between two cut tensors, the region is
-//! truncated at its cut tensors and every value it computes inside is exact given them.
+//! Where Lantern departs from Krypton: Krypton truncates after every layer; here only the cut
+//! tensors (block outputs, through which every path passes) are truncated, and every value
+//! between two of them is computed exactly from the truncated input. Truncating every tensor
+//! compounds inside residual blocks: on ResNet18 at 32/14 (guitar photo) τ = 0.8 gave a
+//! Spearman correlation with the exact map of 0.84 per tensor against 0.99 at cut tensors,
+//! for the same cost.
 
 use crate::surgery::receptive::{Rect, Span};
 

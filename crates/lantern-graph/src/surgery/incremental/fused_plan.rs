@@ -26,6 +26,7 @@ fn propagate_tensors(
     windows: &[Rect],
     input_shape: [i64; 4],
     tau: f64,
+    cuts: &[String],
 ) -> HashMap<String, Vec<Rect>> {
     let g = ix.graph;
     let (ih, iw) = (input_shape[2], input_shape[3]);
@@ -54,8 +55,10 @@ fn propagate_tensors(
                 *r = r.hull(map.affected(*s, h, w));
             }
         }
-        for r in &mut r {
-            *r = threshold(*r, tau, h, w);
+        if n.output.iter().any(|o| cuts.contains(o)) {
+            for r in &mut r {
+                *r = threshold(*r, tau, h, w);
+            }
         }
         for o in n.output.iter().filter(|o| !o.is_empty()) {
             regions.insert(o.clone(), r.clone());
@@ -102,6 +105,7 @@ pub(super) fn plan_fused(
         windows,
         input_shape,
         options.tau,
+        cuts,
     );
     // Boundaries: 0 = the image, k = cuts[k − 1].
     let names: Vec<&str> = std::iter::once(ix.input.as_str())

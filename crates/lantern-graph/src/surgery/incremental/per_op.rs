@@ -82,7 +82,9 @@ pub(super) fn plan_per_op(
     let last = cuts.last().expect("at least one cut");
     let prefix = ix.active_ancestors(last);
     let (drafts, seg_of) = segments(ix, shapes, rules, &prefix, options);
-    let regions = propagate(&drafts, windows, input_shape, options.tau);
+    // Truncated at the segments holding cut tensors only (see `approximate`).
+    let at_cuts: HashSet<usize> = cuts.iter().map(|t| seg_of[t]).collect();
+    let regions = propagate(&drafts, windows, input_shape, options.tau, &at_cuts);
     let channels = |t: &str| spatial_shape(shapes, t).map(|s| s[1] as f64).unwrap_or(0.0);
     let all: Vec<usize> = (0..windows.len()).collect();
     let readers = read_by(&drafts);
@@ -251,6 +253,7 @@ fn propagate(
     windows: &[Rect],
     input_shape: [i64; 4],
     tau: f64,
+    truncated: &HashSet<usize>,
 ) -> Vec<Vec<Rect>> {
     let (ih, iw) = (input_shape[2], input_shape[3]);
     let mut regions: Vec<Vec<Rect>> = vec![Vec::with_capacity(windows.len()); drafts.len()];
@@ -266,6 +269,7 @@ fn propagate(
                 };
                 r = r.hull(a.map.affected(src, h as i64, wd as i64));
             }
+            let tau = if truncated.contains(&s) { tau } else { 1.0 };
             regions[s].push(threshold(r, tau, h as i64, wd as i64));
         }
     }
