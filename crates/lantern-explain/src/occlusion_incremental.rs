@@ -18,8 +18,8 @@
 //!
 //! The plan is priced per model and window size; where nothing pays off (the occluder's field
 //! covers the maps early, or an op without a receptive-field rule comes first — NHWC inputs,
-//! Transpose, Resize, …) the method runs full re-inference like [`Occlusion`] and says so in
-//! [`IncrementalOcclusion::plan_note`] and the `incremental` stat (0).
+//! Transpose, Resize, …) the engine runs full re-inference like [`Occlusion`] and says so in
+//! [`IncrementalOcclusion::plan_note`].
 
 use crate::error::{ExplainError, Result};
 use crate::method::Context;
