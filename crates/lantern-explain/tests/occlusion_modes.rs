@@ -107,8 +107,9 @@ fn approximate_with_tau_one_and_no_drill_down_is_exact() {
     assert_eq!(approx.stats["windows_run"], 225.0);
 }
 
-/// The default approximation (and the τ grid of the sweep) against the exact map: Spearman,
-/// SSIM, top-10 % IoU, computed by the method itself (`fidelity = true`).
+/// The default approximation at 16/4 (drill-down into the top 25 %) against the exact map:
+/// Spearman, SSIM, top-10 % IoU, computed by the method itself (`fidelity = true`), on
+/// MobileNetV2 (ResNet18's numbers, slower to get, are in `fidelity_sweep` and the bench).
 #[test]
 fn approximate_defaults_are_faithful_on_two_photos() {
     use lantern_data::{Layout, ModelInput, Preset, load_batch};
@@ -120,7 +121,7 @@ fn approximate_defaults_are_faithful_on_two_photos() {
         .for_model(ModelInput::new(3, 224, 224, Layout::Nchw).expect("input"))
         .expect("preset");
     let mut worst: f64 = 1.0;
-    for name in ["resnet18", "mobilenetv2"] {
+    for name in ["mobilenetv2"] {
         let model = support::model(name);
         for photo in &photos {
             let x = load_batch(std::slice::from_ref(photo), &preprocess)
@@ -132,6 +133,8 @@ fn approximate_defaults_are_faithful_on_two_photos() {
             let ctx = context(model, &l);
             let target = top1(&l);
             let e = occlusion(&[
+                ("window", ParamValue::Int(16)),
+                ("stride", ParamValue::Int(4)),
                 ("approximate", ParamValue::Bool(true)),
                 ("fidelity", ParamValue::Bool(true)),
             ])
@@ -151,6 +154,7 @@ fn approximate_defaults_are_faithful_on_two_photos() {
                 s["exact_seconds"],
             );
             worst = worst.min(s["fidelity_spearman"]);
+            assert!(s["windows_run"] < 0.5 * s["windows"], "drill-down runs fewer windows");
         }
     }
     assert!(worst >= 0.95, "Spearman {worst} < 0.95 at the defaults");
