@@ -60,14 +60,9 @@ fetch:
         [ -d "{{assets}}/../reference" ] && ln -sfn "$(cd "{{assets}}/../reference" && pwd)" data/reference
         echo "fetch: linked assets from {{assets}} into data/"
     else
-        echo "fetch: no assets folder ({{assets}}); downloading"
-        mkdir -p data/models data/photos data/imagenet/labels
-        dl() { [ -s "$2" ] || curl -fL --retry 3 -o "$2" "$1"; }
-        dl https://github.com/onnx/models/raw/main/validated/vision/classification/mobilenet/model/mobilenetv2-12.onnx data/models/mobilenetv2-12-float.onnx
-        dl https://raw.githubusercontent.com/pytorch/hub/master/images/dog.jpg data/photos/pytorch_hub_dog.jpg
-        dl https://raw.githubusercontent.com/utkuozbulak/pytorch-cnn-visualizations/master/input_images/cat_dog.png data/photos/cat_dog.png
-        dl https://raw.githubusercontent.com/pytorch/hub/master/imagenet_classes.txt data/imagenet/labels/imagenet_classes.txt
-        echo "fetch: ImageNet samples, Plant Pathology (Kaggle, needs an account) and PlantVillage must be placed under data/ by hand; see data/README.md"
+        echo "fetch: no assets folder ({{assets}}); downloading (each file checked by sha256)"
+        cargo build --release --quiet --bin lantern
+        {{bin}} fetch --data data
     fi
 
 # Run an experiment: just run experiments/plant.toml [--set key=value ...]

@@ -6,6 +6,7 @@
 //! without bending the dependency arrows.
 
 pub mod atomic_write;
+pub mod dirs;
 pub mod hash;
 pub mod normalise;
 pub mod rng;

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use listing::{IMAGE_EXTENSIONS, has_image_extension};
 pub use plant_pathology::PLANT_PATHOLOGY_2020_CLASSES;
 pub(crate) use plant_pathology::read_csv_as_text;
 pub use split::Split;

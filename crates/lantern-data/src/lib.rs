@@ -28,7 +28,10 @@ mod test_cmyk_jpeg;
 pub use batch::{LoadError, load_batch, load_batch_with, load_image};
 pub use boxes::{PixelBox, box_to_input, load_boxes};
 pub use crop::{center_crop, center_offset};
-pub use dataset::{Dataset, DatasetError, PLANT_PATHOLOGY_2020_CLASSES, Sample, Split};
+pub use dataset::{
+    Dataset, DatasetError, IMAGE_EXTENSIONS, PLANT_PATHOLOGY_2020_CLASSES, Sample, Split,
+    has_image_extension,
+};
 pub use decode::{
     DEFAULT_MAX_PIXELS, DecodeError, DecodeOptions, DecodedImage, SourceFormat, decode_rgb8,
     decode_rgb8_from_bytes, decode_rgb8_with,

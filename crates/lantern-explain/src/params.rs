@@ -4,7 +4,7 @@
 
 use crate::error::{ExplainError, Result};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
@@ -41,11 +41,12 @@ impl std::fmt::Display for ParamValue {
     }
 }
 
-/// A method's parameters plus a record of which keys were read.
+/// A method's parameters plus a record of which keys were read, each with its default as text
+/// (what `lantern methods` lists).
 pub struct Params {
     method: String,
     values: BTreeMap<String, ParamValue>,
-    read: RefCell<BTreeSet<String>>,
+    read: RefCell<BTreeMap<String, String>>,
 }
 
 impl Params {
@@ -53,7 +54,7 @@ impl Params {
         Params {
             method: method.to_string(),
             values,
-            read: RefCell::new(BTreeSet::new()),
+            read: RefCell::new(BTreeMap::new()),
         }
     }
 
@@ -66,13 +67,25 @@ impl Params {
         }
     }
 
-    fn get(&self, key: &str) -> Option<&ParamValue> {
-        self.read.borrow_mut().insert(key.to_string());
+    fn get(&self, key: &str, default: impl ToString) -> Option<&ParamValue> {
+        self.read
+            .borrow_mut()
+            .entry(key.to_string())
+            .or_insert_with(|| default.to_string());
         self.values.get(key)
     }
 
+    /// Every key read so far with its default, in key order.
+    pub fn read_keys(&self) -> Vec<(String, String)> {
+        self.read
+            .borrow()
+            .iter()
+            .map(|(k, d)| (k.clone(), d.clone()))
+            .collect()
+    }
+
     pub fn usize_or(&self, key: &str, default: usize) -> Result<usize> {
-        match self.get(key) {
+        match self.get(key, default) {
             None => Ok(default),
             Some(ParamValue::Int(i)) if *i >= 0 => Ok(*i as usize),
             Some(v) => Err(self.bad(key, v, "expected a non-negative integer")),
@@ -81,7 +94,7 @@ impl Params {
 
     /// An optional non-negative integer (`None` when absent).
     pub fn usize_opt(&self, key: &str) -> Result<Option<usize>> {
-        match self.get(key) {
+        match self.get(key, "none") {
             None => Ok(None),
             Some(ParamValue::Int(i)) if *i >= 0 => Ok(Some(*i as usize)),
             Some(v) => Err(self.bad(key, v, "expected a non-negative integer")),
@@ -97,7 +110,7 @@ impl Params {
     }
 
     pub fn f64_or(&self, key: &str, default: f64) -> Result<f64> {
-        match self.get(key) {
+        match self.get(key, default) {
             None => Ok(default),
             Some(ParamValue::Int(i)) => Ok(*i as f64),
             Some(ParamValue::Float(x)) if x.is_finite() => Ok(*x),
@@ -106,7 +119,7 @@ impl Params {
     }
 
     pub fn bool_or(&self, key: &str, default: bool) -> Result<bool> {
-        match self.get(key) {
+        match self.get(key, default) {
             None => Ok(default),
             Some(ParamValue::Bool(b)) => Ok(*b),
             Some(v) => Err(self.bad(key, v, "expected true or false")),
@@ -115,7 +128,12 @@ impl Params {
 
     /// A text choice among `allowed` (the first is the default).
     pub fn choice(&self, key: &str, allowed: &[&'static str]) -> Result<&'static str> {
-        match self.get(key) {
+        let default = match allowed {
+            [only] => only.to_string(),
+            [first, rest @ ..] => format!("{first} (or {})", rest.join(", ")),
+            [] => String::new(),
+        };
+        match self.get(key, default) {
             None => Ok(allowed[0]),
             Some(ParamValue::Text(s)) => allowed
                 .iter()
@@ -133,7 +151,7 @@ impl Params {
     }
 
     pub fn text(&self, key: &str) -> Result<Option<String>> {
-        match self.get(key) {
+        match self.get(key, "none") {
             None => Ok(None),
             Some(ParamValue::Text(s)) => Ok(Some(s.clone())),
             Some(v) => Ok(Some(v.to_string())),
@@ -143,11 +161,11 @@ impl Params {
     /// Call after construction: any key the method did not read is an error naming it.
     pub fn finish(&self) -> Result<()> {
         let read = self.read.borrow();
-        if let Some(key) = self.values.keys().find(|k| !read.contains(*k)) {
+        if let Some(key) = self.values.keys().find(|k| !read.contains_key(*k)) {
             return Err(ExplainError::UnknownParam {
                 method: self.method.clone(),
                 key: key.clone(),
-                accepted: read.iter().cloned().collect::<Vec<_>>().join(", "),
+                accepted: read.keys().cloned().collect::<Vec<_>>().join(", "),
             });
         }
         Ok(())

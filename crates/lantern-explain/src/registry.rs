@@ -64,6 +64,14 @@ pub fn method_names() -> Vec<&'static str> {
     METHODS.iter().map(|(n, _)| *n).collect()
 }
 
+/// One method's parameters and their defaults, read from the method itself: it is built with no
+/// parameters and every key it reads is recorded (`lantern methods` prints them).
+pub fn method_params(name: &str) -> Result<Vec<(String, String)>> {
+    let params = Params::new(name, Default::default());
+    build_method(name, &params)?;
+    Ok(params.read_keys())
+}
+
 /// Builds a method from its name and parameters; unknown names and unknown keys are errors.
 pub fn build_method(name: &str, params: &Params) -> Result<Box<dyn Method>> {
     let (_, make) =
@@ -92,6 +100,27 @@ mod tests {
             assert_eq!(m.name(), *name);
         }
         assert_eq!(METHODS.len(), 21);
+    }
+
+    #[test]
+    fn parameters_and_defaults_come_from_the_methods() {
+        let occlusion = method_params("occlusion").unwrap();
+        assert!(
+            occlusion.contains(&("window".to_string(), "32".to_string())),
+            "{occlusion:?}"
+        );
+        assert!(
+            occlusion.contains(&("stride".to_string(), "14".to_string())),
+            "{occlusion:?}"
+        );
+        let ig = method_params("integrated-gradients").unwrap();
+        assert!(
+            ig.iter()
+                .any(|(k, d)| k == "method" && d.starts_with("riemann_trapezoid")),
+            "{ig:?}"
+        );
+        assert!(method_params("saliency").unwrap().is_empty());
+        assert!(method_params("bogus").is_err());
     }
 
     #[test]

@@ -154,7 +154,10 @@ fn approximate_defaults_are_faithful_on_two_photos() {
                 s["exact_seconds"],
             );
             worst = worst.min(s["fidelity_spearman"]);
-            assert!(s["windows_run"] < 0.5 * s["windows"], "drill-down runs fewer windows");
+            assert!(
+                s["windows_run"] < 0.5 * s["windows"],
+                "drill-down runs fewer windows"
+            );
         }
     }
     assert!(worst >= 0.95, "Spearman {worst} < 0.95 at the defaults");

@@ -19,7 +19,7 @@
 
 use crate::GraphError;
 use crate::ir::{self, a_int, make_node, op};
-use crate::proto::{ModelProto, NodeProto, TensorProto};
+use crate::proto::{GraphProto, ModelProto, NodeProto, TensorProto};
 use std::collections::{HashMap, HashSet};
 
 struct Upgrader {
@@ -96,142 +96,171 @@ pub(crate) fn upgrade(
             "opset {from} is older than 7; convert the model with onnx.version_converter first"
         )));
     }
-    let float = ir::image_input(g)
-        .and_then(ir::value_info_tensor)
-        .map(|(t, _)| t)
-        .unwrap_or(crate::proto::tensor_proto::DataType::Float as i32);
-    let mut names: HashSet<String> = HashSet::new();
-    for n in &g.node {
-        names.extend(n.input.iter().cloned());
-        names.extend(n.output.iter().cloned());
-    }
-    names.extend(g.initializer.iter().filter_map(|t| t.name.clone()));
-    names.extend(g.input.iter().filter_map(|v| v.name.clone()));
-    let mut u = Upgrader {
-        names,
-        counter: 0,
-        inits: Vec::new(),
-        float,
-    };
+    let mut u = Upgrader::for_graph(g);
     let mut nodes = Vec::with_capacity(g.node.len());
-    for mut n in std::mem::take(&mut g.node) {
-        if !ir::is_default_domain(&n) {
+    for n in std::mem::take(&mut g.node) {
+        if ir::is_default_domain(&n) {
+            upgrade_node(&mut u, n, from, shapes, &mut nodes)?;
+        } else {
             nodes.push(n);
-            continue;
         }
-        match op(&n) {
-            "Unsqueeze" | "Squeeze" | "ReduceSum" if from < 13 => {
-                attr_to_input(&mut u, &mut n, "axes", 1)
-            }
-            "Split" if from < 13 => attr_to_input(&mut u, &mut n, "split", 1),
-            "Clip" if from < 11 => {
-                let min = ir::remove_attr(&mut n, "min").and_then(|a| a.f);
-                let max = ir::remove_attr(&mut n, "max").and_then(|a| a.f);
-                if let Some(v) = min {
-                    let s = u.scalar("clip_min", v);
-                    set_input(&mut n, 1, &s);
-                }
-                if let Some(v) = max {
-                    let s = u.scalar("clip_max", v);
-                    set_input(&mut n, 2, &s);
-                }
-            }
-            "Pad" if from < 11 => {
-                let value = ir::remove_attr(&mut n, "value")
-                    .and_then(|a| a.f)
-                    .unwrap_or(0.0);
-                attr_to_input(&mut u, &mut n, "pads", 1);
-                let s = u.scalar("pad_value", value);
-                set_input(&mut n, 2, &s);
-            }
-            "Slice" if from < 10 => {
-                attr_to_input(&mut u, &mut n, "starts", 1);
-                attr_to_input(&mut u, &mut n, "ends", 2);
-                attr_to_input(&mut u, &mut n, "axes", 3);
-            }
-            "TopK" if from < 10 => {
-                if let Some(k) = ir::remove_attr(&mut n, "k").and_then(|a| a.i) {
-                    let s = u.ints("k", &[k]);
-                    set_input(&mut n, 1, &s);
-                }
-            }
-            "Dropout" if from < 12 => {
-                ir::remove_attr(&mut n, "ratio");
-                ir::remove_attr(&mut n, "is_test");
-            }
-            "BatchNormalization" if from < 9 => {
-                if let Some(a) = ir::remove_attr(&mut n, "spatial")
-                    && a.i.unwrap_or(1) != 1
-                {
-                    return Err(refuse(&n, from, "spatial = 0"));
-                }
-                ir::remove_attr(&mut n, "is_test");
-            }
-            "Softmax" | "LogSoftmax" | "Hardmax" if from < 13 => {
-                let x = n.input[0].clone();
-                let rank = shapes
-                    .get(&x)
-                    .map(Vec::len)
-                    .ok_or_else(|| GraphError::MissingShape(x.clone()))?;
-                let axis = ir::attr_i(&n, "axis").unwrap_or(1);
-                let axis = if axis < 0 { axis + rank as i64 } else { axis };
-                if axis == rank as i64 - 1 {
-                    ir::set_attr(&mut n, a_int("axis", axis));
-                } else {
-                    // Old semantics: flatten to [prod(:axis), prod(axis:)], op over the last axis.
-                    let xs = shapes[&x].clone();
-                    let flat = u.fresh("flat");
-                    let inner = u.fresh("inner");
-                    let shape = u.fresh("shape");
-                    let y = n.output[0].clone();
-                    let label = ir::node_label(&n);
-                    nodes.push(make_node(
-                        "Flatten",
-                        &[&x],
-                        &[&flat],
-                        &format!("{label}/flatten"),
-                        vec![a_int("axis", axis)],
-                    ));
-                    nodes.push(make_node(
-                        "Shape",
-                        &[&x],
-                        &[&shape],
-                        &format!("{label}/shape"),
-                        vec![],
-                    ));
-                    let a = axis as usize;
-                    shapes.insert(
-                        flat.clone(),
-                        vec![xs[..a].iter().product(), xs[a..].iter().product()],
-                    );
-                    shapes.insert(inner.clone(), shapes[&flat].clone());
-                    n.input[0] = flat;
-                    n.output[0] = inner.clone();
-                    ir::set_attr(&mut n, a_int("axis", 1));
-                    nodes.push(n);
-                    nodes.push(make_node(
-                        "Reshape",
-                        &[&inner, &shape],
-                        &[&y],
-                        &format!("{label}/reshape"),
-                        vec![],
-                    ));
-                    continue;
-                }
-            }
-            "Upsample" | "Scatter" => {
-                return Err(refuse(&n, from, "the op was removed; re-export the model"));
-            }
-            "Resize" if from < 11 => {
-                return Err(refuse(&n, from, "Resize changed its inputs at opset 11"));
-            }
-            _ => {}
-        }
-        nodes.push(n);
     }
     g.node = nodes;
     g.initializer.append(&mut u.inits);
     ir::set_default_opset(model, target);
+    Ok(())
+}
+
+impl Upgrader {
+    /// An upgrader that avoids every name already in `g`.
+    fn for_graph(g: &GraphProto) -> Upgrader {
+        let float = ir::image_input(g)
+            .and_then(ir::value_info_tensor)
+            .map(|(t, _)| t)
+            .unwrap_or(crate::proto::tensor_proto::DataType::Float as i32);
+        let mut names: HashSet<String> = HashSet::new();
+        for n in &g.node {
+            names.extend(n.input.iter().cloned());
+            names.extend(n.output.iter().cloned());
+        }
+        names.extend(g.initializer.iter().filter_map(|t| t.name.clone()));
+        names.extend(g.input.iter().filter_map(|v| v.name.clone()));
+        Upgrader {
+            names,
+            counter: 0,
+            inits: Vec::new(),
+            float,
+        }
+    }
+}
+
+/// Node `n` (default domain) rewritten from opset `from`, pushed onto `nodes`.
+fn upgrade_node(
+    u: &mut Upgrader,
+    mut n: NodeProto,
+    from: i64,
+    shapes: &mut HashMap<String, Vec<i64>>,
+    nodes: &mut Vec<NodeProto>,
+) -> Result<(), GraphError> {
+    match op(&n) {
+        "Unsqueeze" | "Squeeze" | "ReduceSum" if from < 13 => attr_to_input(u, &mut n, "axes", 1),
+        "Split" if from < 13 => attr_to_input(u, &mut n, "split", 1),
+        "Clip" if from < 11 => {
+            let min = ir::remove_attr(&mut n, "min").and_then(|a| a.f);
+            let max = ir::remove_attr(&mut n, "max").and_then(|a| a.f);
+            if let Some(v) = min {
+                let s = u.scalar("clip_min", v);
+                set_input(&mut n, 1, &s);
+            }
+            if let Some(v) = max {
+                let s = u.scalar("clip_max", v);
+                set_input(&mut n, 2, &s);
+            }
+        }
+        "Pad" if from < 11 => {
+            let value = ir::remove_attr(&mut n, "value")
+                .and_then(|a| a.f)
+                .unwrap_or(0.0);
+            attr_to_input(u, &mut n, "pads", 1);
+            let s = u.scalar("pad_value", value);
+            set_input(&mut n, 2, &s);
+        }
+        "Slice" if from < 10 => {
+            attr_to_input(u, &mut n, "starts", 1);
+            attr_to_input(u, &mut n, "ends", 2);
+            attr_to_input(u, &mut n, "axes", 3);
+        }
+        "TopK" if from < 10 => {
+            if let Some(k) = ir::remove_attr(&mut n, "k").and_then(|a| a.i) {
+                let s = u.ints("k", &[k]);
+                set_input(&mut n, 1, &s);
+            }
+        }
+        "Dropout" if from < 12 => {
+            ir::remove_attr(&mut n, "ratio");
+            ir::remove_attr(&mut n, "is_test");
+        }
+        "BatchNormalization" if from < 9 => {
+            if let Some(a) = ir::remove_attr(&mut n, "spatial")
+                && a.i.unwrap_or(1) != 1
+            {
+                return Err(refuse(&n, from, "spatial = 0"));
+            }
+            ir::remove_attr(&mut n, "is_test");
+        }
+        "Softmax" | "LogSoftmax" | "Hardmax" if from < 13 => {
+            return softmax_axis(u, n, shapes, nodes);
+        }
+        "Upsample" | "Scatter" => {
+            return Err(refuse(&n, from, "the op was removed; re-export the model"));
+        }
+        "Resize" if from < 11 => {
+            return Err(refuse(&n, from, "Resize changed its inputs at opset 11"));
+        }
+        _ => {}
+    }
+    nodes.push(n);
+    Ok(())
+}
+
+/// Softmax-family semantics before opset 13: flatten to `[prod(:axis), prod(axis:)]`, the op
+/// over the last axis. The same as the new semantics when `axis` is the last axis; else
+/// Flatten → op(axis 1) → Reshape back.
+fn softmax_axis(
+    u: &mut Upgrader,
+    mut n: NodeProto,
+    shapes: &mut HashMap<String, Vec<i64>>,
+    nodes: &mut Vec<NodeProto>,
+) -> Result<(), GraphError> {
+    let x = n.input[0].clone();
+    let xs = shapes
+        .get(&x)
+        .cloned()
+        .ok_or_else(|| GraphError::MissingShape(x.clone()))?;
+    let rank = xs.len() as i64;
+    let axis = ir::attr_i(&n, "axis").unwrap_or(1);
+    let axis = if axis < 0 { axis + rank } else { axis };
+    if axis == rank - 1 {
+        ir::set_attr(&mut n, a_int("axis", axis));
+        nodes.push(n);
+        return Ok(());
+    }
+    let flat = u.fresh("flat");
+    let inner = u.fresh("inner");
+    let shape = u.fresh("shape");
+    let y = n.output[0].clone();
+    let label = ir::node_label(&n);
+    nodes.push(make_node(
+        "Flatten",
+        &[&x],
+        &[&flat],
+        &format!("{label}/flatten"),
+        vec![a_int("axis", axis)],
+    ));
+    nodes.push(make_node(
+        "Shape",
+        &[&x],
+        &[&shape],
+        &format!("{label}/shape"),
+        vec![],
+    ));
+    let a = axis as usize;
+    shapes.insert(
+        flat.clone(),
+        vec![xs[..a].iter().product(), xs[a..].iter().product()],
+    );
+    shapes.insert(inner.clone(), shapes[&flat].clone());
+    n.input[0] = flat;
+    n.output[0] = inner.clone();
+    ir::set_attr(&mut n, a_int("axis", 1));
+    nodes.push(n);
+    nodes.push(make_node(
+        "Reshape",
+        &[&inner, &shape],
+        &[&y],
+        &format!("{label}/reshape"),
+        vec![],
+    ));
     Ok(())
 }
 

@@ -38,7 +38,7 @@ static REGISTERED: OnceLock<Result<PathBuf, FontError>> = OnceLock::new();
 /// Makes sure the `sans-serif` font is registered with plotters; returns the file it came from.
 ///
 /// Looks at `LANTERN_FONT` first (an error if set but unusable, so a typo is not silently
-/// ignored), then common system paths. Runs once per process; later calls return the cached
+/// ignored), then the user's `fonts` folder (`~/.lantern/fonts`), then common system paths. Runs once per process; later calls return the cached
 /// outcome. Every figure calls this before drawing, so callers never need to.
 pub fn ensure_font() -> Result<&'static Path, FontError> {
     match REGISTERED.get_or_init(register_first_available) {
@@ -58,8 +58,12 @@ fn register_first_available() -> Result<PathBuf, FontError> {
         register_bold_sibling(&path);
         return Ok(path);
     }
-    for candidate in REGULAR_CANDIDATES {
-        let path = Path::new(candidate);
+    let candidates: Vec<PathBuf> = user_fonts()
+        .into_iter()
+        .chain(REGULAR_CANDIDATES.iter().map(PathBuf::from))
+        .collect();
+    for path in &candidates {
+        let path = path.as_path();
         // A damaged system font is skipped rather than fatal: the next candidate may do.
         if let Ok(bytes) = std::fs::read(path)
             && register(path, bytes, FontStyle::Normal).is_ok()
@@ -70,10 +74,32 @@ fn register_first_available() -> Result<PathBuf, FontError> {
     }
     Err(FontError::NotFound {
         tried: std::iter::once(format!("${FONT_ENV} (unset)"))
+            .chain(
+                lantern_core::dirs::user_dirs()
+                    .iter()
+                    .map(|d| format!("{}/fonts/*.ttf", d.display())),
+            )
             .chain(REGULAR_CANDIDATES.iter().map(|s| s.to_string()))
             .collect::<Vec<_>>()
             .join(", "),
     })
+}
+
+/// Font files the user put in `~/.lantern/fonts` (or the platform's data folder), sorted,
+/// regular faces before bold ones: figures work where no system font is installed.
+fn user_fonts() -> Vec<PathBuf> {
+    let mut fonts: Vec<PathBuf> = lantern_core::dirs::user_dirs()
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d.join("fonts")).ok())
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("ttf") || e.eq_ignore_ascii_case("otf"))
+        })
+        .collect();
+    fonts.sort_by_key(|p| (p.to_string_lossy().contains("Bold"), p.clone()));
+    fonts
 }
 
 /// Titles look better in bold; if the regular file has a `-Bold` sibling, register it too.

@@ -1,6 +1,7 @@
 //! The on-disk cache for derived artefacts (probe shapes, gradient graphs), keyed by the model's
-//! content hash so a changed model never reuses a stale graph. Lives under `.lantern/cache`
-//! (git-ignored) or `LANTERN_CACHE`.
+//! content hash so a changed model never reuses a stale graph. Lives under `LANTERN_CACHE`, the
+//! checkout's `.lantern/cache` (git-ignored), or outside a checkout the user's folder
+//! (`~/.lantern/cache`, see [`lantern_core::dirs`]).
 
 use crate::error::{Result, RuntimeError};
 use sha2::{Digest, Sha256};
@@ -12,7 +13,9 @@ pub fn cache_root() -> PathBuf {
     }
     match crate::library::project_root() {
         Some(root) => root.join(".lantern").join("cache"),
-        None => std::env::temp_dir().join("lantern-cache"),
+        None => lantern_core::dirs::user_dir()
+            .map(|d| d.join("cache"))
+            .unwrap_or_else(|| std::env::temp_dir().join("lantern-cache")),
     }
 }
 

@@ -9,6 +9,7 @@ use std::str::FromStr;
 pub enum Device {
     #[default]
     Cpu,
+    #[serde(alias = "gpu")]
     Cuda,
     Auto,
 }

@@ -47,8 +47,12 @@ impl Runtime {
         let env = ort::init_from(&library)
             .map_err(|e| load_error(e.to_string()))?
             .with_name("lantern")
+            .with_logger(std::sync::Arc::new(crate::log::forward))
             .build()
             .map_err(|e| load_error(e.to_string()))?;
+        env.set_log_level(crate::log::level_for(
+            tracing::level_filters::LevelFilter::current(),
+        ));
         let ort_version = library::version_from_path(&library);
         Ok(RUNTIME.get_or_init(|| Runtime {
             env,

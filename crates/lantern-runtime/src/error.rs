@@ -5,7 +5,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     #[error(
-        "ONNX Runtime library not found (looked in: {searched}). Run `just setup` (CPU) or `just setup-gpu` (CUDA), or set ORT_DYLIB_PATH to a libonnxruntime.so"
+        "ONNX Runtime library not found (looked in: {searched}). Run `lantern setup` (installs it into ~/.lantern/ort; `lantern setup --gpu` for CUDA; in a checkout `just setup` does the same), or set ORT_DYLIB_PATH to a libonnxruntime.so"
     )]
     LibraryNotFound { searched: String },
     #[error(

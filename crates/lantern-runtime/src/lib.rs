@@ -14,6 +14,7 @@ mod environment;
 mod error;
 mod gradients;
 pub mod library;
+mod log;
 mod model;
 mod probe;
 mod score;

@@ -3,6 +3,8 @@
 //! tree before it is typed (so a sweep over a key that does not exist fails like a typo would).
 
 use anyhow::{Context as _, Result, anyhow, bail};
+use lantern_data::Preset;
+use lantern_runtime::Device;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,9 +49,9 @@ pub struct ExperimentSection {
 pub struct ModelSection {
     /// The ONNX classifier (relative paths are relative to the project root).
     pub path: PathBuf,
-    /// Preprocessing preset: `imagenet`, `caffe`, `raw`, … (see `lantern-data`).
+    /// Preprocessing preset: `imagenet`, `imagenet-squash`, `caffe`, `raw` (see `lantern-data`).
     #[serde(default = "default_preprocess")]
-    pub preprocess: String,
+    pub preprocess: Preset,
     /// Explicit overrides of the preset.
     #[serde(default)]
     pub mean: Option<[f32; 3]>,
@@ -94,8 +96,9 @@ pub struct HeadSection {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuntimeSection {
-    #[serde(default = "default_device")]
-    pub device: String,
+    /// `cpu`, `cuda` (or `gpu`) or `auto`.
+    #[serde(default)]
+    pub device: Device,
     #[serde(default)]
     pub threads: Option<usize>,
     /// Images per ONNX Runtime call, or `"auto"`: as many as fit `memory_budget_mb`.
@@ -111,7 +114,7 @@ pub struct RuntimeSection {
 impl Default for RuntimeSection {
     fn default() -> Self {
         RuntimeSection {
-            device: default_device(),
+            device: Device::default(),
             threads: None,
             batch: BatchSize::default(),
             memory_budget_mb: default_budget(),
@@ -167,9 +170,8 @@ fn default_sanity_step() -> usize {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSection {
-    /// `list` (explicit `images`), `folder` (every image in `root`), `imagefolder` (one folder per
-    /// class), `plant-pathology-2020` (Kaggle `train.csv` + `images/`).
-    pub kind: String,
+    /// Where the images come from; the keys each kind needs are checked when it loads.
+    pub kind: DataKind,
     #[serde(default)]
     pub root: Option<PathBuf>,
     #[serde(default)]
@@ -194,12 +196,72 @@ pub struct DataSection {
     pub extra: Vec<DataSection>,
 }
 
+/// `data.kind`. A plain tag beside the section's other keys rather than
+/// `#[serde(tag = "kind")]` on a per-kind enum: serde cannot combine an internally tagged enum
+/// with `deny_unknown_fields` on the shared keys (`limit`, `boxes`, `extra`, …), and buffering
+/// the table would lose toml's spans, i.e. the `file:line` of a misspelled key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DataKind {
+    /// Explicit `images`.
+    #[serde(rename = "list")]
+    List,
+    /// Every image in `root`.
+    #[serde(rename = "folder")]
+    Folder,
+    /// One folder per class under `root`.
+    #[serde(rename = "imagefolder")]
+    ImageFolder,
+    /// Kaggle `train.csv` + `images/` under `root`.
+    #[serde(rename = "plant-pathology-2020")]
+    PlantPathology2020,
+}
+
+impl DataKind {
+    /// The name used in configuration files.
+    pub fn name(self) -> &'static str {
+        match self {
+            DataKind::List => "list",
+            DataKind::Folder => "folder",
+            DataKind::ImageFolder => "imagefolder",
+            DataKind::PlantPathology2020 => "plant-pathology-2020",
+        }
+    }
+}
+
+/// `targets.mode`: which classes each image is explained for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum TargetMode {
+    /// The predicted class.
+    #[default]
+    #[serde(rename = "top1")]
+    Top1,
+    /// The dataset's label.
+    #[serde(rename = "label")]
+    Label,
+    /// `targets.class` (an index or a name).
+    #[serde(rename = "class")]
+    Class,
+    /// The `targets.k` most probable classes.
+    #[serde(rename = "top-k")]
+    TopK,
+}
+
+/// `output.panels`: the per-image figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Panels {
+    /// Image | heatmap | overlay.
+    #[default]
+    Three,
+    /// Image | heatmap: the study's saliency figure.
+    Two,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetsSection {
-    /// `top1`, `label` (the dataset's label), `class` (see `class`), `top-k` (see `k`).
-    #[serde(default = "default_target_mode")]
-    pub mode: String,
+    #[serde(default)]
+    pub mode: TargetMode,
     /// For `class`: an index or a class name.
     #[serde(default)]
     pub class: Option<toml::Value>,
@@ -210,7 +272,7 @@ pub struct TargetsSection {
 impl Default for TargetsSection {
     fn default() -> Self {
         TargetsSection {
-            mode: default_target_mode(),
+            mode: TargetMode::default(),
             class: None,
             k: default_k(),
         }
@@ -238,10 +300,8 @@ pub struct OutputSection {
     /// Write a methods-comparison grid per experiment (first `grid_images` images).
     #[serde(default = "default_grid_images")]
     pub grid_images: usize,
-    /// Panels of the per-image figure: `three` (image | heatmap | overlay) or `two`
-    /// (image | heatmap, the study's saliency figure).
-    #[serde(default = "default_panels")]
-    pub panels: String,
+    #[serde(default)]
+    pub panels: Panels,
 }
 
 impl Default for OutputSection {
@@ -249,25 +309,19 @@ impl Default for OutputSection {
         OutputSection {
             figures: true,
             grid_images: default_grid_images(),
-            panels: default_panels(),
+            panels: Panels::default(),
         }
     }
 }
 
-fn default_preprocess() -> String {
-    "imagenet".into()
+fn default_preprocess() -> Preset {
+    Preset::Imagenet
 }
 fn default_layer() -> String {
     "auto".into()
 }
-fn default_device() -> String {
-    "cpu".into()
-}
 fn default_budget() -> u64 {
     2048
-}
-fn default_target_mode() -> String {
-    "top1".into()
 }
 fn default_k() -> usize {
     3
@@ -283,9 +337,6 @@ fn default_epochs() -> usize {
 }
 fn default_grid_images() -> usize {
     4
-}
-fn default_panels() -> String {
-    "three".into()
 }
 fn yes() -> bool {
     true

@@ -1,6 +1,6 @@
 //! The `[data]` section → a dataset (lantern-data loaders) with the selection applied.
 
-use crate::config::{Config, DataSection};
+use crate::config::{Config, DataKind, DataSection};
 use anyhow::{Result, anyhow, bail};
 use lantern_data::Dataset;
 use std::collections::HashMap;
@@ -71,7 +71,7 @@ fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Result<
             anyhow!(
                 "{}: data.kind = {:?} needs data.root",
                 config_path.display(),
-                d.kind
+                d.kind.name()
             )
         })
     };
@@ -87,8 +87,8 @@ fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Result<
             }
         )
     };
-    let mut dataset = match d.kind.as_str() {
-        "list" => {
+    let mut dataset = match d.kind {
+        DataKind::List => {
             if d.images.is_empty() {
                 bail!(
                     "{}: data.kind = \"list\" needs data.images = [\"path\", …]",
@@ -97,14 +97,14 @@ fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Result<
             }
             Dataset::from_paths(config.experiment.name.clone(), d.images.iter().cloned())
         }
-        "folder" => {
+        DataKind::Folder => {
             let root = root()?;
             if !root.is_dir() {
                 return Err(missing(&root));
             }
             Dataset::folder_of_images(&root)?
         }
-        "imagefolder" => {
+        DataKind::ImageFolder => {
             let root = root()?;
             if !root.is_dir() {
                 return Err(missing(&root));
@@ -129,7 +129,7 @@ fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Result<
                 ),
             }
         }
-        "plant-pathology-2020" => {
+        DataKind::PlantPathology2020 => {
             let root = root()?;
             if !root.is_dir() {
                 return Err(missing(&root));
@@ -139,10 +139,6 @@ fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Result<
                 None => Dataset::plant_pathology_2020(&root)?,
             }
         }
-        other => bail!(
-            "{}: data.kind = {other:?}: expected list, folder, imagefolder or plant-pathology-2020",
-            config_path.display()
-        ),
     };
     if let Some(n) = d.per_class {
         dataset = dataset.per_class(n);

@@ -2,10 +2,8 @@
 //! parameter against cost and scores), the method ranking with CIs, a methods grid, and the
 //! fitted head's confusion matrix.
 
-use crate::head::HeadSummary;
-use crate::report::CausalCurveRecord;
 use crate::rows::Row;
-use crate::run::RunPlan;
+use crate::run::store::{CausalCurveRecord, HeadSummary, RunPlan};
 use anyhow::Result;
 use lantern_metrics::SummaryRow;
 use lantern_plot::{Figure as _, LinePlot, Series};

@@ -8,28 +8,13 @@
 use crate::config::{Config, HeadSection};
 use crate::files::sha256_hex;
 use crate::pipeline;
+use crate::run::store::HeadSummary;
 use anyhow::{Context as _, Result, anyhow, bail};
 use lantern_data::{ClassNames, Dataset};
 use lantern_graph::ModelProto;
 use lantern_runtime::{Model, Runtime};
 use ndarray::{Array1, Array2, Axis};
-use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct HeadSummary {
-    pub model_file: PathBuf,
-    pub classes: Vec<String>,
-    pub feature_tensor: String,
-    pub train_images: usize,
-    pub validation_images: usize,
-    pub train_accuracy: f64,
-    pub validation_accuracy: f64,
-    /// Rows = true class, columns = predicted class, on the validation split.
-    pub confusion: Vec<Vec<usize>>,
-    pub failed_images: Vec<String>,
-    pub cached: bool,
-}
+use std::path::Path;
 
 pub struct HeadReport {
     pub summary: HeadSummary,
@@ -109,14 +94,14 @@ pub fn model_for(
     }
 
     let split = train_all.stratified_split(head.validation, config.experiment.seed)?;
-    let batch = crate::run::resolve_batch(
+    let batch = pipeline::resolve_batch(
         config.runtime.batch,
         &backbone,
         config.runtime.memory_budget_mb,
     )?;
     let preprocess = pipeline::preprocess_for(
         &backbone,
-        &config.model.preprocess,
+        config.model.preprocess,
         config.model.mean,
         config.model.std,
     )?;
@@ -192,92 +177,24 @@ fn write_head_outputs(dir: &Path, summary: &HeadSummary) -> Result<()> {
     Ok(())
 }
 
-/// The tensor feeding the Gemm/MatMul that produces the graph output.
+/// The tensor feeding the Gemm that produces the graph output (`lantern-graph`'s surgery).
 fn final_gemm_input(proto: &ModelProto) -> Result<String> {
-    let graph = proto
-        .graph
-        .as_ref()
-        .ok_or_else(|| anyhow!("model has no graph"))?;
-    let output = graph
-        .output
-        .first()
-        .and_then(|o| o.name.clone())
-        .ok_or_else(|| anyhow!("model has no output"))?;
-    let node = graph
-        .node
-        .iter()
-        .find(|n| n.output.iter().any(|o| *o == output))
-        .ok_or_else(|| anyhow!("no node produces the output {output:?}"))?;
-    if node.op_type.as_deref() != Some("Gemm") {
-        bail!(
-            "[model.head] features = \"auto\" needs the model output to come from a Gemm (found {:?}); name the feature tensor",
-            node.op_type
-        );
-    }
-    Ok(node.input[0].clone())
+    lantern_graph::surgery::final_gemm_input(proto).map_err(|e| {
+        anyhow!(
+            "[model.head] features = \"auto\" needs the model output to come from a Gemm ({e}); name the feature tensor"
+        )
+    })
 }
 
 /// The backbone with its final Gemm's weights replaced by the head (`W: [K,F]`, `b: [K]`).
 fn replace_final_gemm(proto: &ModelProto, w: &Array2<f32>, b: &Array1<f32>) -> Result<ModelProto> {
-    use lantern_graph::proto::{
-        AttributeProto, TensorProto, attribute_proto::AttributeType, tensor_proto::DataType,
-    };
-    let mut proto = proto.clone();
-    let graph = proto
-        .graph
-        .as_mut()
-        .ok_or_else(|| anyhow!("model has no graph"))?;
-    let output = graph.output[0].name.clone().unwrap_or_default();
-    let node = graph
-        .node
-        .iter_mut()
-        .find(|n| n.output.iter().any(|o| *o == output))
-        .ok_or_else(|| anyhow!("no node produces the output"))?;
-    let (w_name, b_name) = (
-        "lantern_head_weight".to_string(),
-        "lantern_head_bias".to_string(),
-    );
-    node.input = vec![node.input[0].clone(), w_name.clone(), b_name.clone()];
-    node.attribute = vec![
-        AttributeProto {
-            name: Some("transB".into()),
-            r#type: Some(AttributeType::Int as i32),
-            i: Some(1),
-            ..Default::default()
-        },
-        AttributeProto {
-            name: Some("alpha".into()),
-            r#type: Some(AttributeType::Float as i32),
-            f: Some(1.0),
-            ..Default::default()
-        },
-        AttributeProto {
-            name: Some("beta".into()),
-            r#type: Some(AttributeType::Float as i32),
-            f: Some(1.0),
-            ..Default::default()
-        },
-    ];
-    let tensor = |name: &str, dims: Vec<i64>, data: Vec<f32>| TensorProto {
-        name: Some(name.to_string()),
-        dims,
-        data_type: Some(DataType::Float as i32),
-        raw_data: Some(data.iter().flat_map(|v| v.to_le_bytes()).collect()),
-        ..Default::default()
-    };
-    graph.initializer.push(tensor(
-        &w_name,
-        vec![w.nrows() as i64, w.ncols() as i64],
-        w.iter().copied().collect(),
-    ));
-    graph
-        .initializer
-        .push(tensor(&b_name, vec![b.len() as i64], b.to_vec()));
-    // The output's declared class count changes; drop the stale dimension.
-    if let Some(t) = graph.output[0].r#type.as_mut() {
-        t.value = None;
-    }
-    Ok(proto)
+    let weight: Vec<f32> = w.iter().copied().collect();
+    Ok(lantern_graph::surgery::replace_final_gemm(
+        proto,
+        &weight,
+        [w.nrows(), w.ncols()],
+        &b.to_vec(),
+    )?)
 }
 
 /// Features of every sample (batched), with labels; images that fail are listed, not used.

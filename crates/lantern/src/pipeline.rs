@@ -45,11 +45,10 @@ pub fn load_model(runtime: &'static Runtime, path: &Path) -> Result<Model> {
 /// the runtime transposes for NHWC models), with explicit overrides.
 pub fn preprocess_for(
     model: &Model,
-    preset: &str,
+    preset: Preset,
     mean: Option<[f32; 3]>,
     std: Option<[f32; 3]>,
 ) -> Result<Preprocess> {
-    let preset = Preset::from_str(preset).map_err(|e| anyhow!("{e}"))?;
     let input = ModelInput::new(
         model.input.channels,
         model.input.height as u32,
@@ -276,4 +275,19 @@ pub fn takes_layer(method: &str) -> bool {
             | "eigencam"
             | "guided-gradcam"
     )
+}
+
+/// The batch for `model`: fixed, or sized from the memory budget.
+pub fn resolve_batch(
+    batch: crate::config::BatchSize,
+    model: &Model,
+    budget_mb: u64,
+) -> Result<usize> {
+    match batch {
+        crate::config::BatchSize::Fixed(0) => {
+            bail!("runtime.batch must be at least 1 (or \"auto\")")
+        }
+        crate::config::BatchSize::Fixed(n) => Ok(n),
+        crate::config::BatchSize::Auto(_) => Ok(model.auto_batch(budget_mb * 1024 * 1024)?),
+    }
 }

@@ -4,9 +4,8 @@
 
 use crate::config::ExperimentFile;
 use crate::files::write_bytes;
-use crate::head::HeadReport;
 use crate::rows::{Row, write_scores};
-use crate::run::{RunPlan, read_row};
+use crate::run::store::{CausalCurveRecord, HeadSummary, RunPlan, read_curves, read_row};
 use anyhow::{Context as _, Result};
 use lantern_metrics::{BootstrapSettings, Observation, SummaryRow};
 use lantern_runtime::{Model, Runtime};
@@ -61,27 +60,6 @@ pub fn assemble(dir: &Path, plan: &RunPlan, shard: Option<(usize, usize)>) -> Re
         summary,
         figures,
     })
-}
-
-fn read_curves(dir: &Path, rows: &[Row]) -> BTreeMap<String, Vec<CausalCurveRecord>> {
-    let mut out = BTreeMap::new();
-    for r in rows.iter().filter(|r| !r.failed()) {
-        if let Ok(bytes) = std::fs::read(dir.join("curves").join(format!("{}.json", r.item)))
-            && let Ok(curves) = serde_json::from_slice::<Vec<CausalCurveRecord>>(&bytes)
-        {
-            out.insert(r.item.clone(), curves);
-        }
-    }
-    out
-}
-
-/// The fields of a stored `lantern_metrics::CausalCurve` the report uses.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct CausalCurveRecord {
-    pub kind: lantern_metrics::CausalKind,
-    pub auc: f64,
-    pub curve: Vec<f32>,
-    pub fractions: Vec<f64>,
 }
 
 /// `curves.parquet`: image, method, params, metric, step, fraction, score.
@@ -165,7 +143,7 @@ pub fn write_manifest(
     runtime: &Runtime,
     timings: &BTreeMap<String, f64>,
     assembled: &Assembled,
-    head: Option<&HeadReport>,
+    head: Option<&HeadSummary>,
     shard: Option<(usize, usize)>,
     batches: &[usize],
 ) -> Result<()> {
@@ -188,7 +166,7 @@ pub fn write_manifest(
         "peak_rss_mb": peak_rss_mb(),
         "items": { "ok": assembled.ok, "failed": assembled.failed },
         "shard": shard.map(|(i, n)| format!("{i}/{n}")),
-        "head": head.map(|h| &h.summary),
+        "head": head,
     });
     let name = match shard {
         Some((i, n)) => PathBuf::from("parts")

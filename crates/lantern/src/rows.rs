@@ -44,7 +44,7 @@ pub struct Row {
     pub error: Option<String>,
     /// Images the item's input needed notes for (e.g. RGBA converted).
     pub notes: Vec<String>,
-    /// What the result was computed from ([`crate::run::result_key`]: the config hash and
+    /// What the result was computed from ([`crate::run::store::result_key`]: the config hash and
     /// Lantern's results revision); a rerun reuses the row only when it matches, so editing a
     /// method parameter or upgrading Lantern recomputes instead of mixing old results in.
     #[serde(default)]

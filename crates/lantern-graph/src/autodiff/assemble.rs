@@ -19,6 +19,8 @@ pub(super) fn assemble_model(b: Backward) -> ModelProto {
         classes,
     } = b;
     let forward = std::mem::take(&mut ctx.forward);
+    let exported: HashSet<&str> = outputs.iter().filter_map(|o| o.name.as_deref()).collect();
+    ctx.nodes = live_backward(std::mem::take(&mut ctx.nodes), &exported);
     let keep = still_read(&forward, &ctx.nodes, &logits, &layers);
     let mut nodes: Vec<NodeProto> = Vec::new();
     // The image enters as `input`; the forward graph reads it under its own name.
@@ -74,7 +76,11 @@ pub(super) fn assemble_model(b: Backward) -> ModelProto {
         .into_iter()
         .filter(|t| t.name.as_ref().is_some_and(|n| read.contains(n)))
         .collect();
-    initializer.append(&mut ctx.inits);
+    initializer.extend(
+        std::mem::take(&mut ctx.inits)
+            .into_iter()
+            .filter(|t| t.name.as_ref().is_some_and(|n| read.contains(n))),
+    );
     let value_info: Vec<ValueInfoProto> = std::mem::take(&mut graph.value_info)
         .into_iter()
         .filter(|v| {
@@ -95,6 +101,25 @@ pub(super) fn assemble_model(b: Backward) -> ModelProto {
     ));
     model.graph = Some(graph);
     model
+}
+
+/// The backward nodes an output reads, directly or through other backward nodes (a rule's
+/// output can be superseded, e.g. padded blocks the sweep concatenated instead of summing).
+/// Backward nodes are emitted after their inputs, so one pass from the end suffices.
+fn live_backward(backward: Vec<NodeProto>, exported: &HashSet<&str>) -> Vec<NodeProto> {
+    let mut wanted: HashSet<String> = exported.iter().map(|s| s.to_string()).collect();
+    let mut live = vec![false; backward.len()];
+    for (i, n) in backward.iter().enumerate().rev() {
+        if n.output.iter().any(|o| wanted.contains(o)) {
+            live[i] = true;
+            wanted.extend(ir::node_reads(n));
+        }
+    }
+    backward
+        .into_iter()
+        .zip(live)
+        .filter_map(|(n, l)| l.then_some(n))
+        .collect()
 }
 
 /// Per forward node: whether the logits, the layers or a backward node read it (directly or

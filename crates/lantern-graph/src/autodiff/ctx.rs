@@ -36,6 +36,20 @@ pub(crate) struct Ctx {
     /// independent of it, that axis (see [`super::batch_major::batch_axes`]); lets
     /// [`Ctx::unbroadcast`] decide statically.
     pub(crate) batch_axis: HashMap<String, usize>,
+    /// Gradients that are zero outside one block of one axis (emitted by [`Ctx::pad_block`]):
+    /// the sweep concatenates blocks that tile an axis instead of summing their padded copies.
+    pub(crate) blocks: HashMap<String, Block>,
+}
+
+/// A gradient `Pad(inner)` that is zero outside `[start, start + len)` of `axis` (static
+/// extent `extent`, not the batch).
+#[derive(Clone, Debug)]
+pub(crate) struct Block {
+    pub(crate) inner: String,
+    pub(crate) axis: usize,
+    pub(crate) start: i64,
+    pub(crate) len: i64,
+    pub(crate) extent: i64,
 }
 
 impl Ctx {
@@ -64,6 +78,7 @@ impl Ctx {
             const_cache: HashMap::new(),
             shape_cache: HashMap::new(),
             batch_axis: HashMap::new(),
+            blocks: HashMap::new(),
         }
     }
 
@@ -153,6 +168,11 @@ impl Ctx {
     /// A constant tensor (initializer or Constant node) as stored.
     pub(crate) fn const_tensor(&self, name: &str) -> Option<&TensorProto> {
         self.consts.get(name)
+    }
+
+    /// Every constant tensor (initializers and Constant nodes) by name.
+    pub(crate) fn consts(&self) -> &HashMap<String, TensorProto> {
+        &self.consts
     }
 
     pub(crate) fn const_ints(&self, name: &str) -> Option<Vec<i64>> {
@@ -413,6 +433,36 @@ impl Ctx {
                 &format!("axis {axis} out of range for rank {rank}"),
             ))
         }
+    }
+
+    /// `g` zero-padded along `axis` of a rank-`rank` tensor to `[start, start + len)` of
+    /// `extent` (g's extent there is `len`), recorded as a [`Block`] so that blocks tiling the
+    /// axis are concatenated rather than summed.
+    pub(crate) fn pad_block(
+        &mut self,
+        g: &str,
+        rank: usize,
+        axis: usize,
+        start: i64,
+        len: i64,
+        extent: i64,
+    ) -> String {
+        let mut pads = vec![0i64; 2 * rank];
+        pads[axis] = start;
+        pads[rank + axis] = extent - start - len;
+        let p = self.ints(&pads);
+        let out = self.node("Pad", &[g, &p], vec![]);
+        self.blocks.insert(
+            out.clone(),
+            Block {
+                inner: g.to_string(),
+                axis,
+                start,
+                len,
+                extent,
+            },
+        );
+        out
     }
 
     /// Names output `k` of the forward node being differentiated (e.g. MaxPool's `Indices`),

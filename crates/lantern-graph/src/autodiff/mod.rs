@@ -14,6 +14,7 @@ mod assemble;
 mod batch_major;
 pub(crate) mod ctx;
 mod forward;
+mod fused;
 mod logits;
 pub mod rules;
 mod sweep;
@@ -67,8 +68,9 @@ pub struct GradientSpec {
 /// 3: transformer rules (normalisations, Gelu, Einsum, index routing for Gather/Slice, Resize),
 /// Pow in both operands. 4: the batch axis is tracked through transposes, MatMuls and
 /// Reshapes to computed targets, so broadcast gradients of transformers and ConvNeXt are reduced
-/// with static axes (or not at all) instead of run-time shape checks.
-pub const GRAPH_REVISION: u32 = 4;
+/// with static axes (or not at all) instead of run-time shape checks. 5: Gathers that are
+/// slices pad back as blocks, blocks tiling an axis concatenate; torch's erf-GELU fused.
+pub const GRAPH_REVISION: u32 = 5;
 
 /// The lowest default-domain opset of gradient graphs (ScatterElements with `reduction`
 /// needs 16; 17 is what the reference exporters write).

@@ -4,14 +4,15 @@
 use super::GradientSpec;
 use super::activity::Activity;
 use super::batch_major::batch_axes;
-use super::ctx::Ctx;
+use super::ctx::{Block, Ctx};
 use super::forward::{Forward, Image};
+use super::fused;
 use super::logits::Names;
 use super::rules;
 use crate::GraphError;
 use crate::ir::{self, a_int, op};
 use crate::proto::{GraphProto, ModelProto, ValueInfoProto};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The backward nodes and what assembling the gradient graph needs besides them.
 pub(super) struct Backward {
@@ -47,6 +48,8 @@ impl Gradients {
         let parts = self.contribs.remove(t)?;
         let total = if parts.len() == 1 {
             parts[0].clone()
+        } else if let Some(tiled) = concat_blocks(ctx, &parts) {
+            tiled
         } else {
             let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
             ctx.node("Sum", &refs, vec![])
@@ -62,6 +65,30 @@ impl Gradients {
             None => ctx.zeros_like(t),
         }
     }
+}
+
+/// One Concat when every contribution is a [`Block`] of the same axis and together they tile
+/// it (torchvision's attention reads q, k and v as three Gathers of one packed tensor): the
+/// padded copies and their Sum are never computed (assembly drops the unread Pads).
+fn concat_blocks(ctx: &mut Ctx, parts: &[String]) -> Option<String> {
+    let mut blocks: Vec<Block> = parts
+        .iter()
+        .map(|p| ctx.blocks.get(p).cloned())
+        .collect::<Option<_>>()?;
+    blocks.sort_by_key(|b| b.start);
+    let (axis, extent) = (blocks[0].axis, blocks[0].extent);
+    let mut next = 0;
+    for b in &blocks {
+        if b.axis != axis || b.extent != extent || b.start != next {
+            return None;
+        }
+        next += b.len;
+    }
+    if next != extent {
+        return None;
+    }
+    let inner: Vec<&str> = blocks.iter().map(|b| b.inner.as_str()).collect();
+    Some(ctx.node("Concat", &inner, vec![a_int("axis", axis as i64)]))
 }
 
 /// Seeds the logits with `seed` and runs the rules of the differentiated nodes in reverse
@@ -109,6 +136,8 @@ pub(super) fn reverse_sweep(
     };
     let mut grads = Gradients::default();
     grads.contribs.insert(logits.clone(), vec![seed_at_logits]);
+    let exported: HashSet<String> = layers.iter().chain([&logits]).cloned().collect();
+    let fused = fused::find(&ctx.forward, ctx.consts(), &exported);
     for idx in (0..ctx.forward.len()).rev() {
         if !on_path[idx] {
             continue;
@@ -122,6 +151,12 @@ pub(super) fn reverse_sweep(
         ctx.current = idx;
         if let Some(dt) = n.input.iter().find_map(|i| dtypes.get(i)) {
             ctx.dtype = *dt;
+        }
+        if let (Some(f), Some(g)) = (fused.get(&idx), &gy[0]) {
+            for (x, gx) in f.backward(&mut ctx, g)? {
+                grads.contribs.entry(x).or_default().push(gx);
+            }
+            continue;
         }
         let rule = rules::lookup(op(&n)).ok_or_else(|| GraphError::NoGradientRule {
             op_type: op(&n).to_string(),

@@ -24,7 +24,7 @@ use crate::error::GraphError;
 use crate::inspect::graph_io;
 use crate::ir::{self, op};
 use crate::proto::tensor_shape_proto::dimension::Value as DimValue;
-use crate::proto::{ModelProto, NodeProto, TensorProto, ValueInfoProto, type_proto};
+use crate::proto::{GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto, type_proto};
 use std::collections::{HashMap, HashSet};
 
 /// The symbol the rewritten graph uses for the batch.
@@ -76,14 +76,49 @@ pub fn symbolic_batch(
         .graph
         .as_mut()
         .ok_or_else(|| GraphError::InvalidModel("the model has no graph".into()))?;
-    let mut changes = Vec::new();
+    let mut changes = symbolic_io(g, &image);
+    // Leading extents the exporter recorded (at batch 1), read before value_info is dropped.
+    let leading = recorded_leading_extents(g);
+    if !g.value_info.is_empty() {
+        changes.push(format!("dropped {} static value_info", g.value_info.len()));
+        g.value_info.clear();
+    }
+    let mut r = Rewriter {
+        source,
+        leading,
+        on_path: image_path(g, &image),
+        consts: ir::constants(g),
+        prepend: HashMap::new(),
+        inits: Vec::new(),
+        changes,
+        fresh: 0,
+        bounds_needed: false,
+        image_batch_needed: false,
+    };
+    for (i, n) in g.node.iter_mut().enumerate() {
+        match op(n) {
+            "Reshape" | "Expand" => r.batch_in_target(i, n),
+            "Concat" => r.expand_concatenated_constants(i, n),
+            _ => {}
+        }
+    }
+    r.finish(g, &image);
+    Ok(Some(SymbolicBatch {
+        model,
+        changes: r.changes,
+    }))
+}
+
+/// The image input's and the outputs' leading 1 → [`BATCH_SYMBOL`]; the outputs' changes.
+fn symbolic_io(g: &mut GraphProto, image: &str) -> Vec<String> {
     for v in g
         .input
         .iter_mut()
-        .filter(|v| v.name.as_deref() == Some(&image))
+        .filter(|v| v.name.as_deref() == Some(image))
     {
         leading_one_to_symbol(v);
     }
+    let mut changes = Vec::new();
     for v in &mut g.output {
         if leading_one_to_symbol(v) {
             changes.push(format!(
@@ -92,9 +127,12 @@ pub fn symbolic_batch(
             ));
         }
     }
-    // Leading extents the exporter recorded (at batch 1), read before value_info is dropped.
-    let leading: HashMap<String, i64> = g
-        .value_info
+    changes
+}
+
+/// Per tensor with a `value_info`, its leading extent where static.
+fn recorded_leading_extents(g: &GraphProto) -> HashMap<String, i64> {
+    g.value_info
         .iter()
         .filter_map(|v| {
             let name = v.name.clone()?;
@@ -106,175 +144,173 @@ pub fn symbolic_batch(
                 _ => None,
             }
         })
-        .collect();
-    if !g.value_info.is_empty() {
-        changes.push(format!("dropped {} static value_info", g.value_info.len()));
-        g.value_info.clear();
-    }
+        .collect()
+}
 
-    // Tensors computed from the image.
-    let mut on_path: HashSet<String> = HashSet::from([image.clone()]);
+/// Tensors computed from the image.
+fn image_path(g: &GraphProto, image: &str) -> HashSet<String> {
+    let mut on_path: HashSet<String> = HashSet::from([image.to_string()]);
     for i in ir::topo_order(g) {
         let n = &g.node[i];
         if ir::node_reads(n).iter().any(|x| on_path.contains(x)) {
             on_path.extend(n.output.iter().filter(|o| !o.is_empty()).cloned());
         }
     }
-    let consts = ir::constants(g);
-    let mut added_nodes: Vec<NodeProto> = Vec::new();
-    let mut added_inits: Vec<TensorProto> = Vec::new();
-    let mut batch_needed = false;
-    let mut fresh = 0usize;
-    let mut new_name = |what: &str| {
-        fresh += 1;
-        format!("__lantern_batch_{what}_{fresh}")
-    };
-    let mut prepend: HashMap<usize, Vec<NodeProto>> = HashMap::new();
-    // The batch for a node whose image-path input is `x`: `Shape(x)[0:1]` made in front of it
-    // (Local), or the image's, made once at the top (Image).
-    let (start, end) = ("__lantern_batch_start", "__lantern_batch_end");
-    let mut bounds_needed = false;
-    let mut batch_of =
-        |x: &str, nodes: &mut Vec<NodeProto>, new_name: &mut dyn FnMut(&str) -> String| {
-            bounds_needed = true;
-            // Local only where the exporter recorded a leading 1 for `x` (its batch at batch
-            // 1); elsewhere (e.g. `[heads, d, T]` with the batch folded in) the image's batch.
-            let local = source == BatchSource::Local && leading.get(x) == Some(&1);
-            match if local {
-                BatchSource::Local
-            } else {
-                BatchSource::Image
-            } {
-                BatchSource::Image => {
-                    batch_needed = true;
-                    BATCH.to_string()
-                }
-                BatchSource::Local => {
-                    let shape = new_name("shape_of");
-                    let batch = new_name("batch_of");
-                    nodes.push(ir::make_node("Shape", &[x], &[&shape], &shape, vec![]));
-                    nodes.push(ir::make_node(
-                        "Slice",
-                        &[&shape, start, end],
-                        &[&batch],
-                        &batch,
-                        vec![],
-                    ));
-                    batch
-                }
-            }
-        };
-    for (i, n) in g.node.iter_mut().enumerate() {
-        match op(n) {
-            "Reshape" | "Expand" => {
-                let Some(target) = n.input.get(1).and_then(|t| consts.get(t)) else {
-                    continue;
-                };
-                let Some(values) = ir::tensor_values_i64(target) else {
-                    continue;
-                };
-                let data_on_path = n.input.first().is_some_and(|x| on_path.contains(x));
-                if values.first() != Some(&1) || values.len() < 2 || !data_on_path {
-                    continue;
-                }
-                let rest = new_name("rest");
-                let shape = new_name("shape");
-                added_inits.push(ir::tensor_i64(
-                    &rest,
-                    &[values.len() as i64 - 1],
-                    &values[1..],
-                ));
-                let nodes = prepend.entry(i).or_default();
-                let batch = batch_of(&n.input[0], nodes, &mut new_name);
-                nodes.push(ir::make_node(
-                    "Concat",
-                    &[&batch, &rest],
-                    &[&shape],
-                    &shape,
-                    vec![ir::a_int("axis", 0)],
-                ));
-                changes.push(format!(
-                    "{} {:?}: target {values:?} takes the run-time batch",
-                    op(n),
-                    n.name.as_deref().unwrap_or("")
-                ));
-                n.input[1] = shape;
-            }
-            "Concat" => {
-                let axis = ir::attr_i(n, "axis").unwrap_or(0);
-                let Some(on_path_input) = n.input.iter().find(|x| on_path.contains(*x)).cloned()
-                else {
-                    continue;
-                };
-                if axis == 0 {
-                    continue;
-                }
-                for k in 0..n.input.len() {
-                    let x = &n.input[k];
-                    let Some(t) = consts.get(x) else { continue };
-                    if t.dims.len() < 2 || t.dims[0] != 1 {
-                        continue;
-                    }
-                    let ones = new_name("ones");
-                    let shape = new_name("shape");
-                    let expanded = new_name("expanded");
-                    added_inits.push(ir::tensor_i64(
-                        &ones,
-                        &[t.dims.len() as i64 - 1],
-                        &vec![1; t.dims.len() - 1],
-                    ));
-                    let nodes = prepend.entry(i).or_default();
-                    let batch = batch_of(&on_path_input, nodes, &mut new_name);
-                    nodes.push(ir::make_node(
-                        "Concat",
-                        &[&batch, &ones],
-                        &[&shape],
-                        &shape,
-                        vec![ir::a_int("axis", 0)],
-                    ));
-                    nodes.push(ir::make_node(
-                        "Expand",
-                        &[x, &shape],
-                        &[&expanded],
-                        &expanded,
-                        vec![],
-                    ));
-                    changes.push(format!(
-                        "Concat {:?}: constant {x:?} {:?} expanded to the batch",
-                        n.name.as_deref().unwrap_or(""),
-                        t.dims
-                    ));
-                    n.input[k] = expanded;
-                }
-            }
-            _ => {}
+    on_path
+}
+
+const SLICE_START: &str = "__lantern_batch_start";
+const SLICE_END: &str = "__lantern_batch_end";
+
+/// The rewrite's state: what it adds in front of which node, and what it changed.
+struct Rewriter {
+    source: BatchSource,
+    leading: HashMap<String, i64>,
+    on_path: HashSet<String>,
+    consts: HashMap<String, TensorProto>,
+    /// Nodes to insert before the node of that index.
+    prepend: HashMap<usize, Vec<NodeProto>>,
+    inits: Vec<TensorProto>,
+    changes: Vec<String>,
+    fresh: usize,
+    bounds_needed: bool,
+    image_batch_needed: bool,
+}
+
+impl Rewriter {
+    fn new_name(&mut self, what: &str) -> String {
+        self.fresh += 1;
+        format!("__lantern_batch_{what}_{}", self.fresh)
+    }
+
+    /// The batch for node `i` whose image-path input is `x`: `Shape(x)[0:1]` made in front of
+    /// it (Local, only where the exporter recorded a leading 1 for `x`: elsewhere, e.g.
+    /// `[heads, d, T]` with the batch folded in, the image's), or the image's, made once at the
+    /// top (Image).
+    fn batch_of(&mut self, i: usize, x: &str) -> String {
+        self.bounds_needed = true;
+        if self.source == BatchSource::Image || self.leading.get(x) != Some(&1) {
+            self.image_batch_needed = true;
+            return BATCH.to_string();
         }
-    }
-    if bounds_needed {
-        added_inits.push(ir::tensor_i64(start, &[1], &[0]));
-        added_inits.push(ir::tensor_i64(end, &[1], &[1]));
-    }
-    if batch_needed {
-        let shape = "__lantern_batch_image_shape";
-        added_nodes.push(ir::make_node("Shape", &[&image], &[shape], shape, vec![]));
-        added_nodes.push(ir::make_node(
+        let shape = self.new_name("shape_of");
+        let batch = self.new_name("batch_of");
+        let nodes = self.prepend.entry(i).or_default();
+        nodes.push(ir::make_node("Shape", &[x], &[&shape], &shape, vec![]));
+        nodes.push(ir::make_node(
             "Slice",
-            &[shape, start, end],
-            &[BATCH],
-            BATCH,
+            &[&shape, SLICE_START, SLICE_END],
+            &[&batch],
+            &batch,
             vec![],
         ));
+        batch
     }
-    let old = std::mem::take(&mut g.node);
-    g.node = added_nodes;
-    for (i, n) in old.into_iter().enumerate() {
-        if let Some(before) = prepend.remove(&i) {
-            g.node.extend(before);
+
+    /// `Concat(batch, tail)` in front of node `i` (tail: constant ints); returns its output.
+    fn batch_then(&mut self, i: usize, x: &str, tail: &[i64], hint: &str) -> String {
+        let rest = self.new_name(hint);
+        let shape = self.new_name("shape");
+        self.inits
+            .push(ir::tensor_i64(&rest, &[tail.len() as i64], tail));
+        let batch = self.batch_of(i, x);
+        self.prepend.entry(i).or_default().push(ir::make_node(
+            "Concat",
+            &[&batch, &rest],
+            &[&shape],
+            &shape,
+            vec![ir::a_int("axis", 0)],
+        ));
+        shape
+    }
+
+    /// A Reshape/Expand of an image-path tensor to a constant target `[1, …]`: the target
+    /// takes the run-time batch.
+    fn batch_in_target(&mut self, i: usize, n: &mut NodeProto) {
+        let Some(values) = n
+            .input
+            .get(1)
+            .and_then(|t| self.consts.get(t))
+            .and_then(ir::tensor_values_i64)
+        else {
+            return;
+        };
+        let data_on_path = n.input.first().is_some_and(|x| self.on_path.contains(x));
+        if values.first() != Some(&1) || values.len() < 2 || !data_on_path {
+            return;
         }
-        g.node.push(n);
+        let shape = self.batch_then(i, &n.input[0], &values[1..], "rest");
+        self.changes.push(format!(
+            "{} {:?}: target {values:?} takes the run-time batch",
+            op(n),
+            n.name.as_deref().unwrap_or("")
+        ));
+        n.input[1] = shape;
     }
-    g.initializer.extend(added_inits);
-    Ok(Some(SymbolicBatch { model, changes }))
+
+    /// Constants `[1, …]` concatenated (axis ≠ 0) to image-path tensors: expanded to the batch.
+    fn expand_concatenated_constants(&mut self, i: usize, n: &mut NodeProto) {
+        let axis = ir::attr_i(n, "axis").unwrap_or(0);
+        let Some(on_path_input) = n.input.iter().find(|x| self.on_path.contains(*x)).cloned()
+        else {
+            return;
+        };
+        if axis == 0 {
+            return;
+        }
+        for k in 0..n.input.len() {
+            let x = n.input[k].clone();
+            let Some(dims) = self.consts.get(&x).map(|t| t.dims.clone()) else {
+                continue;
+            };
+            if dims.len() < 2 || dims[0] != 1 {
+                continue;
+            }
+            let shape = self.batch_then(i, &on_path_input, &vec![1; dims.len() - 1], "ones");
+            let expanded = self.new_name("expanded");
+            self.prepend.entry(i).or_default().push(ir::make_node(
+                "Expand",
+                &[&x, &shape],
+                &[&expanded],
+                &expanded,
+                vec![],
+            ));
+            self.changes.push(format!(
+                "Concat {:?}: constant {x:?} {dims:?} expanded to the batch",
+                n.name.as_deref().unwrap_or(""),
+            ));
+            n.input[k] = expanded;
+        }
+    }
+
+    /// Inserts the new nodes and initializers into `g`.
+    fn finish(&mut self, g: &mut GraphProto, image: &str) {
+        let mut head = Vec::new();
+        if self.bounds_needed {
+            self.inits.push(ir::tensor_i64(SLICE_START, &[1], &[0]));
+            self.inits.push(ir::tensor_i64(SLICE_END, &[1], &[1]));
+        }
+        if self.image_batch_needed {
+            let shape = "__lantern_batch_image_shape";
+            head.push(ir::make_node("Shape", &[image], &[shape], shape, vec![]));
+            head.push(ir::make_node(
+                "Slice",
+                &[shape, SLICE_START, SLICE_END],
+                &[BATCH],
+                BATCH,
+                vec![],
+            ));
+        }
+        let old = std::mem::take(&mut g.node);
+        g.node = head;
+        for (i, n) in old.into_iter().enumerate() {
+            if let Some(before) = self.prepend.remove(&i) {
+                g.node.extend(before);
+            }
+            g.node.push(n);
+        }
+        g.initializer.append(&mut self.inits);
+    }
 }
 
 #[cfg(test)]

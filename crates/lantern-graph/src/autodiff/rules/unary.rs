@@ -37,11 +37,12 @@ pub(crate) fn backward(
             ctx.neg(&t)
         }
         "Erf" => {
+            // (2/√π)·exp(−x²) as exp(ln(2/√π) − x²): no separate scaling node.
             let x2 = ctx.mul(x, x);
-            let m = ctx.neg(&x2);
+            let ln_k = ctx.scalar((2.0 / std::f64::consts::PI.sqrt()).ln());
+            let m = ctx.sub(&ln_k, &x2);
             let e = ctx.node("Exp", &[&m], vec![]);
-            let t = ctx.mul(&g, &e);
-            ctx.scale(&t, 2.0 / std::f64::consts::PI.sqrt())
+            ctx.mul(&g, &e)
         }
         other => return Err(unsupported(n, &format!("no unary rule for {other}"))),
     });

@@ -26,17 +26,12 @@ pub(crate) fn backward(
     let approximate = ir::attr_s(n, "approximate").unwrap_or_else(|| "none".into());
     let slope = match approximate.as_str() {
         "none" => {
-            let xs = ctx.scale(x, FRAC_1_SQRT_2);
-            let e = ctx.node("Erf", &[&xs], vec![]);
+            let u = ctx.scale(x, FRAC_1_SQRT_2);
+            let e = ctx.node("Erf", &[&u], vec![]);
             let one = ctx.scalar(1.0);
-            let e1 = ctx.add(&e, &one);
-            let cdf = ctx.scale(&e1, 0.5);
-            let x2 = ctx.mul(x, x);
-            let m = ctx.scale(&x2, -0.5);
-            let ex = ctx.node("Exp", &[&m], vec![]);
-            let pdf = ctx.scale(&ex, 1.0 / (2.0 * PI).sqrt());
-            let xpdf = ctx.mul(x, &pdf);
-            ctx.add(&cdf, &xpdf)
+            let a = ctx.add(&e, &one);
+            let slope = erf_gelu_slope(ctx, &u, &a);
+            ctx.scale(&slope, 0.5)
         }
         "tanh" => {
             let k = (2.0 / PI).sqrt();
@@ -67,6 +62,18 @@ pub(crate) fn backward(
     };
     out[0] = Some(ctx.mul(&g, &slope));
     Ok(out)
+}
+
+/// `A + (2/√π)·u·exp(−u²)` for `A = erf(u) + b`: the slope of `y = s·x·A`, `u = x/c`, is `s`
+/// times this, whatever b and c (see `autodiff/fused/erf_gelu.rs`). The factor 2/√π rides in
+/// the exponent, `exp(ln(2/√π) − u²)`: one node fewer on a full-size tensor.
+pub(crate) fn erf_gelu_slope(ctx: &mut Ctx, u: &str, a: &str) -> String {
+    let u2 = ctx.mul(u, u);
+    let ln_k = ctx.scalar((2.0 / PI.sqrt()).ln());
+    let m = ctx.sub(&ln_k, &u2);
+    let e = ctx.node("Exp", &[&m], vec![]);
+    let t = ctx.mul(u, &e);
+    ctx.add(a, &t)
 }
 
 #[cfg(test)]

@@ -2,10 +2,17 @@
 //! the gradient is routed back to the sources by [`route_back`] (repeated indices add up;
 //! negative indices, scalar indices and indices computed at run time are resolved by the op
 //! itself). The indices carry no gradient.
+//!
+//! Fast path: `Gather` with constant indices that pick one contiguous ascending run
+//! `[s, s + k)` of an axis of static extent (torchvision's attention takes q, k and v as
+//! `Gather(packed, 0|1|2, axis 0)`; ViT's class token as index 0 of the tokens) is a slice, so
+//! its gradient is a zero Pad (a scalar index first restores the removed axis) — recorded as a
+//! block, so the gradients of Gathers that together tile the axis are concatenated.
 
 use super::route::route_back;
 use crate::GraphError;
 use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::ir::{self, op};
 use crate::proto::NodeProto;
 
 pub(crate) fn backward(
@@ -18,14 +25,78 @@ pub(crate) fn backward(
         return Ok(out);
     }
     let g = single(n, gy)?;
-    out[0] = Some(route_back(ctx, n, &g));
+    out[0] = Some(match contiguous_run(ctx, n)? {
+        Some(run) => {
+            let g = if run.scalar {
+                let ax = ctx.ints(&[run.axis as i64]);
+                ctx.node("Unsqueeze", &[&g, &ax], vec![])
+            } else {
+                g
+            };
+            ctx.pad_block(&g, run.rank, run.axis, run.start, run.len, run.extent)
+        }
+        None => route_back(ctx, n, &g),
+    });
     Ok(out)
+}
+
+/// A Gather that is a unit-step slice: which run of which axis it takes.
+struct Run {
+    rank: usize,
+    axis: usize,
+    start: i64,
+    len: i64,
+    extent: i64,
+    /// A scalar index: the output lacks the axis.
+    scalar: bool,
+}
+
+/// The run a `Gather` with constant, contiguous ascending indices takes; `None` for any other
+/// selection, and for an axis of static extent 1 (it may be the batch, whose extent varies).
+fn contiguous_run(ctx: &Ctx, n: &NodeProto) -> Result<Option<Run>, GraphError> {
+    if op(n) != "Gather" {
+        return Ok(None);
+    }
+    let Some(tensor) = ctx.const_tensor(&n.input[1]) else {
+        return Ok(None);
+    };
+    let scalar = tensor.dims.is_empty();
+    if tensor.dims.len() > 1 {
+        return Ok(None);
+    }
+    let Some(idx) = ctx.const_ints(&n.input[1]) else {
+        return Ok(None);
+    };
+    let xs = ctx.shape(&n.input[0])?;
+    let rank = xs.len();
+    let axis = ctx.axis(n, ir::attr_i(n, "axis").unwrap_or(0), rank)?;
+    let extent = xs[axis];
+    if extent <= 1 || idx.is_empty() {
+        return Ok(None);
+    }
+    let idx: Vec<i64> = idx
+        .iter()
+        .map(|&i| if i < 0 { i + extent } else { i })
+        .collect();
+    let start = idx[0];
+    let contiguous = idx.iter().enumerate().all(|(k, &i)| i == start + k as i64);
+    if !contiguous || start < 0 || start + idx.len() as i64 > extent {
+        return Ok(None);
+    }
+    Ok(Some(Run {
+        rank,
+        axis,
+        start,
+        len: idx.len() as i64,
+        extent,
+        scalar,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, tensor_i64};
-    use crate::testing::{Fd, check_op, node, uniform};
+    use crate::testing::{Fd, check_op, gradient_op_types, node, uniform};
 
     #[test]
     fn gather_constant_indices() {
@@ -58,6 +129,63 @@ mod tests {
         let idx = tensor_i64("i", &[3], &[-2, 4, -2]);
         let nodes = vec![node("Gather", &["x", "i"], &["y"], vec![a_int("axis", -1)])];
         check_op("Gather axis -1", nodes, vec![idx], &x, 18, &Fd::default());
+    }
+
+    #[test]
+    fn gathers_tiling_an_axis_concatenate() {
+        // torchvision's attention: q, k, v = packed[0], packed[1], packed[2].
+        let x = uniform(&[1, 3, 4], -1.0, 1.0, 5);
+        let inits = vec![
+            tensor_i64("i0", &[], &[0]),
+            tensor_i64("i1", &[], &[1]),
+            tensor_i64("i2", &[], &[-1]),
+        ];
+        let nodes = || {
+            vec![
+                node("Gather", &["x", "i0"], &["q"], vec![a_int("axis", 1)]),
+                node("Gather", &["x", "i1"], &["k"], vec![a_int("axis", 1)]),
+                node("Gather", &["x", "i2"], &["v"], vec![a_int("axis", 1)]),
+                node("Mul", &["q", "k"], &["qk"], vec![]),
+                node("Add", &["qk", "v"], &["s"], vec![]),
+                node("Tanh", &["s"], &["y"], vec![]),
+            ]
+        };
+        check_op(
+            "q, k, v Gathers",
+            nodes(),
+            inits.clone(),
+            &x,
+            13,
+            &Fd::default(),
+        );
+        let ops = gradient_op_types(nodes(), inits, &[1, 3, 4]);
+        assert!(ops.iter().any(|o| o == "Concat"), "{ops:?}");
+        for absent in ["Pad", "Sum", "ScatterElements"] {
+            assert!(!ops.iter().any(|o| o == absent), "{absent} in {ops:?}");
+        }
+        // A contiguous 1-D run, and a partial cover: padded, summed, no routing.
+        let inits = vec![
+            tensor_i64("i0", &[2], &[1, 2]),
+            tensor_i64("i1", &[1], &[1]),
+        ];
+        let nodes = || {
+            vec![
+                node("Gather", &["x", "i0"], &["a"], vec![a_int("axis", 1)]),
+                node("Gather", &["x", "i1"], &["b"], vec![a_int("axis", 1)]),
+                node("Mul", &["a", "b"], &["y"], vec![]),
+            ]
+        };
+        check_op(
+            "overlapping runs",
+            nodes(),
+            inits.clone(),
+            &x,
+            13,
+            &Fd::default(),
+        );
+        let ops = gradient_op_types(nodes(), inits, &[1, 3, 4]);
+        assert!(ops.iter().any(|o| o == "Pad"), "{ops:?}");
+        assert!(!ops.iter().any(|o| o == "ScatterElements"), "{ops:?}");
     }
 
     #[test]

@@ -21,13 +21,28 @@ pub(crate) fn backward(
     }
     let g = single(n, gy)?;
     out[0] = Some(match unit_step_pads(ctx, n)? {
-        Some(pads) => {
-            let p = ctx.ints(&pads);
-            ctx.node("Pad", &[&g, &p], vec![])
-        }
+        Some(pads) => pad_back(ctx, n, &g, &pads)?,
         None => route_back(ctx, n, &g),
     });
     Ok(out)
+}
+
+/// `Pad(g, pads)`; a block when only one axis is padded (slices that tile an axis then
+/// concatenate, see [`Ctx::pad_block`]).
+fn pad_back(ctx: &mut Ctx, n: &NodeProto, g: &str, pads: &[i64]) -> Result<String, GraphError> {
+    let rank = pads.len() / 2;
+    let padded: Vec<usize> = (0..rank)
+        .filter(|&a| pads[a] != 0 || pads[rank + a] != 0)
+        .collect();
+    if let [axis] = padded[..] {
+        let extent = ctx.shape(&n.input[0])?[axis];
+        let len = extent - pads[axis] - pads[rank + axis];
+        if len > 0 {
+            return Ok(ctx.pad_block(g, rank, axis, pads[axis], len, extent));
+        }
+    }
+    let p = ctx.ints(pads);
+    Ok(ctx.node("Pad", &[g, &p], vec![]))
 }
 
 /// The Pad that undoes the slice, when its bounds are constants with unit steps and every
@@ -74,21 +89,9 @@ mod tests {
     use crate::ir::{a_ints, tensor_i64};
     use crate::proto::NodeProto;
     use crate::testing::{Fd, check_op, node, uniform};
-    use crate::{GradientSpec, build_gradient_graph};
 
-    /// Op types of the gradient graph of `nodes` at x (fixed batch 1).
     fn gradient_ops(nodes: Vec<NodeProto>, inits: Vec<crate::proto::TensorProto>) -> Vec<String> {
-        let x = uniform(&[1, 4, 5, 6], -1.0, 1.0, 1);
-        let out = nodes.last().unwrap().output[0].clone();
-        let m = crate::testing::model(nodes, inits, &[("x", &[-1, 4, 5, 6])], &[&out], 13);
-        let shapes = crate::testing::probe(&m, &[("x", &x)]);
-        let g = build_gradient_graph(&m, &shapes, &GradientSpec::default()).unwrap();
-        g.graph
-            .unwrap()
-            .node
-            .iter()
-            .map(|n| crate::ir::op(n).to_string())
-            .collect()
+        crate::testing::gradient_op_types(nodes, inits, &[1, 4, 5, 6])
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct BenchArgs {
     #[arg(long = "model", value_name = "NAME=PATH")]
     pub models: Vec<String>,
     /// Methods to time (default: all).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = crate::cli_values::methods())]
     pub methods: Vec<String>,
     /// Images per ONNX Runtime call.
     #[arg(long, default_value_t = 32)]
@@ -38,7 +38,7 @@ pub struct BenchArgs {
     /// Intra-op threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = "cpu", value_parser = crate::cli_values::devices())]
     pub device: String,
     /// Fewer methods and samples: a quick check that the bench runs.
     #[arg(long)]
@@ -591,7 +591,7 @@ fn bench_image(model: &Model) -> Result<Array3<f32>> {
     let photo = Path::new("data/photos/cat_dog.png");
     let (c, h, w) = (model.input.channels, model.input.height, model.input.width);
     if photo.is_file() {
-        let p = pipeline::preprocess_for(model, "imagenet", None, None)?;
+        let p = pipeline::preprocess_for(model, lantern_data::Preset::Imagenet, None, None)?;
         return Ok(lantern_data::load_image(photo, &p, &Default::default())?.tensor);
     }
     Ok(Array3::from_shape_fn((c, h, w), |(k, y, x)| {

@@ -1,8 +1,27 @@
 use crate::pipeline;
 use anyhow::{Context as _, Result, bail};
 use lantern_graph::{GradientSpec, ReluRule};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct GradArgs {
+    pub model: PathBuf,
+    /// Tensors whose activation and gradient the graph also returns (repeatable).
+    #[arg(long = "layer")]
+    pub layers: Vec<String>,
+    /// Relu rule (guided backprop and deconvnet swap the Relu/Clip rule).
+    #[arg(long, default_value = "plain", value_parser = crate::cli_values::relu_rules())]
+    pub rule: String,
+    /// Differentiate through a final Softmax instead of stopping at its input.
+    #[arg(long)]
+    pub through_softmax: bool,
+    /// Stop the backward pass at the --layer tensors (no grad_input): what CAMs need.
+    #[arg(long)]
+    pub layers_only: bool,
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+}
 
 /// `lantern grad M.onnx [--layer T]… [--rule plain|guided|deconvnet] [--layers-only] -o OUT.onnx`.
 pub fn grad(
