@@ -52,6 +52,8 @@ ROOT = os.path.dirname(HERE)
 METHODS = [
     ("Saliency", "captum", "saliency", 1, 1, "saliency"),
     ("Occlusion", "captum", "occlusion", 226, 0, "occlusion"),
+    # Issue 16: the finer setting, against `lantern bench`'s row for the default plan (auto).
+    ("Occlusion16", "captum", "occlusion 16/4 incremental=auto", 2810, 0, "occlusion_16_4"),
     ("IntegratedGradients", "captum", "integrated-gradients", 64, 64, "integrated_gradients"),
     ("LayerGradCam", "captum", "gradcam", 1, 1, "layer_grad_cam"),
     ("GradCAM", "pytorch-grad-cam", "gradcam", 1, 1, "grad_cam"),
@@ -60,6 +62,7 @@ METHODS = [
 PARAMS = {
     "Saliency": "abs=True, max over channels",
     "Occlusion": "window (3,32,32), stride (3,14,14), baseline 0, perturbations_per_eval 64",
+    "Occlusion16": "window (3,16,16), stride (3,4,4), baseline 0, perturbations_per_eval 64",
     "IntegratedGradients": "zeros baseline, 64 steps, riemann_trapezoid, internal_batch_size 64",
     "LayerGradCam": "layer4[-1], relu_attributions=True",
     "GradCAM": "target_layers [layer4[-1]], ClassifierOutputTarget",
@@ -260,6 +263,10 @@ def make_runners(model, x, target, torch, np):
         return occlusion.attribute(x, target=target, sliding_window_shapes=(3, 32, 32), strides=(3, 14, 14),
                                    baselines=0, perturbations_per_eval=64)[0, 0].detach().numpy()
 
+    def run_occlusion16():
+        return occlusion.attribute(x, target=target, sliding_window_shapes=(3, 16, 16), strides=(3, 4, 4),
+                                   baselines=0, perturbations_per_eval=64)[0, 0].detach().numpy()
+
     def run_ig():
         return ig.attribute(x, target=target, baselines=0, n_steps=64, method="riemann_trapezoid",
                             internal_batch_size=64)[0].detach().numpy()
@@ -276,6 +283,7 @@ def make_runners(model, x, target, torch, np):
     return {
         "Saliency": (run_saliency, "cat_dog_saliency.npy"),
         "Occlusion": (run_occlusion, "cat_dog_occlusion.npy"),
+        "Occlusion16": (run_occlusion16, None),
         "IntegratedGradients": (run_ig, "cat_dog_integrated-gradients.npy"),
         "LayerGradCam": (run_lgc, "cat_dog_layer-grad-cam.npy"),
         "GradCAM": (run_gradcam, "cat_dog_grad-cam.npy"),
@@ -546,7 +554,7 @@ def main(argv=None):
             if name in wanted:
                 fn, ref_file = runners[name]
                 add_row("resnet18", name, lib, task, fwd, bwd, fn, PARAMS[name], ref_timings.get(tkey, ""),
-                        os.path.join(ref_dir, ref_file) if ref_dir else None)
+                        os.path.join(ref_dir, ref_file) if ref_dir and ref_file else None)
 
     for arch, spec in ARCHS.items():
         if arch not in models or not any(m in wanted for m in ARCH_METHODS):

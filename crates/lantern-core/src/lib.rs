@@ -1,7 +1,8 @@
 //! Helpers every Lantern crate may share, each kept in exactly one place: the seeded generator
 //! ([`SplitMix64`]) the stable hash that turns names into its seeds ([`hash::Fnv1a`])
-//! atomic file replacement ([`write_atomically`]) the min–max normalisations of maps
-//! ([`normalise`]) and the image input's memory [`Layout`]. This crate depends on no other Lantern crate, so any of them may use it
+//! atomic file replacement ([`write_atomically`]), the min–max normalisations of maps
+//! ([`normalise`]) and the ranking and similarity of maps ([`similarity`]: Spearman, SSIM,
+//! top-fraction overlap) and the image input's memory [`Layout`]. This crate depends on no other Lantern crate, so any of them may use it
 //! without bending the dependency arrows.
 
 pub mod atomic_write;
@@ -10,6 +11,7 @@ pub mod hash;
 pub mod layout;
 pub mod normalise;
 pub mod rng;
+pub mod similarity;
 pub mod test_data;
 
 pub use atomic_write::write_atomically;

@@ -47,7 +47,8 @@ pub fn workspace_of(manifest_dir: &str) -> PathBuf {
 /// The assets folder for a test that cannot run without it (see [`find_assets_dir`]); panics
 /// with what to do when it is missing. Tests that can step aside use [`skip_without_assets!`].
 pub fn assets_dir() -> PathBuf {
-    find_assets_dir(&workspace_of(env!("CARGO_MANIFEST_DIR"))).unwrap_or_else(|| panic!("{NO_ASSETS}"))
+    find_assets_dir(&workspace_of(env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_else(|| panic!("{NO_ASSETS}"))
 }
 
 /// The reference outputs for a test that cannot run without them (see [`find_reference_dir`]).

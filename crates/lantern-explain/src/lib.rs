@@ -9,9 +9,10 @@
 //!   gradients) once per image, one short file per weighting;
 //! - transformers: [`attention_rollout`] (vit-explain), [`transformer_attribution`] (Chefer et
 //!   al.'s reference code), sharing the attention search of [`attention`];
-//! - perturbation: [`occlusion`] (Captum), [`occlusion_incremental`] (the same maps from
-//!   incremental inference over the occluder's receptive field), [`rise`] (the RISE reference
-//!   code);
+//! - perturbation: [`occlusion_method`] (the `occlusion` method: Captum's map, [`occlusion`],
+//!   from full or [`occlusion_incremental`] inference, as the cost model picks, or from
+//!   Krypton's approximations, [`occlusion_drill`], with [`occlusion_fidelity`] to the exact
+//!   map), [`rise`] (the RISE reference code);
 //! - [`baselines`]: `random` and `sobel`, model-free floors under every score;
 //! - [`tokens`]: token → grid reshapes for transformer layers (pytorch-grad-cam's
 //!   `reshape_transform`).
@@ -30,7 +31,10 @@ pub mod guided_gradcam;
 pub mod integrated_gradients;
 pub mod method;
 pub mod occlusion;
+pub mod occlusion_drill;
+pub mod occlusion_fidelity;
 pub mod occlusion_incremental;
+pub mod occlusion_method;
 pub mod papers;
 pub mod params;
 pub mod registry;

@@ -10,9 +10,13 @@
 //! The clean score comes from the caller's logits (never re-run); occluded copies are built into
 //! one pre-allocated batch buffer and sent to ONNX Runtime `batch_size` at a time, once for all
 //! targets of an image.
+//!
+//! This file holds the convention and full re-inference; the `occlusion` method itself, which
+//! picks full or incremental inference (and Krypton's approximations), is
+//! [`crate::occlusion_method`].
 
 use crate::error::Result;
-use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes, Score};
+use crate::method::{Context, Explanation, Passes, Score};
 use crate::params::Params;
 use ndarray::{Array2, Array4, ArrayView3, Axis, s};
 use rayon::prelude::*;
@@ -93,8 +97,25 @@ impl Occlusion {
     /// The logits of every occluded copy `[windows, K]`, in [`Occlusion::windows`] order, by
     /// full re-inference in batches of `ctx.batch_size`.
     pub fn window_logits(&self, ctx: &Context, image: ArrayView3<f32>) -> Result<Array2<f32>> {
+        let (_, h, w) = image.dim();
+        let all: Vec<usize> = (0..self.windows(h, w).len()).collect();
+        self.window_logits_of(ctx, image, &all)
+    }
+
+    /// The logits of the occluded copies `ids` (indices into [`Occlusion::windows`]) by full
+    /// re-inference, as rows of a `[windows, K]` array whose other rows are zero.
+    pub fn window_logits_of(
+        &self,
+        ctx: &Context,
+        image: ArrayView3<f32>,
+        ids: &[usize],
+    ) -> Result<Array2<f32>> {
         let (c, h, w) = image.dim();
-        let windows = self.windows(h, w);
+        let all = self.windows(h, w);
+        let windows: Vec<_> = ids.iter().map(|&i| all[i]).collect();
+        if windows.is_empty() {
+            return Ok(Array2::zeros((all.len(), ctx.model.classes)));
+        }
         let batch = ctx.batch_size.max(1).min(windows.len());
         let mut buffer = Array4::<f32>::zeros((batch, c, h, w));
         let mut rows = Vec::with_capacity(windows.len().div_ceil(batch));
@@ -113,7 +134,15 @@ impl Occlusion {
             );
         }
         let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
-        Ok(ndarray::concatenate(Axis(0), &views).expect("rows of one model have one width"))
+        let run = ndarray::concatenate(Axis(0), &views).expect("rows of one model have one width");
+        if ids.len() == all.len() {
+            return Ok(run);
+        }
+        let mut out = Array2::zeros((all.len(), run.ncols()));
+        for (row, &i) in run.outer_iter().zip(ids) {
+            out.row_mut(i).assign(&row);
+        }
+        Ok(out)
     }
 
     /// The `[h, w]` map of `target` from the window logits: per pixel, the mean score drop of
@@ -160,24 +189,6 @@ impl Occlusion {
                 e
             })
             .collect()
-    }
-}
-
-impl Method for Occlusion {
-    fn info(&self) -> MethodInfo {
-        MethodInfo::new("occlusion", MapKind::Spatial)
-    }
-
-    /// The occluded forwards are shared by every target.
-    fn explain_targets(
-        &self,
-        ctx: &Context,
-        image: ArrayView3<f32>,
-        targets: &[usize],
-    ) -> Result<Vec<Explanation>> {
-        let (_, h, w) = image.dim();
-        let logits = self.window_logits(ctx, image)?;
-        Ok(self.explanations(ctx, &logits, h, w, targets))
     }
 }
 

@@ -1,5 +1,7 @@
-//! Exact incremental occlusion: the same maps as [`Occlusion`] (Captum's convention, same
-//! parameters), without re-running the whole network for every window.
+//! Incremental occlusion, the engine of the `occlusion` method ([`crate::occlusion_method`]):
+//! the same maps as [`Occlusion`] (Captum's convention, same parameters), without re-running
+//! the whole network for every window (or Krypton's approximation of them, with
+//! [`PlanOptions::tau`] below 1).
 //!
 //! An occluder changes only the activations inside its projective field, layer by layer.
 //! `lantern-graph`'s [`plan_incremental`] splits the graph before its global pooling into
@@ -16,13 +18,12 @@
 //!
 //! The plan is priced per model and window size; where nothing pays off (the occluder's field
 //! covers the maps early, or an op without a receptive-field rule comes first — NHWC inputs,
-//! Transpose, Resize, …) the method runs full re-inference like [`Occlusion`] and says so in
-//! [`IncrementalOcclusion::plan_note`] and the `incremental` stat (0).
+//! Transpose, Resize, …) the engine runs full re-inference like [`Occlusion`] and says so in
+//! [`IncrementalOcclusion::plan_note`].
 
 use crate::error::{ExplainError, Result};
-use crate::method::{Context, Explanation, MapKind, Method, MethodInfo};
+use crate::method::Context;
 use crate::occlusion::Occlusion;
-use crate::params::Params;
 use lantern_graph::surgery::{IncrementalGraph, PlanOptions, Rect, Source, plan_incremental};
 use lantern_runtime::{GraphSession, Layout, Model, Output, RuntimeError};
 use ndarray::{Array2, Array3, ArrayView3, Axis, Ix4};
@@ -30,7 +31,7 @@ use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-/// Occlusion with incremental inference (`occlusion-incremental`).
+/// Plans and runs incremental inference of occluded copies.
 pub struct IncrementalOcclusion {
     /// Window, stride, baseline and score, exactly as [`Occlusion`].
     pub occlusion: Occlusion,
@@ -61,12 +62,6 @@ struct Runner {
     exits: Vec<GraphSession>,
 }
 
-impl Default for IncrementalOcclusion {
-    fn default() -> Self {
-        IncrementalOcclusion::new(Occlusion::default())
-    }
-}
-
 impl IncrementalOcclusion {
     pub fn new(occlusion: Occlusion) -> IncrementalOcclusion {
         IncrementalOcclusion {
@@ -74,11 +69,6 @@ impl IncrementalOcclusion {
             options: PlanOptions::default(),
             plans: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// The same parameters as [`Occlusion::from_params`].
-    pub fn from_params(p: &Params) -> Result<IncrementalOcclusion> {
-        Ok(IncrementalOcclusion::new(Occlusion::from_params(p)?))
     }
 
     /// The plan for `model` at its input size (built and cached on first use).
@@ -164,6 +154,19 @@ impl IncrementalOcclusion {
         ctx: &Context,
         image: ArrayView3<f32>,
     ) -> Result<(Array2<f32>, Arc<Prepared>)> {
+        let (_, h, w) = image.dim();
+        let all: Vec<usize> = (0..self.occlusion.windows(h, w).len()).collect();
+        self.window_logits_of(ctx, image, &all)
+    }
+
+    /// The logits of the occluded copies `ids` (indices into [`Occlusion::windows`]) as rows of
+    /// a `[windows, K]` array whose other rows are zero.
+    pub fn window_logits_of(
+        &self,
+        ctx: &Context,
+        image: ArrayView3<f32>,
+        ids: &[usize],
+    ) -> Result<(Array2<f32>, Arc<Prepared>)> {
         let (c, h, w) = image.dim();
         let spec = ctx.model.input;
         let prepared = if (c, h, w) == (spec.channels, spec.height, spec.width) {
@@ -177,7 +180,10 @@ impl IncrementalOcclusion {
             })
         };
         let Some(runner) = prepared.runner.as_ref() else {
-            return Ok((self.occlusion.window_logits(ctx, image)?, prepared.clone()));
+            return Ok((
+                self.occlusion.window_logits_of(ctx, image, ids)?,
+                prepared.clone(),
+            ));
         };
         // A static-batch model that could not be made batch-symbolic: one window per call.
         let batch = if ctx.model.batch_mode.one_by_one() {
@@ -187,44 +193,15 @@ impl IncrementalOcclusion {
                 .max(1)
                 .min(self.occlusion.windows(h, w).len())
         };
-        let logits = runner.run(image, self.occlusion.baseline, batch)?;
+        let logits = runner.run(image, self.occlusion.baseline, batch, ids)?;
         Ok((logits, prepared.clone()))
     }
 }
 
 fn failed(message: String) -> ExplainError {
     ExplainError::Failed {
-        method: "occlusion-incremental".into(),
+        method: "occlusion".into(),
         message,
-    }
-}
-
-impl Method for IncrementalOcclusion {
-    fn info(&self) -> MethodInfo {
-        MethodInfo::new("occlusion-incremental", MapKind::Spatial)
-    }
-
-    /// The occluded forwards are shared by every target.
-    fn explain_targets(
-        &self,
-        ctx: &Context,
-        image: ArrayView3<f32>,
-        targets: &[usize],
-    ) -> Result<Vec<Explanation>> {
-        let (_, h, w) = image.dim();
-        let (logits, prepared) = self.window_logits(ctx, image)?;
-        let mut explanations = self.occlusion.explanations(ctx, &logits, h, w, targets);
-        for e in &mut explanations {
-            e.stats.insert(
-                "incremental".into(),
-                if prepared.runner.is_some() { 1.0 } else { 0.0 },
-            );
-            e.stats.insert(
-                "estimated_cost_fraction".into(),
-                prepared.estimated_fraction,
-            );
-        }
-        Ok(explanations)
     }
 }
 
@@ -301,8 +278,15 @@ fn scratch(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
 }
 
 impl Runner {
-    /// Logits `[windows, K]` for every window of the plan, in window order.
-    fn run(&self, image: ArrayView3<f32>, baseline: f32, batch: usize) -> Result<Array2<f32>> {
+    /// Logits `[windows, K]` for the windows `ids` of the plan, in window order (other rows
+    /// zero).
+    fn run(
+        &self,
+        image: ArrayView3<f32>,
+        baseline: f32,
+        batch: usize,
+        ids: &[usize],
+    ) -> Result<Array2<f32>> {
         let graph = &self.graph;
         let image = image.as_standard_layout();
         let x = image.view().insert_axis(Axis(0));
@@ -323,8 +307,7 @@ impl Runner {
         let mut logits: Option<Array2<f32>> = None;
         // Windows go through the segments a chunk at a time: boxes stay in cache and memory
         // stays bounded, while calls still batch windows whose boxes have the same size.
-        let all: Vec<usize> = (0..graph.windows.len()).collect();
-        for ids in all.chunks(CHUNK.max(batch)) {
+        for ids in ids.chunks(CHUNK.max(batch)) {
             self.run_windows(&clean, image_flat, ids, baseline, batch, &mut logits)?;
         }
         logits.ok_or_else(|| failed("no windows".into()))

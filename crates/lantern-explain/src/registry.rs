@@ -14,8 +14,7 @@ use crate::guided_backprop::GuidedBackprop;
 use crate::guided_gradcam::GuidedGradCam;
 use crate::integrated_gradients::IntegratedGradients;
 use crate::method::{Method, MethodInfo};
-use crate::occlusion::Occlusion;
-use crate::occlusion_incremental::IncrementalOcclusion;
+use crate::occlusion_method::OcclusionMethod;
 use crate::params::Params;
 use crate::rise::Rise;
 use crate::saliency::Saliency;
@@ -49,9 +48,10 @@ pub const METHODS: &[(&str, Constructor)] = &[
     ("scorecam", |p| boxed(ScoreCam::from_params(p))),
     ("ablationcam", |p| boxed(AblationCam::from_params(p))),
     ("eigencam", |p| boxed(Cam::new(EigenCam, p))),
-    ("occlusion", |p| boxed(Occlusion::from_params(p))),
+    ("occlusion", |p| boxed(OcclusionMethod::from_params(p))),
+    // An alias of `occlusion` with `incremental = "on"`.
     ("occlusion-incremental", |p| {
-        boxed(IncrementalOcclusion::from_params(p))
+        boxed(OcclusionMethod::incremental_from_params(p))
     }),
     ("rise", |p| boxed(Rise::from_params(p))),
     ("attention-rollout", |p| {

@@ -2,8 +2,7 @@
 //! reference maps, on ResNet18 and MobileNetV2; it falls back to full re-inference, with the
 //! same map, where no cut pays off. Timings are printed, never asserted.
 
-use lantern_explain::occlusion::Occlusion;
-use lantern_explain::occlusion_incremental::IncrementalOcclusion;
+use lantern_explain::occlusion_method::OcclusionMethod;
 use lantern_explain::{Context, Method, ParamValue, Params, build_method};
 use lantern_graph::surgery::Segmentation;
 use lantern_runtime::{Model, Runtime};
@@ -50,6 +49,19 @@ fn params(name: &str, values: &[(&str, i64)]) -> Params {
     )
 }
 
+/// `occlusion` with `incremental = "off"`: full re-inference of every window.
+fn full_reinference(values: &[(&str, i64)]) -> OcclusionMethod {
+    let p = Params::new(
+        "occlusion",
+        values
+            .iter()
+            .map(|(k, v)| (k.to_string(), ParamValue::Int(*v)))
+            .chain([("incremental".to_string(), ParamValue::Text("off".into()))])
+            .collect::<BTreeMap<_, _>>(),
+    );
+    OcclusionMethod::from_params(&p).expect("params")
+}
+
 fn max_abs_diff(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
     assert_eq!(
         a.len(),
@@ -86,19 +98,19 @@ fn check_against_full(
         batch_size: batch,
         seed: 0,
     };
-    let full = Occlusion::from_params(&params("occlusion", setting)).expect("params");
+    let full = full_reinference(setting);
     let t = Instant::now();
     let want = full.explain(&ctx, x.view(), target).expect("occlusion");
     let full_s = t.elapsed().as_secs_f64();
     let scale = logits[target].abs().max(1.0);
     let mut first = None;
     for &segmentation in variants {
-        let mut inc = IncrementalOcclusion::from_params(&params("occlusion-incremental", setting))
-            .expect("params");
-        inc.options.segmentation = segmentation;
+        let mut inc =
+            OcclusionMethod::incremental_from_params(&params("occlusion-incremental", setting))
+                .expect("params");
         // Exactness of every segmentation, even where it would not pay off.
-        inc.options.max_fraction = f64::INFINITY;
-        let prepared = inc.prepare(model).expect("plan");
+        inc.engine.options.segmentation = segmentation;
+        let prepared = inc.engine.prepare(model).expect("plan");
         println!("{label} [{segmentation:?}]: {}", prepared.note);
         let t = Instant::now();
         let got = inc.explain(&ctx, x.view(), target).expect("incremental");
@@ -119,14 +131,17 @@ fn check_against_full(
         assert!(diff <= 1e-4 * scale, "{label}: {diff} > 1e-4 × {scale}");
         // Every class of every window, not only the target's map: the first and last windows
         // against a direct forward pass.
-        let (window_logits, _) = inc.window_logits(&ctx, x.view()).expect("window logits");
-        let wins = full.windows(x.dim().1, x.dim().2);
+        let (window_logits, _) = inc
+            .engine
+            .window_logits(&ctx, x.view())
+            .expect("window logits");
+        let wins = full.occlusion.windows(x.dim().1, x.dim().2);
         for k in [0, wins.len() - 1] {
             let (t, l, b, r) = wins[k];
             let mut occluded = x.clone();
             occluded
                 .slice_mut(ndarray::s![.., t..b, l..r])
-                .fill(full.baseline);
+                .fill(full.occlusion.baseline);
             let direct = model
                 .forward(occluded.view().insert_axis(Axis(0)))
                 .expect("forward");
@@ -296,15 +311,13 @@ fn falls_back_to_full_reinference_with_a_note() {
         seed: 0,
     };
     let setting = [("window", 200), ("stride", 12)];
-    let inc = IncrementalOcclusion::from_params(&params("occlusion-incremental", &setting))
-        .expect("params");
+    let inc = OcclusionMethod::from_params(&params("occlusion", &setting)).expect("params");
     let note = inc.plan_note(&model).expect("plan");
     println!("tinycnn 200/12: {note}");
     assert!(note.starts_with("full re-inference"), "{note}");
     let got = inc.explain(&ctx, x.view(), 9).expect("fallback");
     assert_eq!(got.stats["incremental"], 0.0);
-    let want = Occlusion::from_params(&params("occlusion", &setting))
-        .expect("params")
+    let want = full_reinference(&setting)
         .explain(&ctx, x.view(), 9)
         .expect("occlusion");
     assert!(max_abs_diff(&got.map, &want.map) <= 1e-6 * logits[9].abs().max(1.0));

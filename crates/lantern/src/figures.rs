@@ -207,6 +207,12 @@ fn sweep_plots(dir: &Path, plan: &RunPlan, rows: &[Row]) -> Result<Vec<(String, 
         .collect();
     measures.sort();
     measures.dedup();
+    // Approximate occlusion's fidelity to the exact map, where the rows have it.
+    for stat in ["fidelity_spearman", "fidelity_ssim", "fidelity_top10_iou"] {
+        if rows.iter().any(|r| r.stats.contains_key(stat)) {
+            measures.push(format!("stat.{stat}"));
+        }
+    }
     if measures.is_empty() {
         measures.push("stat.map_std".into());
     }

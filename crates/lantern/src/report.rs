@@ -379,10 +379,7 @@ pub fn markdown_table_to_html(md: &str) -> String {
         let tag = if i == 0 { "th" } else { "td" };
         html.push_str("<tr>");
         for cell in line.trim_matches('|').split('|') {
-            html.push_str(&format!(
-                "<{tag}>{}</{tag}>",
-                escape(cell.trim(), false)
-            ));
+            html.push_str(&format!("<{tag}>{}</{tag}>", escape(cell.trim(), false)));
         }
         html.push_str("</tr>");
     }

@@ -26,7 +26,10 @@ mod fuzz_support;
 mod config;
 
 /// config.rs names `head::augment::AugmentSection`.
-#[allow(dead_code, reason = "the binary's module, included for its config type only")]
+#[allow(
+    dead_code,
+    reason = "the binary's module, included for its config type only"
+)]
 #[path = "../src/head/augment.rs"]
 mod augment;
 mod head {

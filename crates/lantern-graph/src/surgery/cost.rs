@@ -27,6 +27,9 @@ pub struct PlanOptions {
     pub max_exits: usize,
     /// Which segmentation to consider (both by default; the cheaper is used).
     pub segmentation: Segmentation,
+    /// Krypton's projective-field threshold (0 < τ ≤ 1; 1 = exact): changed regions are
+    /// truncated to τ of their map per axis (see [`super::incremental::approximate`]).
+    pub tau: f64,
 }
 
 /// How the part before the exits is split into segments.
@@ -52,6 +55,7 @@ impl Default for PlanOptions {
             batch: 32,
             max_exits: 3,
             segmentation: Segmentation::Auto,
+            tau: 1.0,
         }
     }
 }

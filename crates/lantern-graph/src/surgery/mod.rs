@@ -21,6 +21,6 @@ pub use feed::{FedModel, feed_tensor};
 pub use final_gemm::{final_gemm_input, replace_final_gemm};
 pub use incremental::{
     Exit, IncrementalGraph, IncrementalPlan, Segment, SegmentInput, SegmentOutput, Source,
-    plan_incremental,
+    approximate, plan_incremental,
 };
 pub use receptive::{AxisMap, NodeRule, Rect, Span, WindowMap};

@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+#[path = "bench_occlusion.rs"]
+mod occlusion_rows;
+
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// Output folder for bench.csv and bench.md.
@@ -425,6 +428,28 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
                 String::new()
             };
             rows.push(row(method_name, seconds, fwd, bwd, pure_s, batch, note));
+        }
+        // Issue 16: occlusion's plans and approximations on the two CNNs.
+        if !args.quick
+            && methods.iter().any(|m| m == "occlusion")
+            && ["resnet18", "mobilenetv2"].contains(&name.as_str())
+        {
+            let ctx = Context {
+                model: &model,
+                logits: logits.view(),
+                batch_size: batch,
+                seed: 0,
+            };
+            let make = |task: &str, seconds: f64, fwd: usize, full: f64, note: String| {
+                row(task, seconds, fwd, 0, full, batch, note)
+            };
+            rows.extend(occlusion_rows::occlusion_rows(
+                &ctx,
+                image.view(),
+                target,
+                name,
+                &make,
+            )?);
         }
         if !bench_model.scoring {
             continue;

@@ -292,6 +292,10 @@ impl Runner<'_> {
         row.predicted_name = Some(pipeline::class_name(self.names, predicted));
         row.predicted_probability = Some(probs[predicted] as f64);
         row.seconds = seconds;
+        // Occlusion's own time, without its fidelity check against the exact map.
+        if let Some(s) = e.stats.get("measured_seconds") {
+            row.seconds = *s;
+        }
         row.forward_passes = e.passes.forward as i64;
         row.backward_passes = e.passes.backward as i64;
         if planned.layer_param {
@@ -339,8 +343,11 @@ impl Runner<'_> {
             }
         }
         if cfg.output.figures {
-            let figure = (self.out_dir.join("figures"))
-                .join(format!("{}.{}", it.id, cfg.output.format.extension()));
+            let figure = (self.out_dir.join("figures")).join(format!(
+                "{}.{}",
+                it.id,
+                cfg.output.format.extension()
+            ));
             let (target_name, predicted_name) = (
                 pipeline::class_name(self.names, target),
                 pipeline::class_name(self.names, predicted),
