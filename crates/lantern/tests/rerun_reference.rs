@@ -11,6 +11,10 @@
 //! carries the same table). The manifest is compared as JSON without those fields; the page's
 //! manifest dump is cut from `index.html` for the same reason.
 //!
+//! Re-blessed once since (2026-12-05), for intended output changes only: issue 14's figure
+//! clipping and titles (figures, index.html) and issue 16's occlusion plan columns (occlusion
+//! items, scores.csv); every map, curve and summary kept its bytes.
+//!
 //! Regenerate (only when a change of numbers is intended, e.g. a gradient-graph revision):
 //! `LANTERN_BLESS_REFERENCE=1 cargo test --release -p lantern --test rerun_reference`.
 
