@@ -276,216 +276,9 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     for note in &missing {
         eprintln!("bench: {note}");
     }
-    let rounds = if args.quick { 1 } else { 3 };
-    let threads = args
-        .threads
-        .map(|t| t.to_string())
-        .unwrap_or_else(|| "all".into());
     let mut rows = Vec::new();
     for bench_model in &models {
-        let (name, path) = (&bench_model.name, &bench_model.path);
-        let methods: Vec<String> = if !args.methods.is_empty() {
-            args.methods.clone()
-        } else if let Some(methods) = &bench_model.methods {
-            methods.clone()
-        } else if args.quick {
-            vec!["occlusion".into(), "saliency".into(), "gradcam".into()]
-        } else {
-            lantern_explain::method_names()
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
-        };
-        let model =
-            pipeline::load_model(runtime, path).with_context(|| format!("bench model {name}"))?;
-        let image = bench_image(&model)?;
-        let x = image.view().insert_axis(Axis(0)).to_owned();
-        let logits = model.forward(x.view())?.row(0).to_owned();
-        let target = pipeline::top_k(logits.view(), 1)[0];
-        let row = |task: &str,
-                   seconds: f64,
-                   fwd: usize,
-                   bwd: usize,
-                   pure: f64,
-                   batch: usize,
-                   note: String| BenchRow {
-            model: name.clone(),
-            task: task.to_string(),
-            batch,
-            threads: threads.clone(),
-            device: model.device_used.to_string(),
-            seconds_per_image: seconds,
-            forward_passes: fwd,
-            backward_passes: bwd,
-            pure_ort_seconds: pure,
-            overhead: seconds / pure,
-            note,
-        };
-        // The two graphs methods use: the input gradient (gradient methods) and the backward
-        // pass stopped at the CAM layer (gradient CAMs).
-        let input_spec = GradientSpec {
-            rule: ReluRule::Plain,
-            ..GradientSpec::default()
-        };
-        // The `auto` layer: on ViT-B/16 the last block's `ln_1` output, the layer of
-        // pytorch-grad-cam's ViT recipe that tools/bench_peers.py hooks.
-        let cam_layer = model.default_cam_layer()?;
-        let cam_spec = GradientSpec {
-            layers: vec![cam_layer.clone()],
-            layers_only: true,
-            ..input_spec.clone()
-        };
-        let batch = args.batch.max(1);
-        let repeated = |n: usize| {
-            Array4::from_shape_fn(
-                (n, image.dim().0, image.dim().1, image.dim().2),
-                |(_, c, y, xx)| image[[c, y, xx]],
-            )
-        };
-        let mut seed = Array2::<f32>::zeros((batch.max(16), model.classes));
-        seed.column_mut(target).fill(1.0);
-        let pure = PureOrt {
-            model: &model,
-            forward_batch: repeated(batch.max(16)),
-            gradient: model.gradient_session(&input_spec)?,
-            cam_gradient: model.gradient_session(&cam_spec)?,
-            seed,
-        };
-        // One gradient batch vs one forward batch of the same size.
-        for &b in &bench_model.batches {
-            let (grad, fwd) = paired(rounds + 2, || pure.run(0, b, 0), || pure.run(b, 0, 0))?;
-            eprintln!(
-                "{name}: gradient batch {b}: {grad:.4}s vs forward {fwd:.4}s (×{:.2})",
-                grad / fwd
-            );
-            rows.push(row(
-                &format!("gradient batch {b} vs forward batch {b}"),
-                grad,
-                b,
-                b,
-                fwd,
-                b,
-                "ratio = gradient / forward".into(),
-            ));
-            let (cam, fwd) = paired(rounds + 2, || pure.run(0, 0, b), || pure.run(b, 0, 0))?;
-            rows.push(row(
-                &format!("CAM-layer gradient batch {b} vs forward batch {b}"),
-                cam,
-                b,
-                b,
-                fwd,
-                b,
-                "ratio = gradient stopped at the CAM layer / forward".into(),
-            ));
-        }
-        for method_name in &methods {
-            if ATTENTION_METHODS.contains(&method_name.as_str())
-                && lantern_explain::attention::attention_tensors(method_name, &model).is_err()
-            {
-                eprintln!("{name}: {method_name}: skipped (no attention Softmax in the graph)");
-                continue;
-            }
-            let method = lantern_explain::build_method(
-                method_name,
-                &Params::new(method_name, BTreeMap::new()),
-            )?;
-            let ctx = Context {
-                model: &model,
-                logits: logits.view(),
-                batch_size: batch,
-                seed: 0,
-            };
-            let e = method.explain(&ctx, image.view(), target)?;
-            let (fwd, bwd) = (e.passes.forward, e.passes.backward);
-            // Backward passes run forward+backward in the gradient graph: price them at its cost.
-            // Long methods (hundreds of passes) are timed once, without a separate warm-up: the
-            // pass-counting call above already warmed the sessions.
-            let long = fwd + bwd >= 300;
-            let (seconds, pure_s) = paired_with(
-                if long { 1 } else { rounds },
-                !long,
-                &mut || Ok(method.explain(&ctx, image.view(), target).map(|_| ())?),
-                &mut || {
-                    let cam = cam_backward(method_name, bwd);
-                    pure.run(fwd.saturating_sub(bwd), bwd - cam, cam)
-                },
-            )?;
-            eprintln!(
-                "{name}: {method_name}: {seconds:.3}s ({fwd} fwd, {bwd} bwd), pure ORT {pure_s:.3}s (×{:.2})",
-                seconds / pure_s
-            );
-            let note = if method_name == "occlusion-incremental" {
-                let bound = incremental_mac_bound(&model)?;
-                eprintln!(
-                    "{name}: occlusion-incremental: ×{:.2} faster than full re-inference; exact-inference bound ×{bound:.2}",
-                    pure_s / seconds
-                );
-                format!(
-                    "×{:.2} faster than full re-inference (pure ORT); bound for exact incremental inference ×{bound:.2} (multiply-accumulates only)",
-                    pure_s / seconds
-                )
-            } else {
-                String::new()
-            };
-            rows.push(row(method_name, seconds, fwd, bwd, pure_s, batch, note));
-        }
-        // Issue 16: occlusion's plans and approximations on the two CNNs.
-        if !args.quick
-            && methods.iter().any(|m| m == "occlusion")
-            && ["resnet18", "mobilenetv2"].contains(&name.as_str())
-        {
-            let ctx = Context {
-                model: &model,
-                logits: logits.view(),
-                batch_size: batch,
-                seed: 0,
-            };
-            let make = |task: &str, seconds: f64, fwd: usize, full: f64, note: String| {
-                row(task, seconds, fwd, 0, full, batch, note)
-            };
-            rows.extend(occlusion_rows::occlusion_rows(
-                &ctx,
-                image.view(),
-                target,
-                name,
-                &make,
-            )?);
-        }
-        if !bench_model.scoring {
-            continue;
-        }
-        // Deletion + insertion of one map.
-        let map = Array2::from_shape_fn((model.input.height, model.input.width), |(y, x)| {
-            ((y * 31 + x * 17) % 97) as f32
-        });
-        let metrics = ["deletion".to_string(), "insertion".to_string()];
-        let score = || {
-            crate::scoring::score_map(
-                &model,
-                image.view(),
-                &map,
-                target,
-                &metrics,
-                &Default::default(),
-                batch,
-                Some(logits.view()),
-                None,
-            )
-        };
-        let passes = score()?.forward_passes;
-        let (seconds, pure_s) = paired(rounds, || score().map(|_| ()), || pure.run(passes, 0, 0))?;
-        eprintln!(
-            "{name}: deletion+insertion: {seconds:.3}s ({passes} fwd), pure ORT {pure_s:.3}s"
-        );
-        rows.push(row(
-            "deletion+insertion",
-            seconds,
-            passes,
-            0,
-            pure_s,
-            batch,
-            String::new(),
-        ));
+        rows.extend(model_rows(args, runtime, bench_model)?);
     }
     // The memory rows run MobileNetV2: only when it is benched.
     if !args.quick && models.iter().any(|m| m.name == "mobilenetv2") {
@@ -493,6 +286,292 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     }
     write_bench(&args.out, &rows, &missing)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What every row of one model shares.
+struct RowMaker {
+    model: String,
+    threads: String,
+    device: String,
+}
+
+impl RowMaker {
+    #[allow(clippy::too_many_arguments, reason = "one row's columns")]
+    fn row(
+        &self,
+        task: &str,
+        seconds: f64,
+        fwd: usize,
+        bwd: usize,
+        pure: f64,
+        batch: usize,
+        note: String,
+    ) -> BenchRow {
+        BenchRow {
+            model: self.model.clone(),
+            task: task.to_string(),
+            batch,
+            threads: self.threads.clone(),
+            device: self.device.clone(),
+            seconds_per_image: seconds,
+            forward_passes: fwd,
+            backward_passes: bwd,
+            pure_ort_seconds: pure,
+            overhead: seconds / pure,
+            note,
+        }
+    }
+}
+
+/// One model's setting: the image, its target and what the methods are timed against.
+struct Setting<'a> {
+    model: &'a Model,
+    image: Array3<f32>,
+    logits: ndarray::Array1<f32>,
+    target: usize,
+    batch: usize,
+    rounds: usize,
+    rows: RowMaker,
+}
+
+impl Setting<'_> {
+    fn ctx(&self) -> Context<'_> {
+        Context {
+            model: self.model,
+            logits: self.logits.view(),
+            batch_size: self.batch,
+            seed: 0,
+        }
+    }
+}
+
+/// Every row of one model: gradient vs forward, each method, occlusion's plans, scoring.
+fn model_rows(
+    args: &BenchArgs,
+    runtime: &'static lantern_runtime::Runtime,
+    bench_model: &BenchModel,
+) -> Result<Vec<BenchRow>> {
+    let (name, path) = (&bench_model.name, &bench_model.path);
+    let methods: Vec<String> = if !args.methods.is_empty() {
+        args.methods.clone()
+    } else if let Some(methods) = &bench_model.methods {
+        methods.clone()
+    } else if args.quick {
+        vec!["occlusion".into(), "saliency".into(), "gradcam".into()]
+    } else {
+        lantern_explain::method_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let model =
+        pipeline::load_model(runtime, path).with_context(|| format!("bench model {name}"))?;
+    let image = bench_image(&model)?;
+    let x = image.view().insert_axis(Axis(0)).to_owned();
+    let logits = model.forward(x.view())?.row(0).to_owned();
+    let target = pipeline::top_k(logits.view(), 1)[0];
+    let set = Setting {
+        model: &model,
+        logits,
+        target,
+        batch: args.batch.max(1),
+        rounds: if args.quick { 1 } else { 3 },
+        rows: RowMaker {
+            model: name.clone(),
+            threads: args
+                .threads
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "all".into()),
+            device: model.device_used.to_string(),
+        },
+        image,
+    };
+    let pure = pure_ort(&set)?;
+    let mut rows = gradient_rows(&set, &pure, bench_model)?;
+    for method_name in &methods {
+        rows.extend(method_row(&set, &pure, method_name)?);
+    }
+    // Issue 16: occlusion's plans and approximations on the two CNNs.
+    if !args.quick
+        && methods.iter().any(|m| m == "occlusion")
+        && ["resnet18", "mobilenetv2"].contains(&name.as_str())
+    {
+        let make = |task: &str, seconds: f64, fwd: usize, full: f64, note: String| {
+            set.rows.row(task, seconds, fwd, 0, full, set.batch, note)
+        };
+        rows.extend(occlusion_rows::occlusion_rows(
+            &set.ctx(),
+            set.image.view(),
+            target,
+            name,
+            &make,
+        )?);
+    }
+    if bench_model.scoring {
+        rows.push(scoring_row(&set, &pure)?);
+    }
+    Ok(rows)
+}
+
+/// The two graphs methods use: the input gradient (gradient methods) and the backward pass
+/// stopped at the CAM layer (gradient CAMs), run straight on ONNX Runtime.
+fn pure_ort<'a>(set: &Setting<'a>) -> Result<PureOrt<'a>> {
+    let (model, image) = (set.model, &set.image);
+    let input_spec = GradientSpec {
+        rule: ReluRule::Plain,
+        ..GradientSpec::default()
+    };
+    // The `auto` layer: on ViT-B/16 the last block's `ln_1` output, the layer of
+    // pytorch-grad-cam's ViT recipe that tools/bench_peers.py hooks.
+    let cam_layer = model.default_cam_layer()?;
+    let cam_spec = GradientSpec {
+        layers: vec![cam_layer],
+        layers_only: true,
+        ..input_spec.clone()
+    };
+    let n = set.batch.max(16);
+    let mut seed = Array2::<f32>::zeros((n, model.classes));
+    seed.column_mut(set.target).fill(1.0);
+    Ok(PureOrt {
+        model,
+        forward_batch: Array4::from_shape_fn(
+            (n, image.dim().0, image.dim().1, image.dim().2),
+            |(_, c, y, xx)| image[[c, y, xx]],
+        ),
+        gradient: model.gradient_session(&input_spec)?,
+        cam_gradient: model.gradient_session(&cam_spec)?,
+        seed,
+    })
+}
+
+/// One gradient batch (input, and stopped at the CAM layer) vs one forward batch of the same size.
+fn gradient_rows(set: &Setting, pure: &PureOrt, bench_model: &BenchModel) -> Result<Vec<BenchRow>> {
+    let (name, rounds) = (&bench_model.name, set.rounds);
+    let mut rows = Vec::new();
+    for &b in &bench_model.batches {
+        let (grad, fwd) = paired(rounds + 2, || pure.run(0, b, 0), || pure.run(b, 0, 0))?;
+        eprintln!(
+            "{name}: gradient batch {b}: {grad:.4}s vs forward {fwd:.4}s (×{:.2})",
+            grad / fwd
+        );
+        rows.push(set.rows.row(
+            &format!("gradient batch {b} vs forward batch {b}"),
+            grad,
+            b,
+            b,
+            fwd,
+            b,
+            "ratio = gradient / forward".into(),
+        ));
+        let (cam, fwd) = paired(rounds + 2, || pure.run(0, 0, b), || pure.run(b, 0, 0))?;
+        rows.push(set.rows.row(
+            &format!("CAM-layer gradient batch {b} vs forward batch {b}"),
+            cam,
+            b,
+            b,
+            fwd,
+            b,
+            "ratio = gradient stopped at the CAM layer / forward".into(),
+        ));
+    }
+    Ok(rows)
+}
+
+/// One method through Lantern against the same passes on pure ONNX Runtime; `None` when the
+/// model lacks what the method needs (attention methods on a CNN).
+fn method_row(set: &Setting, pure: &PureOrt, method_name: &str) -> Result<Option<BenchRow>> {
+    let (model, name, target) = (set.model, &set.rows.model, set.target);
+    if ATTENTION_METHODS.contains(&method_name)
+        && lantern_explain::attention::attention_tensors(method_name, model).is_err()
+    {
+        eprintln!("{name}: {method_name}: skipped (no attention Softmax in the graph)");
+        return Ok(None);
+    }
+    let method =
+        lantern_explain::build_method(method_name, &Params::new(method_name, BTreeMap::new()))?;
+    let ctx = set.ctx();
+    let e = method.explain(&ctx, set.image.view(), target)?;
+    let (fwd, bwd) = (e.passes.forward, e.passes.backward);
+    // Backward passes run forward+backward in the gradient graph: price them at its cost.
+    // Long methods (hundreds of passes) are timed once, without a separate warm-up: the
+    // pass-counting call above already warmed the sessions.
+    let long = fwd + bwd >= 300;
+    let (seconds, pure_s) = paired_with(
+        if long { 1 } else { set.rounds },
+        !long,
+        &mut || Ok(method.explain(&ctx, set.image.view(), target).map(|_| ())?),
+        &mut || {
+            let cam = cam_backward(method_name, bwd);
+            pure.run(fwd.saturating_sub(bwd), bwd - cam, cam)
+        },
+    )?;
+    eprintln!(
+        "{name}: {method_name}: {seconds:.3}s ({fwd} fwd, {bwd} bwd), pure ORT {pure_s:.3}s (×{:.2})",
+        seconds / pure_s
+    );
+    let note = if method_name == "occlusion-incremental" {
+        let bound = incremental_mac_bound(model)?;
+        eprintln!(
+            "{name}: occlusion-incremental: ×{:.2} faster than full re-inference; exact-inference bound ×{bound:.2}",
+            pure_s / seconds
+        );
+        format!(
+            "×{:.2} faster than full re-inference (pure ORT); bound for exact incremental inference ×{bound:.2} (multiply-accumulates only)",
+            pure_s / seconds
+        )
+    } else {
+        String::new()
+    };
+    Ok(Some(set.rows.row(
+        method_name,
+        seconds,
+        fwd,
+        bwd,
+        pure_s,
+        set.batch,
+        note,
+    )))
+}
+
+/// Deletion + insertion of one map.
+fn scoring_row(set: &Setting, pure: &PureOrt) -> Result<BenchRow> {
+    let model = set.model;
+    let map = Array2::from_shape_fn((model.input.height, model.input.width), |(y, x)| {
+        ((y * 31 + x * 17) % 97) as f32
+    });
+    let metrics = ["deletion".to_string(), "insertion".to_string()];
+    let score = || {
+        crate::scoring::score_map(
+            model,
+            set.image.view(),
+            &map,
+            set.target,
+            &metrics,
+            &Default::default(),
+            set.batch,
+            Some(set.logits.view()),
+            None,
+        )
+    };
+    let passes = score()?.forward_passes;
+    let (seconds, pure_s) = paired(
+        set.rounds,
+        || score().map(|_| ()),
+        || pure.run(passes, 0, 0),
+    )?;
+    eprintln!(
+        "{}: deletion+insertion: {seconds:.3}s ({passes} fwd), pure ORT {pure_s:.3}s",
+        set.rows.model
+    );
+    Ok(set.rows.row(
+        "deletion+insertion",
+        seconds,
+        passes,
+        0,
+        pure_s,
+        set.batch,
+        String::new(),
+    ))
 }
 
 /// The best speed-up exact incremental occlusion (default window and stride) can reach on
