@@ -103,6 +103,9 @@ fn just_test_in_a_fresh_clone(args: &[&str]) -> Option<String> {
         .env("PIP_NO_INDEX", "1")
         .env("http_proxy", "http://127.0.0.1:9")
         .env("https_proxy", "http://127.0.0.1:9")
+        // The fetch tests' mirror on 127.0.0.1 must not go through the walled-off proxy.
+        .env("no_proxy", "127.0.0.1,localhost")
+        .env("NO_PROXY", "127.0.0.1,localhost")
         .env("ORT_DYLIB_PATH", ort_library());
     if std::env::var_os("LANTERN_ONNX_LIGHT").is_none() {
         cmd.env(
