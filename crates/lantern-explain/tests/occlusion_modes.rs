@@ -89,6 +89,7 @@ fn auto_and_on_equal_off_on_every_zoo_model() {
 
 #[test]
 fn approximate_with_tau_one_and_no_drill_down_is_exact() {
+    lantern_core::skip_without_assets!();
     let model = support::model("resnet18");
     let x = support::input("resnet18", "cat_dog");
     let l = logits(model, &x);
@@ -112,6 +113,7 @@ fn approximate_with_tau_one_and_no_drill_down_is_exact() {
 /// MobileNetV2 (ResNet18's numbers, slower to get, are in `fidelity_sweep` and the bench).
 #[test]
 fn approximate_defaults_are_faithful_on_two_photos() {
+    lantern_core::skip_without_assets!();
     use lantern_data::{Layout, ModelInput, Preset, load_batch};
     let photos = [
         support::shared().join("assets/photos/cat_dog.png"),

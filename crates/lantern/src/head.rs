@@ -95,21 +95,7 @@ pub fn model_for(
         &backbone,
         config.runtime.memory_budget_mb,
     )?;
-    let augmenter = match &head.augment {
-        Some(a) => {
-            let backgrounds = if augment::Augmenter::needs_backgrounds(a) {
-                cut_leaves(&split.train)
-            } else {
-                Vec::new()
-            };
-            Some(augment::Augmenter::new(
-                a,
-                config.experiment.seed,
-                backgrounds,
-            )?)
-        }
-        None => None,
-    };
+    let augmenter = augmenter_for(head, config.experiment.seed, &split.train)?;
     eprintln!(
         "head: extracting {} features for {} train{} + {} validation images ({})",
         feature,
@@ -187,6 +173,24 @@ pub fn model_for(
         &preprocess,
         &head_dir,
     )
+}
+
+/// The `[model.head.augment]` augmenter, with the training leaves cut out as collage
+/// backgrounds where it pastes leaves over foliage; `None` without augmentation.
+fn augmenter_for(
+    head: &HeadSection,
+    seed: u64,
+    train: &lantern_data::Dataset,
+) -> Result<Option<augment::Augmenter>> {
+    let Some(a) = &head.augment else {
+        return Ok(None);
+    };
+    let backgrounds = if augment::Augmenter::needs_backgrounds(a) {
+        cut_leaves(train)
+    } else {
+        Vec::new()
+    };
+    Ok(Some(augment::Augmenter::new(a, seed, backgrounds)?))
 }
 
 /// Scores the classifier on the evaluate sources, writes `<out>/head/`, and hands back both.

@@ -81,6 +81,7 @@ fn check_field(head: &serde_json::Value) {
 
 #[test]
 fn a_head_fits_on_plant_pathology_2020_with_a_class_map() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let head = run_head(
         dir.path(),
@@ -124,6 +125,7 @@ map = {{ scab = "scab", rust = "cedar apple rust", healthy = "healthy" }}
 
 #[test]
 fn a_head_fits_on_an_image_folder_with_a_class_map() {
+    lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let head = run_head(
         dir.path(),

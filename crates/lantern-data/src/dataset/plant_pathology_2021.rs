@@ -130,6 +130,7 @@ mod tests {
 
     #[test]
     fn loads_the_sample_competition_files() {
+        lantern_core::skip_without_assets!();
         let dataset =
             Dataset::plant_pathology_2021(assets_dir().join("plant-pathology-2021")).unwrap();
         let rows: Vec<(&str, Option<&str>)> = dataset
