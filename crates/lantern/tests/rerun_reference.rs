@@ -4,7 +4,7 @@
 //! refactor that changes any map, figure, table or page fails here.
 //!
 //! Fields that legitimately vary are removed before hashing, and only those: timings
-//! (`seconds`, `metric_seconds`, curves' `cost.seconds`, the `*seconds*` columns of
+//! (`seconds`, `metric_seconds`, occlusion's `measured_seconds`, curves' `cost.seconds`, the `*seconds*` columns of
 //! scores.csv, the `seconds` rows of the summary tables, the manifest's `timings_seconds`), the peak memory, the git revision, the absolute path of the ONNX
 //! Runtime library, and the absolute output folder (which `index.html` names in its image
 //! `alt` texts), and the gradient-graph revision in the items' `result_key`. `scores.parquet` holds the timings in binary form and is left out (scores.csv
@@ -119,7 +119,7 @@ fn normalised(out: &Path, rel: &str) -> Option<Vec<u8>> {
     if rel.starts_with("items/") {
         let mut row: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         without_keys(&mut row, &["seconds"]);
-        without_keys(&mut row["stats"], &["metric_seconds"]);
+        without_keys(&mut row["stats"], &["metric_seconds", "measured_seconds"]);
         // The key names the gradient-graph revision, bumped when graphs change shape even
         // where the numbers stay (the maps and scores are compared in full).
         if let Some(key) = row["result_key"].as_str() {
