@@ -6,7 +6,7 @@ use crate::rows::Row;
 use crate::run::store::{CausalCurveRecord, HeadSummary, RunPlan};
 use anyhow::Result;
 use lantern_metrics::SummaryRow;
-use lantern_plot::{Figure as _, LinePlot, Series};
+use lantern_plot::{Figure, FigureFormat, LinePlot, Series};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -18,20 +18,21 @@ pub fn summary_figures(
     summary: &[SummaryRow],
 ) -> Result<Vec<(String, PathBuf)>> {
     let figures_dir = dir.join("figures");
+    let format = plan.figure_format;
     let mut out = Vec::new();
     for kind in [
         lantern_metrics::CausalKind::Deletion,
         lantern_metrics::CausalKind::Insertion,
     ] {
-        if let Some(p) = mean_curves(&figures_dir, rows, curves, kind)? {
+        if let Some(p) = mean_curves(&figures_dir, rows, curves, kind, format)? {
             out.push((format!("Mean {} curves", kind.name()), p));
         }
     }
     if plan.points.len() > 1 {
         out.extend(sweep_plots(&figures_dir, plan, rows)?);
-        out.extend(cost_vs_quality(&figures_dir, rows)?);
+        out.extend(cost_vs_quality(&figures_dir, rows, format)?);
     }
-    if let Some(p) = ranking(&figures_dir, summary)? {
+    if let Some(p) = ranking(&figures_dir, summary, format)? {
         out.push(("Methods ranked (mean, 95 % CI)".into(), p));
     }
     if let Some(p) = methods_grid(dir, plan, rows)? {
@@ -126,9 +127,12 @@ fn methods_grid(dir: &Path, plan: &RunPlan, rows: &[Row]) -> Result<Option<PathB
             maps.iter().map(Option::as_ref).collect(),
         );
     }
-    let path = dir.join("figures").join("methods-grid.png");
-    grid.save(&path)?;
-    Ok(Some(path))
+    Ok(Some(save(
+        &grid,
+        &dir.join("figures"),
+        "methods-grid",
+        plan.figure_format,
+    )?))
 }
 
 /// `[H,W]` as is; `[C,H,W]` → max |·| over channels (signed maps keep the sign of that max).
@@ -155,6 +159,7 @@ fn mean_curves(
     rows: &[Row],
     curves: &BTreeMap<String, Vec<CausalCurveRecord>>,
     kind: lantern_metrics::CausalKind,
+    format: FigureFormat,
 ) -> Result<Option<PathBuf>> {
     let mut groups: BTreeMap<String, (Vec<f64>, Vec<f64>, usize, f64)> = BTreeMap::new();
     for r in rows {
@@ -192,9 +197,8 @@ fn mean_curves(
             .collect();
         plot = plot.series(Series::new(label, points).with_auc(auc / n as f64));
     }
-    let path = dir.join(format!("curves-{}.png", kind.name()));
-    plot.save(&path)?;
-    Ok(Some(path))
+    let stem = format!("curves-{}", kind.name());
+    Ok(Some(save(&plot, dir, &stem, format)?))
 }
 
 /// For each sweep key: x = its values, y = mean seconds per image and each mean metric, one
@@ -277,12 +281,12 @@ fn sweep_plots(dir: &Path, plan: &RunPlan, rows: &[Row]) -> Result<Vec<(String, 
                         .collect(),
                 ));
             }
-            let path = dir.join(format!(
-                "sweep-{}-{}.png",
+            let stem = format!(
+                "sweep-{}-{}",
                 crate::files::safe_name(short(key)),
                 crate::files::safe_name(m)
-            ));
-            plot.save(&path)?;
+            );
+            let path = save(&plot, dir, &stem, plan.figure_format)?;
             out.push((format!("Sweep: {ylabel} vs {}", short(key)), path));
         }
     }
@@ -291,7 +295,11 @@ fn sweep_plots(dir: &Path, plan: &RunPlan, rows: &[Row]) -> Result<Vec<(String, 
 
 /// Seconds per image against each mean metric, one labelled point per sweep point: the
 /// trade-off between cost and quality a sweep is run to see.
-fn cost_vs_quality(dir: &Path, rows: &[Row]) -> Result<Vec<(String, PathBuf)>> {
+fn cost_vs_quality(
+    dir: &Path,
+    rows: &[Row],
+    format: FigureFormat,
+) -> Result<Vec<(String, PathBuf)>> {
     let mut metrics: Vec<String> = rows
         .iter()
         .flat_map(|r| r.metrics.keys().cloned())
@@ -328,8 +336,8 @@ fn cost_vs_quality(dir: &Path, rows: &[Row]) -> Result<Vec<(String, PathBuf)>> {
                 .collect();
             plot = plot.group(lantern_plot::PointGroup::new(method, labelled));
         }
-        let path = dir.join(format!("cost-vs-{}.png", crate::files::safe_name(&metric)));
-        plot.save(&path)?;
+        let stem = format!("cost-vs-{}", crate::files::safe_name(&metric));
+        let path = save(&plot, dir, &stem, format)?;
         out.push((format!("Cost vs {}", metric.replace('_', " ")), path));
     }
     Ok(out)
@@ -340,7 +348,7 @@ fn short(key: &str) -> &str {
 }
 
 /// Bar chart of each method's mean AUC with its bootstrap CI.
-fn ranking(dir: &Path, summary: &[SummaryRow]) -> Result<Option<PathBuf>> {
+fn ranking(dir: &Path, summary: &[SummaryRow], format: FigureFormat) -> Result<Option<PathBuf>> {
     let metric = ["insertion_auc", "deletion_auc", "average_drop"]
         .into_iter()
         .find(|m| summary.iter().any(|s| s.metric == *m));
@@ -374,24 +382,35 @@ fn ranking(dir: &Path, summary: &[SummaryRow]) -> Result<Option<PathBuf>> {
     if bars.len() < 2 {
         return Ok(None);
     }
-    let path = dir.join(format!("ranking-{metric}.png"));
-    lantern_plot::BarChart::new(
+    let chart = lantern_plot::BarChart::new(
         format!("{} by method (mean, 95 % CI)", metric.replace('_', " ")),
         metric.replace('_', " "),
         bars,
-    )
-    .save(&path)?;
-    Ok(Some(path))
+    );
+    Ok(Some(save(
+        &chart,
+        dir,
+        &format!("ranking-{metric}"),
+        format,
+    )?))
 }
 
-/// The fitted head's validation confusion matrix.
-pub fn confusion(path: &Path, summary: &HeadSummary) -> Result<()> {
+/// Saves `figure` as `dir/stem.png` or `.svg` (`[output] format`); returns the path.
+pub fn save(figure: &impl Figure, dir: &Path, stem: &str, format: FigureFormat) -> Result<PathBuf> {
+    let path = dir.join(format!("{stem}.{}", format.extension()));
+    figure.save_as(&path, format)?;
+    Ok(path)
+}
+
+/// The fitted head's validation confusion matrix, `dir/confusion.png` (or `.svg`).
+pub fn confusion(dir: &Path, summary: &HeadSummary, format: FigureFormat) -> Result<()> {
     let title = format!(
         "validation confusion matrix (accuracy {:.1} %)",
         100.0 * summary.validation_accuracy
     );
     let k = summary.classes.len();
     let counts = ndarray::Array2::from_shape_fn((k, k), |(t, p)| summary.confusion[t][p] as u64);
-    lantern_plot::ConfusionMatrix::new(title, summary.classes.clone(), counts).save(path)?;
+    let matrix = lantern_plot::ConfusionMatrix::new(title, summary.classes.clone(), counts);
+    save(&matrix, dir, "confusion", format)?;
     Ok(())
 }

@@ -226,7 +226,7 @@ fn finish(
         summary.field_left_out = report.left_out;
         summary.failed_images.extend(report.failed);
     }
-    write_head_outputs(head_dir, &summary)?;
+    write_head_outputs(head_dir, &summary, config.output.format)?;
     Ok((
         model,
         Some(HeadReport {
@@ -237,7 +237,11 @@ fn finish(
 }
 
 /// The confusion matrix as a table and a figure, and the accuracies, in `<out>/head/`.
-fn write_head_outputs(dir: &Path, summary: &HeadSummary) -> Result<()> {
+fn write_head_outputs(
+    dir: &Path,
+    summary: &HeadSummary,
+    format: lantern_plot::FigureFormat,
+) -> Result<()> {
     let mut csv = format!("true\\predicted,{}\n", summary.classes.join(","));
     for (name, row) in summary.classes.iter().zip(&summary.confusion) {
         csv.push_str(&format!(
@@ -250,7 +254,7 @@ fn write_head_outputs(dir: &Path, summary: &HeadSummary) -> Result<()> {
     }
     crate::files::write_bytes(&dir.join("confusion.csv"), csv.as_bytes())?;
     crate::files::write_bytes(&dir.join("head.json"), &serde_json::to_vec_pretty(summary)?)?;
-    crate::figures::confusion(&dir.join("confusion.png"), summary)?;
+    crate::figures::confusion(dir, summary, format)?;
     Ok(())
 }
 

@@ -2,14 +2,15 @@
 //! Layers are randomised cumulatively from the top; at each step ONE randomised model is built
 //! and every (image, method) map is recomputed on it and compared with the intact model's map
 //! (Spearman rank correlation of |map|, and SSIM of the min-max normalised maps). Writes
-//! `sanity.csv` and the classic plots `figures/sanity-spearman.png` / `sanity-ssim.png`.
+//! `sanity.csv` and the classic plots `figures/sanity-spearman.png` / `sanity-ssim.png` (`.svg`
+//! with `[output] format = "svg"`).
 
 use crate::config::{Config, SanitySection};
 use crate::pipeline;
 use anyhow::{Context as _, Result, anyhow};
 use lantern_data::Dataset;
 use lantern_explain::{Context, Method, ParamValue, Params};
-use lantern_plot::{Figure as _, LinePlot, Series};
+use lantern_plot::{LinePlot, Series};
 use lantern_runtime::Model;
 use ndarray::{Array2, Array3, Axis};
 use serde::Serialize;
@@ -47,7 +48,7 @@ pub fn run(
     };
     let rows = cascade.run(model, section)?;
     write_csv(&rows, &out_dir.join("sanity.csv"))?;
-    plot_rows(&rows, &methods, out_dir)
+    plot_rows(&rows, &methods, out_dir, config.output.format)
 }
 
 /// The methods under test, with their `[methods.NAME]` parameters.
@@ -190,6 +191,7 @@ fn plot_rows(
     rows: &[SanityRow],
     methods: &[(String, Box<dyn Method>)],
     out_dir: &Path,
+    format: lantern_plot::FigureFormat,
 ) -> Result<Vec<(String, PathBuf)>> {
     let steps: Vec<(usize, String)> = {
         let mut s: Vec<(usize, String)> = rows
@@ -234,10 +236,8 @@ fn plot_rows(
                 .collect();
             plot = plot.series(Series::over_categories(name.clone(), &values));
         }
-        let path = out_dir
-            .join("figures")
-            .join(format!("sanity-{}.png", metric.replace("_abs", "")));
-        plot.save(&path)?;
+        let stem = format!("sanity-{}", metric.replace("_abs", ""));
+        let path = crate::figures::save(&plot, &out_dir.join("figures"), &stem, format)?;
         figures.push((format!("Sanity check: {title} vs layers randomised"), path));
     }
     Ok(figures)

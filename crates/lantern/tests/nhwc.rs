@@ -138,6 +138,15 @@ kind = "list"
 images = ["a.png"]
 
 [methods.saliency]
+[methods.occlusion]
+window = 8
+stride = 8
+
+[metrics]
+list = ["deletion"]
+
+[metrics.deletion]
+step = 0.25
 
 [output]
 format = "svg"
@@ -147,12 +156,27 @@ format = "svg"
     std::fs::write(dir.path().join("svg.toml"), toml).unwrap();
     let o = lantern_in(dir.path(), &["run", "svg.toml", "--out", "out"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let figures: Vec<PathBuf> = std::fs::read_dir(dir.path().join("out/figures"))
+    let all: Vec<PathBuf> = std::fs::read_dir(dir.path().join("out/figures"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
         .collect();
-    assert_eq!(figures.len(), 1, "one SVG figure per image × method");
+    let figures: Vec<PathBuf> = all
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .cloned()
+        .collect();
+    // One per image × method, and the summary figures (mean deletion curves, the ranking,
+    // the methods grid) in the same format: no PNG anywhere.
+    assert!(figures.len() >= 4, "{all:?}");
+    assert!(
+        all.iter().all(|p| p.extension().is_some_and(|e| e == "svg")),
+        "{all:?}"
+    );
+    let figures: Vec<PathBuf> = figures
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("a."))
+        .collect();
+    assert_eq!(figures.len(), 2, "one SVG figure per image × method");
     let svg = std::fs::read_to_string(&figures[0]).unwrap();
     assert!(
         svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),

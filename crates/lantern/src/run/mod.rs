@@ -257,6 +257,7 @@ fn plan_items(
         items,
         points: loaded.points.iter().map(point_params).collect(),
         grid_images: loaded.config().output.grid_images,
+        figure_format: loaded.config().output.format,
     };
     crate::files::write_bytes(
         &loaded.out_dir.join("plan.json"),
@@ -339,9 +340,10 @@ fn sanity_check(
     if let (Some(section), None) = (&config.sanity, loaded.shard) {
         let t = Instant::now();
         let stamp = out_dir.join("sanity.config-hash");
+        let ext = config.output.format.extension();
         let figures = [
-            out_dir.join("figures/sanity-spearman.png"),
-            out_dir.join("figures/sanity-ssim.png"),
+            out_dir.join(format!("figures/sanity-spearman.{ext}")),
+            out_dir.join(format!("figures/sanity-ssim.{ext}")),
         ];
         let fresh = std::fs::read_to_string(&stamp).is_ok_and(|h| h == config_hash)
             && figures.iter().all(|f| f.is_file());

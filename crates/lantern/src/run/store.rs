@@ -24,6 +24,13 @@ pub struct RunPlan {
     pub points: Vec<BTreeMap<String, String>>,
     /// Images in the methods grid of the report.
     pub grid_images: usize,
+    /// `[output] format` of every figure (left out of `plan.json` when PNG, the default).
+    #[serde(default, skip_serializing_if = "is_png")]
+    pub figure_format: lantern_plot::FigureFormat,
+}
+
+fn is_png(format: &lantern_plot::FigureFormat) -> bool {
+    *format == lantern_plot::FigureFormat::Png
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
