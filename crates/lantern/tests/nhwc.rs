@@ -169,7 +169,8 @@ format = "svg"
     // the methods grid) in the same format: no PNG anywhere.
     assert!(figures.len() >= 4, "{all:?}");
     assert!(
-        all.iter().all(|p| p.extension().is_some_and(|e| e == "svg")),
+        all.iter()
+            .all(|p| p.extension().is_some_and(|e| e == "svg")),
         "{all:?}"
     );
     let figures: Vec<PathBuf> = figures
