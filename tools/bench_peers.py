@@ -340,6 +340,20 @@ def timed_blocks(peer, graph, repeats):
     return statistics.median(ptimes), statistics.median(gtimes)
 
 
+def lantern_explain_process(bin_path, onnx_path, x, target, params, threads, out_dir, np):
+    """A callable running one whole `lantern explain --method occlusion` process (start-up, model
+    load, plan, every window, writing the map) on the tensor the peer gets (`--input-npy`)."""
+    import subprocess
+    os.makedirs(out_dir, exist_ok=True)
+    x_path = os.path.join(out_dir, "input.npy")
+    np.save(x_path, x.numpy().astype(np.float32))
+    cmd = [bin_path, "explain", "--model", onnx_path, "--input-npy", x_path, "--method", "occlusion",
+           "--target", str(target), "--threads", str(threads), "-q", "--out", os.path.join(out_dir, "maps")]
+    for p in params:
+        cmd += ["--param", p]
+    return lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
 def lantern_graphs(bin_path, arch, onnx_path, spec, out_dir, x, target, threads, np):
     """ONNX Runtime callables running Lantern's graphs for `arch` (written with `lantern grad`
     into out_dir/graphs): {"Saliency": input gradient, "GradCAM": stopped at the CAM layer}."""
@@ -379,7 +393,7 @@ def write_peers(out, rows, meta):
     cols = ["model", "method", "library", "lantern_task", "seconds_per_image", "min_seconds", "cpu_seconds", "threads", "repeats",
             "forward_passes", "backward_passes", "reference_seconds", "max_abs_diff_vs_reference",
             "lantern_graph_seconds", "lantern_graph_min_seconds", "peer_block_seconds",
-            "lantern_graph_block_seconds", "params"]
+            "lantern_graph_block_seconds", "lantern_graph_kind", "params"]
     with open(os.path.join(out, "peers.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols)
         w.writeheader()
@@ -393,6 +407,8 @@ def write_peers(out, rows, meta):
         diff = f"{r['max_abs_diff_vs_reference']:.2g}" if r["max_abs_diff_vs_reference"] != "" else "—"
         g = r.get("lantern_graph_seconds", "")
         graph = f"{g:.3f} ({r['lantern_graph_min_seconds']:.3f})" if g != "" else "—"
+        if g != "" and r.get("lantern_graph_kind", "").startswith("lantern explain"):
+            graph += ", whole `lantern explain` process"
         md.append(f"| {r['model']} | {r['method']} | {r['library']} | {r['seconds_per_image']:.3f} | {r['min_seconds']:.3f} | "
                   f"{r['cpu_seconds']:.3f} | {r['threads']} | "
                   f"{r['forward_passes']}+{r['backward_passes']} | {ref_s} | {diff} | {graph} |")
@@ -458,7 +474,10 @@ def write_comparison(out, lantern_csv, rows, peer_threads, twins):
            "the times compare; the target class may differ.",
            "- Interleaved column: Lantern's graphs come from `lantern grad` (input gradient; `--layer L "
            "--layers-only` for Grad-CAM) and run on onnxruntime from Python with the same threads; `lantern "
-           "bench`'s overhead column (Lantern ÷ pure ONNX Runtime on the same graphs) gives what Lantern adds.",
+           "bench`'s overhead column (Lantern ÷ pure ONNX Runtime on the same graphs) gives what Lantern adds. "
+           "On resnet18's Occlusion rows it is instead one whole `lantern explain --method occlusion` process "
+           "(start-up, model load, plan, every window, writing the map) on the peer's tensor (`--input-npy`), "
+           "interleaved call by call with Captum's `Occlusion.attribute`.",
            "- Grad-CAM layers: resnet18 layer4[-1]; vit_b_16 encoder.layers[-1].ln_1 (Lantern: the same "
            "LayerNormalization output); convnext_tiny features[-1] (Lantern: its `auto` layer, the same tensor).",
            "- Batching differs by default: Lantern sends 32 images per ONNX Runtime call (bench `--batch`), "
@@ -505,11 +524,13 @@ def main(argv=None):
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     rows, model_lines, twins = [], [], {}
 
-    def add_row(model_name, name, lib, task, fwd, bwd, fn, params, ref_seconds="", ref_file=None, graph=None):
+    def add_row(model_name, name, lib, task, fwd, bwd, fn, params, ref_seconds="", ref_file=None, graph=None,
+                graph_label="Lantern's graph", blocks=True):
         gmed = gmin = pblock = gblock = ""
         if graph:
             med, mn, cpu_s, out, gmed, gmin = timed_interleaved(fn, graph, args.repeats)
-            pblock, gblock = timed_blocks(fn, graph, args.repeats)
+            if blocks:
+                pblock, gblock = timed_blocks(fn, graph, args.repeats)
         else:
             med, mn, cpu_s, out = timed(fn, args.repeats)
         diff = ""
@@ -522,13 +543,14 @@ def main(argv=None):
                          forward_passes=fwd, backward_passes=bwd, reference_seconds=ref_seconds,
                          max_abs_diff_vs_reference=diff, lantern_graph_seconds=gmed, lantern_graph_min_seconds=gmin,
                          peer_block_seconds=pblock, lantern_graph_block_seconds=gblock,
-                         params=params))
+                         lantern_graph_kind=graph_label if graph else "", params=params))
         print(f"{model_name:14s} {name:20s} {med:8.3f} s/image (min {mn:.3f}, CPU {cpu_s:.3f} s, {args.repeats} runs "
               "after a warm-up" + (f"; reference {ref_seconds:.3f} s" if ref_seconds != "" else "") + ")"
               + (f"; max |map - reference| = {diff:.2g}" if diff != "" else "")
-              + (f"; Lantern's graph interleaved: {gmed:.3f} s (min {gmin:.3f}), ratio {gmed / med:.2f}"
-                 f"; in blocks: peer {pblock:.3f} s, Lantern's graph {gblock:.3f} s, ratio {gblock / pblock:.2f}"
-                 if gmed != "" else ""), flush=True)
+              + (f"; {graph_label} interleaved: {gmed:.3f} s (min {gmin:.3f}), ratio {gmed / med:.2f}"
+                 if gmed != "" else "")
+              + (f"; in blocks: peer {pblock:.3f} s, {graph_label} {gblock:.3f} s, ratio {gblock / pblock:.2f}"
+                 if gblock != "" else ""), flush=True)
 
     ref_timings, ref_threads = {}, None
     if "resnet18" in models:
@@ -550,11 +572,19 @@ def main(argv=None):
             f"target = top-1 = {target}",
             *twin_lines]
         runners = make_runners(model, x, target, torch, np)
+        # Occlusion against a whole `lantern explain` process on the same tensor (issue 16's check).
+        processes = {}
+        if ref_dir and os.path.isfile(args.lantern_bin):
+            for name, params in (("Occlusion", ["window=32", "stride=14"]), ("Occlusion16", ["window=16", "stride=4"])):
+                processes[name] = lantern_explain_process(
+                    args.lantern_bin, os.path.join(ref_dir, "model.onnx"), x, target, params, args.threads,
+                    os.path.join(args.out, "explain-" + name.lower()), np)
         for name, lib, task, fwd, bwd, tkey in METHODS:
             if name in wanted:
                 fn, ref_file = runners[name]
                 add_row("resnet18", name, lib, task, fwd, bwd, fn, PARAMS[name], ref_timings.get(tkey, ""),
-                        os.path.join(ref_dir, ref_file) if ref_dir and ref_file else None)
+                        os.path.join(ref_dir, ref_file) if ref_dir and ref_file else None,
+                        graph=processes.get(name), graph_label="lantern explain (whole process)", blocks=False)
 
     for arch, spec in ARCHS.items():
         if arch not in models or not any(m in wanted for m in ARCH_METHODS):

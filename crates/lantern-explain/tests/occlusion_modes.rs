@@ -110,7 +110,7 @@ fn approximate_with_tau_one_and_no_drill_down_is_exact() {
 
 /// The default approximation at 16/4 (drill-down into the top 25 %) against the exact map:
 /// Spearman, SSIM, top-10 % IoU, computed by the method itself (`fidelity = true`), on
-/// MobileNetV2 (ResNet18's numbers, slower to get, are in `fidelity_sweep` and the bench).
+/// MobileNetV2 (ResNet18's numbers, slower to get, are in the `occlusion_fidelity_sweep` example and the bench).
 #[test]
 fn approximate_defaults_are_faithful_on_two_photos() {
     lantern_core::skip_without_assets!();
@@ -163,73 +163,4 @@ fn approximate_defaults_are_faithful_on_two_photos() {
         }
     }
     assert!(worst >= 0.95, "Spearman {worst} < 0.95 at the defaults");
-}
-
-/// `LANTERN_OCC_SWEEP=resnet18:16:4` … prints fidelity and windows run over τ × drill-down for
-/// one model and setting on the guitar photo (how the defaults were chosen); ignored by default.
-#[test]
-#[ignore]
-fn fidelity_sweep() {
-    use lantern_data::{Layout, ModelInput, Preset, load_batch};
-    let spec = std::env::var("LANTERN_OCC_SWEEP").unwrap_or("resnet18:32:14".into());
-    let parts: Vec<&str> = spec.split(':').collect();
-    let (name, window, stride) = (
-        parts[0],
-        parts[1].parse::<i64>().unwrap(),
-        parts[2].parse::<i64>().unwrap(),
-    );
-    let photo = support::shared().join("assets/imagenet/samples/n02676566_acoustic_guitar.JPEG");
-    let preprocess = Preset::Imagenet
-        .for_model(ModelInput::new(3, 224, 224, Layout::Nchw).expect("input"))
-        .expect("preset");
-    let x = load_batch(&[photo], &preprocess)
-        .pop()
-        .unwrap()
-        .unwrap()
-        .tensor;
-    let model = support::model(name);
-    let l = logits(model, &x);
-    let ctx = context(model, &l);
-    let target = top1(&l);
-    let list = |key: &str, default: &str| -> Vec<f64> {
-        std::env::var(key)
-            .unwrap_or(default.into())
-            .split(',')
-            .map(|v| v.parse().expect("a number"))
-            .collect()
-    };
-    // Drill fraction 0 = no drill-down.
-    for frac in list("LANTERN_OCC_FRACTIONS", "0,0.25") {
-        let drill = frac > 0.0;
-        {
-            for tau in list("LANTERN_OCC_TAUS", "0.4,0.6,0.8,1") {
-                let mut p = vec![
-                    ("window", ParamValue::Int(window)),
-                    ("stride", ParamValue::Int(stride)),
-                    ("approximate", ParamValue::Bool(true)),
-                    ("fidelity", ParamValue::Bool(true)),
-                    ("tau", ParamValue::Float(tau)),
-                    ("drill_down", ParamValue::Bool(drill)),
-                ];
-                if drill {
-                    p.push(("drill_fraction", ParamValue::Float(frac)));
-                }
-                let m = occlusion(&p);
-                let s = m
-                    .explain(&ctx, x.view(), target)
-                    .expect("approximate")
-                    .stats;
-                println!(
-                    "{name} {window}/{stride} tau {tau} drill {drill} {frac}: spearman {:.3} ssim {:.3} iou {:.3} windows {} predicted {:.3} {:.2}s exact {:.2}s",
-                    s["fidelity_spearman"],
-                    s["fidelity_ssim"],
-                    s["fidelity_top10_iou"],
-                    s["windows_run"],
-                    s["predicted_cost_fraction"],
-                    s["measured_seconds"],
-                    s["exact_seconds"]
-                );
-            }
-        }
-    }
 }
