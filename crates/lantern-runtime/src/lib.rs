@@ -3,12 +3,14 @@
 //! providers (`auto` falls back to CPU and says so), and the sessions a model needs — the plain
 //! forward session, tap sessions that also return intermediate tensors, and gradient sessions
 //! running the graphs `lantern-graph` derives. Every derived session is built once per model and
-//! cached (gradient graphs and probe shapes also on disk, keyed by the model's content hash).
+//! cached (gradient graphs, probe shapes and ONNX Runtime's optimised graphs also on disk, keyed
+//! by the model's content hash: `cache`, `session_cache`).
 //! A model whose batch is fixed at 1 gets a symbolic batch, or runs one image at a time
 //! (`batch` module, [`BatchMode`]).
 
 mod batch;
 pub mod cache;
+mod cache_file;
 mod device;
 mod environment;
 mod error;
@@ -18,6 +20,7 @@ mod log;
 mod model;
 mod probe;
 mod score;
+mod session_cache;
 mod subgraph;
 mod tap;
 

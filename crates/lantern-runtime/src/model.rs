@@ -80,7 +80,15 @@ impl Model {
             message,
         };
         let proto = lantern_graph::decode_model(bytes).map_err(|e| model_err(e.to_string()))?;
-        let (session, device_used) = runtime.session(bytes, &path.display().to_string())?;
+        let hash = lantern_graph::model_hash(bytes);
+        let source = || Ok(bytes.to_vec());
+        let forward = crate::session_cache::CachedGraph {
+            dir: cache::model_dir(&hash),
+            name: "forward".into(),
+            source: &source,
+        };
+        let (session, device_used) =
+            runtime.cached_session(&forward, &path.display().to_string(), true)?;
         let inputs = session.inputs();
         if inputs.len() != 1 {
             return Err(model_err(format!(
@@ -107,7 +115,6 @@ impl Model {
             .map(|o| o.name().to_string())
             .ok_or_else(|| model_err("model has no outputs".into()))?;
         let out_dims = tensor_dims(outputs[0].dtype()).unwrap_or_default();
-        let hash = lantern_graph::model_hash(bytes);
         let mut model = Model {
             path: path.to_path_buf(),
             hash,
