@@ -18,6 +18,7 @@ mod gradients;
 pub mod library;
 mod log;
 mod model;
+mod model_io;
 mod probe;
 mod score;
 mod session_cache;
