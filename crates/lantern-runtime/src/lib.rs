@@ -15,6 +15,7 @@ mod device;
 mod environment;
 mod error;
 mod gradients;
+mod hash_memo;
 pub mod library;
 mod log;
 mod model;

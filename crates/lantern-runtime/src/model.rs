@@ -73,7 +73,8 @@ pub struct Model {
 impl Model {
     /// Loads and checks a classifier: one image input (rank 4), one float output.
     pub fn load(runtime: &'static Runtime, path: &Path) -> Result<Model> {
-        Self::open(runtime, path, &read_model(path)?, true)
+        let (bytes, hash) = read_model(path)?;
+        Self::open(runtime, path, &bytes, Some(hash), true)
     }
 
     /// [`Model::load`] without building the forward session: the inputs and outputs are read
@@ -83,17 +84,20 @@ impl Model {
     /// built instead of two. (A model with a fixed batch, or on device `auto`, which must know
     /// its provider, still builds it now.)
     pub fn load_deferred(runtime: &'static Runtime, path: &Path) -> Result<Model> {
-        Self::open(runtime, path, &read_model(path)?, false)
+        let (bytes, hash) = read_model(path)?;
+        Self::open(runtime, path, &bytes, Some(hash), false)
     }
 
     pub fn from_bytes(runtime: &'static Runtime, path: &Path, bytes: &[u8]) -> Result<Model> {
-        Self::open(runtime, path, bytes, true)
+        Self::open(runtime, path, bytes, None, true)
     }
 
+    /// `hash`: the SHA-256 of `bytes` when already known.
     fn open(
         runtime: &'static Runtime,
         path: &Path,
         bytes: &[u8],
+        hash: Option<String>,
         eager_session: bool,
     ) -> Result<Model> {
         let model_err = |message: String| RuntimeError::Model {
@@ -101,7 +105,7 @@ impl Model {
             message,
         };
         let proto = lantern_graph::decode_model(bytes).map_err(|e| model_err(e.to_string()))?;
-        let hash = lantern_graph::model_hash(bytes);
+        let hash = hash.unwrap_or_else(|| lantern_graph::model_hash(bytes));
         let deferred_device = runtime.options.device.fixed_provider();
         let (session, device_used, io) = match deferred_device {
             Some(device) if !eager_session && !lantern_graph::surgery::has_static_batch(&proto) => {
@@ -484,11 +488,15 @@ impl Model {
     }
 }
 
-fn read_model(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| RuntimeError::Model {
+/// The model file's bytes and SHA-256 (remembered across runs, see `hash_memo`).
+fn read_model(path: &Path) -> Result<(Vec<u8>, String)> {
+    let before = crate::hash_memo::Stamp::of(path);
+    let bytes = std::fs::read(path).map_err(|e| RuntimeError::Model {
         path: path.to_path_buf(),
         message: format!("cannot read: {e}"),
-    })
+    })?;
+    let hash = crate::hash_memo::file_hash(path, &bytes, before);
+    Ok((bytes, hash))
 }
 
 /// A NCHW batch in `layout`, borrowed when it already is contiguous NCHW.

@@ -112,6 +112,8 @@ enum Input<'a> {
 pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
     let runtime =
         pipeline::open_runtime(args.runtime.device.as_deref(), args.runtime.threads, None)?;
+    // The model file first (as always); loading it waits for the method and the image count.
+    pipeline::check_model_file(&args.model)?;
     let mut values = parse_params(&args.method, &args.params)?;
     if let Some(layer) = &args.layer {
         values.insert("layer".into(), ParamValue::Text(layer.clone()));
