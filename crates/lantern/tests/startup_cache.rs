@@ -99,6 +99,21 @@ fn a_warm_cache_gives_the_same_map_byte_for_byte_without_the_probe() {
         map_bytes(cold.path(), "cat_dog"),
         map_bytes(many.path(), "cat_dog")
     );
+    // The logits through the gradient graph are the forward session's (class, probability).
+    let row = |out: &Path| -> (String, f64) {
+        let csv = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let row = csv.lines().find(|l| l.starts_with("cat_dog,")).unwrap();
+        let cells: Vec<&str> = row.split(',').collect();
+        let at = |name: &str| cells[header.iter().position(|h| *h == name).unwrap()];
+        (at("target").to_string(), at("probability").parse().unwrap())
+    };
+    let (one, three) = (row(warm.path()), row(many.path()));
+    assert_eq!(one.0, three.0);
+    assert!(
+        (one.1 - three.1).abs() <= 1e-5 * three.1,
+        "{one:?} vs {three:?}"
+    );
 }
 
 #[test]
