@@ -6,6 +6,7 @@ use crate::cache;
 use crate::environment::Runtime;
 use crate::error::{Result, RuntimeError};
 use crate::gradients::GradientSession;
+use crate::lazy_proto::{Facts, LazyProto};
 use crate::model_io::Io;
 use crate::session_cache::CachedGraph;
 use crate::tap::TapSession;
@@ -13,6 +14,7 @@ use lantern_graph::{GradientSpec, ModelProto, TensorShapes};
 use ndarray::{Array2, Array4, ArrayView4, Axis, Ix2};
 use ort::session::Session;
 use ort::value::TensorRef;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -46,7 +48,8 @@ fn variant_name<S: serde::Serializer>(
 pub struct Model {
     pub path: PathBuf,
     pub hash: String,
-    pub proto: ModelProto,
+    /// The graph (decoded on first use, see [`LazyProto`]).
+    pub proto: LazyProto,
     pub input_name: String,
     pub output_name: String,
     pub input: InputSpec,
@@ -74,7 +77,7 @@ impl Model {
     /// Loads and checks a classifier: one image input (rank 4), one float output.
     pub fn load(runtime: &'static Runtime, path: &Path) -> Result<Model> {
         let (bytes, hash) = read_model(path)?;
-        Self::open(runtime, path, &bytes, Some(hash), true)
+        Self::open(runtime, path, Cow::Owned(bytes), Some(hash), true)
     }
 
     /// [`Model::load`] without building the forward session: the inputs and outputs are read
@@ -85,18 +88,19 @@ impl Model {
     /// its provider, still builds it now.)
     pub fn load_deferred(runtime: &'static Runtime, path: &Path) -> Result<Model> {
         let (bytes, hash) = read_model(path)?;
-        Self::open(runtime, path, &bytes, Some(hash), false)
+        Self::open(runtime, path, Cow::Owned(bytes), Some(hash), false)
     }
 
     pub fn from_bytes(runtime: &'static Runtime, path: &Path, bytes: &[u8]) -> Result<Model> {
-        Self::open(runtime, path, bytes, None, true)
+        Self::open(runtime, path, Cow::Borrowed(bytes), None, true)
     }
 
-    /// `hash`: the SHA-256 of `bytes` when already known.
+    /// `hash`: the SHA-256 of `bytes` when already known. Owned bytes of a model whose facts
+    /// are cached are not decoded now (see [`LazyProto`]).
     fn open(
         runtime: &'static Runtime,
         path: &Path,
-        bytes: &[u8],
+        bytes: Cow<'_, [u8]>,
         hash: Option<String>,
         eager_session: bool,
     ) -> Result<Model> {
@@ -104,13 +108,24 @@ impl Model {
             path: path.to_path_buf(),
             message,
         };
-        let proto = lantern_graph::decode_model(bytes).map_err(|e| model_err(e.to_string()))?;
-        let hash = hash.unwrap_or_else(|| lantern_graph::model_hash(bytes));
+        let hash = hash.unwrap_or_else(|| lantern_graph::model_hash(&bytes));
+        let owned = matches!(bytes, Cow::Owned(_));
+        let (proto, facts) = match owned.then(|| Facts::cached(&hash)).flatten() {
+            Some(facts) => (None, facts),
+            None => {
+                let proto =
+                    lantern_graph::decode_model(&bytes).map_err(|e| model_err(e.to_string()))?;
+                let facts = Facts::of(&proto);
+                // Only files: models made in memory (randomised copies, heads) are one-offs.
+                if owned {
+                    facts.save(&hash);
+                }
+                (Some(proto), facts)
+            }
+        };
         let deferred_device = runtime.options.device.fixed_provider();
         let (session, device_used, io) = match deferred_device {
-            Some(device) if !eager_session && !lantern_graph::surgery::has_static_batch(&proto) => {
-                (None, device, Io::of_graph(&proto))
-            }
+            Some(device) if !eager_session && !facts.static_batch => (None, device, facts.io()),
             _ => {
                 let source = || Ok(bytes.to_vec());
                 let forward = CachedGraph {
@@ -149,6 +164,10 @@ impl Model {
             .next()
             .ok_or_else(|| model_err("model has no outputs".into()))?;
         let out_dims = out_dims.unwrap_or_default();
+        let proto = match proto {
+            Some(proto) => LazyProto::from(proto),
+            None => LazyProto::pending(bytes.into_owned()),
+        };
         let mut model = Model {
             path: path.to_path_buf(),
             hash,
@@ -167,7 +186,7 @@ impl Model {
             gradient_sessions: Mutex::new(HashMap::new()),
             tap_sessions: Mutex::new(HashMap::new()),
         };
-        if lantern_graph::surgery::has_static_batch(&model.proto) {
+        if facts.static_batch {
             model.batch_mode = model.make_batch_symbolic();
             if let Some(note) = model.batch_mode.note() {
                 eprintln!("note: {}: {note}", model.label());
@@ -241,7 +260,7 @@ impl Model {
                 .map_err(|image| format!("{local}; reading the image's batch: {image}"))
         }) {
             Ok((proto, session, changes)) => {
-                self.proto = proto;
+                self.proto = proto.into();
                 self.session = Mutex::new(Some(session));
                 BatchMode::Symbolic { changes }
             }

@@ -74,6 +74,7 @@ fn a_warm_cache_gives_the_same_map_byte_for_byte_without_the_probe() {
     let o = explain(cache.path(), &mobilenet(), &[cat_dog()], warm.path(), &[]);
     let log = lantern_log(&o);
     assert!(!log.contains("probe run"), "the warm run probed:\n{log}");
+    assert!(!log.contains("decoding the model graph"), "{log}");
     assert!(
         log.contains("cache hit: ONNX Runtime's optimised grad-"),
         "{log}"
