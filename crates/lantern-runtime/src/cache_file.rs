@@ -5,9 +5,9 @@
 //! boundary can still decode, into a graph with nodes missing). CRC-32 runs at memory speed
 //! (about 2 ms for a 22 MB gradient graph), where SHA-256 would cost a tenth of the start-up.
 
-use crate::cache;
-use crate::error::Result;
-use std::path::Path;
+use crate::error::{Result, RuntimeError};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"LNTCACHE";
 const TRAILER: usize = 4 + 8 + MAGIC.len();
@@ -62,14 +62,64 @@ fn check(bytes: &[u8]) -> std::result::Result<usize, String> {
     Ok(payload.len())
 }
 
-/// Writes `payload` and its trailer atomically (see [`cache::write_atomic`]).
+/// Writes `payload` and its trailer: into a scratch file of this process beside `path`, then
+/// renamed over it, so a reader (another process sharing the cache) never sees half a file.
+/// Not flushed to disk first (as [`lantern_core::write_atomically`] does for results): after a
+/// crash a cache file may be cut short, which the trailer reveals, and it is rebuilt.
 pub fn write(path: &Path, payload: &[u8]) -> Result<()> {
-    let mut bytes = Vec::with_capacity(payload.len() + TRAILER);
-    bytes.extend_from_slice(payload);
+    let scratch = scratch_beside(path);
+    let written = (|| {
+        let mut file = std::fs::File::create(&scratch)?;
+        file.write_all(payload)?;
+        file.write_all(&trailer(payload))
+    })();
+    finish(written, &scratch, path)
+}
+
+/// Makes the file at `scratch` (written by someone else: ONNX Runtime) a cache file at `path`:
+/// its trailer appended, then renamed into place.
+pub fn seal(scratch: &Path, path: &Path) -> Result<()> {
+    let sealed = (|| {
+        let payload = std::fs::read(scratch)?;
+        let mut file = std::fs::OpenOptions::new().append(true).open(scratch)?;
+        file.write_all(&trailer(&payload))
+    })();
+    finish(sealed, scratch, path)
+}
+
+/// A name for a file on its way to `path`, in the same folder (a rename within one file
+/// system is atomic), unique to this process and moment; the folder is created.
+pub fn scratch_beside(path: &Path) -> PathBuf {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let _ = std::fs::create_dir_all(dir);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    dir.join(format!(
+        ".{}.{}.{nanos}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("cache"),
+        std::process::id()
+    ))
+}
+
+fn trailer(payload: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(TRAILER);
     bytes.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
     bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     bytes.extend_from_slice(MAGIC);
-    cache::write_atomic(path, &bytes)
+    bytes
+}
+
+fn finish(written: std::io::Result<()>, scratch: &Path, path: &Path) -> Result<()> {
+    let renamed = written.and_then(|()| std::fs::rename(scratch, path));
+    renamed.map_err(|e| {
+        let _ = std::fs::remove_file(scratch);
+        RuntimeError::Cache {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    })
 }
 
 /// Reads `path`; a damaged file is reported (with `what` it holds), removed and treated as

@@ -111,19 +111,10 @@ impl Runtime {
         cuda: bool,
         spinning: bool,
     ) -> Result<Session> {
-        let dir = path.parent().unwrap_or(Path::new("."));
         // ONNX Runtime writes the file itself, not atomically: into a name of this process's
-        // own, checked and moved into place after.
-        let scratch = dir.join(format!(
-            ".{}.{}.{}.tmp",
-            path.file_name().and_then(|n| n.to_str()).unwrap_or("ort"),
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        ));
-        if std::fs::create_dir_all(dir).is_err() {
+        // own, sealed with the cache trailer and moved into place after.
+        let scratch = cache_file::scratch_beside(path);
+        if scratch.parent().is_none_or(|dir| !dir.is_dir()) {
             // No cache folder: a session as before, nothing saved.
             return self.build_session(bytes, label, cuda, spinning, Optimise::Full);
         }
@@ -137,10 +128,7 @@ impl Runtime {
             }
         };
         // A cache that cannot be written only costs the optimisation next time.
-        if let Ok(optimised) = std::fs::read(&scratch) {
-            let _ = cache_file::write(path, &optimised);
-        }
-        let _ = std::fs::remove_file(&scratch);
+        let _ = cache_file::seal(&scratch, path);
         Ok(session)
     }
 }
