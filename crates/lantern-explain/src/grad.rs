@@ -125,6 +125,10 @@ impl<M: InputGradientMethod> Method for M {
         }
     }
 
+    fn gradient_spec(&self) -> Option<GradientSpec> {
+        Some(spec(M::RULE, &[]))
+    }
+
     fn explain_targets(
         &self,
         ctx: &Context,

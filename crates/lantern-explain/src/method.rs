@@ -136,6 +136,13 @@ pub trait Method: Send + Sync {
         targets: &[usize],
     ) -> Result<Vec<Explanation>>;
 
+    /// The one gradient graph this method runs for every image, for methods that run exactly
+    /// one (the input-gradient methods). `lantern explain` of a few images builds it first
+    /// and takes their logits from it too, rather than building a forward session as well.
+    fn gradient_spec(&self) -> Option<lantern_runtime::GradientSpec> {
+        None
+    }
+
     /// The name used in configs, on the CLI and in file names (e.g. `gradcam++`).
     fn name(&self) -> &str {
         self.info().name

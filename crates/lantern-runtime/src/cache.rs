@@ -1,11 +1,11 @@
-//! The on-disk cache for derived artefacts (probe shapes, gradient graphs), keyed by the model's
-//! content hash so a changed model never reuses a stale graph. Lives under `LANTERN_CACHE`, the
-//! checkout's `.lantern/cache` (git-ignored), or outside a checkout the user's folder
-//! (`~/.lantern/cache`, see [`lantern_core::dirs`]).
+//! The on-disk cache for derived artefacts (probe shapes, gradient graphs, ONNX Runtime's
+//! optimised graphs, model facts), keyed by the model's content hash so a changed model never
+//! reuses a stale graph; its files are written and checked by `cache_file`. Lives under
+//! `LANTERN_CACHE`, the checkout's `.lantern/cache` (git-ignored), or outside a checkout the
+//! user's folder (`~/.lantern/cache`, see [`lantern_core::dirs`]).
 
-use crate::error::{Result, RuntimeError};
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub fn cache_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("LANTERN_CACHE") {
@@ -45,16 +45,4 @@ pub fn spec_key(spec: &lantern_graph::GradientSpec) -> String {
     let text = format!("{spec:?}|rev{}", lantern_graph::autodiff::GRAPH_REVISION);
     let digest = Sha256::digest(text.as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
-}
-
-/// Creates the folder and writes with [`lantern_core::write_atomically`], so a reader (another
-/// process sharing the cache) never sees half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let err = |e: std::io::Error| RuntimeError::Cache {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    lantern_core::write_atomically(path, bytes).map_err(err)
 }

@@ -35,3 +35,15 @@ impl fmt::Display for Device {
         })
     }
 }
+
+impl Device {
+    /// The provider every session runs on, when that is known before building one (not for
+    /// `auto`, which finds out by trying CUDA).
+    pub fn fixed_provider(self) -> Option<&'static str> {
+        match self {
+            Device::Cpu => Some("cpu"),
+            Device::Cuda => Some("cuda"),
+            Device::Auto => None,
+        }
+    }
+}

@@ -4,8 +4,8 @@
 use crate::device::Device;
 use crate::error::{Result, RuntimeError};
 use crate::library;
+pub(crate) use crate::session_cache::Optimise;
 use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -82,7 +82,15 @@ impl Runtime {
         label: &str,
         spinning: bool,
     ) -> Result<(Session, &'static str)> {
-        let build = |cuda| self.build_session(bytes, label, cuda, spinning);
+        self.on_device(|cuda| self.build_session(bytes, label, cuda, spinning, Optimise::Full))
+    }
+
+    /// Runs `build` for the configured device (`true`: with the CUDA provider) and names the
+    /// provider that runs the session.
+    pub(crate) fn on_device(
+        &self,
+        mut build: impl FnMut(bool) -> Result<Session>,
+    ) -> Result<(Session, &'static str)> {
         match self.options.device {
             Device::Cpu => Ok((build(false)?, "cpu")),
             Device::Cuda => {
@@ -99,12 +107,13 @@ impl Runtime {
         }
     }
 
-    fn build_session(
+    pub(crate) fn build_session(
         &self,
         bytes: &[u8],
         label: &str,
         cuda: bool,
         spinning: bool,
+        optimise: Optimise,
     ) -> Result<Session> {
         let err = |message: String| RuntimeError::Model {
             path: PathBuf::from(label),
@@ -112,7 +121,10 @@ impl Runtime {
         };
         let mut builder = Session::builder(&self.env)
             .map_err(|e| err(e.to_string()))?
-            .with_optimization_level(GraphOptimizationLevel::All)
+            .with_optimization_level(optimise.level())
+            .map_err(|e| err(e.to_string()))?;
+        builder = optimise
+            .configure(builder)
             .map_err(|e| err(e.to_string()))?;
         if !spinning {
             builder = builder

@@ -2,8 +2,10 @@
 
 use crate::batch::join_rows;
 use crate::cache;
+use crate::cache_file;
 use crate::error::{Result, RuntimeError};
 use crate::model::{Layout, Model};
+use crate::session_cache::CachedGraph;
 use lantern_graph::GradientSpec;
 use ndarray::{Array2, Array4, ArrayD, ArrayView2, ArrayView4, Axis, Ix2, Ix4};
 use ort::session::Session;
@@ -31,24 +33,30 @@ pub struct GradientSession {
 
 impl GradientSession {
     pub(crate) fn build(model: &Model, spec: &GradientSpec, key: &str) -> Result<GradientSession> {
-        let path = cache::model_dir(&model.cache_key()).join(format!("grad-{key}.onnx"));
-        let cached = std::fs::read(&path)
-            .ok()
-            .filter(|b| lantern_graph::decode_model(b).is_ok());
-        let bytes = match cached {
-            Some(bytes) => bytes,
-            None => {
-                let shapes = model.shapes()?;
-                let graph = lantern_graph::build_gradient_graph(&model.proto, shapes, spec)?;
-                let bytes = lantern_graph::encode_model(&graph);
-                // A cache that cannot be written only costs a rebuild next time.
-                let _ = cache::write_atomic(&path, &bytes);
-                bytes
+        let dir = cache::model_dir(&model.cache_key());
+        let graph_path = dir.join(format!("grad-{key}.onnx.lc"));
+        // Only needed when ONNX Runtime's optimised form of it is not cached.
+        let derive = || -> Result<Vec<u8>> {
+            if let Some(bytes) = cache_file::read_or_warn(&graph_path, "gradient graph") {
+                return Ok(bytes);
             }
+            let shapes = model.shapes()?;
+            let graph = lantern_graph::build_gradient_graph(&model.proto, shapes, spec)?;
+            let bytes = lantern_graph::encode_model(&graph);
+            // A cache that cannot be written only costs a rebuild next time.
+            let _ = cache_file::write(&graph_path, &bytes);
+            Ok(bytes)
         };
-        let (session, _) = model
-            .runtime
-            .session(&bytes, &format!("{} (gradient graph)", model.label()))?;
+        let graph = CachedGraph {
+            dir,
+            name: format!("grad-{key}"),
+            source: &derive,
+        };
+        let (session, _) = model.runtime.cached_session(
+            &graph,
+            &format!("{} (gradient graph)", model.label()),
+            true,
+        )?;
         Ok(GradientSession {
             model_label: model.label(),
             layout: model.input.layout,

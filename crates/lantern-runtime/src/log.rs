@@ -8,8 +8,12 @@ use ort::logging::LogLevel;
 use tracing::level_filters::LevelFilter;
 
 /// Warnings ONNX Runtime gives for harmless things in exported graphs (an exporter's unused
-/// shape initialisers): shown at `-vv` rather than on every run.
-const BENIGN_WARNINGS: &[&str] = &["Removing initializer"];
+/// shape initialisers), and its note that a saved optimised graph suits only this machine (the
+/// session cache's key holds the CPU's instruction sets): shown at `-vv` rather than on every run.
+const BENIGN_WARNINGS: &[&str] = &[
+    "Removing initializer",
+    "Serializing optimized model with Graph Optimization level greater than",
+];
 
 /// Forwards one ONNX Runtime message to `tracing`.
 pub fn forward(level: LogLevel, category: &str, _id: &str, location: &str, message: &str) {

@@ -6,11 +6,15 @@ use crate::cache;
 use crate::environment::Runtime;
 use crate::error::{Result, RuntimeError};
 use crate::gradients::GradientSession;
+use crate::lazy_proto::{Facts, LazyProto};
+use crate::model_io::Io;
+use crate::session_cache::CachedGraph;
 use crate::tap::TapSession;
 use lantern_graph::{GradientSpec, ModelProto, TensorShapes};
 use ndarray::{Array2, Array4, ArrayView4, Axis, Ix2};
 use ort::session::Session;
 use ort::value::TensorRef;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -44,7 +48,8 @@ fn variant_name<S: serde::Serializer>(
 pub struct Model {
     pub path: PathBuf,
     pub hash: String,
-    pub proto: ModelProto,
+    /// The graph (decoded on first use, see [`LazyProto`]).
+    pub proto: LazyProto,
     pub input_name: String,
     pub output_name: String,
     pub input: InputSpec,
@@ -55,7 +60,11 @@ pub struct Model {
     pub runtime: &'static Runtime,
     /// How the model takes batches (static-batch exports: see [`crate::batch`]).
     pub batch_mode: BatchMode,
-    session: Mutex<Session>,
+    /// The forward session; `None` until first needed for a deferred model.
+    session: Mutex<Option<Session>>,
+    /// The gradient session a deferred model takes its logits from while it has no forward
+    /// session ([`Model::forward_through_gradients`]).
+    logits_from: OnceLock<Arc<GradientSession>>,
     shapes: OnceLock<TensorShapes>,
     /// The default CAM layer, found once (the search walks the whole graph: ~5 ms on ResNet18,
     /// as long as a forward pass there).
@@ -67,47 +76,98 @@ pub struct Model {
 impl Model {
     /// Loads and checks a classifier: one image input (rank 4), one float output.
     pub fn load(runtime: &'static Runtime, path: &Path) -> Result<Model> {
-        let bytes = std::fs::read(path).map_err(|e| RuntimeError::Model {
-            path: path.to_path_buf(),
-            message: format!("cannot read: {e}"),
-        })?;
-        Self::from_bytes(runtime, path, &bytes)
+        let (bytes, hash) = read_model(path)?;
+        Self::open(runtime, path, Cow::Owned(bytes), Some(hash), true)
+    }
+
+    /// [`Model::load`] without building the forward session: the inputs and outputs are read
+    /// from the graph, and the session is built on the first [`Model::forward`] — or never,
+    /// when [`Model::forward_through_gradients`] names a gradient graph to take logits from.
+    /// `lantern explain` of a few images with an input-gradient method loads so: one session
+    /// built instead of two. (A model with a fixed batch, or on device `auto`, which must know
+    /// its provider, still builds it now.)
+    pub fn load_deferred(runtime: &'static Runtime, path: &Path) -> Result<Model> {
+        let (bytes, hash) = read_model(path)?;
+        Self::open(runtime, path, Cow::Owned(bytes), Some(hash), false)
     }
 
     pub fn from_bytes(runtime: &'static Runtime, path: &Path, bytes: &[u8]) -> Result<Model> {
+        Self::open(runtime, path, Cow::Borrowed(bytes), None, true)
+    }
+
+    /// `hash`: the SHA-256 of `bytes` when already known. Owned bytes of a model whose facts
+    /// are cached are not decoded now (see [`LazyProto`]).
+    fn open(
+        runtime: &'static Runtime,
+        path: &Path,
+        bytes: Cow<'_, [u8]>,
+        hash: Option<String>,
+        eager_session: bool,
+    ) -> Result<Model> {
         let model_err = |message: String| RuntimeError::Model {
             path: path.to_path_buf(),
             message,
         };
-        let proto = lantern_graph::decode_model(bytes).map_err(|e| model_err(e.to_string()))?;
-        let (session, device_used) = runtime.session(bytes, &path.display().to_string())?;
-        let inputs = session.inputs();
-        if inputs.len() != 1 {
+        let hash = hash.unwrap_or_else(|| lantern_graph::model_hash(&bytes));
+        let owned = matches!(bytes, Cow::Owned(_));
+        let (proto, facts) = match owned.then(|| Facts::cached(&hash)).flatten() {
+            Some(facts) => (None, facts),
+            None => {
+                let proto =
+                    lantern_graph::decode_model(&bytes).map_err(|e| model_err(e.to_string()))?;
+                let facts = Facts::of(&proto);
+                // Only files: models made in memory (randomised copies, heads) are one-offs.
+                if owned {
+                    facts.save(&hash);
+                }
+                (Some(proto), facts)
+            }
+        };
+        let deferred_device = runtime.options.device.fixed_provider();
+        let (session, device_used, io) = match deferred_device {
+            Some(device) if !eager_session && !facts.static_batch => (None, device, facts.io()),
+            _ => {
+                let source = || Ok(bytes.to_vec());
+                let forward = CachedGraph {
+                    dir: cache::model_dir(&hash),
+                    name: "forward".into(),
+                    source: &source,
+                };
+                let (session, device_used) =
+                    runtime.cached_session(&forward, &path.display().to_string(), true)?;
+                let io = Io::of_session(&session);
+                (Some(session), device_used, io)
+            }
+        };
+        if io.inputs.len() != 1 {
             return Err(model_err(format!(
                 "expected one image input, found {} ({}); Lantern explains single-input image classifiers",
-                inputs.len(),
-                inputs
+                io.inputs.len(),
+                io.inputs
                     .iter()
-                    .map(|i| i.name())
+                    .map(|(name, _)| name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             )));
         }
-        let input_name = inputs[0].name().to_string();
-        let dims = tensor_dims(inputs[0].dtype())
-            .ok_or_else(|| model_err(format!("input {input_name:?} is not a float tensor")))?;
+        let (input_name, dims) = io.inputs.into_iter().next().expect("one input");
+        let dims =
+            dims.ok_or_else(|| model_err(format!("input {input_name:?} is not a float tensor")))?;
         let input = input_spec(&dims).ok_or_else(|| {
             model_err(format!(
                 "input {input_name:?} has shape {dims:?}; expected an image [N,C,H,W] or [N,H,W,C] with C = 1 or 3"
             ))
         })?;
-        let outputs = session.outputs();
-        let output_name = outputs
-            .first()
-            .map(|o| o.name().to_string())
+        let (output_name, out_dims) = io
+            .outputs
+            .into_iter()
+            .next()
             .ok_or_else(|| model_err("model has no outputs".into()))?;
-        let out_dims = tensor_dims(outputs[0].dtype()).unwrap_or_default();
-        let hash = lantern_graph::model_hash(bytes);
+        let out_dims = out_dims.unwrap_or_default();
+        let proto = match proto {
+            Some(proto) => LazyProto::from(proto),
+            None => LazyProto::pending(bytes.into_owned()),
+        };
         let mut model = Model {
             path: path.to_path_buf(),
             hash,
@@ -120,12 +180,13 @@ impl Model {
             runtime,
             batch_mode: BatchMode::Dynamic,
             session: Mutex::new(session),
+            logits_from: OnceLock::new(),
             shapes: OnceLock::new(),
             cam_layer: OnceLock::new(),
             gradient_sessions: Mutex::new(HashMap::new()),
             tap_sessions: Mutex::new(HashMap::new()),
         };
-        if lantern_graph::surgery::has_static_batch(&model.proto) {
+        if facts.static_batch {
             model.batch_mode = model.make_batch_symbolic();
             if let Some(note) = model.batch_mode.note() {
                 eprintln!("note: {}: {note}", model.label());
@@ -199,8 +260,8 @@ impl Model {
                 .map_err(|image| format!("{local}; reading the image's batch: {image}"))
         }) {
             Ok((proto, session, changes)) => {
-                self.proto = proto;
-                self.session = Mutex::new(session);
+                self.proto = proto.into();
+                self.session = Mutex::new(Some(session));
                 BatchMode::Symbolic { changes }
             }
             Err(reason) => BatchMode::OneByOne { reason },
@@ -230,15 +291,56 @@ impl Model {
     /// one by one, see [`BatchMode`]); the caller picks the batch size.
     pub fn forward(&self, batch: ArrayView4<f32>) -> Result<Array2<f32>> {
         self.check_batch(batch)?;
-        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            if let Some(gradients) = self.logits_from.get() {
+                drop(guard);
+                let seed = Array2::<f32>::zeros((batch.shape()[0], self.classes));
+                return Ok(gradients.run(batch, seed.view())?.logits);
+            }
+            *guard = Some(self.forward_session()?);
+        }
+        let session = guard.as_mut().expect("built above");
         if self.batch_mode.one_by_one() && batch.shape()[0] > 1 {
             let rows: Vec<Array2<f32>> = batch
                 .axis_chunks_iter(Axis(0), 1)
-                .map(|one| self.logits_of(&mut session, one))
+                .map(|one| self.logits_of(session, one))
                 .collect::<Result<_>>()?;
             return Ok(join_rows(&rows));
         }
-        self.logits_of(&mut session, batch)
+        self.logits_of(session, batch)
+    }
+
+    /// The forward session of a deferred model (from the cached optimised graph when there is
+    /// one; the graph re-encoded only when there is not).
+    fn forward_session(&self) -> Result<Session> {
+        let source = || Ok(lantern_graph::encode_model(&self.proto));
+        let forward = CachedGraph {
+            dir: cache::model_dir(&self.hash),
+            name: "forward".into(),
+            source: &source,
+        };
+        Ok(self
+            .runtime
+            .cached_session(&forward, &self.label(), true)?
+            .0)
+    }
+
+    /// For a deferred model that has no forward session yet: take logits from the gradient
+    /// graph of `spec` (built now, with a zero seed at run time) instead of building one. Each
+    /// [`Model::forward`] then also runs a backward pass — cheaper than a second session for
+    /// a few images (on MobileNetV2 a session costs 4–6 forward passes). No effect otherwise.
+    pub fn forward_through_gradients(&self, spec: &GradientSpec) -> Result<()> {
+        let deferred = self
+            .session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none();
+        if deferred && !spec.layers_only {
+            let gradients = self.gradient_session(spec)?;
+            let _ = self.logits_from.set(gradients);
+        }
+        Ok(())
     }
 
     fn logits_of(&self, session: &mut Session, batch: ArrayView4<f32>) -> Result<Array2<f32>> {
@@ -403,6 +505,17 @@ impl Model {
             }
         })
     }
+}
+
+/// The model file's bytes and SHA-256 (remembered across runs, see `hash_memo`).
+fn read_model(path: &Path) -> Result<(Vec<u8>, String)> {
+    let before = crate::hash_memo::Stamp::of(path);
+    let bytes = std::fs::read(path).map_err(|e| RuntimeError::Model {
+        path: path.to_path_buf(),
+        message: format!("cannot read: {e}"),
+    })?;
+    let hash = crate::hash_memo::file_hash(path, &bytes, before);
+    Ok((bytes, hash))
 }
 
 /// A NCHW batch in `layout`, borrowed when it already is contiguous NCHW.

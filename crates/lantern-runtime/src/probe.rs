@@ -1,8 +1,10 @@
 //! Static shapes of every tensor from ONE probe run of the forward graph with every tensor
 //! exposed, at batch 1 (the gradient rules that need a batch size read it at run time with
-//! Shape ops). Cached as JSON under the model's cache folder.
+//! Shape ops). Cached as JSON under the model's cache folder
+//! (a checked file, see `cache_file`).
 
 use crate::cache;
+use crate::cache_file;
 use crate::error::{Result, RuntimeError};
 use crate::model::Model;
 use crate::tap::TapSession;
@@ -11,12 +13,14 @@ use ndarray::Array4;
 use std::collections::HashMap;
 
 pub(crate) fn probe_shapes(model: &Model) -> Result<TensorShapes> {
-    let path = cache::model_dir(&model.cache_key()).join("shapes.json");
-    if let Ok(text) = std::fs::read_to_string(&path)
-        && let Ok(map) = serde_json::from_str::<HashMap<String, Vec<i64>>>(&text)
-    {
-        return Ok(TensorShapes(map));
+    let path = cache::model_dir(&model.cache_key()).join("shapes.json.lc");
+    if let Some(bytes) = cache_file::read_or_warn(&path, "tensor shapes") {
+        match serde_json::from_slice::<HashMap<String, Vec<i64>>>(&bytes) {
+            Ok(map) => return Ok(TensorShapes(map)),
+            Err(e) => cache_file::warn_damaged(&path, "tensor shapes", &e.to_string()),
+        }
     }
+    tracing::debug!(target: "lantern::cache", model = %model.label(), "probe run for tensor shapes");
     let exposed = lantern_graph::expose_all_tensors(&model.proto);
     let names: Vec<String> = exposed
         .graph
@@ -39,6 +43,6 @@ pub(crate) fn probe_shapes(model: &Model) -> Result<TensorShapes> {
         message: e.to_string(),
     })?;
     // A cache that cannot be written only costs a re-probe next time.
-    let _ = cache::write_atomic(&path, json.as_bytes());
+    let _ = cache_file::write(&path, json.as_bytes());
     Ok(TensorShapes(map))
 }

@@ -26,6 +26,7 @@ mod rows;
 mod run;
 mod sanity;
 mod scoring;
+mod startup;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use commands::{bench, explain, grad, layers, merge, methods, setup};

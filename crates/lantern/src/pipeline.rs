@@ -24,6 +24,12 @@ pub fn open_runtime(
 }
 
 pub fn load_model(runtime: &'static Runtime, path: &Path) -> Result<Model> {
+    check_model_file(path)?;
+    Ok(Model::load(runtime, path)?)
+}
+
+/// A missing model file, with the command that provides the shipped ones.
+pub fn check_model_file(path: &Path) -> Result<()> {
     if !path.is_file() {
         bail!(
             "model file {} does not exist{}",
@@ -35,7 +41,7 @@ pub fn load_model(runtime: &'static Runtime, path: &Path) -> Result<Model> {
             }
         );
     }
-    Ok(Model::load(runtime, path)?)
+    Ok(())
 }
 
 /// The preprocessing for a model: a preset by name, adapted to the model's input (always NCHW:

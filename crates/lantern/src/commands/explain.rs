@@ -112,15 +112,8 @@ enum Input<'a> {
 pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
     let runtime =
         pipeline::open_runtime(args.runtime.device.as_deref(), args.runtime.threads, None)?;
-    let model = pipeline::load_model(runtime, &args.model)?;
-    let preprocess = pipeline::preprocess_for(
-        &model,
-        lantern_data::Preset::from_str(&args.preprocess).map_err(|e| anyhow!("{e}"))?,
-        None,
-        None,
-    )?;
-    let names = pipeline::class_names(args.labels.as_deref(), model.classes)?;
-    let spec = pipeline::TargetSpec::parse(&args.target, 3, names.as_ref())?;
+    // The model file first (as always); loading it waits for the method and the image count.
+    pipeline::check_model_file(&args.model)?;
     let mut values = parse_params(&args.method, &args.params)?;
     if let Some(layer) = &args.layer {
         values.insert("layer".into(), ParamValue::Text(layer.clone()));
@@ -131,6 +124,15 @@ pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
         Some(path) => vec![path.clone()],
         None => explain_batch::expand_images(&args.image)?,
     };
+    let model = crate::startup::load_model_for(runtime, &args.model, method.as_ref(), paths.len())?;
+    let preprocess = pipeline::preprocess_for(
+        &model,
+        lantern_data::Preset::from_str(&args.preprocess).map_err(|e| anyhow!("{e}"))?,
+        None,
+        None,
+    )?;
+    let names = pipeline::class_names(args.labels.as_deref(), model.classes)?;
+    let spec = pipeline::TargetSpec::parse(&args.target, 3, names.as_ref())?;
     let stems = explain_batch::unique_stems(&paths);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create output folder {}", args.out.display()))?;
