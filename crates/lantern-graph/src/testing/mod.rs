@@ -392,3 +392,5 @@ pub fn model(
 
 mod fd;
 pub use fd::*;
+mod op_case;
+pub use op_case::*;

@@ -12,7 +12,7 @@
 //! upper/lower case (numpy and ONNX Runtime order those letters differently).
 
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, single, unsupported};
 use crate::ir::{self, a_string};
 use crate::proto::NodeProto;
 
@@ -92,11 +92,7 @@ fn parse(n: &NodeProto, equation: &str) -> Result<Equation, GraphError> {
     Ok(Equation { inputs, output })
 }
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     if !n.input.iter().any(|i| ctx.needs_grad(i)) {
         return Ok(out);

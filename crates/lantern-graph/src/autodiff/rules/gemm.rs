@@ -2,16 +2,11 @@
 //! `∂B' = α·A'ᵀ·g`, written as Gemms with the transposes folded into their flags, and
 //! `∂C = β·g` summed back to C's shape.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, single};
 use crate::ir::{self, a_float, a_int};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     let g = single(n, gy)?;
     let (a, b) = (&n.input[0], &n.input[1]);

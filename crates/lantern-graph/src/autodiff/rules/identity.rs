@@ -3,16 +3,11 @@
 //! input (opset ≥ 12) does not matter in inference; its `training_mode` input must be a
 //! constant false (a random mask has no reproducible gradient: export in eval mode).
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, unsupported};
 use crate::ir::{a_int, op};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     if op(n) == "Dropout"
         && let Some(mode) = n.input.get(2).filter(|m| !m.is_empty())
     {

@@ -11,7 +11,7 @@
 //! constants, so the runtime folds them once at session start; nothing depends on the batch.
 
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, require_no_grad, single, unsupported};
 use crate::ir::{self, a_ints};
 use crate::proto::NodeProto;
 
@@ -22,11 +22,7 @@ enum Target {
     Size(i64),
 }
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1, 2, 3], "roi/scales/sizes")?;
     let mut out = no_grads(n);
     let x = &n.input[0];

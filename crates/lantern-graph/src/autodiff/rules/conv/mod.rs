@@ -31,17 +31,12 @@
 
 mod flipped;
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, require_no_grad, single, unsupported};
 use crate::ir::{self, a_int};
 use crate::proto::NodeProto;
 use crate::window::Window;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1, 2], "weights/bias")?;
     let mut out = no_grads(n);
     let x = &n.input[0];

@@ -7,37 +7,27 @@
 //! → Reshape → Mul/Add with the per-channel affine, i.e. over a 3-D tensor.
 
 use super::{per_channel, standardize, standardize_backward};
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad, unsupported};
 use crate::ir;
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1, 2], "scale/bias")?;
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let rank = ctx.rank(x)?;
-    if rank < 3 {
-        return Err(unsupported(
-            n,
-            &format!("input of rank {rank}; InstanceNormalization needs [N, C, D1, …]"),
-        ));
-    }
-    let eps = ir::attr_f(n, "epsilon").unwrap_or(1e-5) as f64;
-    let axes: Vec<usize> = (2..rank).collect();
-    let (xhat, r) = standardize(ctx, x, &axes, eps)?;
-    let scale = per_channel(ctx, &n.input[1], rank);
-    let ghat = ctx.mul(&g, &scale);
-    out[0] = Some(standardize_backward(ctx, x, &axes, &ghat, &xhat, &r)?);
-    Ok(out)
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let rank = ctx.rank(x)?;
+        if rank < 3 {
+            return Err(unsupported(
+                n,
+                &format!("input of rank {rank}; InstanceNormalization needs [N, C, D1, …]"),
+            ));
+        }
+        let eps = ir::attr_f(n, "epsilon").unwrap_or(1e-5) as f64;
+        let axes: Vec<usize> = (2..rank).collect();
+        let (xhat, r) = standardize(ctx, x, &axes, eps)?;
+        let scale = per_channel(ctx, &n.input[1], rank);
+        let ghat = ctx.mul(g, &scale);
+        Ok(standardize_backward(ctx, x, &axes, &ghat, &xhat, &r)?)
+    })
 }
 
 #[cfg(test)]

@@ -9,17 +9,12 @@
 //! logits is refused. Scale and B are weights (no gradient; refused if they depend on the image).
 
 use super::standardize_backward;
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad, unsupported};
 use crate::ir::{self, a_int};
 use crate::proto::NodeProto;
 use crate::proto::tensor_proto::DataType;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1, 2], "scale/bias")?;
     if gy.iter().skip(1).any(Option::is_some) {
         return Err(unsupported(
@@ -27,43 +22,38 @@ pub(crate) fn backward(
             "its Mean/InvStdDev outputs lead to the logits; only Y is differentiated",
         ));
     }
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let xs = ctx.shape(x)?;
-    let axis = ctx.axis(n, ir::attr_i(n, "axis").unwrap_or(-1), xs.len())?;
-    let axes: Vec<usize> = (axis..xs.len()).collect();
-    let stats_shape: Vec<i64> = xs
-        .iter()
-        .enumerate()
-        .map(|(i, &d)| if i < axis { d } else { 1 })
-        .collect();
-    let stash = ir::attr_i(n, "stash_type").unwrap_or(DataType::Float as i64);
-    let stat = |ctx: &mut Ctx, k: usize, hint: &str| {
-        let name = match n.output.get(k).filter(|o| !o.is_empty()) {
-            Some(o) => o.clone(),
-            None => {
-                let o = ctx.set_forward_output(k, hint);
-                ctx.set_shape(&o, stats_shape.clone());
-                o
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let xs = ctx.shape(x)?;
+        let axis = ctx.axis(n, ir::attr_i(n, "axis").unwrap_or(-1), xs.len())?;
+        let axes: Vec<usize> = (axis..xs.len()).collect();
+        let stats_shape: Vec<i64> = xs
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| if i < axis { d } else { 1 })
+            .collect();
+        let stash = ir::attr_i(n, "stash_type").unwrap_or(DataType::Float as i64);
+        let stat = |ctx: &mut Ctx, k: usize, hint: &str| {
+            let name = match n.output.get(k).filter(|o| !o.is_empty()) {
+                Some(o) => o.clone(),
+                None => {
+                    let o = ctx.set_forward_output(k, hint);
+                    ctx.set_shape(&o, stats_shape.clone());
+                    o
+                }
+            };
+            if stash == ctx.dtype as i64 {
+                name
+            } else {
+                ctx.node("Cast", &[&name], vec![a_int("to", ctx.dtype as i64)])
             }
         };
-        if stash == ctx.dtype as i64 {
-            name
-        } else {
-            ctx.node("Cast", &[&name], vec![a_int("to", ctx.dtype as i64)])
-        }
-    };
-    let mean = stat(ctx, 1, "mean");
-    let r = stat(ctx, 2, "inv_std_dev");
-    let d = ctx.sub(x, &mean);
-    let xhat = ctx.mul(&d, &r);
-    let ghat = ctx.mul(&g, &n.input[1]);
-    out[0] = Some(standardize_backward(ctx, x, &axes, &ghat, &xhat, &r)?);
-    Ok(out)
+        let mean = stat(ctx, 1, "mean");
+        let r = stat(ctx, 2, "inv_std_dev");
+        let d = ctx.sub(x, &mean);
+        let xhat = ctx.mul(&d, &r);
+        let ghat = ctx.mul(g, &n.input[1]);
+        Ok(standardize_backward(ctx, x, &axes, &ghat, &xhat, &r)?)
+    })
 }
 
 #[cfg(test)]

@@ -4,16 +4,11 @@
 //! as PyTorch does; overlapping windows add up, so the gradient is one
 //! ScatterElements(reduction = add) over the flattened input.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads};
 use crate::ir::{self, a_int, a_string};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     let x = &n.input[0];
     let Some(g) = gy.first().cloned().flatten() else {
@@ -67,19 +62,12 @@ pub(crate) fn scatter_add(ctx: &mut Ctx, x: &str, g: &str, indices: &str) -> Str
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_ints, a_string};
-    use crate::testing::{Fd, check_op, distinct_values, node};
+    use crate::testing::{distinct_values, node, op_case};
 
     fn pool(name: &str, x: &[usize], attrs: Vec<crate::proto::AttributeProto>) {
         // Distinct values 0.1 apart: a ±2h step never changes a window's winner.
         let xv = distinct_values(x, -3.0, 0.1, 5);
-        check_op(
-            name,
-            vec![node("MaxPool", &["x"], &["y"], attrs)],
-            vec![],
-            &xv,
-            13,
-            &Fd::default(),
-        );
+        op_case("MaxPool", &["x"], attrs).check(name, &xv);
     }
 
     #[test]

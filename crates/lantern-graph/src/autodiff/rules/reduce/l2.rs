@@ -3,16 +3,11 @@
 //! into the divisor — `y + [y = 0]` — so no NaN is ever formed.
 
 use super::backward_with;
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads};
+use crate::autodiff::ctx::{Ctx, RuleResult};
 use crate::ir::a_int;
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     backward_with(ctx, n, gy, |ctx, r, x, g| {
         let y = r.kept(ctx, &n.output[0]);
         let zero = ctx.scalar(0.0);
@@ -27,7 +22,7 @@ pub(crate) fn backward(
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{Fd, check_op, grad_of, model, node, uniform};
+    use crate::testing::{grad_of, model, node, op_case, uniform};
     use ndarray::{ArrayD, IxDyn};
 
     #[test]
@@ -35,48 +30,22 @@ mod tests {
         let x = uniform(&[1, 3, 4, 5], -1.0, 1.0, 1);
         let axes = tensor_i64("axes", &[1], &[-3]);
         for keep in [0, 1] {
-            check_op(
-                &format!("ReduceL2 attribute axes keepdims={keep}"),
-                vec![node(
-                    "ReduceL2",
-                    &["x"],
-                    &["y"],
-                    vec![a_ints("axes", &[1, -1]), a_int("keepdims", keep)],
-                )],
-                vec![],
-                &x,
-                13,
-                &Fd::default(),
-            );
-            check_op(
-                &format!("ReduceL2 input axes keepdims={keep}"),
-                vec![node(
-                    "ReduceL2",
-                    &["x", "axes"],
-                    &["y"],
-                    vec![a_int("keepdims", keep)],
-                )],
-                vec![axes.clone()],
-                &x,
-                18,
-                &Fd::default(),
-            );
+            op_case(
+                "ReduceL2",
+                &["x"],
+                vec![a_ints("axes", &[1, -1]), a_int("keepdims", keep)],
+            )
+            .check(&format!("ReduceL2 attribute axes keepdims={keep}"), &x);
+            op_case("ReduceL2", &["x", "axes"], vec![a_int("keepdims", keep)])
+                .inits(vec![axes.clone()])
+                .opset(18)
+                .check(&format!("ReduceL2 input axes keepdims={keep}"), &x);
         }
         // noop_with_empty_axes: y = |x| elementwise, so the gradient is sign(x).
         let away = crate::testing::uniform_away_from(&[1, 3, 4], -1.0, 1.0, &[0.0], 0.05, 2);
-        check_op(
-            "ReduceL2 noop",
-            vec![node(
-                "ReduceL2",
-                &["x"],
-                &["y"],
-                vec![a_int("noop_with_empty_axes", 1)],
-            )],
-            vec![],
-            &away,
-            18,
-            &Fd::default(),
-        );
+        op_case("ReduceL2", &["x"], vec![a_int("noop_with_empty_axes", 1)])
+            .opset(18)
+            .check("ReduceL2 noop", &away);
     }
 
     #[test]

@@ -6,16 +6,11 @@
 //! that as ArgMax + Gather, not as ReduceMax.)
 
 use super::backward_with;
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads};
+use crate::autodiff::ctx::{Ctx, RuleResult};
 use crate::ir::a_int;
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     backward_with(ctx, n, gy, |ctx, r, x, g| {
         if r.noop {
             return Ok(g.to_string());
@@ -32,7 +27,7 @@ pub(crate) fn backward(
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{Fd, check_op, distinct_values, grad_of, model, node};
+    use crate::testing::{Fd, distinct_values, grad_of, model, node, op_case};
     use ndarray::{ArrayD, IxDyn};
 
     #[test]
@@ -43,55 +38,26 @@ mod tests {
         for op in ["ReduceMax", "ReduceMin"] {
             for keep in [0, 1] {
                 let attrs = vec![a_ints("axes", &[-1, 2]), a_int("keepdims", keep)];
-                check_op(
-                    &format!("{op} attribute axes keepdims={keep}"),
-                    vec![node(op, &["x"], &["y"], attrs)],
-                    vec![],
-                    &x,
-                    13,
-                    &Fd::default(),
-                );
-                check_op(
-                    &format!("{op} input axes keepdims={keep}"),
-                    vec![node(
-                        op,
-                        &["x", "axes"],
-                        &["y"],
-                        vec![a_int("keepdims", keep)],
-                    )],
-                    vec![axes.clone()],
-                    &x,
-                    18,
-                    &Fd::default(),
-                );
+                op_case(op, &["x"], attrs)
+                    .check(&format!("{op} attribute axes keepdims={keep}"), &x);
+                op_case(op, &["x", "axes"], vec![a_int("keepdims", keep)])
+                    .inits(vec![axes.clone()])
+                    .opset(18)
+                    .check(&format!("{op} input axes keepdims={keep}"), &x);
             }
             // No axes: every axis (the batch too, so the batch is fixed; kept as [1, 1, 1, 1]).
             let fixed = Fd {
                 fixed_batch: true,
                 ..Fd::default()
             };
-            check_op(
-                &format!("{op} all axes"),
-                vec![node(op, &["x"], &["y"], vec![])],
-                vec![],
-                &x,
-                18,
-                &fixed,
-            );
+            op_case(op, &["x"], vec![])
+                .opset(18)
+                .fd(&fixed)
+                .check(&format!("{op} all axes"), &x);
             // noop_with_empty_axes: the identity.
-            check_op(
-                &format!("{op} noop"),
-                vec![node(
-                    op,
-                    &["x"],
-                    &["y"],
-                    vec![a_int("noop_with_empty_axes", 1)],
-                )],
-                vec![],
-                &x,
-                18,
-                &Fd::default(),
-            );
+            op_case(op, &["x"], vec![a_int("noop_with_empty_axes", 1)])
+                .opset(18)
+                .check(&format!("{op} noop"), &x);
         }
     }
 

@@ -14,7 +14,7 @@ pub(crate) mod sum_mean;
 pub(crate) mod sum_square;
 
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad};
 use crate::ir::{self, a_int};
 use crate::proto::NodeProto;
 
@@ -95,17 +95,12 @@ pub(crate) fn backward_with(
     n: &NodeProto,
     gy: &[Option<String>],
     local: impl FnOnce(&mut Ctx, &Reduction, &str, &str) -> Result<String, GraphError>,
-) -> Result<Grads, GraphError> {
-    let x = &n.input[0];
-    let r = Reduction::of(ctx, n, x)?;
-    let mut out = no_grads(n);
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let g = r.kept(ctx, &g);
-    out[0] = Some(local(ctx, &r, x, &g)?);
-    Ok(out)
+) -> RuleResult {
+    let r = Reduction::of(ctx, n, &n.input[0])?;
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let g = r.kept(ctx, g);
+        local(ctx, &r, x, &g)
+    })
 }
 
 /// `t / count`, where count is the number of elements of `x` that each element of `reduced`

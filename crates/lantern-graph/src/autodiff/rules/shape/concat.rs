@@ -2,16 +2,11 @@
 //! when every input's static extent differs from 1, else read at run time (an extent of 1 at
 //! batch 1 may be the batch).
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, single, unsupported};
 use crate::ir::{self, a_int};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     if !n.input.iter().any(|x| ctx.needs_grad(x)) {
         return Ok(out);

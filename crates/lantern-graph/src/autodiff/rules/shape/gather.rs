@@ -11,33 +11,25 @@
 
 use super::route::route_back;
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad};
 use crate::ir::{self, op};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
-    let mut out = no_grads(n);
-    if !ctx.needs_grad(&n.input[0]) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    out[0] = Some(match contiguous_run(ctx, n)? {
-        Some(run) => {
-            let g = if run.scalar {
-                let ax = ctx.ints(&[run.axis as i64]);
-                ctx.node("Unsqueeze", &[&g, &ax], vec![])
-            } else {
-                g
-            };
-            ctx.pad_block(&g, run.rank, run.axis, run.start, run.len, run.extent)
-        }
-        None => route_back(ctx, n, &g),
-    });
-    Ok(out)
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
+    data_grad(ctx, n, gy, |ctx, _, g| {
+        Ok(match contiguous_run(ctx, n)? {
+            Some(run) => {
+                let g = if run.scalar {
+                    let ax = ctx.ints(&[run.axis as i64]);
+                    ctx.node("Unsqueeze", &[g, &ax], vec![])
+                } else {
+                    g.to_string()
+                };
+                ctx.pad_block(&g, run.rank, run.axis, run.start, run.len, run.extent)
+            }
+            None => route_back(ctx, n, g),
+        })
+    })
 }
 
 /// A Gather that is a unit-step slice: which run of which axis it takes.

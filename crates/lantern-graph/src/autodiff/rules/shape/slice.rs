@@ -6,25 +6,17 @@
 
 use super::route::route_back;
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1, 2, 3, 4], "bounds")?;
-    let mut out = no_grads(n);
-    if !ctx.needs_grad(&n.input[0]) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    out[0] = Some(match unit_step_pads(ctx, n)? {
-        Some(pads) => pad_back(ctx, n, &g, &pads)?,
-        None => route_back(ctx, n, &g),
-    });
-    Ok(out)
+    data_grad(ctx, n, gy, |ctx, _, g| {
+        Ok(match unit_step_pads(ctx, n)? {
+            Some(pads) => pad_back(ctx, n, g, &pads)?,
+            None => route_back(ctx, n, g),
+        })
+    })
 }
 
 /// `Pad(g, pads)`; a block when only one axis is padded (slices that tile an axis then
@@ -88,7 +80,7 @@ fn unit_step_pads(ctx: &Ctx, n: &NodeProto) -> Result<Option<Vec<i64>>, GraphErr
 mod tests {
     use crate::ir::{a_ints, tensor_i64};
     use crate::proto::NodeProto;
-    use crate::testing::{Fd, check_op, node, uniform};
+    use crate::testing::{Fd, check_op, node, op_case, uniform};
 
     fn gradient_ops(nodes: Vec<NodeProto>, inits: Vec<crate::proto::TensorProto>) -> Vec<String> {
         crate::testing::gradient_op_types(nodes, inits, &[1, 4, 5, 6])
@@ -118,14 +110,9 @@ mod tests {
             a_ints("ends", &[4]),
             a_ints("axes", &[2]),
         ];
-        check_op(
-            "Slice opset 9 attributes",
-            vec![node("Slice", &["x"], &["y"], attrs)],
-            vec![],
-            &x,
-            9,
-            &Fd::default(),
-        );
+        op_case("Slice", &["x"], attrs)
+            .opset(9)
+            .check("Slice opset 9 attributes", &x);
     }
 
     #[test]

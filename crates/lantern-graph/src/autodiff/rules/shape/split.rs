@@ -1,15 +1,10 @@
 //! Split: the outputs' gradients concatenated back (zeros for outputs nothing flows into).
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads};
 use crate::ir::{self, a_int};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     let x = &n.input[0];
     if !ctx.needs_grad(x) {

@@ -3,36 +3,26 @@
 //! extents interleaved, both read at run time, so constant and computed repeats and any batch
 //! size work alike) and summed over the repeat axes.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad};
 use crate::ir::a_int;
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1], "repeats")?;
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let rank = ctx.rank(x)? as i64;
-    let column = ctx.ints(&[1]);
-    let repeats = ctx.node("Unsqueeze", &[&n.input[1], &column], vec![]);
-    let extents = ctx.shape_of(x);
-    let extents = ctx.node("Unsqueeze", &[&extents, &column], vec![]);
-    let pairs = ctx.node("Concat", &[&repeats, &extents], vec![a_int("axis", 1)]);
-    let flat = ctx.ints(&[-1]);
-    let interleaved = ctx.node("Reshape", &[&pairs, &flat], vec![]);
-    let tiles = ctx.node("Reshape", &[&g, &interleaved], vec![]);
-    let repeat_axes: Vec<i64> = (0..rank).map(|a| 2 * a).collect();
-    let axes = ctx.ints(&repeat_axes);
-    out[0] = Some(ctx.node("ReduceSum", &[&tiles, &axes], vec![a_int("keepdims", 0)]));
-    Ok(out)
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let rank = ctx.rank(x)? as i64;
+        let column = ctx.ints(&[1]);
+        let repeats = ctx.node("Unsqueeze", &[&n.input[1], &column], vec![]);
+        let extents = ctx.shape_of(x);
+        let extents = ctx.node("Unsqueeze", &[&extents, &column], vec![]);
+        let pairs = ctx.node("Concat", &[&repeats, &extents], vec![a_int("axis", 1)]);
+        let flat = ctx.ints(&[-1]);
+        let interleaved = ctx.node("Reshape", &[&pairs, &flat], vec![]);
+        let tiles = ctx.node("Reshape", &[g, &interleaved], vec![]);
+        let repeat_axes: Vec<i64> = (0..rank).map(|a| 2 * a).collect();
+        let axes = ctx.ints(&repeat_axes);
+        Ok(ctx.node("ReduceSum", &[&tiles, &axes], vec![a_int("keepdims", 0)]))
+    })
 }
 
 #[cfg(test)]

@@ -1,32 +1,22 @@
 //! Transpose: the gradient transposed back with the inverse permutation.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad};
 use crate::ir::{self, a_ints};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let rank = ctx.rank(x)?;
-    let perm: Vec<i64> = match ir::attr_ints(n, "perm") {
-        Some(p) if !p.is_empty() => p,
-        _ => (0..rank as i64).rev().collect(),
-    };
-    let mut inv = vec![0i64; perm.len()];
-    for (i, &p) in perm.iter().enumerate() {
-        inv[ctx.axis(n, p, rank)?] = i as i64;
-    }
-    out[0] = Some(ctx.node("Transpose", &[&g], vec![a_ints("perm", &inv)]));
-    Ok(out)
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let rank = ctx.rank(x)?;
+        let perm: Vec<i64> = match ir::attr_ints(n, "perm") {
+            Some(p) if !p.is_empty() => p,
+            _ => (0..rank as i64).rev().collect(),
+        };
+        let mut inv = vec![0i64; perm.len()];
+        for (i, &p) in perm.iter().enumerate() {
+            inv[ctx.axis(n, p, rank)?] = i as i64;
+        }
+        Ok(ctx.node("Transpose", &[g], vec![a_ints("perm", &inv)]))
+    })
 }
 
 #[cfg(test)]
