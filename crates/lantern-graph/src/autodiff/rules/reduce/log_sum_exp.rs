@@ -16,31 +16,12 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 
 #[cfg(test)]
 mod tests {
-    use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{op_case, uniform};
+    use super::super::test_util::check_axes_forms;
+    use crate::testing::uniform;
 
     #[test]
     fn reduce_log_sum_exp() {
         let x = uniform(&[1, 3, 4, 5], -2.0, 2.0, 1);
-        for keep in [0, 1] {
-            op_case(
-                "ReduceLogSumExp",
-                &["x"],
-                vec![a_ints("axes", &[-1]), a_int("keepdims", keep)],
-            )
-            .check(
-                &format!("ReduceLogSumExp attribute axes keepdims={keep}"),
-                &x,
-            );
-        }
-        let axes = tensor_i64("axes", &[2], &[1, 2]);
-        op_case(
-            "ReduceLogSumExp",
-            &["x", "axes"],
-            vec![a_int("keepdims", 0)],
-        )
-        .inits(vec![axes])
-        .opset(18)
-        .check("ReduceLogSumExp input axes", &x);
+        check_axes_forms("ReduceLogSumExp", &x, &[-1], &[1, 2]);
     }
 }

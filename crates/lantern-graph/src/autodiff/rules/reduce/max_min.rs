@@ -26,25 +26,16 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 
 #[cfg(test)]
 mod tests {
-    use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{Fd, distinct_values, grad_of, model, node, op_case};
-    use ndarray::{ArrayD, IxDyn};
+    use super::super::test_util::{assert_last_axis_grad, check_axes_forms};
+    use crate::ir::a_int;
+    use crate::testing::{Fd, distinct_values, op_case};
 
     #[test]
     fn reduce_max_min_axes_forms() {
         // Distinct values 0.05 apart: a step of 0.01 never changes the winner.
         let x = distinct_values(&[1, 3, 4, 5], -1.5, 0.05, 1);
-        let axes = tensor_i64("axes", &[2], &[-1, 2]);
         for op in ["ReduceMax", "ReduceMin"] {
-            for keep in [0, 1] {
-                let attrs = vec![a_ints("axes", &[-1, 2]), a_int("keepdims", keep)];
-                op_case(op, &["x"], attrs)
-                    .check(&format!("{op} attribute axes keepdims={keep}"), &x);
-                op_case(op, &["x", "axes"], vec![a_int("keepdims", keep)])
-                    .inits(vec![axes.clone()])
-                    .opset(18)
-                    .check(&format!("{op} input axes keepdims={keep}"), &x);
-            }
+            check_axes_forms(op, &x, &[-1, 2], &[-1, 2]);
             // No axes: every axis (the batch too, so the batch is fixed; kept as [1, 1, 1, 1]).
             let fixed = Fd {
                 fixed_batch: true,
@@ -65,25 +56,7 @@ mod tests {
     fn reduce_max_ties_split_evenly() {
         // Finite differences cannot see a tie (the one-sided slopes differ); the convention is
         // PyTorch's amax backward: each of k tied maxima gets g / k.
-        let x = ArrayD::from_shape_vec(IxDyn(&[1, 2, 3]), vec![1.0, 3.0, 3.0, 2.0, 2.0, 2.0])
-            .expect("shape");
-        let m = model(
-            vec![node(
-                "ReduceMax",
-                &["x"],
-                &["y"],
-                vec![a_ints("axes", &[2]), a_int("keepdims", 0)],
-            )],
-            vec![],
-            &[("x", &[-1, 2, 3])],
-            &["y"],
-            13,
-        );
-        let seed = ArrayD::from_shape_vec(IxDyn(&[1, 2]), vec![1.0, 3.0]).expect("shape");
-        let g = grad_of(&m, &x, &seed, crate::ReluRule::Plain);
-        let want = [0.0, 0.5, 0.5, 1.0, 1.0, 1.0];
-        for (a, b) in g.iter().zip(want) {
-            assert!((a - b).abs() < 1e-6, "got {g:?}, want {want:?}");
-        }
+        let x = [1.0, 3.0, 3.0, 2.0, 2.0, 2.0];
+        assert_last_axis_grad("ReduceMax", &x, [1.0, 3.0], &[0.0, 0.5, 0.5, 1.0, 1.0, 1.0]);
     }
 }
