@@ -542,3 +542,17 @@ pub(crate) fn data_grad(
     }
     Ok(out)
 }
+
+/// [`data_grad`] for a node whose other outputs carry no gradient (Dropout's mask, MaxPool's
+/// indices): when none reaches output 0, x gets none either.
+pub(crate) fn data_grad_if_any(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+    grad: impl FnOnce(&mut Ctx, &str, &str) -> Result<String, GraphError>,
+) -> RuleResult {
+    match gy.first() {
+        Some(Some(_)) => data_grad(ctx, n, gy, grad),
+        _ => Ok(no_grads(n)),
+    }
+}

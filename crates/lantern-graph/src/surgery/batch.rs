@@ -317,18 +317,9 @@ impl Rewriter {
 mod tests {
     use super::*;
     use crate::io::load_model;
-    use crate::testing::{reference_dir, session, workspace_root};
+    use crate::testing::{reference_dir, session, static_fixture};
     use ndarray::{Array4, ArrayD, Axis};
     use ort::value::Tensor;
-
-    fn fixture(name: &str) -> ModelProto {
-        load_model(
-            &workspace_root()
-                .join("crates/lantern-graph/tests/fixtures/static")
-                .join(name),
-        )
-        .expect("fixture (tools/export_static_fixtures.py)")
-    }
 
     fn logits(m: &ModelProto, x: &Array4<f32>) -> ArrayD<f32> {
         let mut s = session(m);
@@ -359,7 +350,7 @@ mod tests {
     }
 
     fn check_batched_from(name: &str, size: usize, source: BatchSource) {
-        let m = fixture(name);
+        let m = static_fixture(name);
         assert!(has_static_batch(&m));
         let rewritten = symbolic_batch(&m, source)
             .expect("rewrite")

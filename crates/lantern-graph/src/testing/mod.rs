@@ -21,6 +21,20 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
 }
 
+/// A model of `crates/lantern-graph/tests/fixtures/static` (made by
+/// `tools/export_static_fixtures.py`).
+pub fn static_fixture(name: &str) -> ModelProto {
+    let path = workspace_root()
+        .join("crates/lantern-graph/tests/fixtures/static")
+        .join(name);
+    crate::io::load_model(&path).unwrap_or_else(|e| {
+        panic!(
+            "fixture {} (tools/export_static_fixtures.py): {e}",
+            path.display()
+        )
+    })
+}
+
 /// The shared assets folder: `LANTERN_ASSETS`, else `<workspace>/../shared/assets`.
 pub fn assets_dir() -> PathBuf {
     std::env::var_os("LANTERN_ASSETS")

@@ -1,17 +1,16 @@
-//! A one-node finite-difference case, the setup most rule tests share: `y = op(inputs…)` with
-//! input `x` (batch dynamic unless [`Fd::fixed_batch`]), the node's other inputs from
-//! initializers, checked by [`check_op`].
+//! A finite-difference case, the setup every rule test shares: a model of a few nodes (most
+//! often one, `y = op(inputs…)`) with input `x` (batch dynamic unless [`Fd::fixed_batch`]),
+//! the nodes' other inputs from initializers, the last node's first output as the output,
+//! checked by [`check_op`].
 
 use super::{Fd, FdResult, check_op, node};
-use crate::proto::{AttributeProto, TensorProto};
+use crate::proto::{AttributeProto, NodeProto, TensorProto};
 use ndarray::ArrayD;
 
-/// Builder of a one-node case: [`op_case`], then `.inits(..)`, `.opset(..)`, `.fd(..)` where
-/// they differ from none, 13 and [`Fd::default`], then [`OpCase::check`].
+/// Builder of a case: [`op_case`] or [`graph_case`], then `.inits(..)`, `.opset(..)`, `.fd(..)`
+/// where they differ from none, 13 and [`Fd::default`], then [`OpCase::check`].
 pub struct OpCase {
-    op: String,
-    inputs: Vec<String>,
-    attrs: Vec<AttributeProto>,
+    nodes: Vec<NodeProto>,
     inits: Vec<TensorProto>,
     opset: i64,
     fd: Fd,
@@ -20,10 +19,14 @@ pub struct OpCase {
 /// The case `y = op(inputs…)` with these attributes (no initializers, opset 13, default
 /// finite-difference options).
 pub fn op_case(op: &str, inputs: &[&str], attrs: Vec<AttributeProto>) -> OpCase {
+    graph_case(vec![node(op, inputs, &["y"], attrs)])
+}
+
+/// The case of a model of these nodes (no initializers, opset 13, default finite-difference
+/// options).
+pub fn graph_case(nodes: Vec<NodeProto>) -> OpCase {
     OpCase {
-        op: op.to_string(),
-        inputs: inputs.iter().map(|s| s.to_string()).collect(),
-        attrs,
+        nodes,
         inits: vec![],
         opset: 13,
         fd: Fd::default(),
@@ -31,7 +34,7 @@ pub fn op_case(op: &str, inputs: &[&str], attrs: Vec<AttributeProto>) -> OpCase 
 }
 
 impl OpCase {
-    /// The node's non-`x` inputs.
+    /// The nodes' inputs other than `x` and each other's outputs.
     pub fn inits(mut self, inits: Vec<TensorProto>) -> Self {
         self.inits = inits;
         self
@@ -50,8 +53,6 @@ impl OpCase {
     /// Checks the gradient with respect to `x` at `x` (see [`check_op`]); `what` names the case
     /// in messages.
     pub fn check(self, what: &str, x: &ArrayD<f32>) -> Vec<FdResult> {
-        let inputs: Vec<&str> = self.inputs.iter().map(String::as_str).collect();
-        let n = node(&self.op, &inputs, &["y"], self.attrs);
-        check_op(what, vec![n], self.inits, x, self.opset, &self.fd)
+        check_op(what, self.nodes, self.inits, x, self.opset, &self.fd)
     }
 }

@@ -49,7 +49,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_float, a_int, a_ints};
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{Fd, graph_case, init_f32, node, uniform};
 
     #[test]
     fn gemm_all_transposes() {
@@ -73,14 +73,9 @@ mod tests {
                 )];
                 let a = if ta == 1 { "xt" } else { "x" };
                 nodes.push(node("Gemm", &[a, "w", "c"], &["y"], attrs));
-                check_op(
-                    &format!("Gemm tA={ta} tB={tb}"),
-                    nodes,
-                    vec![w, c],
-                    &x,
-                    13,
-                    &Fd::default(),
-                );
+                graph_case(nodes)
+                    .inits(vec![w, c])
+                    .check(&format!("Gemm tA={ta} tB={tb}"), &x);
             }
         }
     }
@@ -106,14 +101,10 @@ mod tests {
                     vec![a_int("transB", tb), a_float("beta", 0.5)],
                 ),
             ];
-            check_op(
-                &format!("Gemm B, C from x, tB={tb}"),
-                nodes,
-                vec![shape],
-                &x,
-                13,
-                &fixed,
-            );
+            graph_case(nodes)
+                .inits(vec![shape])
+                .fd(&fixed)
+                .check(&format!("Gemm B, C from x, tB={tb}"), &x);
         }
     }
 }

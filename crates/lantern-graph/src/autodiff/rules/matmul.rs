@@ -100,7 +100,7 @@ fn reduce_to(ctx: &mut Ctx, p: &str, x: &str) -> Result<String, GraphError> {
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{Fd, check_op, init_f32, node, op_case, uniform};
+    use crate::testing::{graph_case, init_f32, node, op_case, uniform};
 
     #[test]
     fn matmul_2d_and_batched() {
@@ -124,14 +124,7 @@ mod tests {
             &["xt"],
             vec![a_ints("perm", &[0, 1, 3, 2])],
         );
-        check_op(
-            "MatMul x·xᵀ",
-            vec![t, node("MatMul", &["x", "xt"], &["y"], vec![])],
-            vec![],
-            &x3,
-            13,
-            &Fd::default(),
-        );
+        graph_case(vec![t, node("MatMul", &["x", "xt"], &["y"], vec![])]).check("MatMul x·xᵀ", &x3);
     }
 
     #[test]
@@ -157,7 +150,10 @@ mod tests {
             node("Softmax", &["s"], &["a"], vec![a_int("axis", -1)]),
             node("MatMul", &["a", "v"], &["y"], vec![]),
         ];
-        check_op("MatMul attention", nodes, inits, &x, 17, &Fd::default());
+        graph_case(nodes)
+            .inits(inits)
+            .opset(17)
+            .check("MatMul attention", &x);
         // Kᵀ shared by every head ([N, 1, d, T], broadcast over the heads of Q), both active.
         let nodes = vec![
             node("ReduceMean", &["x", "h"], &["k1"], vec![]),
@@ -169,14 +165,10 @@ mod tests {
             ),
             node("MatMul", &["x", "kt"], &["y"], vec![]),
         ];
-        check_op(
-            "MatMul [N,2,5,4]·[N,1,4,5]",
-            nodes,
-            vec![tensor_i64("h", &[1], &[1])],
-            &x,
-            18,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![tensor_i64("h", &[1], &[1])])
+            .opset(18)
+            .check("MatMul [N,2,5,4]·[N,1,4,5]", &x);
     }
 
     #[test]

@@ -162,7 +162,7 @@ fn interpolation_matrix(
 mod tests {
     use crate::ir::{a_float, a_int, a_ints, a_string, tensor_f32, tensor_i64};
     use crate::proto::AttributeProto;
-    use crate::testing::{Fd, check_op, node, uniform};
+    use crate::testing::{graph_case, node, uniform};
 
     fn x() -> ndarray::ArrayD<f32> {
         uniform(&[1, 2, 5, 6], -1.0, 1.0, 1)
@@ -175,7 +175,10 @@ mod tests {
             node("Resize", &["x", "", "s"], &["r"], attrs),
             node("Sigmoid", &["r"], &["y"], vec![]),
         ];
-        check_op(what, nodes, vec![s], &x(), opset, &Fd::default());
+        graph_case(nodes)
+            .inits(vec![s])
+            .opset(opset)
+            .check(what, &x());
     }
 
     fn modes(mode: &str, ctm: &str) -> Vec<AttributeProto> {
@@ -278,14 +281,9 @@ mod tests {
                 node("Resize", &["x", "", "", "sizes"], &["r"], modes(mode, ctm)),
                 node("Sigmoid", &["r"], &["y"], vec![]),
             ];
-            check_op(
-                &format!("Resize {mode} {ctm}, run-time sizes"),
-                nodes,
-                inits.clone(),
-                &x(),
-                13,
-                &Fd::default(),
-            );
+            graph_case(nodes)
+                .inits(inits.clone())
+                .check(&format!("Resize {mode} {ctm}, run-time sizes"), &x());
         }
         // The dynamo exporter's form: constant sizes for the spatial axes only (opset 18).
         let mut attrs = modes("linear", "half_pixel");
@@ -295,14 +293,10 @@ mod tests {
             node("Resize", &["x", "", "", "sizes"], &["r"], attrs),
             node("Sigmoid", &["r"], &["y"], vec![]),
         ];
-        check_op(
-            "Resize linear, sizes with axes",
-            nodes,
-            vec![sizes],
-            &x(),
-            18,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![sizes])
+            .opset(18)
+            .check("Resize linear, sizes with axes", &x());
         // Nearest along the channels too (any axis but the batch).
         check_scales(
             "Resize nearest on channels",

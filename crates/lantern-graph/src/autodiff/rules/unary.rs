@@ -90,7 +90,7 @@ pub(crate) fn pow(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleRe
 #[cfg(test)]
 mod tests {
     use crate::ir::{tensor_f32, tensor_i64};
-    use crate::testing::{Fd, check_op, grad_of, model, node, op_case, uniform, uniform_away_from};
+    use crate::testing::{grad_of, graph_case, model, node, op_case, uniform, uniform_away_from};
 
     #[test]
     fn unary_functions() {
@@ -144,14 +144,10 @@ mod tests {
             node("ReduceMean", &["x", "ax"], &["m"], vec![]),
             node("Pow", &["x", "m"], &["y"], vec![]),
         ];
-        check_op(
-            "Pow x^mean(x)",
-            nodes,
-            vec![tensor_i64("ax", &[1], &[2])],
-            &pos,
-            18,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![tensor_i64("ax", &[1], &[2])])
+            .opset(18)
+            .check("Pow x^mean(x)", &pos);
     }
 
     #[test]
@@ -210,7 +206,10 @@ mod tests {
             node("Mul", &["xh", "w"], &["s"], vec![]),
             node("Add", &["s", "b"], &["y"], vec![]),
         ];
-        check_op("LayerNorm decomposed", nodes, inits, &x, 18, &Fd::default());
+        graph_case(nodes)
+            .inits(inits)
+            .opset(18)
+            .check("LayerNorm decomposed", &x);
     }
 
     #[test]
@@ -229,6 +228,6 @@ mod tests {
             node("Mul", &["c", "half"], &["y"], vec![]),
         ];
         let x = uniform(&[1, 2, 4], -3.0, 3.0, 3);
-        check_op("GELU", nodes, inits, &x, 13, &Fd::default());
+        graph_case(nodes).inits(inits).check("GELU", &x);
     }
 }

@@ -24,7 +24,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 #[cfg(test)]
 mod tests {
     use crate::ir::tensor_f32;
-    use crate::testing::{Fd, check_op, init_f32, node, uniform_away_from};
+    use crate::testing::{graph_case, init_f32, node, uniform_away_from};
 
     #[test]
     fn where_routes_by_condition() {
@@ -40,6 +40,6 @@ mod tests {
             node("Where", &["m", "c", "x"], &["w2"], vec![]),
             node("Add", &["w1", "w2"], &["y"], vec![]),
         ];
-        check_op("Where", nodes, inits, &x, 13, &Fd::default());
+        graph_case(nodes).inits(inits).check("Where", &x);
     }
 }

@@ -15,7 +15,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{Fd, check_op, node, op_case, uniform};
+    use crate::testing::{graph_case, node, op_case, uniform};
 
     #[test]
     fn sigmoid() {
@@ -31,6 +31,6 @@ mod tests {
             node("Sigmoid", &["x"], &["s"], vec![]),
             node("Mul", &["x", "s"], &["y"], vec![]),
         ];
-        check_op("Swish", nodes, vec![], &x, 13, &Fd::default());
+        graph_case(nodes).check("Swish", &x);
     }
 }

@@ -63,7 +63,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_ints, a_string};
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     fn conv(
         name: &str,
@@ -81,7 +81,7 @@ mod tests {
         let n = node("Conv", &inputs, &["y"], attrs);
         let xv = uniform(x, -1.0, 1.0, 3);
         // Conv is linear in x: differences are exact up to float rounding.
-        check_op(name, vec![n], inits, &xv, 13, &Fd::default());
+        graph_case(vec![n]).inits(inits).check(name, &xv);
     }
 
     #[test]

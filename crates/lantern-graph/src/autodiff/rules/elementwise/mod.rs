@@ -8,7 +8,7 @@ pub(crate) mod sum;
 
 #[cfg(test)]
 pub(crate) mod test_util {
-    use crate::testing::{Fd, check_op, init_f32, node, op_case, uniform};
+    use crate::testing::{graph_case, init_f32, node, op_case, uniform};
 
     /// `y = op(x, c)` and `y = op(c, x)` with a constant `c` of shape `c_shape`, and `y = op(x, x2)`
     /// where x2 = Relu-free second activation derived from x (a Slice-free broadcast: x · 0.5 + 1
@@ -31,22 +31,10 @@ pub(crate) mod test_util {
         }
         // Both operands depend on x, one broadcast: y = op(x, GAP(x)) and op(GAP(x), x).
         let gap = node("GlobalAveragePool", &["x"], &["p"], vec![]);
-        check_op(
-            &format!("{op}(x, GAP(x))"),
-            vec![gap.clone(), node(op, &["x", "p"], &["y"], vec![])],
-            vec![],
-            &x,
-            13,
-            &Fd::default(),
-        );
-        check_op(
-            &format!("{op}(GAP(x), x)"),
-            vec![gap, node(op, &["p", "x"], &["y"], vec![])],
-            vec![],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(vec![gap.clone(), node(op, &["x", "p"], &["y"], vec![])])
+            .check(&format!("{op}(x, GAP(x))"), &x);
+        graph_case(vec![gap, node(op, &["p", "x"], &["y"], vec![])])
+            .check(&format!("{op}(GAP(x), x)"), &x);
         // The same tensor twice (Sub and Div of x with itself are constant).
         if matches!(op, "Add" | "Mul") {
             op_case(op, &["x", "x"], vec![]).check(&format!("{op}(x, x)"), &x);

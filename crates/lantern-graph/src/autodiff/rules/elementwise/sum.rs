@@ -24,7 +24,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{Fd, check_op, init_f32, node, op_case, uniform};
+    use crate::testing::{graph_case, init_f32, node, op_case, uniform};
 
     #[test]
     fn sum_and_mean() {
@@ -36,7 +36,7 @@ mod tests {
                 node(op, &["x", "c", "r", "x"], &["y"], vec![]),
             ];
             let x = crate::testing::uniform_away_from(&[1, 3, 4, 4], -1.0, 1.0, &[0.0], 0.05, 2);
-            check_op(op, nodes, vec![c.clone()], &x, 13, &Fd::default());
+            graph_case(nodes).inits(vec![c.clone()]).check(op, &x);
         }
         op_case("Sum", &["x"], vec![]).check("Sum of one", &x);
     }

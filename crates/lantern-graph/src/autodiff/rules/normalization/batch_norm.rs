@@ -30,7 +30,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 #[cfg(test)]
 mod tests {
     use crate::ir::a_float;
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     #[test]
     fn batch_norm_inference() {
@@ -47,16 +47,13 @@ mod tests {
             &["y"],
             vec![a_float("epsilon", 1e-3)],
         );
-        check_op(
-            "BN 4-D",
-            vec![n.clone()],
-            inits.clone(),
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(vec![n.clone()])
+            .inits(inits.clone())
+            .check("BN 4-D", &x);
         let x2 = uniform(&[1, 3], -1.0, 1.0, 3);
-        check_op("BN 2-D", vec![n], inits.clone(), &x2, 13, &Fd::default());
+        graph_case(vec![n])
+            .inits(inits.clone())
+            .check("BN 2-D", &x2);
         let x3 = uniform(&[1, 3, 7], -1.0, 1.0, 4);
         let n = node(
             "BatchNormalization",
@@ -64,6 +61,9 @@ mod tests {
             &["y"],
             vec![],
         );
-        check_op("BN 3-D opset 9", vec![n], inits, &x3, 9, &Fd::default());
+        graph_case(vec![n])
+            .inits(inits)
+            .opset(9)
+            .check("BN 3-D opset 9", &x3);
     }
 }

@@ -66,7 +66,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_float, a_int};
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     fn group_norm(groups: i64) -> crate::proto::NodeProto {
         node(
@@ -85,27 +85,19 @@ mod tests {
             init_f32("b", &[6], 3, -0.5, 0.5),
         ];
         for groups in [1, 2, 3, 6] {
-            check_op(
-                &format!("GroupNorm opset 21, {groups} groups"),
-                vec![group_norm(groups)],
-                inits.clone(),
-                &x,
-                21,
-                &Fd::default(),
-            );
+            graph_case(vec![group_norm(groups)])
+                .inits(inits.clone())
+                .opset(21)
+                .check(&format!("GroupNorm opset 21, {groups} groups"), &x);
         }
         let x3 = uniform(&[1, 4, 5], -2.0, 2.0, 4);
-        check_op(
-            "GroupNorm opset 21, 3-D",
-            vec![group_norm(2)],
-            vec![
+        graph_case(vec![group_norm(2)])
+            .inits(vec![
                 init_f32("s", &[4], 5, 0.5, 1.5),
                 init_f32("b", &[4], 6, -0.5, 0.5),
-            ],
-            &x3,
-            21,
-            &Fd::default(),
-        );
+            ])
+            .opset(21)
+            .check("GroupNorm opset 21, 3-D", &x3);
     }
 
     #[test]
@@ -116,14 +108,10 @@ mod tests {
                 init_f32("s", &[groups], 8, 0.5, 1.5),
                 init_f32("b", &[groups], 9, -0.5, 0.5),
             ];
-            check_op(
-                &format!("GroupNorm opset 18, {groups} groups"),
-                vec![group_norm(groups)],
-                inits,
-                &x,
-                18,
-                &Fd::default(),
-            );
+            graph_case(vec![group_norm(groups)])
+                .inits(inits)
+                .opset(18)
+                .check(&format!("GroupNorm opset 18, {groups} groups"), &x);
         }
     }
 }

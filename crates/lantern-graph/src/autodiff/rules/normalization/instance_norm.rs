@@ -33,7 +33,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_float, tensor_f32, tensor_i64};
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     #[test]
     fn instance_norm_images_and_sequences() {
@@ -48,16 +48,15 @@ mod tests {
             vec![a_float("epsilon", 1e-3)],
         );
         let x4 = uniform(&[1, 3, 4, 5], -2.0, 2.0, 3);
-        check_op(
-            "InstanceNorm 4-D",
-            vec![n.clone()],
-            inits.clone(),
-            &x4,
-            17,
-            &Fd::default(),
-        );
+        graph_case(vec![n.clone()])
+            .inits(inits.clone())
+            .opset(17)
+            .check("InstanceNorm 4-D", &x4);
         let x3 = uniform(&[1, 3, 7], -2.0, 2.0, 4);
-        check_op("InstanceNorm 3-D", vec![n], inits, &x3, 18, &Fd::default());
+        graph_case(vec![n])
+            .inits(inits)
+            .opset(18)
+            .check("InstanceNorm 3-D", &x3);
     }
 
     #[test]
@@ -85,13 +84,9 @@ mod tests {
             node("Mul", &["nb", "gamma"], &["sc"], vec![]),
             node("Add", &["sc", "beta"], &["y"], vec![]),
         ];
-        check_op(
-            "GroupNorm via InstanceNorm",
-            nodes,
-            inits,
-            &x,
-            17,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(inits)
+            .opset(17)
+            .check("GroupNorm via InstanceNorm", &x);
     }
 }

@@ -59,7 +59,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_float, a_int};
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{Fd, graph_case, init_f32, node, uniform};
 
     fn layer_norm(inputs: &[&str], outputs: &[&str], axis: Option<i64>) -> crate::proto::NodeProto {
         let mut attrs = vec![a_float("epsilon", 1e-3)];
@@ -79,70 +79,51 @@ mod tests {
             init_f32("b", &[6], 3, -0.5, 0.5),
         ];
         for opset in [17, 18] {
-            check_op(
-                &format!("LayerNorm axis default opset {opset}"),
-                vec![layer_norm(&["x", "s", "b"], &["y"], None)],
-                inits.clone(),
-                &x,
-                opset,
-                &Fd::default(),
-            );
+            graph_case(vec![layer_norm(&["x", "s", "b"], &["y"], None)])
+                .inits(inits.clone())
+                .opset(opset)
+                .check(&format!("LayerNorm axis default opset {opset}"), &x);
         }
-        check_op(
-            "LayerNorm axis 2 no bias",
-            vec![layer_norm(&["x", "s"], &["y"], Some(2))],
-            inits.clone(),
-            &x,
-            17,
-            &Fd::default(),
-        );
+        graph_case(vec![layer_norm(&["x", "s"], &["y"], Some(2))])
+            .inits(inits.clone())
+            .opset(17)
+            .check("LayerNorm axis 2 no bias", &x);
         // The exporter already names Mean and InvStdDev (unused downstream): reused as they are.
-        check_op(
-            "LayerNorm with Mean/InvStdDev outputs",
-            vec![layer_norm(&["x", "s", "b"], &["y", "mu", "rstd"], Some(-1))],
-            inits,
-            &x,
-            17,
-            &Fd::default(),
-        );
+        graph_case(vec![layer_norm(
+            &["x", "s", "b"],
+            &["y", "mu", "rstd"],
+            Some(-1),
+        )])
+        .inits(inits)
+        .opset(17)
+        .check("LayerNorm with Mean/InvStdDev outputs", &x);
     }
 
     #[test]
     fn layer_norm_several_axes() {
         let x = uniform(&[1, 3, 4, 5], -2.0, 2.0, 4);
         // axis −2 over [4, 5]; Scale [1, 5] broadcasts over the 4.
-        check_op(
-            "LayerNorm axis -2, broadcast scale",
-            vec![layer_norm(&["x", "s", "b"], &["y"], Some(-2))],
-            vec![
+        graph_case(vec![layer_norm(&["x", "s", "b"], &["y"], Some(-2))])
+            .inits(vec![
                 init_f32("s", &[1, 5], 5, 0.5, 1.5),
                 init_f32("b", &[4, 5], 6, -0.5, 0.5),
-            ],
-            &x,
-            17,
-            &Fd::default(),
-        );
-        check_op(
-            "LayerNorm axis 1",
-            vec![layer_norm(&["x", "s"], &["y"], Some(1))],
-            vec![init_f32("s", &[3, 4, 5], 7, 0.5, 1.5)],
-            &x,
-            17,
-            &Fd::default(),
-        );
+            ])
+            .opset(17)
+            .check("LayerNorm axis -2, broadcast scale", &x);
+        graph_case(vec![layer_norm(&["x", "s"], &["y"], Some(1))])
+            .inits(vec![init_f32("s", &[3, 4, 5], 7, 0.5, 1.5)])
+            .opset(17)
+            .check("LayerNorm axis 1", &x);
         // axis 0 normalises over the batch too: fixed batch, and the count found at run time.
         let fixed = Fd {
             fixed_batch: true,
             ..Fd::default()
         };
-        check_op(
-            "LayerNorm axis 0",
-            vec![layer_norm(&["x", "s"], &["y"], Some(0))],
-            vec![init_f32("s", &[5], 8, 0.5, 1.5)],
-            &x,
-            17,
-            &fixed,
-        );
+        graph_case(vec![layer_norm(&["x", "s"], &["y"], Some(0))])
+            .inits(vec![init_f32("s", &[5], 8, 0.5, 1.5)])
+            .opset(17)
+            .fd(&fixed)
+            .check("LayerNorm axis 0", &x);
     }
 
     #[test]
@@ -161,7 +142,10 @@ mod tests {
             init_f32("s2", &[6], 13, 0.5, 1.5),
             init_f32("b2", &[6], 14, -0.5, 0.5),
         ];
-        check_op("LN → MatMul → LN", nodes, inits, &x, 17, &Fd::default());
+        graph_case(nodes)
+            .inits(inits)
+            .opset(17)
+            .check("LN → MatMul → LN", &x);
     }
 
     #[test]
@@ -184,6 +168,9 @@ mod tests {
             init_f32("b1", &[12], 19, -0.5, 0.5),
             init_f32("w2", &[12, 8], 20, -0.5, 0.5),
         ];
-        check_op("pre-norm MLP block", nodes, inits, &x, 20, &Fd::default());
+        graph_case(nodes)
+            .inits(inits)
+            .opset(20)
+            .check("pre-norm MLP block", &x);
     }
 }

@@ -4,37 +4,30 @@
 //! as PyTorch does; overlapping windows add up, so the gradient is one
 //! ScatterElements(reduction = add) over the flattened input.
 
-use crate::autodiff::ctx::{Ctx, RuleResult, no_grads};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad_if_any};
 use crate::ir::{self, a_int, a_string};
 use crate::proto::NodeProto;
 
 pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    let Some(g) = gy.first().cloned().flatten() else {
-        return Ok(out);
-    };
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let storage_order = ir::attr_i(n, "storage_order").unwrap_or(0);
-    let indices = match n.output.get(1) {
-        Some(i) if !i.is_empty() && storage_order == 0 => i.clone(),
-        _ if storage_order == 0 => {
-            // Ask the forward node for its indices too (no second pooling pass).
-            ctx.set_forward_output(1, "indices")
-        }
-        _ => {
-            // Column-major indices requested by the model: a second, row-major MaxPool.
-            let mut attrs = n.attribute.clone();
-            attrs.retain(|a| a.name.as_deref() != Some("storage_order"));
-            ctx.node_n("MaxPool", &[x], 2, attrs)
-                .pop()
-                .unwrap_or_default()
-        }
-    };
-    out[0] = Some(scatter_add(ctx, x, &g, &indices));
-    Ok(out)
+    data_grad_if_any(ctx, n, gy, |ctx, x, g| {
+        let storage_order = ir::attr_i(n, "storage_order").unwrap_or(0);
+        let indices = match n.output.get(1) {
+            Some(i) if !i.is_empty() && storage_order == 0 => i.clone(),
+            _ if storage_order == 0 => {
+                // Ask the forward node for its indices too (no second pooling pass).
+                ctx.set_forward_output(1, "indices")
+            }
+            _ => {
+                // Column-major indices requested by the model: a second, row-major MaxPool.
+                let mut attrs = n.attribute.clone();
+                attrs.retain(|a| a.name.as_deref() != Some("storage_order"));
+                ctx.node_n("MaxPool", &[x], 2, attrs)
+                    .pop()
+                    .unwrap_or_default()
+            }
+        };
+        Ok(scatter_add(ctx, x, g, &indices))
+    })
 }
 
 /// Zeros shaped like x (flattened) with `g` added at the flat `indices`, reshaped back to x.

@@ -48,7 +48,7 @@ pub(crate) fn space_to_depth(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_string};
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     #[test]
     fn depth_to_space_both_modes() {
@@ -59,14 +59,7 @@ mod tests {
                 node("DepthToSpace", &["x"], &["d"], attrs),
                 node("Sigmoid", &["d"], &["y"], vec![]),
             ];
-            check_op(
-                &format!("DepthToSpace {mode}"),
-                nodes,
-                vec![],
-                &x,
-                13,
-                &Fd::default(),
-            );
+            graph_case(nodes).check(&format!("DepthToSpace {mode}"), &x);
         }
     }
 
@@ -79,6 +72,6 @@ mod tests {
             node("SpaceToDepth", &["x"], &["s"], vec![a_int("blocksize", 2)]),
             node("Mul", &["s", "w"], &["y"], vec![]),
         ];
-        check_op("SpaceToDepth", nodes, vec![w], &x, 13, &Fd::default());
+        graph_case(nodes).inits(vec![w]).check("SpaceToDepth", &x);
     }
 }

@@ -45,7 +45,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_float, a_ints, tensor_f32, tensor_i64};
-    use crate::testing::{Fd, check_op, node, op_case, uniform};
+    use crate::testing::{graph_case, node, op_case, uniform};
 
     #[test]
     fn pad_negative_and_run_time_pads() {
@@ -57,7 +57,9 @@ mod tests {
             node("Pad", &["x", "p"], &["pd"], vec![]),
             node("Sigmoid", &["pd"], &["y"], vec![]),
         ];
-        check_op("Pad negative pads", nodes, inits, &x, 13, &Fd::default());
+        graph_case(nodes)
+            .inits(inits)
+            .check("Pad negative pads", &x);
         // Pads computed from the input's shape at run time, as TorchScript's Swin does:
         // pad H and W up to a multiple of 4 (5×6 → 8×8): [0,0,0,0, 0,0,(4-H%4)%4,(4-W%4)%4].
         let inits = vec![
@@ -81,7 +83,9 @@ mod tests {
             node("Pad", &["x", "p"], &["pd"], vec![]),
             node("Sigmoid", &["pd"], &["y"], vec![]),
         ];
-        check_op("Pad run-time pads", nodes, inits, &x, 13, &Fd::default());
+        graph_case(nodes)
+            .inits(inits)
+            .check("Pad run-time pads", &x);
     }
 
     #[test]
@@ -95,13 +99,16 @@ mod tests {
             node("Pad", &["x", "p", "v"], &["pd"], vec![]),
             node("Sigmoid", &["pd"], &["y"], vec![]),
         ];
-        check_op("Pad opset 13", nodes, inits, &x, 13, &Fd::default());
+        graph_case(nodes).inits(inits).check("Pad opset 13", &x);
         let inits = vec![
             tensor_i64("p", &[4], &[1, 0, 2, 2]),
             tensor_i64("ax", &[2], &[-1, 1]),
         ];
         let nodes = vec![node("Pad", &["x", "p", "", "ax"], &["y"], vec![])];
-        check_op("Pad opset 18 axes", nodes, inits, &x, 18, &Fd::default());
+        graph_case(nodes)
+            .inits(inits)
+            .opset(18)
+            .check("Pad opset 18 axes", &x);
         let attrs = vec![
             a_ints("pads", &[0, 0, 1, 1, 0, 0, 1, 1]),
             a_float("value", 0.0),

@@ -11,7 +11,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{Fd, check_op, node, op_case, uniform};
+    use crate::testing::{graph_case, node, op_case, uniform};
 
     #[test]
     fn reshape_family() {
@@ -26,32 +26,24 @@ mod tests {
             node("Flatten", &["x"], &["f"], vec![a_int("axis", 2)]),
             node("Reshape", &["f", "back"], &["y"], vec![]),
         ];
-        check_op("Flatten axis 2", nodes, vec![back], &x, 13, &Fd::default());
+        graph_case(nodes)
+            .inits(vec![back])
+            .check("Flatten axis 2", &x);
         let ax = tensor_i64("a", &[2], &[2, 4]);
         let nodes = vec![
             node("Unsqueeze", &["x", "a"], &["u"], vec![]),
             node("Squeeze", &["u", "a"], &["y"], vec![]),
         ];
-        check_op(
-            "Unsqueeze/Squeeze (opset 13 inputs)",
-            nodes,
-            vec![ax],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![ax])
+            .check("Unsqueeze/Squeeze (opset 13 inputs)", &x);
         let nodes = vec![
             node("Unsqueeze", &["x"], &["u"], vec![a_ints("axes", &[1])]),
             node("Squeeze", &["u"], &["y"], vec![a_ints("axes", &[1])]),
         ];
-        check_op(
-            "Unsqueeze/Squeeze (opset 9 attributes)",
-            nodes,
-            vec![],
-            &x,
-            9,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .opset(9)
+            .check("Unsqueeze/Squeeze (opset 9 attributes)", &x);
     }
 }
 
@@ -65,7 +57,7 @@ pub(crate) fn expand(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> Rul
 #[cfg(test)]
 mod expand_tests {
     use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{Fd, check_op, node, op_case, uniform};
+    use crate::testing::{Fd, graph_case, node, op_case, uniform};
 
     #[test]
     fn expand_broadcasts_back() {
@@ -108,14 +100,9 @@ mod expand_tests {
             ),
             node("Sigmoid", &["t"], &["y"], vec![]),
         ];
-        check_op(
-            "Expand prepending axes",
-            nodes,
-            vec![s],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![s])
+            .check("Expand prepending axes", &x);
     }
 
     #[test]
@@ -134,13 +121,9 @@ mod expand_tests {
             node("Expand", &["m", "s"], &["e"], vec![]),
             node("Mul", &["e", "x"], &["y"], vec![]),
         ];
-        check_op(
-            "Expand to Shape(x)",
-            nodes,
-            vec![axes],
-            &x,
-            18,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![axes])
+            .opset(18)
+            .check("Expand to Shape(x)", &x);
     }
 }

@@ -28,7 +28,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, tensor_i64};
-    use crate::testing::{Fd, check_op, node, uniform};
+    use crate::testing::{graph_case, node, uniform};
 
     #[test]
     fn tile_constant_repeats() {
@@ -38,7 +38,7 @@ mod tests {
             node("Tile", &["x", "r"], &["t"], vec![]),
             node("Sigmoid", &["t"], &["y"], vec![]),
         ];
-        check_op("Tile [1, 2, 3]", nodes, vec![r], &x, 13, &Fd::default());
+        graph_case(nodes).inits(vec![r]).check("Tile [1, 2, 3]", &x);
     }
 
     #[test]
@@ -56,13 +56,8 @@ mod tests {
             node("Tile", &["x", "r"], &["t"], vec![]),
             node("Tanh", &["t"], &["y"], vec![]),
         ];
-        check_op(
-            "Tile, run-time repeats",
-            nodes,
-            inits,
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(inits)
+            .check("Tile, run-time repeats", &x);
     }
 }

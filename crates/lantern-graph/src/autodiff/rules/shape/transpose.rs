@@ -22,7 +22,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 #[cfg(test)]
 mod tests {
     use crate::ir::a_ints;
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     #[test]
     fn transpose_and_channel_shuffle() {
@@ -38,7 +38,7 @@ mod tests {
             ),
             node("Mul", &["t", "w"], &["y"], vec![]),
         ];
-        check_op("Transpose", nodes, vec![w], &x, 13, &Fd::default());
+        graph_case(nodes).inits(vec![w]).check("Transpose", &x);
         let x = uniform(&[1, 6, 2, 2], -1.0, 1.0, 5);
         let s1 = crate::ir::tensor_i64("s1", &[5], &[0, 2, 3, 2, 2]);
         let s2 = crate::ir::tensor_i64("s2", &[4], &[0, 6, 2, 2]);
@@ -54,13 +54,8 @@ mod tests {
             node("Reshape", &["t", "s2"], &["u"], vec![]),
             node("Mul", &["u", "w"], &["y"], vec![]),
         ];
-        check_op(
-            "ShuffleNet channel shuffle",
-            nodes,
-            vec![s1, s2, w],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![s1, s2, w])
+            .check("ShuffleNet channel shuffle", &x);
     }
 }
