@@ -84,6 +84,8 @@ mod tests {
         graph_case(vec![n]).inits(inits).check(name, &xv);
     }
 
+    // Dilations, groups and depthwise convolutions (stride 1 and 2) are checked in
+    // `flipped.rs`, through both backward paths.
     #[test]
     fn conv_plain_and_bias() {
         conv("conv3x3", &[1, 2, 6, 7], &[3, 2, 3, 3], true, vec![]);
@@ -116,17 +118,6 @@ mod tests {
     }
 
     #[test]
-    fn conv_dilations() {
-        conv(
-            "dilated",
-            &[1, 2, 9, 9],
-            &[2, 2, 3, 3],
-            false,
-            vec![a_ints("dilations", &[2, 3]), a_ints("pads", &[2, 1, 2, 3])],
-        );
-    }
-
-    #[test]
     fn conv_auto_pad() {
         for mode in ["SAME_UPPER", "SAME_LOWER", "VALID"] {
             conv(
@@ -144,28 +135,6 @@ mod tests {
                 vec![a_string("auto_pad", mode)],
             );
         }
-    }
-
-    #[test]
-    fn conv_groups_and_depthwise() {
-        conv(
-            "group2",
-            &[1, 4, 6, 6],
-            &[6, 2, 3, 3],
-            true,
-            vec![a_int("group", 2), a_ints("pads", &[1, 1, 1, 1])],
-        );
-        conv(
-            "depthwise",
-            &[1, 3, 7, 7],
-            &[3, 1, 3, 3],
-            true,
-            vec![
-                a_int("group", 3),
-                a_ints("strides", &[2, 2]),
-                a_ints("pads", &[1, 1, 1, 1]),
-            ],
-        );
     }
 
     #[test]
