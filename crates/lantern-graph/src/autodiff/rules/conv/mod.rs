@@ -62,7 +62,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 
 #[cfg(test)]
 mod tests {
-    use crate::ir::{a_int, a_ints, a_string};
+    use crate::ir::{a_ints, a_string};
     use crate::testing::{graph_case, init_f32, node, uniform};
 
     fn conv(
