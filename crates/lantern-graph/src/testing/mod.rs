@@ -77,19 +77,7 @@ fn ort_library() -> PathBuf {
         return PathBuf::from(p);
     }
     let capi = workspace_root().join(".lantern/ort/onnxruntime/capi");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&capi)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libonnxruntime.so"))
-        })
-        .collect();
-    found.sort();
-    found.pop().unwrap_or_else(|| {
+    lantern_core::ort_library::library_in_capi(&capi).unwrap_or_else(|| {
         panic!(
             "ONNX Runtime library not found (ORT_DYLIB_PATH unset, nothing at {}/libonnxruntime.so*): run `just setup`",
             capi.display()
