@@ -539,6 +539,14 @@ pub fn topo_order(g: &GraphProto) -> Vec<usize> {
     order
 }
 
+/// The name of the graph's first output (the logits of a classifier).
+pub fn first_output(g: &GraphProto) -> Result<String, crate::GraphError> {
+    g.output
+        .first()
+        .and_then(|o| o.name.clone())
+        .ok_or_else(|| crate::GraphError::InvalidModel("the graph has no output".into()))
+}
+
 /// Map from tensor name to the index of the node producing it.
 pub fn producers(g: &GraphProto) -> HashMap<String, usize> {
     producers_of(&g.node)
