@@ -4,16 +4,13 @@
 use crate::ir::{a_int, a_ints, tensor_f32, tensor_i64};
 use crate::proto::ModelProto;
 use crate::testing::{Fd, fd_check, init_f32, model, node, probe, run, session, uniform};
-use crate::{GradientSpec, GraphError, ReluRule, build_gradient_graph};
+use crate::{GradientSpec, GraphError, build_gradient_graph};
 use ndarray::{ArrayD, IxDyn};
 
 fn spec(layers: &[&str]) -> GradientSpec {
     GradientSpec {
         layers: layers.iter().map(|s| s.to_string()).collect(),
-        rule: ReluRule::Plain,
-        logits: None,
-        through_softmax: false,
-        layers_only: false,
+        ..GradientSpec::default()
     }
 }
 

@@ -606,11 +606,8 @@ pub fn grad_of(m: &ModelProto, x: &ArrayD<f32>, seed: &ArrayD<f32>, rule: ReluRu
     let (input, _, _) = crate::graph_io(m).expect("io");
     let shapes = probe(m, &[(&input, x)]);
     let spec = GradientSpec {
-        layers: vec![],
         rule,
-        logits: None,
-        through_softmax: false,
-        layers_only: false,
+        ..GradientSpec::default()
     };
     let g =
         build_gradient_graph(m, &shapes, &spec).unwrap_or_else(|e| panic!("gradient graph: {e}"));

@@ -153,7 +153,7 @@ mod tests {
     #[test]
     fn maxpool_ties_go_to_the_first_maximum() {
         use crate::testing::{model, probe, run, session};
-        use crate::{GradientSpec, ReluRule, build_gradient_graph};
+        use crate::{GradientSpec, build_gradient_graph};
         use ndarray::{ArrayD, IxDyn};
         // Two images, overlapping 3×3 windows with stride 1 over a plateau with ties.
         let m = model(
@@ -187,11 +187,7 @@ mod tests {
             )],
         );
         let spec = GradientSpec {
-            layers: vec![],
-            rule: ReluRule::Plain,
-            logits: None,
-            through_softmax: false,
-            layers_only: false,
+            ..GradientSpec::default()
         };
         let g = build_gradient_graph(&m, &shapes, &spec).expect("graph");
         let mut s = session(&g);
