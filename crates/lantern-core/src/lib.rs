@@ -10,6 +10,7 @@ pub mod dirs;
 pub mod hash;
 pub mod layout;
 pub mod normalise;
+pub mod ort_library;
 pub mod rng;
 pub mod similarity;
 pub mod test_data;

@@ -71,24 +71,33 @@ pub const NO_ASSETS: &str = "needs the assets (LANTERN_ASSETS, ../shared/assets 
 pub const NO_REFERENCE: &str = "needs the reference outputs (LANTERN_REFERENCE or \
                                 ../shared/reference, made with tools/ from the PyTorch libraries)";
 
-/// Returns from the calling test (after a skip line) when the assets are missing; else gives
-/// their folder.
+/// The folder `$find` finds from the calling crate's workspace; else a skip line saying `$why`
+/// and a return from the calling test. The body of the `skip_without_*` macros.
+#[doc(hidden)]
 #[macro_export]
-macro_rules! skip_without_assets {
-    () => {
-        match $crate::test_data::find_assets_dir(&$crate::test_data::workspace_of(env!(
-            "CARGO_MANIFEST_DIR"
-        ))) {
+macro_rules! folder_or_skip {
+    ($find:ident, $why:ident) => {
+        match $crate::test_data::$find(&$crate::test_data::workspace_of(env!("CARGO_MANIFEST_DIR")))
+        {
             Some(dir) => dir,
             None => {
                 $crate::test_data::report_skip(
                     env!("CARGO_PKG_NAME"),
                     module_path!(),
-                    $crate::test_data::NO_ASSETS,
+                    $crate::test_data::$why,
                 );
                 return;
             }
         }
+    };
+}
+
+/// Returns from the calling test (after a skip line) when the assets are missing; else gives
+/// their folder.
+#[macro_export]
+macro_rules! skip_without_assets {
+    () => {
+        $crate::folder_or_skip!(find_assets_dir, NO_ASSETS)
     };
 }
 
@@ -98,19 +107,7 @@ macro_rules! skip_without_assets {
 macro_rules! skip_without_reference {
     () => {{
         let _ = $crate::skip_without_assets!();
-        match $crate::test_data::find_reference_dir(&$crate::test_data::workspace_of(env!(
-            "CARGO_MANIFEST_DIR"
-        ))) {
-            Some(dir) => dir,
-            None => {
-                $crate::test_data::report_skip(
-                    env!("CARGO_PKG_NAME"),
-                    module_path!(),
-                    $crate::test_data::NO_REFERENCE,
-                );
-                return;
-            }
-        }
+        $crate::folder_or_skip!(find_reference_dir, NO_REFERENCE)
     }};
 }
 

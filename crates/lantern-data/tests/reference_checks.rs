@@ -42,44 +42,57 @@ fn resize_and_crop(path: &Path) -> (RgbImage, (u32, u32)) {
     (center_crop(&resized, 224, 224).unwrap(), (w, h))
 }
 
+/// Resize(256) + CenterCrop(224) of the asset `photo` (resized to `resized` first) against
+/// Pillow's `reference`: at most `max_levels` apart anywhere and a mean below 0.05 levels.
+fn check_resize_and_crop(
+    label: &str,
+    photo: &str,
+    resized: (u32, u32),
+    reference: &str,
+    max_levels: u8,
+) {
+    let (ours, size) = resize_and_crop(&assets_dir().join(photo));
+    assert_eq!(size, resized);
+    let (max, mean) = difference(&ours, &reference_image(reference));
+    println!("{label} resize 256 + crop 224 vs Pillow: max {max}, mean {mean:.4} levels");
+    assert!(mean < 0.05, "mean difference {mean}");
+    assert!(max <= max_levels, "max difference {max}");
+}
+
 #[test]
 fn guitar_jpeg_resize_and_crop_is_close_to_pillow() {
     lantern_core::skip_without_reference!();
-    let source = assets_dir().join("imagenet/samples/n02676566_acoustic_guitar.JPEG");
-    let (ours, resized) = resize_and_crop(&source);
-    assert_eq!(resized, (383, 256));
-    let theirs = reference_image("mobilenetv2/n02676566_acoustic_guitar_resized.png");
-    let (max, mean) = difference(&ours, &theirs);
-    println!(
-        "acoustic guitar (JPEG) resize 256 + crop 224 vs Pillow: max {max}, mean {mean:.4} levels"
+    check_resize_and_crop(
+        "acoustic guitar (JPEG)",
+        "imagenet/samples/n02676566_acoustic_guitar.JPEG",
+        (383, 256),
+        "mobilenetv2/n02676566_acoustic_guitar_resized.png",
+        2,
     );
-    assert!(mean < 0.05, "mean difference {mean}");
-    assert!(max <= 2, "max difference {max}");
 }
 
 #[test]
 fn samoyed_jpeg_resize_and_crop_is_close_to_pillow() {
     lantern_core::skip_without_reference!();
-    let (ours, resized) = resize_and_crop(&assets_dir().join("photos/pytorch_hub_dog.jpg"));
-    assert_eq!(resized, (326, 256));
-    let theirs = reference_image("mobilenetv2/pytorch_hub_dog_resized.png");
-    let (max, mean) = difference(&ours, &theirs);
-    println!(
-        "pytorch_hub_dog (JPEG) resize 256 + crop 224 vs Pillow: max {max}, mean {mean:.4} levels"
+    check_resize_and_crop(
+        "pytorch_hub_dog (JPEG)",
+        "photos/pytorch_hub_dog.jpg",
+        (326, 256),
+        "mobilenetv2/pytorch_hub_dog_resized.png",
+        2,
     );
-    assert!(mean < 0.05, "mean difference {mean}");
-    assert!(max <= 2, "max difference {max}");
 }
 
 #[test]
 fn cat_dog_png_upscale_and_crop_equals_pillow() {
     lantern_core::skip_without_reference!();
-    let (ours, resized) = resize_and_crop(&assets_dir().join("photos/cat_dog.png"));
-    assert_eq!(resized, (256, 256));
-    let theirs = reference_image("mobilenetv2/cat_dog-t243_resized.png");
-    let (max, mean) = difference(&ours, &theirs);
-    println!("cat_dog (PNG) upscale 256 + crop 224 vs Pillow: max {max}, mean {mean:.4} levels");
-    assert_eq!(max, 0);
+    check_resize_and_crop(
+        "cat_dog (PNG, upscaled)",
+        "photos/cat_dog.png",
+        (256, 256),
+        "mobilenetv2/cat_dog-t243_resized.png",
+        0,
+    );
 }
 
 #[test]

@@ -24,7 +24,9 @@
 use crate::error::{ExplainError, Result};
 use crate::method::Context;
 use crate::occlusion::Occlusion;
-use lantern_graph::surgery::{IncrementalGraph, PlanOptions, Rect, Source, plan_incremental};
+use lantern_graph::surgery::{
+    Exit, IncrementalGraph, PlanOptions, Rect, Segment, SegmentInput, Source, plan_incremental,
+};
 use lantern_runtime::{GraphSession, Layout, Model, Output, RuntimeError};
 use ndarray::{Array2, Array3, ArrayView3, Axis, Ix4};
 use rayon::prelude::*;
@@ -325,198 +327,291 @@ impl Runner {
         logits: &mut Option<Array2<f32>>,
     ) -> Result<()> {
         let graph = &self.graph;
-        let clean_of =
-            |tensor: &str| -> &[f32] { clean[tensor].as_slice().expect("standard layout") };
-        let windows = &graph.windows;
         let segments = &graph.segments;
-        let in_chunk: HashSet<usize> = chunk.iter().copied().collect();
-        // The last segment that reads each segment's outputs (exits read them right away).
-        let mut last_use: Vec<usize> = (0..segments.len()).collect();
-        for (si, seg) in segments.iter().enumerate() {
-            for a in &seg.inputs {
-                if let Source::Segment { segment, .. } = a.source {
-                    last_use[segment] = last_use[segment].max(si);
-                }
-            }
-        }
-        // Per segment: the outputs of each session call, and where each window's box is
-        // (call, position in the call).
-        let mut stored: Vec<Vec<Vec<Output>>> = Vec::with_capacity(segments.len());
-        let mut place: Vec<Vec<(usize, usize)>> = Vec::with_capacity(segments.len());
+        let run = Chunk {
+            graph,
+            clean,
+            image_flat,
+            in_chunk: chunk.iter().copied().collect(),
+            baseline,
+            batch,
+        };
+        let last_use = last_uses(segments);
+        let mut done = Computed {
+            stored: Vec::with_capacity(segments.len()),
+            place: Vec::with_capacity(segments.len()),
+        };
         let max_inputs = segments.iter().map(|s| s.inputs.len()).max().unwrap_or(0);
         let mut crops: Vec<Vec<f32>> = vec![Vec::new(); max_inputs];
         let mut suffix_in: Vec<f32> = Vec::new();
-        for (si, seg) in segments.iter().enumerate() {
-            let mine: Vec<usize> = graph
-                .windows_of(si)
-                .into_iter()
-                .filter(|w| in_chunk.contains(w))
-                .collect();
-            // The boxes each input crops from, per call of its segment.
-            let sources: Vec<Vec<&[f32]>> = seg
-                .inputs
-                .iter()
-                .map(|a| match a.source {
-                    Source::Image | Source::Mask => Vec::new(),
-                    Source::Segment { segment, output } => {
-                        stored[segment].iter().map(|g| g[output].data()).collect()
-                    }
-                })
-                .collect();
-            // A mask is a crop of a map of ones, padded with zeros.
-            let ones: Vec<Vec<f32>> = seg
-                .inputs
-                .iter()
-                .map(|a| match a.source {
-                    Source::Mask => vec![1.0; a.shape[1] * a.shape[2]],
-                    _ => Vec::new(),
-                })
-                .collect();
-            let mut calls: Vec<Vec<Output>> = Vec::new();
-            let mut here = vec![(usize::MAX, 0); windows.len()];
-            for ids in seg.groups(&mine, batch) {
-                let n = ids.len();
-                let out_box = seg.box_of(ids[0]);
-                let mut shapes = Vec::with_capacity(seg.inputs.len());
-                for (((a, buffer), source), ones) in seg
-                    .inputs
-                    .iter()
-                    .zip(crops.iter_mut())
-                    .zip(&sources)
-                    .zip(&ones)
-                {
-                    let [c, h, w] = a.shape;
-                    let crop = a.crop_rect(out_box);
-                    let (ch, cw) = (crop.height() as usize, crop.width() as usize);
-                    let per = c * ch * cw;
-                    let dst = scratch(buffer, n * per);
-                    let clean_t: &[f32] = match a.source {
-                        Source::Image => image_flat,
-                        Source::Segment { .. } => clean_of(&a.tensor),
-                        Source::Mask => ones,
-                    };
-                    let fill = |(dst, &wi): (&mut [f32], &usize)| {
-                        let patch = match a.source {
-                            Source::Image => Patch::Fill {
-                                rect: windows[wi],
-                                value: baseline,
-                            },
-                            Source::Mask => Patch::Fill {
-                                rect: Rect::new(0, 0, 0, 0),
-                                value: 0.0,
-                            },
-                            Source::Segment { segment, .. } => {
-                                let rect = segments[segment].box_of(wi);
-                                let (call, k) = place[segment][wi];
-                                let per = c * rect.area() as usize;
-                                Patch::Values {
-                                    rect,
-                                    data: &source[call][k * per..(k + 1) * per],
-                                }
-                            }
-                        };
-                        let crop = a.crop_rect(seg.box_of(wi));
-                        fill_crop(dst, crop, clean_t, [c, h, w], patch, a.pad_value);
-                    };
-                    if n * per >= PARALLEL_FLOATS {
-                        dst.par_chunks_mut(per).zip(ids.par_iter()).for_each(fill);
-                    } else {
-                        dst.chunks_mut(per).zip(ids.iter()).for_each(fill);
-                    }
-                    shapes.push([n, c, ch, cw]);
-                }
-                let feeds = seg
-                    .inputs
-                    .iter()
-                    .zip(&crops)
-                    .zip(&shapes)
-                    .map(|((a, buffer), shape)| {
-                        let len = shape.iter().product();
-                        ndarray::ArrayViewD::from_shape(&shape[..], &buffer[..len])
-                            .map(|v| (a.feed.as_str(), v))
-                            .map_err(|e| failed(e.to_string()))
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                let outs = self.segments[si].run_owned(&feeds)?;
-                for (o, out) in seg.outputs.iter().zip(&outs) {
-                    let want = [
-                        n,
-                        o.channels,
-                        out_box.height() as usize,
-                        out_box.width() as usize,
-                    ];
-                    if out.shape() != want {
-                        return Err(failed(format!(
-                            "segment {si} output {} has shape {:?}, planned {want:?}",
-                            o.tensor,
-                            out.shape()
-                        )));
-                    }
-                }
-                for (k, &w) in ids.iter().enumerate() {
-                    here[w] = (calls.len(), k);
-                }
-                calls.push(outs);
-            }
-            drop(sources);
-            stored.push(calls);
-            place.push(here);
-            // Windows leaving here: the suffix on T with each window's box pasted in.
+        for si in 0..segments.len() {
+            let (calls, here) = self.run_segment(&run, si, &done, &mut crops)?;
+            done.stored.push(calls);
+            done.place.push(here);
             for (exit, session) in graph.exits.iter().zip(&self.exits) {
-                if exit.segment != si {
-                    continue;
-                }
-                let [c, h, w] = exit.shape;
-                let clean_t = clean_of(&exit.tensor);
-                let boxes: Vec<&[f32]> = stored[si].iter().map(|g| g[exit.output].data()).collect();
-                let full = Rect::new(0, 0, h as i64, w as i64);
-                let leaving: Vec<usize> = exit
-                    .windows
-                    .iter()
-                    .copied()
-                    .filter(|w| in_chunk.contains(w))
-                    .collect();
-                for ids in leaving.chunks(batch.max(1)) {
-                    let n = ids.len();
-                    let t = scratch(&mut suffix_in, n * c * h * w);
-                    t.par_chunks_mut(c * h * w)
-                        .zip(ids.par_iter())
-                        .for_each(|(dst, &wi)| {
-                            let rect = seg.box_of(wi);
-                            let (call, k) = place[si][wi];
-                            let per = c * rect.area() as usize;
-                            let patch = Patch::Values {
-                                rect,
-                                data: &boxes[call][k * per..(k + 1) * per],
-                            };
-                            fill_crop(dst, full, clean_t, [c, h, w], patch, 0.0);
-                        });
-                    let t = ndarray::ArrayViewD::from_shape(&[n, c, h, w][..], &*t)
-                        .map_err(|e| failed(e.to_string()))?;
-                    session.run_with(&[(exit.tensor.as_str(), t)], |views| -> Result<()> {
-                        let out = views
-                            .first()
-                            .ok_or_else(|| failed("the suffix has no output".into()))?;
-                        let k = out.len() / n.max(1);
-                        let rows = out
-                            .to_shape((n, k))
-                            .map_err(|e| failed(format!("suffix output: {e}")))?;
-                        let all = logits.get_or_insert_with(|| Array2::zeros((windows.len(), k)));
-                        for (row, &wi) in rows.outer_iter().zip(ids) {
-                            all.row_mut(wi).assign(&row);
-                        }
-                        Ok(())
-                    })??;
+                if exit.segment == si {
+                    run.exit(exit, session, &done, &mut suffix_in, logits)?;
                 }
             }
             for (j, last) in last_use.iter().enumerate().take(si + 1) {
                 if *last == si {
-                    stored[j] = Vec::new();
+                    done.stored[j] = Vec::new();
                 }
             }
         }
         Ok(())
     }
+
+    /// Runs segment `si` on the chunk's windows that pass through it, a call per group of
+    /// windows whose boxes have the same size: the outputs of each call, and per window where
+    /// its box is (call, position in the call).
+    fn run_segment(
+        &self,
+        run: &Chunk,
+        si: usize,
+        done: &Computed,
+        crops: &mut [Vec<f32>],
+    ) -> Result<(Vec<Vec<Output>>, Vec<(usize, usize)>)> {
+        let seg = &run.graph.segments[si];
+        let mine: Vec<usize> = run
+            .graph
+            .windows_of(si)
+            .into_iter()
+            .filter(|w| run.in_chunk.contains(w))
+            .collect();
+        // The boxes each input crops from, per call of its segment.
+        let sources: Vec<Vec<&[f32]>> = seg
+            .inputs
+            .iter()
+            .map(|a| match a.source {
+                Source::Image | Source::Mask => Vec::new(),
+                Source::Segment { segment, output } => done.stored[segment]
+                    .iter()
+                    .map(|g| g[output].data())
+                    .collect(),
+            })
+            .collect();
+        // A mask is a crop of a map of ones, padded with zeros.
+        let ones: Vec<Vec<f32>> = seg
+            .inputs
+            .iter()
+            .map(|a| match a.source {
+                Source::Mask => vec![1.0; a.shape[1] * a.shape[2]],
+                _ => Vec::new(),
+            })
+            .collect();
+        let mut calls: Vec<Vec<Output>> = Vec::new();
+        let mut here = vec![(usize::MAX, 0); run.graph.windows.len()];
+        for ids in seg.groups(&mine, run.batch) {
+            let n = ids.len();
+            let out_box = seg.box_of(ids[0]);
+            let mut shapes = Vec::with_capacity(seg.inputs.len());
+            for (((a, buffer), source), ones) in seg
+                .inputs
+                .iter()
+                .zip(crops.iter_mut())
+                .zip(&sources)
+                .zip(&ones)
+            {
+                shapes.push(run.fill_input(done, seg, a, &ids, buffer, source, ones));
+            }
+            let feeds = seg
+                .inputs
+                .iter()
+                .zip(crops.iter())
+                .zip(&shapes)
+                .map(|((a, buffer), shape)| {
+                    let len = shape.iter().product();
+                    ndarray::ArrayViewD::from_shape(&shape[..], &buffer[..len])
+                        .map(|v| (a.feed.as_str(), v))
+                        .map_err(|e| failed(e.to_string()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let outs = self.segments[si].run_owned(&feeds)?;
+            check_outputs(si, seg, &outs, n, out_box)?;
+            for (k, &w) in ids.iter().enumerate() {
+                here[w] = (calls.len(), k);
+            }
+            calls.push(outs);
+        }
+        Ok((calls, here))
+    }
+}
+
+/// What every step of one chunk of windows reads (see [`Runner::run_windows`]).
+struct Chunk<'a> {
+    graph: &'a IncrementalGraph,
+    clean: &'a HashMap<&'a str, Array3<f32>>,
+    image_flat: &'a [f32],
+    in_chunk: HashSet<usize>,
+    baseline: f32,
+    batch: usize,
+}
+
+/// What the chunk's segments have computed so far: per segment, the outputs of each session
+/// call, and where each window's box is (call, position in the call).
+struct Computed {
+    stored: Vec<Vec<Vec<Output>>>,
+    place: Vec<Vec<(usize, usize)>>,
+}
+
+impl Chunk<'_> {
+    /// The clean activation of `tensor` (`[C, H, W]`, C order).
+    fn clean_of(&self, tensor: &str) -> &[f32] {
+        self.clean[tensor].as_slice().expect("standard layout")
+    }
+
+    /// Fills `buffer` with the crops that input `a` of `seg` reads for the windows `ids` of
+    /// one call (`source`: the boxes it crops from, per call of its segment; `ones`: the map
+    /// of ones a mask crops from) and returns their shape `[n, C, h, w]`.
+    #[allow(clippy::too_many_arguments)]
+    fn fill_input(
+        &self,
+        done: &Computed,
+        seg: &Segment,
+        a: &SegmentInput,
+        ids: &[usize],
+        buffer: &mut Vec<f32>,
+        source: &[&[f32]],
+        ones: &[f32],
+    ) -> [usize; 4] {
+        let n = ids.len();
+        let [c, h, w] = a.shape;
+        let crop = a.crop_rect(seg.box_of(ids[0]));
+        let (ch, cw) = (crop.height() as usize, crop.width() as usize);
+        let per = c * ch * cw;
+        let dst = scratch(buffer, n * per);
+        let clean_t: &[f32] = match a.source {
+            Source::Image => self.image_flat,
+            Source::Segment { .. } => self.clean_of(&a.tensor),
+            Source::Mask => ones,
+        };
+        let fill = |(dst, &wi): (&mut [f32], &usize)| {
+            let patch = match a.source {
+                Source::Image => Patch::Fill {
+                    rect: self.graph.windows[wi],
+                    value: self.baseline,
+                },
+                Source::Mask => Patch::Fill {
+                    rect: Rect::new(0, 0, 0, 0),
+                    value: 0.0,
+                },
+                Source::Segment { segment, .. } => {
+                    let rect = self.graph.segments[segment].box_of(wi);
+                    let (call, k) = done.place[segment][wi];
+                    let per = c * rect.area() as usize;
+                    Patch::Values {
+                        rect,
+                        data: &source[call][k * per..(k + 1) * per],
+                    }
+                }
+            };
+            let crop = a.crop_rect(seg.box_of(wi));
+            fill_crop(dst, crop, clean_t, [c, h, w], patch, a.pad_value);
+        };
+        if n * per >= PARALLEL_FLOATS {
+            dst.par_chunks_mut(per).zip(ids.par_iter()).for_each(fill);
+        } else {
+            dst.chunks_mut(per).zip(ids.iter()).for_each(fill);
+        }
+        [n, c, ch, cw]
+    }
+
+    /// The chunk's windows leaving at `exit`: the suffix on T with each window's box pasted
+    /// in, written to their rows of `logits`.
+    fn exit(
+        &self,
+        exit: &Exit,
+        session: &GraphSession,
+        done: &Computed,
+        suffix_in: &mut Vec<f32>,
+        logits: &mut Option<Array2<f32>>,
+    ) -> Result<()> {
+        let si = exit.segment;
+        let seg = &self.graph.segments[si];
+        let windows = &self.graph.windows;
+        let batch = self.batch;
+        let [c, h, w] = exit.shape;
+        let clean_t = self.clean_of(&exit.tensor);
+        let boxes: Vec<&[f32]> = done.stored[si]
+            .iter()
+            .map(|g| g[exit.output].data())
+            .collect();
+        let full = Rect::new(0, 0, h as i64, w as i64);
+        let leaving: Vec<usize> = exit
+            .windows
+            .iter()
+            .copied()
+            .filter(|w| self.in_chunk.contains(w))
+            .collect();
+        for ids in leaving.chunks(batch.max(1)) {
+            let n = ids.len();
+            let t = scratch(suffix_in, n * c * h * w);
+            t.par_chunks_mut(c * h * w)
+                .zip(ids.par_iter())
+                .for_each(|(dst, &wi)| {
+                    let rect = seg.box_of(wi);
+                    let (call, k) = done.place[si][wi];
+                    let per = c * rect.area() as usize;
+                    let patch = Patch::Values {
+                        rect,
+                        data: &boxes[call][k * per..(k + 1) * per],
+                    };
+                    fill_crop(dst, full, clean_t, [c, h, w], patch, 0.0);
+                });
+            let t = ndarray::ArrayViewD::from_shape(&[n, c, h, w][..], &*t)
+                .map_err(|e| failed(e.to_string()))?;
+            session.run_with(&[(exit.tensor.as_str(), t)], |views| -> Result<()> {
+                let out = views
+                    .first()
+                    .ok_or_else(|| failed("the suffix has no output".into()))?;
+                let k = out.len() / n.max(1);
+                let rows = out
+                    .to_shape((n, k))
+                    .map_err(|e| failed(format!("suffix output: {e}")))?;
+                let all = logits.get_or_insert_with(|| Array2::zeros((windows.len(), k)));
+                for (row, &wi) in rows.outer_iter().zip(ids) {
+                    all.row_mut(wi).assign(&row);
+                }
+                Ok(())
+            })??;
+        }
+        Ok(())
+    }
+}
+
+/// Per segment, the last segment that reads its outputs (exits read them right away).
+fn last_uses(segments: &[Segment]) -> Vec<usize> {
+    let mut last_use: Vec<usize> = (0..segments.len()).collect();
+    for (si, seg) in segments.iter().enumerate() {
+        for a in &seg.inputs {
+            if let Source::Segment { segment, .. } = a.source {
+                last_use[segment] = last_use[segment].max(si);
+            }
+        }
+    }
+    last_use
+}
+
+/// Error unless every output of a call of segment `si` (`n` windows, box `out_box`) has the
+/// planned shape.
+fn check_outputs(si: usize, seg: &Segment, outs: &[Output], n: usize, out_box: Rect) -> Result<()> {
+    for (o, out) in seg.outputs.iter().zip(outs) {
+        let want = [
+            n,
+            o.channels,
+            out_box.height() as usize,
+            out_box.width() as usize,
+        ];
+        if out.shape() != want {
+            return Err(failed(format!(
+                "segment {si} output {} has shape {:?}, planned {want:?}",
+                o.tensor,
+                out.shape()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Windows run through the segments together (see [`Runner::run`]).

@@ -8,8 +8,7 @@ use lantern_explain::{Explanation, ParamValue};
 use lantern_runtime::{Model, Runtime};
 use ndarray::{Array1, Array3, ArrayD, Axis};
 use std::path::PathBuf;
-use std::sync::OnceLock;
-use support::{check, context, logits, method, read_npy};
+use support::{check, context, logits, method, model_at, read_npy};
 
 fn fixture(file: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -18,11 +17,7 @@ fn fixture(file: &str) -> PathBuf {
 }
 
 fn vit() -> &'static Model {
-    static MODEL: OnceLock<Model> = OnceLock::new();
-    MODEL.get_or_init(|| {
-        let rt = Runtime::get_or_default().expect("ONNX Runtime (run `just setup`)");
-        Model::load(rt, &fixture("model.onnx")).expect("fixture ViT loads")
-    })
+    model_at(&fixture("model.onnx"))
 }
 
 fn npy(file: &str) -> ArrayD<f32> {

@@ -184,12 +184,7 @@ fn scorecam_matches_pytorch_grad_cam() {
         ("mobilenetv2", "cat_dog-t243", 243),
         ("tinycnn", "shapes", 9),
     ] {
-        let model = model(m);
-        let x = input(m, key);
-        let logits = logits(model, &x);
-        let e = method("scorecam", &[])
-            .explain(&context(model, &logits), x.view(), target)
-            .unwrap();
+        let (e, logits) = explain_at(&*method("scorecam", &[]), m, key, target);
         println!(
             "{m}/{key} scorecam: {} masked forwards, {} dead channels",
             e.stats["masked_forwards"], e.stats["dead_channels"]
@@ -261,12 +256,7 @@ fn ablationcam_matches_the_linear_head() {
     // MobileNetV2 ends in GlobalAveragePool → Gemm, so ablating channel k lowers the logit by
     // exactly Σ_ij dA_kij·A_kij (zero is the ablation value: the layer is a ReLU6 output).
     let (m, key, target) = ("mobilenetv2", "cat_dog-t243", 243);
-    let model = model(m);
-    let x = input(m, key);
-    let logits = logits(model, &x);
-    let e = method("ablationcam", &[])
-        .explain(&context(model, &logits), x.view(), target)
-        .unwrap();
+    let (e, logits) = explain_at(&*method("ablationcam", &[]), m, key, target);
     let a = npy(m, &format!("{key}_grad-cam-activations.npy"));
     let da = npy(m, &format!("{key}_grad-cam-gradients.npy"));
     let y = logits[target];

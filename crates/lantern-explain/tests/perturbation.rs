@@ -10,12 +10,7 @@ use support::*;
 fn occlusion_matches_captum() {
     lantern_core::skip_without_reference!();
     let (m, key, target) = ("tinycnn", "shapes", 9);
-    let model = model(m);
-    let x = input(m, key);
-    let logits = logits(model, &x);
-    let e = method("occlusion", &[])
-        .explain(&context(model, &logits), x.view(), target)
-        .unwrap();
+    let (e, logits) = explain_at(&*method("occlusion", &[]), m, key, target);
     // Captum's differences are of values ≈ f(x); compare with an absolute floor of 1e-4·|f(x)|.
     let want = npy(m, &format!("{key}_occlusion.npy"));
     let diff = e

@@ -5,11 +5,10 @@
 mod support;
 
 use lantern_explain::ParamValue;
-use lantern_runtime::{Model, Runtime};
+use lantern_runtime::Model;
 use ndarray::{Array3, Ix2, Ix4};
 use std::path::PathBuf;
-use std::sync::OnceLock;
-use support::{check, context, logits, read_npy, try_method};
+use support::{check, context, logits, model_at, read_npy, try_method};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -18,11 +17,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn vit() -> &'static Model {
-    static M: OnceLock<Model> = OnceLock::new();
-    M.get_or_init(|| {
-        let rt = Runtime::get_or_default().expect("ONNX Runtime (run `just setup`)");
-        Model::load(rt, &fixture("tiny_vit_dynamic.onnx")).expect("tiny ViT")
-    })
+    model_at(&fixture("tiny_vit_dynamic.onnx"))
 }
 
 fn image(i: usize) -> Array3<f32> {

@@ -86,18 +86,7 @@ fn ort_library() -> Res<PathBuf> {
         return Ok(p.into());
     }
     let capi = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.lantern/ort/onnxruntime/capi");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&capi)?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libonnxruntime.so"))
-        })
-        .collect();
-    found.sort();
-    found
-        .pop()
+    lantern_core::ort_library::library_in_capi(&capi)
         .ok_or_else(|| format!("no libonnxruntime.so* in {} (just setup)", capi.display()).into())
 }
 

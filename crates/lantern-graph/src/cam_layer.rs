@@ -232,17 +232,8 @@ mod tests {
     use super::*;
     use crate::inspect::{default_cam_layer, graph_io};
     use crate::io::load_model;
-    use crate::testing::{probe, reference_dir, workspace_root};
+    use crate::testing::{probe, reference_dir, static_fixture, workspace_root};
     use ndarray::{ArrayD, IxDyn};
-
-    fn fixture(name: &str) -> ModelProto {
-        load_model(
-            &workspace_root()
-                .join("crates/lantern-graph/tests/fixtures/static")
-                .join(name),
-        )
-        .expect("fixture model (tools/export_static_fixtures.py)")
-    }
 
     fn shapes_of(m: &ModelProto) -> TensorShapes {
         let (input, dims, _) = graph_io(m).expect("io");
@@ -253,7 +244,7 @@ mod tests {
     #[test]
     fn vit_default_layer_is_the_last_blocks_first_norm() {
         // TorchScript export: names follow the modules.
-        let m = fixture("tiny_vit_dynamic.onnx");
+        let m = static_fixture("tiny_vit_dynamic.onnx");
         let shapes = shapes_of(&m);
         let layer = default_cam_layer(&m, &shapes).expect("a layer");
         assert_eq!(layer, "/blocks/blocks.1/norm1/LayerNormalization_output_0");
@@ -263,7 +254,7 @@ mod tests {
         );
         // Dynamo export: the third of five LayerNormalizations (block 1's norm1; then norm2 and
         // the final norm).
-        let m = fixture("tiny_vit_static.onnx");
+        let m = static_fixture("tiny_vit_static.onnx");
         let shapes = shapes_of(&m);
         assert_eq!(
             default_cam_layer(&m, &shapes).as_deref(),
@@ -324,7 +315,7 @@ mod tests {
     fn layer_norm_over_the_last_axis_of_a_4d_tensor_is_channels_last() {
         use crate::ir::make_node;
         // x [1,2,3,4] NCHW → Transpose(0,2,3,1) → LayerNorm(axis -1) → Relu
-        let mut m = fixture("tiny_vit_dynamic.onnx");
+        let mut m = static_fixture("tiny_vit_dynamic.onnx");
         let g = m.graph.as_mut().expect("graph");
         g.node = vec![
             make_node(

@@ -36,11 +36,7 @@ pub fn graph_io(m: &ModelProto) -> Result<(String, Vec<Option<i64>>, String), Gr
     let dims = ir::value_info_tensor(input)
         .and_then(|(_, d)| d)
         .unwrap_or_default();
-    let output = g
-        .output
-        .first()
-        .and_then(|o| o.name.clone())
-        .ok_or_else(|| GraphError::InvalidModel("the graph has no output".into()))?;
+    let output = ir::first_output(g)?;
     Ok((name, dims, output))
 }
 

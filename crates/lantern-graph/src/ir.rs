@@ -539,10 +539,23 @@ pub fn topo_order(g: &GraphProto) -> Vec<usize> {
     order
 }
 
+/// The name of the graph's first output (the logits of a classifier).
+pub fn first_output(g: &GraphProto) -> Result<String, crate::GraphError> {
+    g.output
+        .first()
+        .and_then(|o| o.name.clone())
+        .ok_or_else(|| crate::GraphError::InvalidModel("the graph has no output".into()))
+}
+
 /// Map from tensor name to the index of the node producing it.
 pub fn producers(g: &GraphProto) -> HashMap<String, usize> {
+    producers_of(&g.node)
+}
+
+/// Map from tensor name to the index in `nodes` of the node producing it.
+pub fn producers_of(nodes: &[NodeProto]) -> HashMap<String, usize> {
     let mut m = HashMap::new();
-    for (i, n) in g.node.iter().enumerate() {
+    for (i, n) in nodes.iter().enumerate() {
         for o in &n.output {
             if !o.is_empty() {
                 m.insert(o.clone(), i);
@@ -550,6 +563,30 @@ pub fn producers(g: &GraphProto) -> HashMap<String, usize> {
         }
     }
     m
+}
+
+/// Which of `nodes` the tensors `wanted` depend on (walking producers back from them), and
+/// every tensor name met on the way (the wanted ones, and everything the kept nodes read).
+pub fn needed_nodes(
+    nodes: &[NodeProto],
+    wanted: impl IntoIterator<Item = String>,
+) -> (Vec<bool>, HashSet<String>) {
+    let producer = producers_of(nodes);
+    let mut keep = vec![false; nodes.len()];
+    let mut stack: Vec<String> = wanted.into_iter().collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    while let Some(t) = stack.pop() {
+        if !seen.insert(t.clone()) {
+            continue;
+        }
+        if let Some(&p) = producer.get(&t)
+            && !keep[p]
+        {
+            keep[p] = true;
+            stack.extend(node_reads(&nodes[p]));
+        }
+    }
+    (keep, seen)
 }
 
 /// The model's graph or an `InvalidModel` error.

@@ -552,6 +552,31 @@ impl Legend {
             })
         })
     }
+
+    /// Draws the legend (if it has entries) right of the plot with `outside`, else in a
+    /// corner of the plot that hides none of `occupied` (see [`Legend::inside_position`]).
+    /// Whether it fitted: `false` when it was meant to go inside and every corner hides data.
+    pub(crate) fn place(
+        &self,
+        root: &DrawingArea<Canvas, Shift>,
+        chart: &Chart,
+        outside: bool,
+        occupied: &[(f64, f64)],
+    ) -> Result<bool> {
+        if self.entries.is_empty() {
+            return Ok(true);
+        }
+        let at = if outside {
+            outside_legend_position(chart)
+        } else {
+            match self.inside_position(chart, occupied) {
+                Some(at) => at,
+                None => return Ok(false),
+            }
+        };
+        self.draw(root, at)?;
+        Ok(true)
+    }
 }
 
 /// Room to keep at the right of a chart for an outside legend.

@@ -196,17 +196,8 @@ impl LinePlot {
                     drawn.extend(chart::densify(run));
                 }
             }
-            if legend.entries.is_empty() {
-                return Ok(());
-            }
-            if legend_outside {
-                legend.draw(root, chart::outside_legend_position(&chart))
-            } else if let Some(at) = legend.inside_position(&chart, &drawn) {
-                legend.draw(root, at)
-            } else {
-                fitted = false;
-                Ok(())
-            }
+            fitted = legend.place(root, &chart, legend_outside, &drawn)?;
+            Ok(())
         })?;
         Ok(fitted.then_some(image))
     }

@@ -278,17 +278,8 @@ impl ScatterPlot {
                 )?;
                 placed.push(rect);
             }
-            if legend.entries.is_empty() {
-                return Ok(());
-            }
-            if legend_outside {
-                legend.draw(root, chart::outside_legend_position(&chart))
-            } else if let Some(at) = legend.inside_position(&chart, &occupied) {
-                legend.draw(root, at)
-            } else {
-                fitted = false;
-                Ok(())
-            }
+            fitted = legend.place(root, &chart, legend_outside, &occupied)?;
+            Ok(())
         })?;
         Ok(fitted.then_some(image))
     }

@@ -6,7 +6,8 @@
 //! check fails, every session runs image by image instead ([`BatchMode::OneByOne`]), said on
 //! stderr at load and recorded in the run's manifest. Never an ONNX Runtime dimension error.
 
-use ndarray::{Array4, Axis, concatenate};
+use crate::error::{Result, RuntimeError};
+use ndarray::{Array2, Array4, Axis, concatenate};
 
 /// The batch size of the load-time check.
 pub const CHECK_BATCH: usize = 3;
@@ -64,4 +65,20 @@ pub(crate) fn join_rows<D: ndarray::RemoveAxis>(
 ) -> ndarray::Array<f32, D> {
     let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
     concatenate(Axis(0), &views).expect("per-image results share their shape")
+}
+
+/// A run's logits `[n, K]` from its raw output (any shape with n·K elements); a reshape failure
+/// is a run error of `model`.
+pub(crate) fn logit_rows(
+    model: &str,
+    raw: ndarray::ArrayViewD<f32>,
+    n: usize,
+) -> Result<Array2<f32>> {
+    Ok(raw
+        .to_shape((n, raw.len() / n.max(1)))
+        .map_err(|e| RuntimeError::Run {
+            model: model.to_string(),
+            message: e.to_string(),
+        })?
+        .into_owned())
 }

@@ -1,13 +1,13 @@
 //! Running a gradient-exporting graph (built by `lantern-graph`) for a batch and a seed matrix.
 
-use crate::batch::join_rows;
+use crate::batch::{join_rows, logit_rows};
 use crate::cache;
 use crate::cache_file;
 use crate::error::{Result, RuntimeError};
 use crate::model::{Layout, Model};
 use crate::session_cache::CachedGraph;
 use lantern_graph::GradientSpec;
-use ndarray::{Array2, Array4, ArrayD, ArrayView2, ArrayView4, Axis, Ix2, Ix4};
+use ndarray::{Array2, Array4, ArrayD, ArrayView2, ArrayView4, Axis, Ix4};
 use ort::session::Session;
 use ort::value::TensorRef;
 use std::collections::BTreeMap;
@@ -122,15 +122,7 @@ impl GradientSession {
         };
         let n = input.shape()[0];
         let logits = get("logits")?;
-        let logits = logits
-            .to_shape((n, logits.len() / n.max(1)))
-            .map_err(|e| RuntimeError::Run {
-                model: self.model_label.clone(),
-                message: e.to_string(),
-            })?
-            .into_owned()
-            .into_dimensionality::<Ix2>()
-            .expect("2-D by construction");
+        let logits = logit_rows(&self.model_label, logits.view(), n)?;
         let grad_input = if self.spec.layers_only && !self.spec.layers.is_empty() {
             None
         } else {

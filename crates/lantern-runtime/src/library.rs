@@ -48,20 +48,7 @@ fn library_in(install: &Path) -> Option<PathBuf> {
 
 /// The library inside an `onnxruntime` Python package folder (`capi/`).
 fn library_in_package(package: &Path) -> Option<PathBuf> {
-    let capi = package.join("capi");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&capi)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                n.starts_with("libonnxruntime.so")
-                    || n.starts_with("libonnxruntime.") && n.ends_with(".dylib")
-                    || n == "onnxruntime.dll"
-            })
-        })
-        .collect();
-    found.sort();
-    found.pop()
+    lantern_core::ort_library::library_in_capi(&package.join("capi"))
 }
 
 /// The user's install folders (`lantern setup`), CPU and GPU, in the order to search them.

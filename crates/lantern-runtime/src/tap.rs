@@ -1,11 +1,11 @@
 //! A forward session that returns chosen intermediate tensors next to the logits.
 
-use crate::batch::join_rows;
+use crate::batch::{join_rows, logit_rows};
 use crate::error::{Result, RuntimeError};
 use crate::model::{Layout, Model};
 use lantern_graph::proto::ValueInfoProto;
-use ndarray::{Array2, ArrayD, ArrayView4, Axis, Ix2};
-use ort::session::Session;
+use ndarray::{Array2, ArrayD, ArrayView4, Axis};
+use ort::session::{Session, SessionOutputs};
 use ort::value::TensorRef;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -97,62 +97,60 @@ impl TapSession {
     }
 
     fn run_once(&self, batch: ArrayView4<f32>) -> Result<Tapped> {
+        self.run_session(batch, |outputs| {
+            let raw = outputs[self.output_name.as_str()]
+                .try_extract_array::<f32>()
+                .map_err(|e| self.run_err(e))?;
+            let logits = logit_rows(&self.model_label, raw, batch.shape()[0])?;
+            let mut tensors = BTreeMap::new();
+            for name in &self.tensors {
+                let value = outputs[name.as_str()]
+                    .try_extract_array::<f32>()
+                    .map_err(|e| RuntimeError::Run {
+                        model: self.model_label.clone(),
+                        message: format!("tensor {name:?}: {e}"),
+                    })?;
+                tensors.insert(name.clone(), value.to_owned());
+            }
+            Ok(Tapped { logits, tensors })
+        })
+    }
+
+    /// One session run on a NCHW batch (fed in the model's layout); `read` takes what it needs
+    /// from the outputs.
+    fn run_session<R>(
+        &self,
+        batch: ArrayView4<f32>,
+        read: impl FnOnce(&SessionOutputs<'_>) -> Result<R>,
+    ) -> Result<R> {
         let fed = crate::model::to_layout(batch, self.layout);
-        let run_err = |e: ort::Error| RuntimeError::Run {
-            model: self.model_label.clone(),
-            message: e.to_string(),
-        };
         let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let input = TensorRef::from_array_view(fed.view()).map_err(run_err)?;
+        let input = TensorRef::from_array_view(fed.view()).map_err(|e| self.run_err(e))?;
         let outputs = session
             .run(ort::inputs![self.input_name.as_str() => input])
-            .map_err(run_err)?;
-        let n = batch.shape()[0];
-        let raw = outputs[self.output_name.as_str()]
-            .try_extract_array::<f32>()
-            .map_err(run_err)?;
-        let logits = raw
-            .to_shape((n, raw.len() / n.max(1)))
-            .map_err(|e| RuntimeError::Run {
-                model: self.model_label.clone(),
-                message: e.to_string(),
-            })?
-            .into_owned()
-            .into_dimensionality::<Ix2>()
-            .expect("2-D by construction");
-        let mut tensors = BTreeMap::new();
-        for name in &self.tensors {
-            let value = outputs[name.as_str()]
-                .try_extract_array::<f32>()
-                .map_err(|e| RuntimeError::Run {
-                    model: self.model_label.clone(),
-                    message: format!("tensor {name:?}: {e}"),
-                })?;
-            tensors.insert(name.clone(), value.to_owned());
+            .map_err(|e| self.run_err(e))?;
+        read(&outputs)
+    }
+
+    fn run_err(&self, e: ort::Error) -> RuntimeError {
+        RuntimeError::Run {
+            model: self.model_label.clone(),
+            message: e.to_string(),
         }
-        Ok(Tapped { logits, tensors })
     }
 
     /// Shapes of every output of one run (any element type), for the probe.
     pub(crate) fn output_shapes(&self, batch: ArrayView4<f32>) -> Result<Vec<(String, Vec<i64>)>> {
-        let fed = crate::model::to_layout(batch, self.layout);
-        let run_err = |e: ort::Error| RuntimeError::Run {
-            model: self.model_label.clone(),
-            message: e.to_string(),
-        };
-        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let input = TensorRef::from_array_view(fed.view()).map_err(run_err)?;
-        let outputs = session
-            .run(ort::inputs![self.input_name.as_str() => input])
-            .map_err(run_err)?;
-        Ok(outputs
-            .iter()
-            .filter_map(|(name, value)| match value.dtype() {
-                ort::value::ValueType::Tensor { shape, .. } => {
-                    Some((name.to_string(), shape.iter().copied().collect()))
-                }
-                _ => None,
-            })
-            .collect())
+        self.run_session(batch, |outputs| {
+            Ok(outputs
+                .iter()
+                .filter_map(|(name, value)| match value.dtype() {
+                    ort::value::ValueType::Tensor { shape, .. } => {
+                        Some((name.to_string(), shape.iter().copied().collect()))
+                    }
+                    _ => None,
+                })
+                .collect())
+        })
     }
 }

@@ -85,48 +85,7 @@ fn the_report_renders_in_a_headless_browser() {
         assets().join("photos/cat_dog.png"),
         assets().join("imagenet/samples/n02676566_acoustic_guitar.JPEG"),
     ];
-    let list = images
-        .iter()
-        .map(|p| format!("{:?}", p.display().to_string()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let exp = experiment(
-        dir.path(),
-        "browser",
-        &format!(
-            r#"
-[experiment]
-name = "browser"
-
-[model]
-path = {model:?}
-labels = {labels:?}
-
-[runtime]
-threads = 1
-batch = 8
-
-[data]
-kind = "list"
-images = [{list}]
-
-[methods.occlusion]
-window = 112
-stride = 112
-
-[metrics]
-list = ["deletion"]
-
-[metrics.deletion]
-step = 0.25
-"#,
-            model = mobilenet().display().to_string(),
-            labels = assets()
-                .join("imagenet/labels/imagenet_class_index.tsv")
-                .display()
-                .to_string(),
-        ),
-    );
+    let exp = quick_experiment(dir.path(), "browser", &images, "threads = 1\nbatch = 8", "");
     let out = dir.path().join("out");
     let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));

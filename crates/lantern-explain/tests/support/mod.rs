@@ -2,12 +2,12 @@
 //! models, the reference arrays (read with lantern-data's `.npy` reader), and comparisons.
 #![allow(dead_code)]
 
-use lantern_explain::{Context, Method, ParamValue, Params, build_method};
+use lantern_explain::{Context, Explanation, Method, ParamValue, Params, build_method};
 use lantern_runtime::{Model, Runtime};
 use ndarray::{Array1, Array3, ArrayD, ArrayView, Dimension};
 use std::collections::BTreeMap;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 /// `../shared` next to the repository (or `LANTERN_SHARED`).
@@ -32,24 +32,28 @@ pub fn model_path(model: &str) -> PathBuf {
     }
 }
 
-/// Each model loaded once per test binary.
+/// Each reference model loaded once per test binary.
 pub fn model(name: &str) -> &'static Model {
-    static MODELS: OnceLock<Mutex<HashMap<String, &'static Model>>> = OnceLock::new();
+    model_at(&model_path(name))
+}
+
+/// The model at `path`, loaded once per test binary.
+pub fn model_at(path: &Path) -> &'static Model {
+    static MODELS: OnceLock<Mutex<HashMap<PathBuf, &'static Model>>> = OnceLock::new();
     let mut models = MODELS
         .get_or_init(|| Mutex::new(HashMap::new()))
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    models.entry(name.to_string()).or_insert_with(|| {
+    models.entry(path.to_path_buf()).or_insert_with(|| {
         let rt = Runtime::get_or_default().expect("ONNX Runtime (run `just setup`)");
-        let path = model_path(name);
         Box::leak(Box::new(
-            Model::load(rt, &path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display())),
+            Model::load(rt, path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display())),
         ))
     })
 }
 
 /// A float32 `.npy` (lantern-data's reader).
-pub fn read_npy(path: &std::path::Path) -> ArrayD<f32> {
+pub fn read_npy(path: &Path) -> ArrayD<f32> {
     lantern_data::read_npy::<f32>(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -103,6 +107,23 @@ pub fn context<'a>(model: &'a Model, logits: &'a Array1<f32>) -> Context<'a> {
         batch_size: 32,
         seed: 0,
     }
+}
+
+/// `method`'s explanation of the reference input `key` of model `m` for `target`, and the
+/// model's logits at that input.
+pub fn explain_at(
+    method: &dyn Method,
+    m: &str,
+    key: &str,
+    target: usize,
+) -> (Explanation, Array1<f32>) {
+    let model = model(m);
+    let x = input(m, key);
+    let logits = logits(model, &x);
+    let e = method
+        .explain(&context(model, &logits), x.view(), target)
+        .unwrap();
+    (e, logits)
 }
 
 /// max |a − b| / max |b|.

@@ -4,7 +4,7 @@
 use super::sweep::Backward;
 use crate::ir::{self, make_node};
 use crate::proto::{ModelProto, NodeProto, ValueInfoProto};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Puts the gradient graph together; the model keeps the upgraded opset and metadata.
 pub(super) fn assemble_model(b: Backward) -> ModelProto {
@@ -135,32 +135,8 @@ fn still_read(
     for n in backward {
         wanted.extend(ir::node_reads(n));
     }
-    let mut keep = vec![false; forward.len()];
-    let mut stack: Vec<String> = wanted.into_iter().collect();
-    let mut seen: HashSet<String> = HashSet::new();
     // Rules may have added outputs to forward nodes (MaxPool indices): index them afresh.
-    let producer: HashMap<String, usize> = forward
-        .iter()
-        .enumerate()
-        .flat_map(|(i, n)| {
-            n.output
-                .iter()
-                .filter(|o| !o.is_empty())
-                .map(move |o| (o.clone(), i))
-        })
-        .collect();
-    while let Some(t) = stack.pop() {
-        if !seen.insert(t.clone()) {
-            continue;
-        }
-        if let Some(&p) = producer.get(&t)
-            && !keep[p]
-        {
-            keep[p] = true;
-            stack.extend(ir::node_reads(&forward[p]));
-        }
-    }
-    keep
+    ir::needed_nodes(forward, wanted).0
 }
 
 fn first_dim_param(vi: &ValueInfoProto) -> Option<String> {

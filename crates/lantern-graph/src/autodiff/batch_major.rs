@@ -342,14 +342,7 @@ fn shape_value(
         if let Some(v) = values.get(name) {
             return Some(v.clone());
         }
-        let t = consts.get(name)?;
-        (t.dims.len() <= 1).then_some(())?;
-        Some(
-            ir::tensor_values_i64(t)?
-                .into_iter()
-                .map(Extent::fixed)
-                .collect(),
-        )
+        fixed_values(consts.get(name)?)
     };
     // Values free of the batch.
     let fixed = |k: usize| -> Option<Vec<i64>> {
@@ -376,16 +369,7 @@ fn shape_value(
                 })
                 .collect()
         }
-        "Constant" => {
-            let t = &ir::attr(n, "value")?.t.as_ref()?;
-            (t.dims.len() <= 1).then_some(())?;
-            Some(
-                ir::tensor_values_i64(t)?
-                    .into_iter()
-                    .map(Extent::fixed)
-                    .collect(),
-            )
-        }
+        "Constant" => fixed_values(ir::attr(n, "value")?.t.as_ref()?),
         "Shape" => {
             let x = &n.input[0];
             let s = shapes.get(x)?;
@@ -472,6 +456,17 @@ fn shape_value(
         }
         _ => None,
     }
+}
+
+/// The values of a constant scalar or 1-D integer tensor, as batch-free extents.
+fn fixed_values(t: &TensorProto) -> Option<Vec<Extent>> {
+    (t.dims.len() <= 1).then_some(())?;
+    Some(
+        ir::tensor_values_i64(t)?
+            .into_iter()
+            .map(Extent::fixed)
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -2,17 +2,15 @@
 //! differentiated, and the errors.
 
 use crate::ir::{a_int, a_ints, tensor_f32, tensor_i64};
+use crate::proto::ModelProto;
 use crate::testing::{Fd, fd_check, init_f32, model, node, probe, run, session, uniform};
-use crate::{GradientSpec, GraphError, ReluRule, build_gradient_graph};
+use crate::{GradientSpec, GraphError, build_gradient_graph};
 use ndarray::{ArrayD, IxDyn};
 
 fn spec(layers: &[&str]) -> GradientSpec {
     GradientSpec {
         layers: layers.iter().map(|s| s.to_string()).collect(),
-        rule: ReluRule::Plain,
-        logits: None,
-        through_softmax: false,
-        layers_only: false,
+        ..GradientSpec::default()
     }
 }
 
@@ -105,17 +103,7 @@ fn ops_off_the_path_need_no_rule() {
     ];
     let m = model(nodes, inits, &[("x", &[-1, 1, 4, 4])], &["y", "side"], 13);
     let x = uniform(&[1, 1, 4, 4], -1.0, 1.0, 2);
-    let r = fd_check(
-        &m,
-        &x,
-        &["r"],
-        &Fd {
-            skip_kinks: true,
-            min_clean: 0.9,
-            ..Fd::default()
-        },
-    );
-    crate::testing::assert_fd("shape path", &r, 2e-4);
+    check_kinked_fd("shape path", &m, &x, &["r"]);
 }
 
 #[test]
@@ -285,17 +273,7 @@ fn opset_is_raised_and_model_stays_valid() {
     assert_eq!(crate::ir::default_opset(&g), crate::MIN_OPSET);
     assert!(g.ir_version.unwrap_or(0) >= 8);
     let x = uniform(&[1, 1, 4, 4], -1.0, 1.0, 1);
-    let r = fd_check(
-        &m,
-        &x,
-        &["r", "c"],
-        &Fd {
-            skip_kinks: true,
-            min_clean: 0.9,
-            ..Fd::default()
-        },
-    );
-    crate::testing::assert_fd("conv net", &r, 2e-4);
+    check_kinked_fd("conv net", &m, &x, &["r", "c"]);
 }
 
 fn op_count(g: &crate::ModelProto, op: &str) -> usize {
@@ -338,17 +316,7 @@ fn residual_sums_of_batch_major_operands_need_no_runtime_shapes() {
     // The one Shape gives the [N, K] seed the 4-D logits' shape.
     assert_eq!(op_count(&g, "Shape"), 1);
     let x = uniform(&[1, 1, 4, 4], -1.0, 1.0, 1);
-    let r = fd_check(
-        &m,
-        &x,
-        &[],
-        &Fd {
-            skip_kinks: true,
-            min_clean: 0.9,
-            ..Fd::default()
-        },
-    );
-    crate::testing::assert_fd("residual", &r, 2e-4);
+    check_kinked_fd("residual", &m, &x, &[]);
 }
 
 #[test]
@@ -457,4 +425,15 @@ fn layers_only_stops_the_backward_pass_at_the_layers() {
         .filter_map(|o| o.name.clone())
         .collect();
     assert_eq!(names, ["logits", "grad_input"]);
+}
+
+/// Finite differences of `m` at `x` for the input and `layers`, skipping coordinates next to a
+/// ReLU kink (at least 90 % must be clean), within 2e-4.
+fn check_kinked_fd(what: &str, m: &ModelProto, x: &ArrayD<f32>, layers: &[&str]) {
+    let o = Fd {
+        skip_kinks: true,
+        min_clean: 0.9,
+        ..Fd::default()
+    };
+    crate::testing::assert_fd(what, &fd_check(m, x, layers, &o), 2e-4);
 }

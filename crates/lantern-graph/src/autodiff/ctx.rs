@@ -11,6 +11,9 @@ use std::collections::{HashMap, HashSet};
 /// Gradients of a node's inputs, aligned with `node.input` (`None`: no gradient needed/flows).
 pub(crate) type Grads = Vec<Option<String>>;
 
+/// What a reverse-mode rule returns: its input gradients, or why it cannot give them.
+pub(crate) type RuleResult = Result<Grads, GraphError>;
+
 pub(crate) struct Ctx {
     pub(crate) relu_rule: ReluRule,
     /// Element type of the differentiated activations (that of the image input).
@@ -520,4 +523,36 @@ pub(crate) fn require_no_grad(
 /// A vector of `None` gradients for the node's inputs.
 pub(crate) fn no_grads(n: &NodeProto) -> Grads {
     vec![None; n.input.len()]
+}
+
+/// The prologue and epilogue of a rule for a node whose input 0 (the data) is its only input
+/// that takes a gradient: `grad(ctx, x, g)` maps the upstream gradient `g` of output 0 to x's
+/// and is not called when x needs none; every other input gets none.
+pub(crate) fn data_grad(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+    grad: impl FnOnce(&mut Ctx, &str, &str) -> Result<String, GraphError>,
+) -> RuleResult {
+    let mut out = no_grads(n);
+    let x = &n.input[0];
+    if ctx.needs_grad(x) {
+        let g = single(n, gy)?;
+        out[0] = Some(grad(ctx, x, &g)?);
+    }
+    Ok(out)
+}
+
+/// [`data_grad`] for a node whose other outputs carry no gradient (Dropout's mask, MaxPool's
+/// indices): when none reaches output 0, x gets none either.
+pub(crate) fn data_grad_if_any(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+    grad: impl FnOnce(&mut Ctx, &str, &str) -> Result<String, GraphError>,
+) -> RuleResult {
+    match gy.first() {
+        Some(Some(_)) => data_grad(ctx, n, gy, grad),
+        _ => Ok(no_grads(n)),
+    }
 }

@@ -81,16 +81,7 @@ pub(super) fn prepare_forward(
 
     let order = ir::topo_order(&graph);
     let nodes: Vec<NodeProto> = order.iter().map(|&i| graph.node[i].clone()).collect();
-    let producer = nodes
-        .iter()
-        .enumerate()
-        .flat_map(|(i, n)| {
-            n.output
-                .iter()
-                .filter(|o| !o.is_empty())
-                .map(move |o| (o.clone(), i))
-        })
-        .collect();
+    let producer = ir::producers_of(&nodes);
     Ok(Forward {
         model,
         graph,

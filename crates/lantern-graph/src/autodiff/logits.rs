@@ -20,11 +20,7 @@ pub(super) fn default_logits(
         return Ok(None);
     }
     let g0 = ir::graph(m)?;
-    let out = g0
-        .output
-        .first()
-        .and_then(|o| o.name.clone())
-        .ok_or_else(|| GraphError::InvalidModel("the graph has no output".into()))?;
+    let out = ir::first_output(g0)?;
     let softmax = g0
         .node
         .iter()

@@ -83,9 +83,7 @@ fn gradient_graph(m: &ModelProto, layers: &[&str], rule: ReluRule) -> ModelProto
     let spec = GradientSpec {
         layers: layers.iter().map(|s| s.to_string()).collect(),
         rule,
-        logits: None,
-        through_softmax: false,
-        layers_only: false,
+        ..GradientSpec::default()
     };
     build_gradient_graph(m, &shapes, &spec).unwrap_or_else(|e| panic!("gradient graph: {e}"))
 }

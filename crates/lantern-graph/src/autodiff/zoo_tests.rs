@@ -18,7 +18,7 @@
 //! examines).
 
 use crate::testing::{probe, read_npy, read_npy_f64, run, session, write_npy};
-use crate::{GradientSpec, ReluRule, build_gradient_graph, graph_io, load_model};
+use crate::{GradientSpec, build_gradient_graph, graph_io, load_model};
 use ndarray::ArrayD;
 use std::path::{Path, PathBuf};
 
@@ -105,11 +105,7 @@ fn lantern_gradient(dir: &Path, e: &serde_json::Value, file: &str) -> Result<Arr
     let (input, _, _) = graph_io(&m).map_err(|e| format!("graph io: {e}"))?;
     let shapes = probe(&m, &[(&input, &x)]);
     let spec = GradientSpec {
-        layers: vec![],
-        rule: ReluRule::Plain,
-        logits: None,
-        through_softmax: false,
-        layers_only: false,
+        ..GradientSpec::default()
     };
     let g = build_gradient_graph(&m, &shapes, &spec).map_err(|e| {
         // The error lists every supported op after this; the op and node come first.

@@ -317,18 +317,9 @@ impl Rewriter {
 mod tests {
     use super::*;
     use crate::io::load_model;
-    use crate::testing::{reference_dir, session, workspace_root};
+    use crate::testing::{reference_dir, session, static_fixture, uniform};
     use ndarray::{Array4, ArrayD, Axis};
     use ort::value::Tensor;
-
-    fn fixture(name: &str) -> ModelProto {
-        load_model(
-            &workspace_root()
-                .join("crates/lantern-graph/tests/fixtures/static")
-                .join(name),
-        )
-        .expect("fixture (tools/export_static_fixtures.py)")
-    }
 
     fn logits(m: &ModelProto, x: &Array4<f32>) -> ArrayD<f32> {
         let mut s = session(m);
@@ -341,14 +332,11 @@ mod tests {
         out[0].try_extract_array::<f32>().expect("f32").to_owned()
     }
 
+    /// Seeded images `[n, c, h, h]` in [-1, 1).
     fn seeded(n: usize, c: usize, h: usize) -> Array4<f32> {
-        let mut state = 12345u64;
-        Array4::from_shape_fn((n, c, h, h), |_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
+        uniform(&[n, c, h, h], -1.0, 1.0, 12345)
+            .into_dimensionality()
+            .expect("4-D")
     }
 
     /// Rewritten at batch 3 = the original image by image, with either batch source.
@@ -359,7 +347,7 @@ mod tests {
     }
 
     fn check_batched_from(name: &str, size: usize, source: BatchSource) {
-        let m = fixture(name);
+        let m = static_fixture(name);
         assert!(has_static_batch(&m));
         let rewritten = symbolic_batch(&m, source)
             .expect("rewrite")

@@ -11,11 +11,7 @@ use crate::proto::{
 /// output is an error naming it.
 pub fn final_gemm_input(proto: &ModelProto) -> Result<String, GraphError> {
     let graph = crate::ir::graph(proto)?;
-    let output = graph
-        .output
-        .first()
-        .and_then(|o| o.name.clone())
-        .ok_or_else(|| GraphError::InvalidModel("model has no output".into()))?;
+    let output = crate::ir::first_output(graph)?;
     let node = graph
         .node
         .iter()

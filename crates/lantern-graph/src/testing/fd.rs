@@ -606,11 +606,8 @@ pub fn grad_of(m: &ModelProto, x: &ArrayD<f32>, seed: &ArrayD<f32>, rule: ReluRu
     let (input, _, _) = crate::graph_io(m).expect("io");
     let shapes = probe(m, &[(&input, x)]);
     let spec = GradientSpec {
-        layers: vec![],
         rule,
-        logits: None,
-        through_softmax: false,
-        layers_only: false,
+        ..GradientSpec::default()
     };
     let g =
         build_gradient_graph(m, &shapes, &spec).unwrap_or_else(|e| panic!("gradient graph: {e}"));
@@ -622,21 +619,7 @@ pub fn grad_of(m: &ModelProto, x: &ArrayD<f32>, seed: &ArrayD<f32>, rule: ReluRu
 pub fn logits_only(g: &ModelProto) -> ModelProto {
     let mut m = g.clone();
     let gr = m.graph.as_mut().expect("graph");
-    let producers = ir::producers(gr);
-    let mut keep = vec![false; gr.node.len()];
-    let mut stack = vec!["logits".to_string()];
-    let mut seen = std::collections::HashSet::new();
-    while let Some(t) = stack.pop() {
-        if !seen.insert(t.clone()) {
-            continue;
-        }
-        if let Some(&p) = producers.get(&t)
-            && !keep[p]
-        {
-            keep[p] = true;
-            stack.extend(ir::node_reads(&gr.node[p]));
-        }
-    }
+    let (keep, seen) = ir::needed_nodes(&gr.node, ["logits".to_string()]);
     let nodes = std::mem::take(&mut gr.node);
     gr.node = nodes
         .into_iter()

@@ -21,6 +21,20 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
 }
 
+/// A model of `crates/lantern-graph/tests/fixtures/static` (made by
+/// `tools/export_static_fixtures.py`).
+pub fn static_fixture(name: &str) -> ModelProto {
+    let path = workspace_root()
+        .join("crates/lantern-graph/tests/fixtures/static")
+        .join(name);
+    crate::io::load_model(&path).unwrap_or_else(|e| {
+        panic!(
+            "fixture {} (tools/export_static_fixtures.py): {e}",
+            path.display()
+        )
+    })
+}
+
 /// The shared assets folder: `LANTERN_ASSETS`, else `<workspace>/../shared/assets`.
 pub fn assets_dir() -> PathBuf {
     std::env::var_os("LANTERN_ASSETS")
@@ -63,19 +77,7 @@ fn ort_library() -> PathBuf {
         return PathBuf::from(p);
     }
     let capi = workspace_root().join(".lantern/ort/onnxruntime/capi");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&capi)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libonnxruntime.so"))
-        })
-        .collect();
-    found.sort();
-    found.pop().unwrap_or_else(|| {
+    lantern_core::ort_library::library_in_capi(&capi).unwrap_or_else(|| {
         panic!(
             "ONNX Runtime library not found (ORT_DYLIB_PATH unset, nothing at {}/libonnxruntime.so*): run `just setup`",
             capi.display()
@@ -392,3 +394,5 @@ pub fn model(
 
 mod fd;
 pub use fd::*;
+mod op_case;
+pub use op_case::*;

@@ -47,15 +47,7 @@ pub fn evaluate(
 ) -> Result<FieldReport> {
     let mut report = FieldReport::default();
     for (i, source) in head.evaluate.iter().enumerate() {
-        let what = format!(
-            "{} {}",
-            source.kind.name(),
-            source
-                .root
-                .as_deref()
-                .map(|r| r.display().to_string())
-                .unwrap_or_default()
-        );
+        let what = super::train::describe(source);
         let place = format!("[[model.head.evaluate]] {}", i + 1);
         let loaded = crate::datasets::load_section(source, config, Path::new(&place))
             .with_context(|| format!("{place} ({what})"))?;

@@ -48,17 +48,15 @@ pub fn source(head: &HeadSection) -> Result<DataSection> {
     Ok(source)
 }
 
+/// A data source in messages: its kind and root folder.
+pub fn describe(source: &DataSection) -> String {
+    let root = source.root.as_deref().map(|r| r.display().to_string());
+    format!("{} {}", source.kind.name(), root.unwrap_or_default())
+}
+
 pub fn training_set(config: &Config, head: &HeadSection) -> Result<TrainingSet> {
     let source = source(head)?;
-    let what = format!(
-        "{} {}",
-        source.kind.name(),
-        source
-            .root
-            .as_deref()
-            .map(|r| r.display().to_string())
-            .unwrap_or_default()
-    );
+    let what = describe(&source);
     let loaded = crate::datasets::load_section(&source, config, Path::new("[model.head.train]"))
         .with_context(|| format!("[model.head] training data ({what})"))?;
     let (dataset, classes, left_out) = if source.map.is_empty() {

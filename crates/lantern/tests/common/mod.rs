@@ -79,3 +79,67 @@ pub fn experiment(dir: &Path, name: &str, body: &str) -> PathBuf {
     std::fs::write(&path, body).unwrap();
     path
 }
+
+/// A small, fast experiment `name` on MobileNetV2 written into `dir`: coarse occlusion (4
+/// windows) on `images` with deletion scores; `runtime` is the body of its `[runtime]` table
+/// and `extra` goes at the end.
+pub fn quick_experiment(
+    dir: &Path,
+    name: &str,
+    images: &[PathBuf],
+    runtime: &str,
+    extra: &str,
+) -> PathBuf {
+    let list = images
+        .iter()
+        .map(|p| format!("{:?}", p.display().to_string()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    experiment(
+        dir,
+        name,
+        &format!(
+            r#"
+[experiment]
+name = "{name}"
+seed = 0
+
+[model]
+path = {model:?}
+labels = {labels:?}
+
+[runtime]
+{runtime}
+
+[data]
+kind = "list"
+images = [{list}]
+
+[methods.occlusion]
+window = 112
+stride = 112
+
+[metrics]
+list = ["deletion"]
+
+[metrics.deletion]
+step = 0.25
+{extra}
+"#,
+            model = mobilenet().display().to_string(),
+            labels = assets()
+                .join("imagenet/labels/imagenet_class_index.tsv")
+                .display()
+                .to_string(),
+        ),
+    )
+}
+
+/// Asserts that the command failed and that its stderr contains each of `needles`.
+pub fn assert_refused(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert!(!o.status.success(), "the command should fail: {err}");
+    for needle in needles {
+        assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+    }
+}

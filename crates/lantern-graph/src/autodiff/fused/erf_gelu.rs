@@ -94,7 +94,7 @@ impl ErfGelu {
 mod tests {
     use crate::ir::tensor_f32;
     use crate::proto::NodeProto;
-    use crate::testing::{Fd, check_op, gradient_op_types, node, uniform};
+    use crate::testing::{gradient_op_types, graph_case, node, uniform};
 
     fn constants(c: f32, b: f32, s: f32) -> Vec<crate::proto::TensorProto> {
         vec![
@@ -140,23 +140,13 @@ mod tests {
             ("Div", 1.3, true),
         ] {
             let what = format!("{scaling} {c} grouping {grouping}");
-            check_op(
-                &what,
-                gelu_nodes(scaling, grouping, false),
-                constants(c, if c == 1.3 { 0.7 } else { 1.0 }, 0.5),
-                &x,
-                13,
-                &Fd::default(),
-            );
+            graph_case(gelu_nodes(scaling, grouping, false))
+                .inits(constants(c, if c == 1.3 { 0.7 } else { 1.0 }, 0.5))
+                .check(&what, &x);
         }
-        check_op(
-            "Erf output read elsewhere",
-            gelu_nodes("Div", false, true),
-            constants(sqrt2, 1.0, 0.5),
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(gelu_nodes("Div", false, true))
+            .inits(constants(sqrt2, 1.0, 0.5))
+            .check("Erf output read elsewhere", &x);
     }
 
     #[test]

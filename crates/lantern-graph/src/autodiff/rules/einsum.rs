@@ -12,7 +12,7 @@
 //! upper/lower case (numpy and ONNX Runtime order those letters differently).
 
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, single, unsupported};
 use crate::ir::{self, a_string};
 use crate::proto::NodeProto;
 
@@ -92,11 +92,7 @@ fn parse(n: &NodeProto, equation: &str) -> Result<Equation, GraphError> {
     Ok(Equation { inputs, output })
 }
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     if !n.input.iter().any(|i| ctx.needs_grad(i)) {
         return Ok(out);
@@ -170,7 +166,7 @@ pub(crate) fn backward(
 mod tests {
     use crate::ir::{a_int, a_string};
     use crate::proto::NodeProto;
-    use crate::testing::{Fd, check_op, init_f32, model, node, uniform};
+    use crate::testing::{graph_case, init_f32, model, node, uniform};
     use crate::{GradientSpec, GraphError, TensorShapes, build_gradient_graph};
     use std::collections::HashMap;
 
@@ -198,21 +194,19 @@ mod tests {
             einsum("bhij,bhid->bhjd", &["a", "v1"], "o"),
             einsum("bhjd,bhje->bhde", &["o", "k"], "y"),
         ];
-        check_op("Einsum attention", nodes, inits, &x, 17, &Fd::default());
+        graph_case(nodes)
+            .inits(inits)
+            .opset(17)
+            .check("Einsum attention", &x);
     }
 
     #[test]
     fn einsum_scores_of_one_tensor() {
         // The same tensor as both operands.
         let x = uniform(&[1, 2, 5, 4], -1.0, 1.0, 5);
-        check_op(
-            "Einsum x·xᵀ",
-            vec![einsum("bhid,bhjd->bhij", &["x", "x"], "y")],
-            vec![],
-            &x,
-            17,
-            &Fd::default(),
-        );
+        graph_case(vec![einsum("bhid,bhjd->bhij", &["x", "x"], "y")])
+            .opset(17)
+            .check("Einsum x·xᵀ", &x);
     }
 
     #[test]
@@ -220,48 +214,26 @@ mod tests {
         let x = uniform(&[1, 3, 4], -1.0, 1.0, 6);
         let w = init_f32("w", &[4, 5], 7, -1.0, 1.0);
         // i only in x and not in the output: the gradient is broadcast along it.
-        check_op(
-            "Einsum bij,jk->bk",
-            vec![einsum("bij,jk->bk", &["x", "w"], "y")],
-            vec![w.clone()],
-            &x,
-            17,
-            &Fd::default(),
-        );
-        check_op(
-            "Einsum bij->bj",
-            vec![einsum("bij->bj", &["x"], "y")],
-            vec![],
-            &x,
-            17,
-            &Fd::default(),
-        );
-        check_op(
-            "Einsum b i j -> b j i (spaces, transpose)",
-            vec![einsum("b i j -> b j i", &["x"], "y")],
-            vec![],
-            &x,
-            17,
-            &Fd::default(),
-        );
+        graph_case(vec![einsum("bij,jk->bk", &["x", "w"], "y")])
+            .inits(vec![w.clone()])
+            .opset(17)
+            .check("Einsum bij,jk->bk", &x);
+        graph_case(vec![einsum("bij->bj", &["x"], "y")])
+            .opset(17)
+            .check("Einsum bij->bj", &x);
+        graph_case(vec![einsum("b i j -> b j i", &["x"], "y")])
+            .opset(17)
+            .check("Einsum b i j -> b j i (spaces, transpose)", &x);
         // Implicit output: letters used once, sorted: "bij,jk" → "bik".
-        check_op(
-            "Einsum implicit bij,jk",
-            vec![einsum("bij,jk", &["x", "w"], "y")],
-            vec![w.clone()],
-            &x,
-            17,
-            &Fd::default(),
-        );
+        graph_case(vec![einsum("bij,jk", &["x", "w"], "y")])
+            .inits(vec![w.clone()])
+            .opset(17)
+            .check("Einsum implicit bij,jk", &x);
         // The constant first, upper-case letters, output order permuted.
-        check_op(
-            "Einsum JK,BIJ->BKI",
-            vec![einsum("JK,BIJ->BKI", &["w", "x"], "y")],
-            vec![w],
-            &x,
-            17,
-            &Fd::default(),
-        );
+        graph_case(vec![einsum("JK,BIJ->BKI", &["w", "x"], "y")])
+            .inits(vec![w])
+            .opset(17)
+            .check("Einsum JK,BIJ->BKI", &x);
     }
 
     #[test]

@@ -2,16 +2,11 @@
 //! `∂B' = α·A'ᵀ·g`, written as Gemms with the transposes folded into their flags, and
 //! `∂C = β·g` summed back to C's shape.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, single};
 use crate::ir::{self, a_float, a_int};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     let g = single(n, gy)?;
     let (a, b) = (&n.input[0], &n.input[1]);
@@ -54,7 +49,7 @@ pub(crate) fn backward(
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_float, a_int, a_ints};
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{Fd, graph_case, init_f32, node, uniform};
 
     #[test]
     fn gemm_all_transposes() {
@@ -78,14 +73,9 @@ mod tests {
                 )];
                 let a = if ta == 1 { "xt" } else { "x" };
                 nodes.push(node("Gemm", &[a, "w", "c"], &["y"], attrs));
-                check_op(
-                    &format!("Gemm tA={ta} tB={tb}"),
-                    nodes,
-                    vec![w, c],
-                    &x,
-                    13,
-                    &Fd::default(),
-                );
+                graph_case(nodes)
+                    .inits(vec![w, c])
+                    .check(&format!("Gemm tA={ta} tB={tb}"), &x);
             }
         }
     }
@@ -111,14 +101,10 @@ mod tests {
                     vec![a_int("transB", tb), a_float("beta", 0.5)],
                 ),
             ];
-            check_op(
-                &format!("Gemm B, C from x, tB={tb}"),
-                nodes,
-                vec![shape],
-                &x,
-                13,
-                &fixed,
-            );
+            graph_case(nodes)
+                .inits(vec![shape])
+                .fd(&fixed)
+                .check(&format!("Gemm B, C from x, tB={tb}"), &x);
         }
     }
 }

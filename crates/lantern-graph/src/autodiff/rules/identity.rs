@@ -3,16 +3,11 @@
 //! input (opset ≥ 12) does not matter in inference; its `training_mode` input must be a
 //! constant false (a random mask has no reproducible gradient: export in eval mode).
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad_if_any, unsupported};
 use crate::ir::{a_int, op};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     if op(n) == "Dropout"
         && let Some(mode) = n.input.get(2).filter(|m| !m.is_empty())
     {
@@ -34,27 +29,20 @@ pub(crate) fn backward(
             }
         }
     }
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    let Some(g) = gy.first().cloned().flatten() else {
-        return Ok(out);
-    };
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    out[0] = Some(if op(n) == "Cast" {
-        let dt = ctx.dtype as i64;
-        ctx.node("Cast", &[&g], vec![a_int("to", dt)])
-    } else {
-        g
-    });
-    Ok(out)
+    data_grad_if_any(ctx, n, gy, |ctx, _, g| {
+        Ok(if op(n) == "Cast" {
+            let dt = ctx.dtype as i64;
+            ctx.node("Cast", &[g], vec![a_int("to", dt)])
+        } else {
+            g.to_string()
+        })
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_float, a_int, tensor_f32};
-    use crate::testing::{Fd, check_op, model, node, uniform};
+    use crate::testing::{graph_case, model, node, uniform};
     use crate::{GradientSpec, GraphError, TensorShapes, build_gradient_graph};
     use std::collections::HashMap;
 
@@ -67,35 +55,26 @@ mod tests {
             node("Cast", &["b"], &["c"], vec![a_int("to", 11)]),
             node("Cast", &["c"], &["y"], vec![a_int("to", 1)]),
         ];
-        check_op(
-            "Identity/Dropout/Cast",
-            nodes,
-            vec![],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes).check("Identity/Dropout/Cast", &x);
         let nodes = vec![node(
             "Dropout",
             &["x"],
             &["y", "m"],
             vec![a_float("ratio", 0.3)],
         )];
-        check_op("Dropout opset 9", nodes, vec![], &x, 9, &Fd::default());
+        graph_case(nodes).opset(9).check("Dropout opset 9", &x);
         // Opset 12+: ratio and training_mode inputs, inference form.
         let inits = vec![tensor_f32("ratio", &[], &[0.5]), tensor_bool("off", false)];
         let nodes = vec![node("Dropout", &["x", "ratio", "off"], &["y"], vec![])];
-        check_op(
-            "Dropout opset 13 inputs",
-            nodes,
-            inits,
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(inits)
+            .check("Dropout opset 13 inputs", &x);
         let nodes = vec![node("Dropout", &["x", "ratio"], &["y", "m"], vec![])];
         let inits = vec![tensor_f32("ratio", &[], &[0.1])];
-        check_op("Dropout ratio only", nodes, inits, &x, 17, &Fd::default());
+        graph_case(nodes)
+            .inits(inits)
+            .opset(17)
+            .check("Dropout ratio only", &x);
     }
 
     fn tensor_bool(name: &str, v: bool) -> crate::proto::TensorProto {

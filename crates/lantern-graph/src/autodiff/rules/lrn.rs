@@ -4,8 +4,7 @@
 //! window contains c (the mirrored window). Both channel-window sums are a 1-D convolution with
 //! a kernel of ones over the channel axis of `x` reshaped to `[N, 1, C, rest]`.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, unsupported};
 use crate::ir::{self, a_ints};
 use crate::proto::NodeProto;
 
@@ -34,50 +33,41 @@ fn channel_window_sum(
     ctx.reshape_like(&c, like)
 }
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let y = &n.output[0];
-    let size = ir::attr_i(n, "size").ok_or_else(|| unsupported(n, "no size"))?;
-    let alpha = ir::attr_f(n, "alpha").unwrap_or(1e-4) as f64;
-    let beta = ir::attr_f(n, "beta").unwrap_or(0.75) as f64;
-    let bias = ir::attr_f(n, "bias").unwrap_or(1.0) as f64;
-    let xs = ctx.shape(x)?;
-    if xs.len() < 3 {
-        return Err(unsupported(n, "input of rank < 3"));
-    }
-    let channels = xs[1];
-    let lo = (size - 1) / 2;
-    let hi = size - 1 - lo;
-    let x2 = ctx.mul(x, x);
-    let s = channel_window_sum(ctx, &x2, x, channels, size, lo, hi);
-    let sa = ctx.scale(&s, alpha / size as f64);
-    let b = ctx.scalar(bias);
-    let d = ctx.add(&sa, &b);
-    let mb = ctx.scalar(-beta);
-    let dp = ctx.node("Pow", &[&d, &mb], vec![]);
-    let first = ctx.mul(&g, &dp);
-    let gy_ = ctx.mul(&g, y);
-    let u = ctx.div(&gy_, &d);
-    let t = channel_window_sum(ctx, &u, x, channels, size, hi, lo);
-    let xt = ctx.mul(x, &t);
-    let second = ctx.scale(&xt, 2.0 * alpha * beta / size as f64);
-    out[0] = Some(ctx.sub(&first, &second));
-    Ok(out)
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let y = &n.output[0];
+        let size = ir::attr_i(n, "size").ok_or_else(|| unsupported(n, "no size"))?;
+        let alpha = ir::attr_f(n, "alpha").unwrap_or(1e-4) as f64;
+        let beta = ir::attr_f(n, "beta").unwrap_or(0.75) as f64;
+        let bias = ir::attr_f(n, "bias").unwrap_or(1.0) as f64;
+        let xs = ctx.shape(x)?;
+        if xs.len() < 3 {
+            return Err(unsupported(n, "input of rank < 3"));
+        }
+        let channels = xs[1];
+        let lo = (size - 1) / 2;
+        let hi = size - 1 - lo;
+        let x2 = ctx.mul(x, x);
+        let s = channel_window_sum(ctx, &x2, x, channels, size, lo, hi);
+        let sa = ctx.scale(&s, alpha / size as f64);
+        let b = ctx.scalar(bias);
+        let d = ctx.add(&sa, &b);
+        let mb = ctx.scalar(-beta);
+        let dp = ctx.node("Pow", &[&d, &mb], vec![]);
+        let first = ctx.mul(g, &dp);
+        let gy_ = ctx.mul(g, y);
+        let u = ctx.div(&gy_, &d);
+        let t = channel_window_sum(ctx, &u, x, channels, size, hi, lo);
+        let xt = ctx.mul(x, &t);
+        let second = ctx.scale(&xt, 2.0 * alpha * beta / size as f64);
+        Ok(ctx.sub(&first, &second))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_float, a_int};
-    use crate::testing::{Fd, check_op, node, uniform};
+    use crate::testing::{op_case, uniform};
 
     #[test]
     fn lrn_odd_and_even_windows() {
@@ -91,14 +81,7 @@ mod tests {
                 a_float("beta", 0.75),
                 a_float("bias", 1.5),
             ];
-            check_op(
-                &format!("LRN size {size}"),
-                vec![node("LRN", &["x"], &["y"], attrs)],
-                vec![],
-                &x,
-                13,
-                &Fd::default(),
-            );
+            op_case("LRN", &["x"], attrs).check(&format!("LRN size {size}"), &x);
         }
         let attrs = vec![
             a_int("size", 5),
@@ -106,13 +89,8 @@ mod tests {
             a_float("beta", 0.75),
             a_float("bias", 1.0),
         ];
-        check_op(
-            "LRN AlexNet constants",
-            vec![node("LRN", &["x"], &["y"], attrs)],
-            vec![],
-            &x,
-            9,
-            &Fd::default(),
-        );
+        op_case("LRN", &["x"], attrs)
+            .opset(9)
+            .check("LRN AlexNet constants", &x);
     }
 }

@@ -2,7 +2,7 @@
 //! over broadcast batch axes; a 1-D operand is treated as a row (A) or column (B) matrix.
 
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, single};
 use crate::ir::a_ints;
 use crate::proto::NodeProto;
 
@@ -12,11 +12,7 @@ fn swap_last2(ctx: &mut Ctx, x: &str, rank: usize) -> String {
     ctx.node("Transpose", &[x], vec![a_ints("perm", &perm)])
 }
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     let g = single(n, gy)?;
     let (a, b) = (n.input[0].clone(), n.input[1].clone());
@@ -104,38 +100,23 @@ fn reduce_to(ctx: &mut Ctx, p: &str, x: &str) -> Result<String, GraphError> {
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, op_case, uniform};
 
     #[test]
     fn matmul_2d_and_batched() {
         let x = uniform(&[1, 4], -1.0, 1.0, 1);
         let w = init_f32("w", &[4, 3], 2, -1.0, 1.0);
-        check_op(
-            "MatMul [1,4]x[4,3]",
-            vec![node("MatMul", &["x", "w"], &["y"], vec![])],
-            vec![w.clone()],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        op_case("MatMul", &["x", "w"], vec![])
+            .inits(vec![w.clone()])
+            .check("MatMul [1,4]x[4,3]", &x);
         let x3 = uniform(&[1, 2, 5, 4], -1.0, 1.0, 3);
-        check_op(
-            "MatMul batched x const",
-            vec![node("MatMul", &["x", "w"], &["y"], vec![])],
-            vec![w],
-            &x3,
-            13,
-            &Fd::default(),
-        );
+        op_case("MatMul", &["x", "w"], vec![])
+            .inits(vec![w])
+            .check("MatMul batched x const", &x3);
         let wl = init_f32("wl", &[3, 5], 4, -1.0, 1.0);
-        check_op(
-            "MatMul const x batched",
-            vec![node("MatMul", &["wl", "x"], &["y"], vec![])],
-            vec![wl],
-            &x3,
-            13,
-            &Fd::default(),
-        );
+        op_case("MatMul", &["wl", "x"], vec![])
+            .inits(vec![wl])
+            .check("MatMul const x batched", &x3);
         // Attention-like: both operands depend on x.
         let t = node(
             "Transpose",
@@ -143,14 +124,7 @@ mod tests {
             &["xt"],
             vec![a_ints("perm", &[0, 1, 3, 2])],
         );
-        check_op(
-            "MatMul x·xᵀ",
-            vec![t, node("MatMul", &["x", "xt"], &["y"], vec![])],
-            vec![],
-            &x3,
-            13,
-            &Fd::default(),
-        );
+        graph_case(vec![t, node("MatMul", &["x", "xt"], &["y"], vec![])]).check("MatMul x·xᵀ", &x3);
     }
 
     #[test]
@@ -176,7 +150,10 @@ mod tests {
             node("Softmax", &["s"], &["a"], vec![a_int("axis", -1)]),
             node("MatMul", &["a", "v"], &["y"], vec![]),
         ];
-        check_op("MatMul attention", nodes, inits, &x, 17, &Fd::default());
+        graph_case(nodes)
+            .inits(inits)
+            .opset(17)
+            .check("MatMul attention", &x);
         // Kᵀ shared by every head ([N, 1, d, T], broadcast over the heads of Q), both active.
         let nodes = vec![
             node("ReduceMean", &["x", "h"], &["k1"], vec![]),
@@ -188,36 +165,22 @@ mod tests {
             ),
             node("MatMul", &["x", "kt"], &["y"], vec![]),
         ];
-        check_op(
-            "MatMul [N,2,5,4]·[N,1,4,5]",
-            nodes,
-            vec![tensor_i64("h", &[1], &[1])],
-            &x,
-            18,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![tensor_i64("h", &[1], &[1])])
+            .opset(18)
+            .check("MatMul [N,2,5,4]·[N,1,4,5]", &x);
     }
 
     #[test]
     fn matmul_vectors() {
         let x = uniform(&[1, 2, 4], -1.0, 1.0, 1);
         let v = init_f32("v", &[4], 2, -1.0, 1.0);
-        check_op(
-            "MatMul x·v",
-            vec![node("MatMul", &["x", "v"], &["y"], vec![])],
-            vec![v.clone()],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        op_case("MatMul", &["x", "v"], vec![])
+            .inits(vec![v.clone()])
+            .check("MatMul x·v", &x);
         let u = init_f32("u", &[2], 3, -1.0, 1.0);
-        check_op(
-            "MatMul u·x",
-            vec![node("MatMul", &["u", "x"], &["y"], vec![])],
-            vec![u],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        op_case("MatMul", &["u", "x"], vec![])
+            .inits(vec![u])
+            .check("MatMul u·x", &x);
     }
 }

@@ -23,12 +23,11 @@ pub(crate) mod softmax;
 pub(crate) mod unary;
 pub(crate) mod where_op;
 
-use super::ctx::{Ctx, Grads};
-use crate::GraphError;
+use super::ctx::{Ctx, RuleResult};
 use crate::proto::NodeProto;
 
 /// A reverse-mode rule.
-pub(crate) type Rule = fn(&mut Ctx, &NodeProto, &[Option<String>]) -> Result<Grads, GraphError>;
+pub(crate) type Rule = fn(&mut Ctx, &NodeProto, &[Option<String>]) -> RuleResult;
 
 const RULES: &[(&str, Rule)] = &[
     ("Abs", unary::backward),

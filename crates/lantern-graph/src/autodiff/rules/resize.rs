@@ -11,7 +11,7 @@
 //! constants, so the runtime folds them once at session start; nothing depends on the batch.
 
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, require_no_grad, single, unsupported};
 use crate::ir::{self, a_ints};
 use crate::proto::NodeProto;
 
@@ -22,11 +22,7 @@ enum Target {
     Size(i64),
 }
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1, 2, 3], "roi/scales/sizes")?;
     let mut out = no_grads(n);
     let x = &n.input[0];
@@ -166,7 +162,7 @@ fn interpolation_matrix(
 mod tests {
     use crate::ir::{a_float, a_int, a_ints, a_string, tensor_f32, tensor_i64};
     use crate::proto::AttributeProto;
-    use crate::testing::{Fd, check_op, node, uniform};
+    use crate::testing::{graph_case, node, uniform};
 
     fn x() -> ndarray::ArrayD<f32> {
         uniform(&[1, 2, 5, 6], -1.0, 1.0, 1)
@@ -179,7 +175,10 @@ mod tests {
             node("Resize", &["x", "", "s"], &["r"], attrs),
             node("Sigmoid", &["r"], &["y"], vec![]),
         ];
-        check_op(what, nodes, vec![s], &x(), opset, &Fd::default());
+        graph_case(nodes)
+            .inits(vec![s])
+            .opset(opset)
+            .check(what, &x());
     }
 
     fn modes(mode: &str, ctm: &str) -> Vec<AttributeProto> {
@@ -282,14 +281,9 @@ mod tests {
                 node("Resize", &["x", "", "", "sizes"], &["r"], modes(mode, ctm)),
                 node("Sigmoid", &["r"], &["y"], vec![]),
             ];
-            check_op(
-                &format!("Resize {mode} {ctm}, run-time sizes"),
-                nodes,
-                inits.clone(),
-                &x(),
-                13,
-                &Fd::default(),
-            );
+            graph_case(nodes)
+                .inits(inits.clone())
+                .check(&format!("Resize {mode} {ctm}, run-time sizes"), &x());
         }
         // The dynamo exporter's form: constant sizes for the spatial axes only (opset 18).
         let mut attrs = modes("linear", "half_pixel");
@@ -299,14 +293,10 @@ mod tests {
             node("Resize", &["x", "", "", "sizes"], &["r"], attrs),
             node("Sigmoid", &["r"], &["y"], vec![]),
         ];
-        check_op(
-            "Resize linear, sizes with axes",
-            nodes,
-            vec![sizes],
-            &x(),
-            18,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![sizes])
+            .opset(18)
+            .check("Resize linear, sizes with axes", &x());
         // Nearest along the channels too (any axis but the batch).
         check_scales(
             "Resize nearest on channels",

@@ -2,62 +2,48 @@
 //! (0 at 0, as torch), Reciprocal `−g·y²`, Erf `g·(2/√π)·exp(−x²)`, and Pow in either operand
 //! (see [`pow`]).
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, no_grads, single, unsupported};
 use crate::ir::{a_int, op};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let y = &n.output[0];
-    out[0] = Some(match op(n) {
-        "Neg" => ctx.neg(&g),
-        "Exp" => ctx.mul(&g, y),
-        "Log" => ctx.div(&g, x),
-        "Sqrt" => {
-            let h = ctx.scale(&g, 0.5);
-            ctx.div(&h, y)
-        }
-        "Abs" => {
-            let s = ctx.node("Sign", &[x], vec![]);
-            ctx.mul(&g, &s)
-        }
-        "Reciprocal" => {
-            let y2 = ctx.mul(y, y);
-            let t = ctx.mul(&g, &y2);
-            ctx.neg(&t)
-        }
-        "Erf" => {
-            // (2/√π)·exp(−x²) as exp(ln(2/√π) − x²): no separate scaling node.
-            let x2 = ctx.mul(x, x);
-            let ln_k = ctx.scalar((2.0 / std::f64::consts::PI.sqrt()).ln());
-            let m = ctx.sub(&ln_k, &x2);
-            let e = ctx.node("Exp", &[&m], vec![]);
-            ctx.mul(&g, &e)
-        }
-        other => return Err(unsupported(n, &format!("no unary rule for {other}"))),
-    });
-    Ok(out)
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let y = &n.output[0];
+        Ok(match op(n) {
+            "Neg" => ctx.neg(g),
+            "Exp" => ctx.mul(g, y),
+            "Log" => ctx.div(g, x),
+            "Sqrt" => {
+                let h = ctx.scale(g, 0.5);
+                ctx.div(&h, y)
+            }
+            "Abs" => {
+                let s = ctx.node("Sign", &[x], vec![]);
+                ctx.mul(g, &s)
+            }
+            "Reciprocal" => {
+                let y2 = ctx.mul(y, y);
+                let t = ctx.mul(g, &y2);
+                ctx.neg(&t)
+            }
+            "Erf" => {
+                // (2/√π)·exp(−x²) as exp(ln(2/√π) − x²): no separate scaling node.
+                let x2 = ctx.mul(x, x);
+                let ln_k = ctx.scalar((2.0 / std::f64::consts::PI.sqrt()).ln());
+                let m = ctx.sub(&ln_k, &x2);
+                let e = ctx.node("Exp", &[&m], vec![]);
+                ctx.mul(g, &e)
+            }
+            other => return Err(unsupported(n, &format!("no unary rule for {other}"))),
+        })
+    })
 }
 
 /// Pow(x, p), PyTorch's `pow_backward` for either operand:
 /// base `∂x = g·p·x^(p−1)`, and 0 where p = 0 (torch's mask: `0·x^(−1)` would be NaN at x = 0);
 /// exponent `∂p = g·y·ln x`, and 0 where x = 0 and p ≥ 0. Each is summed back to its operand's
 /// shape. A constant scalar exponent 2 (the variance in decomposed normalisations) is `2·g·x`.
-pub(crate) fn pow(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn pow(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     let (x, p) = (&n.input[0], &n.input[1]);
     if !ctx.needs_grad(x) && !ctx.needs_grad(p) {
@@ -104,7 +90,7 @@ pub(crate) fn pow(
 #[cfg(test)]
 mod tests {
     use crate::ir::{tensor_f32, tensor_i64};
-    use crate::testing::{Fd, check_op, grad_of, model, node, uniform, uniform_away_from};
+    use crate::testing::{grad_of, graph_case, model, node, op_case, uniform, uniform_away_from};
 
     #[test]
     fn unary_functions() {
@@ -119,33 +105,16 @@ mod tests {
             ("Reciprocal", &pos),
             ("Erf", &any),
         ] {
-            check_op(
-                op,
-                vec![node(op, &["x"], &["y"], vec![])],
-                vec![],
-                x,
-                13,
-                &Fd::default(),
-            );
+            op_case(op, &["x"], vec![]).check(op, x);
         }
         let p = tensor_f32("p", &[], &[3.0]);
-        check_op(
-            "Pow x^3",
-            vec![node("Pow", &["x", "p"], &["y"], vec![])],
-            vec![p],
-            &any,
-            13,
-            &Fd::default(),
-        );
+        op_case("Pow", &["x", "p"], vec![])
+            .inits(vec![p])
+            .check("Pow x^3", &any);
         let p = tensor_f32("p", &[3], &[0.5, 2.0, 1.5]);
-        check_op(
-            "Pow broadcast",
-            vec![node("Pow", &["x", "p"], &["y"], vec![])],
-            vec![p],
-            &pos,
-            13,
-            &Fd::default(),
-        );
+        op_case("Pow", &["x", "p"], vec![])
+            .inits(vec![p])
+            .check("Pow broadcast", &pos);
     }
 
     #[test]
@@ -157,54 +126,28 @@ mod tests {
             ("Pow x^0.5", 0.5, &pos),
             ("Pow x^-1", -1.0, &pos),
         ] {
-            check_op(
-                what,
-                vec![node("Pow", &["x", "p"], &["y"], vec![])],
-                vec![tensor_f32("p", &[], &[p])],
-                x,
-                13,
-                &Fd::default(),
-            );
+            op_case("Pow", &["x", "p"], vec![])
+                .inits(vec![tensor_f32("p", &[], &[p])])
+                .check(what, x);
         }
         // An integer exponent (T1 = int64).
-        check_op(
-            "Pow x^int64 3",
-            vec![node("Pow", &["x", "p"], &["y"], vec![])],
-            vec![tensor_i64("p", &[], &[3])],
-            &any,
-            13,
-            &Fd::default(),
-        );
+        op_case("Pow", &["x", "p"], vec![])
+            .inits(vec![tensor_i64("p", &[], &[3])])
+            .check("Pow x^int64 3", &any);
         // The exponent depends on the image: c^x, and x^x with both operands active.
-        check_op(
-            "Pow c^x",
-            vec![node("Pow", &["c", "x"], &["y"], vec![])],
-            vec![tensor_f32("c", &[3], &[0.5, 1.5, 2.5])],
-            &any,
-            13,
-            &Fd::default(),
-        );
-        check_op(
-            "Pow x^x",
-            vec![node("Pow", &["x", "x"], &["y"], vec![])],
-            vec![],
-            &pos,
-            13,
-            &Fd::default(),
-        );
+        op_case("Pow", &["c", "x"], vec![])
+            .inits(vec![tensor_f32("c", &[3], &[0.5, 1.5, 2.5])])
+            .check("Pow c^x", &any);
+        op_case("Pow", &["x", "x"], vec![]).check("Pow x^x", &pos);
         // x^GAP(x): the exponent broadcast, summed back.
         let nodes = vec![
             node("ReduceMean", &["x", "ax"], &["m"], vec![]),
             node("Pow", &["x", "m"], &["y"], vec![]),
         ];
-        check_op(
-            "Pow x^mean(x)",
-            nodes,
-            vec![tensor_i64("ax", &[1], &[2])],
-            &pos,
-            18,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![tensor_i64("ax", &[1], &[2])])
+            .opset(18)
+            .check("Pow x^mean(x)", &pos);
     }
 
     #[test]
@@ -263,7 +206,10 @@ mod tests {
             node("Mul", &["xh", "w"], &["s"], vec![]),
             node("Add", &["s", "b"], &["y"], vec![]),
         ];
-        check_op("LayerNorm decomposed", nodes, inits, &x, 18, &Fd::default());
+        graph_case(nodes)
+            .inits(inits)
+            .opset(18)
+            .check("LayerNorm decomposed", &x);
     }
 
     #[test]
@@ -282,6 +228,6 @@ mod tests {
             node("Mul", &["c", "half"], &["y"], vec![]),
         ];
         let x = uniform(&[1, 2, 4], -3.0, 3.0, 3);
-        check_op("GELU", nodes, inits, &x, 13, &Fd::default());
+        graph_case(nodes).inits(inits).check("GELU", &x);
     }
 }

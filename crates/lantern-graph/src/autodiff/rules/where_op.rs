@@ -1,15 +1,10 @@
 //! Where(cond, a, b): `Where(cond, g, 0)` to a and `Where(cond, 0, g)` to b, each summed back to
 //! its operand's shape; the condition carries no gradient.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, single};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     let g = single(n, gy)?;
     let y = &n.output[0];
@@ -29,7 +24,7 @@ pub(crate) fn backward(
 #[cfg(test)]
 mod tests {
     use crate::ir::tensor_f32;
-    use crate::testing::{Fd, check_op, init_f32, node, uniform_away_from};
+    use crate::testing::{graph_case, init_f32, node, uniform_away_from};
 
     #[test]
     fn where_routes_by_condition() {
@@ -45,6 +40,6 @@ mod tests {
             node("Where", &["m", "c", "x"], &["w2"], vec![]),
             node("Add", &["w1", "w2"], &["y"], vec![]),
         ];
-        check_op("Where", nodes, inits, &x, 13, &Fd::default());
+        graph_case(nodes).inits(inits).check("Where", &x);
     }
 }

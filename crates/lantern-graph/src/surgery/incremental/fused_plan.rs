@@ -2,6 +2,7 @@
 //! chain of segments from cut tensor to cut tensor, each recomputing everything between its ends
 //! (see [`crate::surgery::fused`]).
 
+use super::Planning;
 use super::approximate::threshold;
 use super::exits::{choose_exits, finish, suffix_model};
 use super::{
@@ -11,7 +12,7 @@ use crate::GraphError;
 use crate::inspect::TensorShapes;
 use crate::ir;
 use crate::proto::ModelProto;
-use crate::surgery::cost::{PlanOptions, node_macs};
+use crate::surgery::cost::node_macs;
 use crate::surgery::cut::{GraphIndex, float_value_info};
 use crate::surgery::fused::{Fused, fuse};
 use crate::surgery::receptive::{NodeRule, Rect, WindowMap, spatial_shape};
@@ -82,17 +83,17 @@ pub(super) struct FusedPlan {
 
 /// The cheapest chain of fused segments from the image through cut tensors, with per-window
 /// exits; `None` when no chain fuses.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn plan_fused(
-    ix: &GraphIndex,
-    shapes: &TensorShapes,
-    rules: &HashMap<usize, Result<NodeRule, String>>,
-    cuts: &[String],
-    exit_cost: &[f64],
-    windows: &[Rect],
-    input_shape: [i64; 4],
-    options: &PlanOptions,
-) -> Option<FusedPlan> {
+pub(super) fn plan_fused(p: &Planning) -> Option<FusedPlan> {
+    let Planning {
+        ix,
+        shapes,
+        rules,
+        cuts,
+        exit_cost,
+        windows,
+        input_shape,
+        options,
+    } = *p;
     // Fused segments with more boundaries between their ends than this are not tried.
     const SPAN: usize = 16;
     let last = cuts.last()?;

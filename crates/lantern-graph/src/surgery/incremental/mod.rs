@@ -195,6 +195,20 @@ impl IncrementalGraph {
     }
 }
 
+/// What both planners ([`plan_per_op`], [`plan_fused`]) read: the graph's index, its shapes, each
+/// active node's receptive-field rule, the cut tensors with each one's exit cost, the windows,
+/// the input shape and the options.
+struct Planning<'a> {
+    ix: &'a GraphIndex<'a>,
+    shapes: &'a TensorShapes,
+    rules: &'a HashMap<usize, Result<NodeRule, String>>,
+    cuts: &'a [String],
+    exit_cost: &'a [f64],
+    windows: &'a [Rect],
+    input_shape: [i64; 4],
+    options: &'a PlanOptions,
+}
+
 /// The outcome of planning.
 #[derive(Debug, Clone)]
 pub struct IncrementalPlan {
@@ -269,28 +283,20 @@ pub fn plan_incremental(
         ));
     }
     let exit_cost = exit_costs(&ix, shapes, &cuts, options);
-    let per_op = plan_per_op(
-        &ix,
+    let planning = Planning {
+        ix: &ix,
         shapes,
-        &rules,
-        &cuts,
-        &exit_cost,
+        rules: &rules,
+        cuts: &cuts,
+        exit_cost: &exit_cost,
         windows,
         input_shape,
         options,
-    );
+    };
+    let per_op = plan_per_op(&planning);
     let n = windows.len() as f64;
     let candidates = per_op.candidates(&cuts, n * full_cost);
-    let fused = plan_fused(
-        &ix,
-        shapes,
-        &rules,
-        &cuts,
-        &exit_cost,
-        windows,
-        input_shape,
-        options,
-    );
+    let fused = plan_fused(&planning);
     let use_fused = match options.segmentation {
         Segmentation::Auto => fused.as_ref().is_some_and(|f| f.total < per_op.total),
         Segmentation::PerOp => false,

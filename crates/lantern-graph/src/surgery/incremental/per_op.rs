@@ -1,6 +1,7 @@
 //! The per-op segmentation ([`Segmentation::PerOp`](super::Segmentation::PerOp)): each window
 //! op starts a segment, the pointwise ops after it join it.
 
+use super::Planning;
 use super::approximate::threshold;
 use super::exits::{choose_exits, finish, suffix_model};
 use super::{
@@ -68,17 +69,17 @@ impl PerOpPlan {
 }
 
 /// Segments the prefix up to the last cut per op and prices every window at every exit.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn plan_per_op(
-    ix: &GraphIndex,
-    shapes: &TensorShapes,
-    rules: &HashMap<usize, Result<NodeRule, String>>,
-    cuts: &[String],
-    exit_cost: &[f64],
-    windows: &[Rect],
-    input_shape: [i64; 4],
-    options: &PlanOptions,
-) -> PerOpPlan {
+pub(super) fn plan_per_op(p: &Planning) -> PerOpPlan {
+    let Planning {
+        ix,
+        shapes,
+        rules,
+        cuts,
+        exit_cost,
+        windows,
+        input_shape,
+        options,
+    } = *p;
     let last = cuts.last().expect("at least one cut");
     let prefix = ix.active_ancestors(last);
     let (drafts, seg_of) = segments(ix, shapes, rules, &prefix, options);

@@ -21,17 +21,12 @@
 //! `Relu(g) · [min < x < max]` (Captum's guided hook on ReLU6), deconvnet = `Relu(g)`.
 //! Without that, guided backprop on MobileNetV2 (no Relu at all) would be the plain gradient.
 
-use crate::GraphError;
 use crate::autodiff::ReluRule;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, require_no_grad, single};
 use crate::proto::NodeProto;
 use crate::proto::tensor_proto::DataType;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1, 2], "bounds")?;
     let mut out = no_grads(n);
     let x = &n.input[0];
@@ -115,7 +110,7 @@ fn inner_bounds(ctx: &Ctx, lo: &str, hi: &str) -> Option<(f64, f64)> {
 mod tests {
     use crate::ReluRule;
     use crate::ir::{a_float, tensor_f32};
-    use crate::testing::{Fd, check_op, grad_of, model, node, uniform_away_from};
+    use crate::testing::{grad_of, model, node, op_case, uniform_away_from};
     use ndarray::{ArrayD, IxDyn};
 
     fn bounds(min: f32, max: f32) -> Vec<crate::proto::TensorProto> {
@@ -125,40 +120,20 @@ mod tests {
     #[test]
     fn clip_inputs_and_attributes_match_finite_differences() {
         let x = uniform_away_from(&[1, 3, 4, 4], -2.0, 8.0, &[0.0, 6.0, -1.0, 1.0], 0.05, 2);
-        check_op(
-            "Clip 0..6",
-            vec![node("Clip", &["x", "lo", "hi"], &["y"], vec![])],
-            bounds(0.0, 6.0),
-            &x,
-            13,
-            &Fd::default(),
-        );
-        check_op(
-            "Clip max only",
-            vec![node("Clip", &["x", "", "hi"], &["y"], vec![])],
-            bounds(0.0, 6.0),
-            &x,
-            13,
-            &Fd::default(),
-        );
-        check_op(
-            "Clip min only",
-            vec![node("Clip", &["x", "lo"], &["y"], vec![])],
-            bounds(0.0, 6.0),
-            &x,
-            13,
-            &Fd::default(),
-        );
+        op_case("Clip", &["x", "lo", "hi"], vec![])
+            .inits(bounds(0.0, 6.0))
+            .check("Clip 0..6", &x);
+        op_case("Clip", &["x", "", "hi"], vec![])
+            .inits(bounds(0.0, 6.0))
+            .check("Clip max only", &x);
+        op_case("Clip", &["x", "lo"], vec![])
+            .inits(bounds(0.0, 6.0))
+            .check("Clip min only", &x);
         // Opset 9: bounds are attributes (upgraded to inputs).
         let attrs = vec![a_float("min", -1.0), a_float("max", 1.0)];
-        check_op(
-            "Clip attrs (opset 9)",
-            vec![node("Clip", &["x"], &["y"], attrs)],
-            vec![],
-            &x,
-            9,
-            &Fd::default(),
-        );
+        op_case("Clip", &["x"], attrs)
+            .opset(9)
+            .check("Clip attrs (opset 9)", &x);
     }
 
     #[test]

@@ -5,55 +5,38 @@
 //! The mask reads the output: `y = relu(x) > 0` exactly when `x > 0` (NaN fails both), and with
 //! the pre-activation unread ONNX Runtime keeps its Conv+Relu fusion in the forward part.
 
-use crate::GraphError;
 use crate::autodiff::ReluRule;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let y = &n.output[0];
-    out[0] = Some(match ctx.relu_rule {
-        ReluRule::Plain => {
-            let m = ctx.gt(y, 0.0);
-            ctx.mask(&m, &g)
-        }
-        ReluRule::Guided => {
-            let m = ctx.gt(y, 0.0);
-            let pos = ctx.node("Relu", &[&g], vec![]);
-            ctx.mask(&m, &pos)
-        }
-        ReluRule::Deconvnet => ctx.node("Relu", &[&g], vec![]),
-    });
-    Ok(out)
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
+    data_grad(ctx, n, gy, |ctx, _, g| {
+        let y = &n.output[0];
+        Ok(match ctx.relu_rule {
+            ReluRule::Plain => {
+                let m = ctx.gt(y, 0.0);
+                ctx.mask(&m, g)
+            }
+            ReluRule::Guided => {
+                let m = ctx.gt(y, 0.0);
+                let pos = ctx.node("Relu", &[g], vec![]);
+                ctx.mask(&m, &pos)
+            }
+            ReluRule::Deconvnet => ctx.node("Relu", &[g], vec![]),
+        })
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::ReluRule;
-    use crate::testing::{Fd, check_op, grad_of, model, node, uniform_away_from};
+    use crate::testing::{grad_of, model, node, op_case, uniform_away_from};
     use ndarray::{ArrayD, IxDyn};
 
     #[test]
     fn relu_matches_finite_differences() {
         let x = uniform_away_from(&[1, 2, 5, 5], -1.0, 1.0, &[0.0], 0.05, 1);
-        check_op(
-            "Relu",
-            vec![node("Relu", &["x"], &["y"], vec![])],
-            vec![],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        op_case("Relu", &["x"], vec![]).check("Relu", &x);
     }
 
     #[test]

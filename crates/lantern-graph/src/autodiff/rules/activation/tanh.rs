@@ -1,41 +1,25 @@
 //! Tanh: `g · (1 − y²)` with y the forward output.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
-    let mut out = no_grads(n);
-    if !ctx.needs_grad(&n.input[0]) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let y = &n.output[0];
-    let y2 = ctx.mul(y, y);
-    let one = ctx.scalar(1.0);
-    let d = ctx.sub(&one, &y2);
-    out[0] = Some(ctx.mul(&g, &d));
-    Ok(out)
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
+    data_grad(ctx, n, gy, |ctx, _, g| {
+        let y = &n.output[0];
+        let y2 = ctx.mul(y, y);
+        let one = ctx.scalar(1.0);
+        let d = ctx.sub(&one, &y2);
+        Ok(ctx.mul(g, &d))
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{Fd, check_op, node, uniform};
+    use crate::testing::{op_case, uniform};
 
     #[test]
     fn tanh() {
         let x = uniform(&[1, 2, 3, 4], -2.0, 2.0, 3);
-        check_op(
-            "Tanh",
-            vec![node("Tanh", &["x"], &["y"], vec![])],
-            vec![],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        op_case("Tanh", &["x"], vec![]).check("Tanh", &x);
     }
 }

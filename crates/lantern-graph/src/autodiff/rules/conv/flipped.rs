@@ -145,7 +145,7 @@ mod tests {
     use super::flip_transpose;
     use crate::ir::{self, a_int, a_ints, a_string, tensor_f32};
     use crate::proto::{AttributeProto, ModelProto, TensorProto};
-    use crate::testing::{Fd, check_op, init_f32, model, node, probe, run, session, uniform};
+    use crate::testing::{graph_case, init_f32, model, node, probe, run, session, uniform};
     use crate::window::Window;
     use crate::{GradientSpec, build_gradient_graph};
     use ndarray::{ArrayD, IxDyn};
@@ -173,14 +173,9 @@ mod tests {
         let xv = uniform(x, -1.0, 1.0, 3);
         let wt = init_f32("w", w, 11, -0.5, 0.5);
         let conv = node("Conv", &["x", "w"], &["y"], attrs);
-        check_op(
-            name,
-            vec![conv.clone()],
-            vec![wt.clone()],
-            &xv,
-            13,
-            &Fd::default(),
-        );
+        graph_case(vec![conv.clone()])
+            .inits(vec![wt.clone()])
+            .check(name, &xv);
 
         let mut dims: Vec<i64> = x.iter().map(|&d| d as i64).collect();
         dims[0] = -1;
@@ -367,14 +362,9 @@ mod tests {
             ),
         ];
         let inits = vec![init_f32("w0", &[3, 2, 3, 3], 11, -0.5, 0.5)];
-        check_op(
-            "computed weights",
-            nodes.clone(),
-            inits.clone(),
-            &xv,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes.clone())
+            .inits(inits.clone())
+            .check("computed weights", &xv);
         let m = model(nodes, inits, &[("x", &[-1, 2, 5, 5])], &["y"], 13);
         let ops = backward_ops(&grad_graph(&m, &xv));
         assert!(ops.contains(&"ConvTranspose".to_string()), "{ops:?}");
@@ -389,14 +379,9 @@ mod tests {
             node("Conv", &["a", "w"], &["y"], pads()),
         ];
         let inits = vec![init_f32("w", &[2, 2, 3, 3], 11, -0.5, 0.5)];
-        check_op(
-            "shared weights",
-            nodes.clone(),
-            inits.clone(),
-            &xv,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes.clone())
+            .inits(inits.clone())
+            .check("shared weights", &xv);
         let m = model(nodes, inits, &[("x", &[-1, 2, 5, 5])], &["y"], 13);
         let g = grad_graph(&m, &xv);
         let flipped = g

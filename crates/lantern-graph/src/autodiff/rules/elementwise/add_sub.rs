@@ -1,16 +1,11 @@
 //! Add and Sub: the gradient (negated for Sub's second operand) summed back to each operand's
 //! shape.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, single};
 use crate::ir::op;
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     let g = single(n, gy)?;
     let y = &n.output[0];

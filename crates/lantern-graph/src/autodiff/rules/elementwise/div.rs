@@ -1,14 +1,9 @@
 //! Div: `∂/∂a = g / b`, `∂/∂b = −g·y / b` (y = a / b), each summed back to its operand's shape.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, single};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     let g = single(n, gy)?;
     let y = &n.output[0];

@@ -8,7 +8,7 @@ pub(crate) mod sum;
 
 #[cfg(test)]
 pub(crate) mod test_util {
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, op_case, uniform};
 
     /// `y = op(x, c)` and `y = op(c, x)` with a constant `c` of shape `c_shape`, and `y = op(x, x2)`
     /// where x2 = Relu-free second activation derived from x (a Slice-free broadcast: x · 0.5 + 1
@@ -22,51 +22,22 @@ pub(crate) mod test_util {
         let x = uniform(&[1, 3, 4, 5], lo, hi, 21);
         for c_shape in [&[1i64, 3, 4, 5][..], &[3, 1, 1], &[5], &[1, 1, 4, 1], &[]] {
             let c = init_f32("c", c_shape, 22, lo, hi);
-            check_op(
-                &format!("{op}(x, c{c_shape:?})"),
-                vec![node(op, &["x", "c"], &["y"], vec![])],
-                vec![c.clone()],
-                &x,
-                13,
-                &Fd::default(),
-            );
-            check_op(
-                &format!("{op}(c{c_shape:?}, x)"),
-                vec![node(op, &["c", "x"], &["y"], vec![])],
-                vec![c],
-                &x,
-                13,
-                &Fd::default(),
-            );
+            op_case(op, &["x", "c"], vec![])
+                .inits(vec![c.clone()])
+                .check(&format!("{op}(x, c{c_shape:?})"), &x);
+            op_case(op, &["c", "x"], vec![])
+                .inits(vec![c])
+                .check(&format!("{op}(c{c_shape:?}, x)"), &x);
         }
         // Both operands depend on x, one broadcast: y = op(x, GAP(x)) and op(GAP(x), x).
         let gap = node("GlobalAveragePool", &["x"], &["p"], vec![]);
-        check_op(
-            &format!("{op}(x, GAP(x))"),
-            vec![gap.clone(), node(op, &["x", "p"], &["y"], vec![])],
-            vec![],
-            &x,
-            13,
-            &Fd::default(),
-        );
-        check_op(
-            &format!("{op}(GAP(x), x)"),
-            vec![gap, node(op, &["p", "x"], &["y"], vec![])],
-            vec![],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(vec![gap.clone(), node(op, &["x", "p"], &["y"], vec![])])
+            .check(&format!("{op}(x, GAP(x))"), &x);
+        graph_case(vec![gap, node(op, &["p", "x"], &["y"], vec![])])
+            .check(&format!("{op}(GAP(x), x)"), &x);
         // The same tensor twice (Sub and Div of x with itself are constant).
         if matches!(op, "Add" | "Mul") {
-            check_op(
-                &format!("{op}(x, x)"),
-                vec![node(op, &["x", "x"], &["y"], vec![])],
-                vec![],
-                &x,
-                13,
-                &Fd::default(),
-            );
+            op_case(op, &["x", "x"], vec![]).check(&format!("{op}(x, x)"), &x);
         }
     }
 }

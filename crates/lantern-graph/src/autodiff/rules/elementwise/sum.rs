@@ -1,16 +1,11 @@
 //! Sum and Mean (variadic, broadcasting): every operand gets the gradient (÷ n for Mean)
 //! summed back to its shape.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, single};
 use crate::ir::op;
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     let g = single(n, gy)?;
     let g = if op(n) == "Mean" {
@@ -29,7 +24,7 @@ pub(crate) fn backward(
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, op_case, uniform};
 
     #[test]
     fn sum_and_mean() {
@@ -41,15 +36,8 @@ mod tests {
                 node(op, &["x", "c", "r", "x"], &["y"], vec![]),
             ];
             let x = crate::testing::uniform_away_from(&[1, 3, 4, 4], -1.0, 1.0, &[0.0], 0.05, 2);
-            check_op(op, nodes, vec![c.clone()], &x, 13, &Fd::default());
+            graph_case(nodes).inits(vec![c.clone()]).check(op, &x);
         }
-        check_op(
-            "Sum of one",
-            vec![node("Sum", &["x"], &["y"], vec![])],
-            vec![],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        op_case("Sum", &["x"], vec![]).check("Sum of one", &x);
     }
 }

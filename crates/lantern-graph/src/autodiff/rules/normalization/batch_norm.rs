@@ -2,16 +2,11 @@
 //! so `∂y/∂x = g · scale/√(var + ε)` broadcast over axis 1. Training mode is refused.
 
 use super::per_channel;
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad, unsupported};
 use crate::ir;
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1, 2, 3, 4], "scale/bias/statistics")?;
     if ir::attr_i(n, "training_mode").unwrap_or(0) != 0 {
         return Err(unsupported(
@@ -19,28 +14,23 @@ pub(crate) fn backward(
             "training_mode = 1 (batch statistics); export the model in eval mode",
         ));
     }
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let eps = ir::attr_f(n, "epsilon").unwrap_or(1e-5) as f64;
-    let rank = ctx.rank(x)?;
-    let (scale, var) = (&n.input[1], &n.input[4]);
-    let e = ctx.scalar(eps);
-    let ve = ctx.add(var, &e);
-    let sd = ctx.node("Sqrt", &[&ve], vec![]);
-    let k = ctx.div(scale, &sd);
-    let k = per_channel(ctx, &k, rank);
-    out[0] = Some(ctx.mul(&g, &k));
-    Ok(out)
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let eps = ir::attr_f(n, "epsilon").unwrap_or(1e-5) as f64;
+        let rank = ctx.rank(x)?;
+        let (scale, var) = (&n.input[1], &n.input[4]);
+        let e = ctx.scalar(eps);
+        let ve = ctx.add(var, &e);
+        let sd = ctx.node("Sqrt", &[&ve], vec![]);
+        let k = ctx.div(scale, &sd);
+        let k = per_channel(ctx, &k, rank);
+        Ok(ctx.mul(g, &k))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::ir::a_float;
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     #[test]
     fn batch_norm_inference() {
@@ -57,16 +47,13 @@ mod tests {
             &["y"],
             vec![a_float("epsilon", 1e-3)],
         );
-        check_op(
-            "BN 4-D",
-            vec![n.clone()],
-            inits.clone(),
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(vec![n.clone()])
+            .inits(inits.clone())
+            .check("BN 4-D", &x);
         let x2 = uniform(&[1, 3], -1.0, 1.0, 3);
-        check_op("BN 2-D", vec![n], inits.clone(), &x2, 13, &Fd::default());
+        graph_case(vec![n])
+            .inits(inits.clone())
+            .check("BN 2-D", &x2);
         let x3 = uniform(&[1, 3, 7], -1.0, 1.0, 4);
         let n = node(
             "BatchNormalization",
@@ -74,6 +61,9 @@ mod tests {
             &["y"],
             vec![],
         );
-        check_op("BN 3-D opset 9", vec![n], inits, &x3, 9, &Fd::default());
+        graph_case(vec![n])
+            .inits(inits)
+            .opset(9)
+            .check("BN 3-D opset 9", &x3);
     }
 }

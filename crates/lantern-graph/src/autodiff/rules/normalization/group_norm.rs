@@ -14,69 +14,59 @@
 //! are recomputed from x.
 
 use super::{per_channel, standardize, standardize_backward};
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad, unsupported};
 use crate::ir;
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1, 2], "scale/bias")?;
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let xs = ctx.shape(x)?;
-    let groups =
-        ir::attr_i(n, "num_groups").ok_or_else(|| unsupported(n, "no num_groups attribute"))?;
-    if xs.len() < 2 || groups <= 0 || xs[1] % groups != 0 {
-        return Err(unsupported(
-            n,
-            &format!("input {xs:?} cannot be split into {groups} groups of channels"),
-        ));
-    }
-    let channels = xs[1];
-    let scale = &n.input[1];
-    let scale_len: i64 = ctx.shape(scale)?.iter().product();
-    let eps = ir::attr_f(n, "epsilon").unwrap_or(1e-5) as f64;
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let xs = ctx.shape(x)?;
+        let groups =
+            ir::attr_i(n, "num_groups").ok_or_else(|| unsupported(n, "no num_groups attribute"))?;
+        if xs.len() < 2 || groups <= 0 || xs[1] % groups != 0 {
+            return Err(unsupported(
+                n,
+                &format!("input {xs:?} cannot be split into {groups} groups of channels"),
+            ));
+        }
+        let channels = xs[1];
+        let scale = &n.input[1];
+        let scale_len: i64 = ctx.shape(scale)?.iter().product();
+        let eps = ir::attr_f(n, "epsilon").unwrap_or(1e-5) as f64;
 
-    let grouped = ctx.ints(&[0, groups, -1]);
-    let xg = ctx.node("Reshape", &[x, &grouped], vec![]);
-    let per_group: i64 = xs[1..].iter().product::<i64>() / groups;
-    ctx.set_shape(&xg, vec![xs[0], groups, per_group]);
-    let axes = [2];
-    let (xhat, r) = standardize(ctx, &xg, &axes, eps)?;
-    let ghat = if scale_len == channels {
-        let s = per_channel(ctx, scale, xs.len());
-        let gs = ctx.mul(&g, &s);
-        ctx.node("Reshape", &[&gs, &grouped], vec![])
-    } else if scale_len == groups {
-        let col = ctx.ints(&[groups, 1]);
-        let s = ctx.node("Reshape", &[scale, &col], vec![]);
-        let gg = ctx.node("Reshape", &[&g, &grouped], vec![]);
-        ctx.mul(&gg, &s)
-    } else {
-        return Err(unsupported(
-            n,
-            &format!(
-                "scale has {scale_len} entries; expected {channels} (per channel, opset 21) or {groups} (per group, opset 18)"
-            ),
-        ));
-    };
-    let dxg = standardize_backward(ctx, &xg, &axes, &ghat, &xhat, &r)?;
-    out[0] = Some(ctx.reshape_like(&dxg, x));
-    Ok(out)
+        let grouped = ctx.ints(&[0, groups, -1]);
+        let xg = ctx.node("Reshape", &[x, &grouped], vec![]);
+        let per_group: i64 = xs[1..].iter().product::<i64>() / groups;
+        ctx.set_shape(&xg, vec![xs[0], groups, per_group]);
+        let axes = [2];
+        let (xhat, r) = standardize(ctx, &xg, &axes, eps)?;
+        let ghat = if scale_len == channels {
+            let s = per_channel(ctx, scale, xs.len());
+            let gs = ctx.mul(g, &s);
+            ctx.node("Reshape", &[&gs, &grouped], vec![])
+        } else if scale_len == groups {
+            let col = ctx.ints(&[groups, 1]);
+            let s = ctx.node("Reshape", &[scale, &col], vec![]);
+            let gg = ctx.node("Reshape", &[g, &grouped], vec![]);
+            ctx.mul(&gg, &s)
+        } else {
+            return Err(unsupported(
+                n,
+                &format!(
+                    "scale has {scale_len} entries; expected {channels} (per channel, opset 21) or {groups} (per group, opset 18)"
+                ),
+            ));
+        };
+        let dxg = standardize_backward(ctx, &xg, &axes, &ghat, &xhat, &r)?;
+        Ok(ctx.reshape_like(&dxg, x))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_float, a_int};
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     fn group_norm(groups: i64) -> crate::proto::NodeProto {
         node(
@@ -95,27 +85,19 @@ mod tests {
             init_f32("b", &[6], 3, -0.5, 0.5),
         ];
         for groups in [1, 2, 3, 6] {
-            check_op(
-                &format!("GroupNorm opset 21, {groups} groups"),
-                vec![group_norm(groups)],
-                inits.clone(),
-                &x,
-                21,
-                &Fd::default(),
-            );
+            graph_case(vec![group_norm(groups)])
+                .inits(inits.clone())
+                .opset(21)
+                .check(&format!("GroupNorm opset 21, {groups} groups"), &x);
         }
         let x3 = uniform(&[1, 4, 5], -2.0, 2.0, 4);
-        check_op(
-            "GroupNorm opset 21, 3-D",
-            vec![group_norm(2)],
-            vec![
+        graph_case(vec![group_norm(2)])
+            .inits(vec![
                 init_f32("s", &[4], 5, 0.5, 1.5),
                 init_f32("b", &[4], 6, -0.5, 0.5),
-            ],
-            &x3,
-            21,
-            &Fd::default(),
-        );
+            ])
+            .opset(21)
+            .check("GroupNorm opset 21, 3-D", &x3);
     }
 
     #[test]
@@ -126,14 +108,10 @@ mod tests {
                 init_f32("s", &[groups], 8, 0.5, 1.5),
                 init_f32("b", &[groups], 9, -0.5, 0.5),
             ];
-            check_op(
-                &format!("GroupNorm opset 18, {groups} groups"),
-                vec![group_norm(groups)],
-                inits,
-                &x,
-                18,
-                &Fd::default(),
-            );
+            graph_case(vec![group_norm(groups)])
+                .inits(inits)
+                .opset(18)
+                .check(&format!("GroupNorm opset 18, {groups} groups"), &x);
         }
     }
 }

@@ -7,43 +7,33 @@
 //! → Reshape → Mul/Add with the per-channel affine, i.e. over a 3-D tensor.
 
 use super::{per_channel, standardize, standardize_backward};
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad, unsupported};
 use crate::ir;
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1, 2], "scale/bias")?;
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let rank = ctx.rank(x)?;
-    if rank < 3 {
-        return Err(unsupported(
-            n,
-            &format!("input of rank {rank}; InstanceNormalization needs [N, C, D1, …]"),
-        ));
-    }
-    let eps = ir::attr_f(n, "epsilon").unwrap_or(1e-5) as f64;
-    let axes: Vec<usize> = (2..rank).collect();
-    let (xhat, r) = standardize(ctx, x, &axes, eps)?;
-    let scale = per_channel(ctx, &n.input[1], rank);
-    let ghat = ctx.mul(&g, &scale);
-    out[0] = Some(standardize_backward(ctx, x, &axes, &ghat, &xhat, &r)?);
-    Ok(out)
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let rank = ctx.rank(x)?;
+        if rank < 3 {
+            return Err(unsupported(
+                n,
+                &format!("input of rank {rank}; InstanceNormalization needs [N, C, D1, …]"),
+            ));
+        }
+        let eps = ir::attr_f(n, "epsilon").unwrap_or(1e-5) as f64;
+        let axes: Vec<usize> = (2..rank).collect();
+        let (xhat, r) = standardize(ctx, x, &axes, eps)?;
+        let scale = per_channel(ctx, &n.input[1], rank);
+        let ghat = ctx.mul(g, &scale);
+        Ok(standardize_backward(ctx, x, &axes, &ghat, &xhat, &r)?)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_float, tensor_f32, tensor_i64};
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     #[test]
     fn instance_norm_images_and_sequences() {
@@ -58,16 +48,15 @@ mod tests {
             vec![a_float("epsilon", 1e-3)],
         );
         let x4 = uniform(&[1, 3, 4, 5], -2.0, 2.0, 3);
-        check_op(
-            "InstanceNorm 4-D",
-            vec![n.clone()],
-            inits.clone(),
-            &x4,
-            17,
-            &Fd::default(),
-        );
+        graph_case(vec![n.clone()])
+            .inits(inits.clone())
+            .opset(17)
+            .check("InstanceNorm 4-D", &x4);
         let x3 = uniform(&[1, 3, 7], -2.0, 2.0, 4);
-        check_op("InstanceNorm 3-D", vec![n], inits, &x3, 18, &Fd::default());
+        graph_case(vec![n])
+            .inits(inits)
+            .opset(18)
+            .check("InstanceNorm 3-D", &x3);
     }
 
     #[test]
@@ -95,13 +84,9 @@ mod tests {
             node("Mul", &["nb", "gamma"], &["sc"], vec![]),
             node("Add", &["sc", "beta"], &["y"], vec![]),
         ];
-        check_op(
-            "GroupNorm via InstanceNorm",
-            nodes,
-            inits,
-            &x,
-            17,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(inits)
+            .opset(17)
+            .check("GroupNorm via InstanceNorm", &x);
     }
 }

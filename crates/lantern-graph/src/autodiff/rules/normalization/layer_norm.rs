@@ -9,17 +9,12 @@
 //! logits is refused. Scale and B are weights (no gradient; refused if they depend on the image).
 
 use super::standardize_backward;
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad, unsupported};
 use crate::ir::{self, a_int};
 use crate::proto::NodeProto;
 use crate::proto::tensor_proto::DataType;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1, 2], "scale/bias")?;
     if gy.iter().skip(1).any(Option::is_some) {
         return Err(unsupported(
@@ -27,49 +22,44 @@ pub(crate) fn backward(
             "its Mean/InvStdDev outputs lead to the logits; only Y is differentiated",
         ));
     }
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let xs = ctx.shape(x)?;
-    let axis = ctx.axis(n, ir::attr_i(n, "axis").unwrap_or(-1), xs.len())?;
-    let axes: Vec<usize> = (axis..xs.len()).collect();
-    let stats_shape: Vec<i64> = xs
-        .iter()
-        .enumerate()
-        .map(|(i, &d)| if i < axis { d } else { 1 })
-        .collect();
-    let stash = ir::attr_i(n, "stash_type").unwrap_or(DataType::Float as i64);
-    let stat = |ctx: &mut Ctx, k: usize, hint: &str| {
-        let name = match n.output.get(k).filter(|o| !o.is_empty()) {
-            Some(o) => o.clone(),
-            None => {
-                let o = ctx.set_forward_output(k, hint);
-                ctx.set_shape(&o, stats_shape.clone());
-                o
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let xs = ctx.shape(x)?;
+        let axis = ctx.axis(n, ir::attr_i(n, "axis").unwrap_or(-1), xs.len())?;
+        let axes: Vec<usize> = (axis..xs.len()).collect();
+        let stats_shape: Vec<i64> = xs
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| if i < axis { d } else { 1 })
+            .collect();
+        let stash = ir::attr_i(n, "stash_type").unwrap_or(DataType::Float as i64);
+        let stat = |ctx: &mut Ctx, k: usize, hint: &str| {
+            let name = match n.output.get(k).filter(|o| !o.is_empty()) {
+                Some(o) => o.clone(),
+                None => {
+                    let o = ctx.set_forward_output(k, hint);
+                    ctx.set_shape(&o, stats_shape.clone());
+                    o
+                }
+            };
+            if stash == ctx.dtype as i64 {
+                name
+            } else {
+                ctx.node("Cast", &[&name], vec![a_int("to", ctx.dtype as i64)])
             }
         };
-        if stash == ctx.dtype as i64 {
-            name
-        } else {
-            ctx.node("Cast", &[&name], vec![a_int("to", ctx.dtype as i64)])
-        }
-    };
-    let mean = stat(ctx, 1, "mean");
-    let r = stat(ctx, 2, "inv_std_dev");
-    let d = ctx.sub(x, &mean);
-    let xhat = ctx.mul(&d, &r);
-    let ghat = ctx.mul(&g, &n.input[1]);
-    out[0] = Some(standardize_backward(ctx, x, &axes, &ghat, &xhat, &r)?);
-    Ok(out)
+        let mean = stat(ctx, 1, "mean");
+        let r = stat(ctx, 2, "inv_std_dev");
+        let d = ctx.sub(x, &mean);
+        let xhat = ctx.mul(&d, &r);
+        let ghat = ctx.mul(g, &n.input[1]);
+        Ok(standardize_backward(ctx, x, &axes, &ghat, &xhat, &r)?)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_float, a_int};
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{Fd, graph_case, init_f32, node, uniform};
 
     fn layer_norm(inputs: &[&str], outputs: &[&str], axis: Option<i64>) -> crate::proto::NodeProto {
         let mut attrs = vec![a_float("epsilon", 1e-3)];
@@ -89,70 +79,51 @@ mod tests {
             init_f32("b", &[6], 3, -0.5, 0.5),
         ];
         for opset in [17, 18] {
-            check_op(
-                &format!("LayerNorm axis default opset {opset}"),
-                vec![layer_norm(&["x", "s", "b"], &["y"], None)],
-                inits.clone(),
-                &x,
-                opset,
-                &Fd::default(),
-            );
+            graph_case(vec![layer_norm(&["x", "s", "b"], &["y"], None)])
+                .inits(inits.clone())
+                .opset(opset)
+                .check(&format!("LayerNorm axis default opset {opset}"), &x);
         }
-        check_op(
-            "LayerNorm axis 2 no bias",
-            vec![layer_norm(&["x", "s"], &["y"], Some(2))],
-            inits.clone(),
-            &x,
-            17,
-            &Fd::default(),
-        );
+        graph_case(vec![layer_norm(&["x", "s"], &["y"], Some(2))])
+            .inits(inits.clone())
+            .opset(17)
+            .check("LayerNorm axis 2 no bias", &x);
         // The exporter already names Mean and InvStdDev (unused downstream): reused as they are.
-        check_op(
-            "LayerNorm with Mean/InvStdDev outputs",
-            vec![layer_norm(&["x", "s", "b"], &["y", "mu", "rstd"], Some(-1))],
-            inits,
-            &x,
-            17,
-            &Fd::default(),
-        );
+        graph_case(vec![layer_norm(
+            &["x", "s", "b"],
+            &["y", "mu", "rstd"],
+            Some(-1),
+        )])
+        .inits(inits)
+        .opset(17)
+        .check("LayerNorm with Mean/InvStdDev outputs", &x);
     }
 
     #[test]
     fn layer_norm_several_axes() {
         let x = uniform(&[1, 3, 4, 5], -2.0, 2.0, 4);
         // axis −2 over [4, 5]; Scale [1, 5] broadcasts over the 4.
-        check_op(
-            "LayerNorm axis -2, broadcast scale",
-            vec![layer_norm(&["x", "s", "b"], &["y"], Some(-2))],
-            vec![
+        graph_case(vec![layer_norm(&["x", "s", "b"], &["y"], Some(-2))])
+            .inits(vec![
                 init_f32("s", &[1, 5], 5, 0.5, 1.5),
                 init_f32("b", &[4, 5], 6, -0.5, 0.5),
-            ],
-            &x,
-            17,
-            &Fd::default(),
-        );
-        check_op(
-            "LayerNorm axis 1",
-            vec![layer_norm(&["x", "s"], &["y"], Some(1))],
-            vec![init_f32("s", &[3, 4, 5], 7, 0.5, 1.5)],
-            &x,
-            17,
-            &Fd::default(),
-        );
+            ])
+            .opset(17)
+            .check("LayerNorm axis -2, broadcast scale", &x);
+        graph_case(vec![layer_norm(&["x", "s"], &["y"], Some(1))])
+            .inits(vec![init_f32("s", &[3, 4, 5], 7, 0.5, 1.5)])
+            .opset(17)
+            .check("LayerNorm axis 1", &x);
         // axis 0 normalises over the batch too: fixed batch, and the count found at run time.
         let fixed = Fd {
             fixed_batch: true,
             ..Fd::default()
         };
-        check_op(
-            "LayerNorm axis 0",
-            vec![layer_norm(&["x", "s"], &["y"], Some(0))],
-            vec![init_f32("s", &[5], 8, 0.5, 1.5)],
-            &x,
-            17,
-            &fixed,
-        );
+        graph_case(vec![layer_norm(&["x", "s"], &["y"], Some(0))])
+            .inits(vec![init_f32("s", &[5], 8, 0.5, 1.5)])
+            .opset(17)
+            .fd(&fixed)
+            .check("LayerNorm axis 0", &x);
     }
 
     #[test]
@@ -171,7 +142,10 @@ mod tests {
             init_f32("s2", &[6], 13, 0.5, 1.5),
             init_f32("b2", &[6], 14, -0.5, 0.5),
         ];
-        check_op("LN → MatMul → LN", nodes, inits, &x, 17, &Fd::default());
+        graph_case(nodes)
+            .inits(inits)
+            .opset(17)
+            .check("LN → MatMul → LN", &x);
     }
 
     #[test]
@@ -194,6 +168,9 @@ mod tests {
             init_f32("b1", &[12], 19, -0.5, 0.5),
             init_f32("w2", &[12, 8], 20, -0.5, 0.5),
         ];
-        check_op("pre-norm MLP block", nodes, inits, &x, 20, &Fd::default());
+        graph_case(nodes)
+            .inits(inits)
+            .opset(20)
+            .check("pre-norm MLP block", &x);
     }
 }

@@ -3,91 +3,76 @@
 //! spatial shape: the window size clipped to the padded input (`count_include_pad = 1`) or to
 //! the input itself (`0`), which also covers `ceil_mode` windows that run past the end.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, unsupported};
 use crate::ir::{self, a_int};
 use crate::proto::NodeProto;
 use crate::window::Window;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let xs = ctx.shape(x)?;
-    let ys = ctx.shape(&n.output[0])?;
-    let (inp, outp) = (&xs[2..], &ys[2..]);
-    let win = Window::of(n, inp, None).map_err(|d| unsupported(n, &d))?;
-    let include_pad = ir::attr_i(n, "count_include_pad").unwrap_or(0) != 0;
-    // Per-axis divisors, then their outer product.
-    let per_axis: Vec<Vec<i64>> = (0..inp.len())
-        .map(|d| {
-            let (lo, hi) = if include_pad {
-                (-win.pads_begin[d], inp[d] + win.pads_end[d])
-            } else {
-                (0, inp[d])
-            };
-            (0..outp[d])
-                .map(|o| {
-                    let start = o * win.strides[d] - win.pads_begin[d];
-                    (0..win.kernel[d])
-                        .map(|j| start + j * win.dilations[d])
-                        .filter(|p| (lo..hi).contains(p))
-                        .count() as i64
-                })
-                .collect()
-        })
-        .collect();
-    let mut inv = vec![1f64];
-    for axis in &per_axis {
-        inv = inv
-            .iter()
-            .flat_map(|a| {
-                axis.iter()
-                    .map(move |&c| if c > 0 { a / c as f64 } else { 0.0 })
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let xs = ctx.shape(x)?;
+        let ys = ctx.shape(&n.output[0])?;
+        let (inp, outp) = (&xs[2..], &ys[2..]);
+        let win = Window::of(n, inp, None).map_err(|d| unsupported(n, &d))?;
+        let include_pad = ir::attr_i(n, "count_include_pad").unwrap_or(0) != 0;
+        // Per-axis divisors, then their outer product.
+        let per_axis: Vec<Vec<i64>> = (0..inp.len())
+            .map(|d| {
+                let (lo, hi) = if include_pad {
+                    (-win.pads_begin[d], inp[d] + win.pads_end[d])
+                } else {
+                    (0, inp[d])
+                };
+                (0..outp[d])
+                    .map(|o| {
+                        let start = o * win.strides[d] - win.pads_begin[d];
+                        (0..win.kernel[d])
+                            .map(|j| start + j * win.dilations[d])
+                            .filter(|p| (lo..hi).contains(p))
+                            .count() as i64
+                    })
+                    .collect()
             })
             .collect();
-    }
-    let scaled = if inv.iter().all(|&v| v == inv[0]) {
-        ctx.scale(&g, inv[0])
-    } else {
-        let mut dims = vec![1, 1];
-        dims.extend_from_slice(outp);
-        let t = ctx.tensor(&dims, &inv);
-        ctx.mul(&g, &t)
-    };
-    let channels = xs[1];
-    let mut kdims = vec![channels, 1];
-    kdims.extend_from_slice(&win.kernel);
-    let ones = vec![1.0; ir::numel(&kdims)];
-    let kernel = ctx.tensor(&kdims, &ones);
-    let mut attrs = win.transpose_attrs(inp, outp);
-    attrs.push(a_int("group", channels));
-    out[0] = Some(ctx.node("ConvTranspose", &[&scaled, &kernel], attrs));
-    Ok(out)
+        let mut inv = vec![1f64];
+        for axis in &per_axis {
+            inv = inv
+                .iter()
+                .flat_map(|a| {
+                    axis.iter()
+                        .map(move |&c| if c > 0 { a / c as f64 } else { 0.0 })
+                })
+                .collect();
+        }
+        let scaled = if inv.iter().all(|&v| v == inv[0]) {
+            ctx.scale(g, inv[0])
+        } else {
+            let mut dims = vec![1, 1];
+            dims.extend_from_slice(outp);
+            let t = ctx.tensor(&dims, &inv);
+            ctx.mul(g, &t)
+        };
+        let channels = xs[1];
+        let mut kdims = vec![channels, 1];
+        kdims.extend_from_slice(&win.kernel);
+        let ones = vec![1.0; ir::numel(&kdims)];
+        let kernel = ctx.tensor(&kdims, &ones);
+        let mut attrs = win.transpose_attrs(inp, outp);
+        attrs.push(a_int("group", channels));
+        Ok(ctx.node("ConvTranspose", &[&scaled, &kernel], attrs))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_ints, a_string};
-    use crate::testing::{Fd, check_op, node, uniform};
+    use crate::testing::{op_case, uniform};
 
     fn pool(name: &str, x: &[usize], attrs: Vec<crate::proto::AttributeProto>, opset: i64) {
         let xv = uniform(x, -1.0, 1.0, 9);
-        check_op(
-            name,
-            vec![node("AveragePool", &["x"], &["y"], attrs)],
-            vec![],
-            &xv,
-            opset,
-            &Fd::default(),
-        );
+        op_case("AveragePool", &["x"], attrs)
+            .opset(opset)
+            .check(name, &xv);
     }
 
     #[test]

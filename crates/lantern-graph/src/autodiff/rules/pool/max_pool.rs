@@ -4,42 +4,30 @@
 //! as PyTorch does; overlapping windows add up, so the gradient is one
 //! ScatterElements(reduction = add) over the flattened input.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad_if_any};
 use crate::ir::{self, a_int, a_string};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    let Some(g) = gy.first().cloned().flatten() else {
-        return Ok(out);
-    };
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let storage_order = ir::attr_i(n, "storage_order").unwrap_or(0);
-    let indices = match n.output.get(1) {
-        Some(i) if !i.is_empty() && storage_order == 0 => i.clone(),
-        _ if storage_order == 0 => {
-            // Ask the forward node for its indices too (no second pooling pass).
-            ctx.set_forward_output(1, "indices")
-        }
-        _ => {
-            // Column-major indices requested by the model: a second, row-major MaxPool.
-            let mut attrs = n.attribute.clone();
-            attrs.retain(|a| a.name.as_deref() != Some("storage_order"));
-            ctx.node_n("MaxPool", &[x], 2, attrs)
-                .pop()
-                .unwrap_or_default()
-        }
-    };
-    out[0] = Some(scatter_add(ctx, x, &g, &indices));
-    Ok(out)
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
+    data_grad_if_any(ctx, n, gy, |ctx, x, g| {
+        let storage_order = ir::attr_i(n, "storage_order").unwrap_or(0);
+        let indices = match n.output.get(1) {
+            Some(i) if !i.is_empty() && storage_order == 0 => i.clone(),
+            _ if storage_order == 0 => {
+                // Ask the forward node for its indices too (no second pooling pass).
+                ctx.set_forward_output(1, "indices")
+            }
+            _ => {
+                // Column-major indices requested by the model: a second, row-major MaxPool.
+                let mut attrs = n.attribute.clone();
+                attrs.retain(|a| a.name.as_deref() != Some("storage_order"));
+                ctx.node_n("MaxPool", &[x], 2, attrs)
+                    .pop()
+                    .unwrap_or_default()
+            }
+        };
+        Ok(scatter_add(ctx, x, g, &indices))
+    })
 }
 
 /// Zeros shaped like x (flattened) with `g` added at the flat `indices`, reshaped back to x.
@@ -67,19 +55,12 @@ pub(crate) fn scatter_add(ctx: &mut Ctx, x: &str, g: &str, indices: &str) -> Str
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_ints, a_string};
-    use crate::testing::{Fd, check_op, distinct_values, node};
+    use crate::testing::{distinct_values, node, op_case};
 
     fn pool(name: &str, x: &[usize], attrs: Vec<crate::proto::AttributeProto>) {
         // Distinct values 0.1 apart: a ±2h step never changes a window's winner.
         let xv = distinct_values(x, -3.0, 0.1, 5);
-        check_op(
-            name,
-            vec![node("MaxPool", &["x"], &["y"], attrs)],
-            vec![],
-            &xv,
-            13,
-            &Fd::default(),
-        );
+        op_case("MaxPool", &["x"], attrs).check(name, &xv);
     }
 
     #[test]
@@ -172,7 +153,7 @@ mod tests {
     #[test]
     fn maxpool_ties_go_to_the_first_maximum() {
         use crate::testing::{model, probe, run, session};
-        use crate::{GradientSpec, ReluRule, build_gradient_graph};
+        use crate::{GradientSpec, build_gradient_graph};
         use ndarray::{ArrayD, IxDyn};
         // Two images, overlapping 3×3 windows with stride 1 over a plateau with ties.
         let m = model(
@@ -206,11 +187,7 @@ mod tests {
             )],
         );
         let spec = GradientSpec {
-            layers: vec![],
-            rule: ReluRule::Plain,
-            logits: None,
-            through_softmax: false,
-            layers_only: false,
+            ..GradientSpec::default()
         };
         let g = build_gradient_graph(&m, &shapes, &spec).expect("graph");
         let mut s = session(&g);

@@ -2,15 +2,10 @@
 //! the reduced axes, formed from y so it cannot overflow).
 
 use super::backward_with;
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads};
+use crate::autodiff::ctx::{Ctx, RuleResult};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     backward_with(ctx, n, gy, |ctx, r, x, g| {
         let y = r.kept(ctx, &n.output[0]);
         let d = ctx.sub(x, &y);
@@ -21,40 +16,12 @@ pub(crate) fn backward(
 
 #[cfg(test)]
 mod tests {
-    use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{Fd, check_op, node, uniform};
+    use super::super::test_util::check_axes_forms;
+    use crate::testing::uniform;
 
     #[test]
     fn reduce_log_sum_exp() {
         let x = uniform(&[1, 3, 4, 5], -2.0, 2.0, 1);
-        for keep in [0, 1] {
-            check_op(
-                &format!("ReduceLogSumExp attribute axes keepdims={keep}"),
-                vec![node(
-                    "ReduceLogSumExp",
-                    &["x"],
-                    &["y"],
-                    vec![a_ints("axes", &[-1]), a_int("keepdims", keep)],
-                )],
-                vec![],
-                &x,
-                13,
-                &Fd::default(),
-            );
-        }
-        let axes = tensor_i64("axes", &[2], &[1, 2]);
-        check_op(
-            "ReduceLogSumExp input axes",
-            vec![node(
-                "ReduceLogSumExp",
-                &["x", "axes"],
-                &["y"],
-                vec![a_int("keepdims", 0)],
-            )],
-            vec![axes],
-            &x,
-            18,
-            &Fd::default(),
-        );
+        check_axes_forms("ReduceLogSumExp", &x, &[-1], &[1, 2]);
     }
 }

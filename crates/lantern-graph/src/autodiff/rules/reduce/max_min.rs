@@ -6,16 +6,11 @@
 //! that as ArgMax + Gather, not as ReduceMax.)
 
 use super::backward_with;
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads};
+use crate::autodiff::ctx::{Ctx, RuleResult};
 use crate::ir::a_int;
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     backward_with(ctx, n, gy, |ctx, r, x, g| {
         if r.noop {
             return Ok(g.to_string());
@@ -31,67 +26,29 @@ pub(crate) fn backward(
 
 #[cfg(test)]
 mod tests {
-    use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{Fd, check_op, distinct_values, grad_of, model, node};
-    use ndarray::{ArrayD, IxDyn};
+    use super::super::test_util::{assert_last_axis_grad, check_axes_forms};
+    use crate::ir::a_int;
+    use crate::testing::{Fd, distinct_values, op_case};
 
     #[test]
     fn reduce_max_min_axes_forms() {
         // Distinct values 0.05 apart: a step of 0.01 never changes the winner.
         let x = distinct_values(&[1, 3, 4, 5], -1.5, 0.05, 1);
-        let axes = tensor_i64("axes", &[2], &[-1, 2]);
         for op in ["ReduceMax", "ReduceMin"] {
-            for keep in [0, 1] {
-                let attrs = vec![a_ints("axes", &[-1, 2]), a_int("keepdims", keep)];
-                check_op(
-                    &format!("{op} attribute axes keepdims={keep}"),
-                    vec![node(op, &["x"], &["y"], attrs)],
-                    vec![],
-                    &x,
-                    13,
-                    &Fd::default(),
-                );
-                check_op(
-                    &format!("{op} input axes keepdims={keep}"),
-                    vec![node(
-                        op,
-                        &["x", "axes"],
-                        &["y"],
-                        vec![a_int("keepdims", keep)],
-                    )],
-                    vec![axes.clone()],
-                    &x,
-                    18,
-                    &Fd::default(),
-                );
-            }
+            check_axes_forms(op, &x, &[-1, 2], &[-1, 2]);
             // No axes: every axis (the batch too, so the batch is fixed; kept as [1, 1, 1, 1]).
             let fixed = Fd {
                 fixed_batch: true,
                 ..Fd::default()
             };
-            check_op(
-                &format!("{op} all axes"),
-                vec![node(op, &["x"], &["y"], vec![])],
-                vec![],
-                &x,
-                18,
-                &fixed,
-            );
+            op_case(op, &["x"], vec![])
+                .opset(18)
+                .fd(&fixed)
+                .check(&format!("{op} all axes"), &x);
             // noop_with_empty_axes: the identity.
-            check_op(
-                &format!("{op} noop"),
-                vec![node(
-                    op,
-                    &["x"],
-                    &["y"],
-                    vec![a_int("noop_with_empty_axes", 1)],
-                )],
-                vec![],
-                &x,
-                18,
-                &Fd::default(),
-            );
+            op_case(op, &["x"], vec![a_int("noop_with_empty_axes", 1)])
+                .opset(18)
+                .check(&format!("{op} noop"), &x);
         }
     }
 
@@ -99,25 +56,7 @@ mod tests {
     fn reduce_max_ties_split_evenly() {
         // Finite differences cannot see a tie (the one-sided slopes differ); the convention is
         // PyTorch's amax backward: each of k tied maxima gets g / k.
-        let x = ArrayD::from_shape_vec(IxDyn(&[1, 2, 3]), vec![1.0, 3.0, 3.0, 2.0, 2.0, 2.0])
-            .expect("shape");
-        let m = model(
-            vec![node(
-                "ReduceMax",
-                &["x"],
-                &["y"],
-                vec![a_ints("axes", &[2]), a_int("keepdims", 0)],
-            )],
-            vec![],
-            &[("x", &[-1, 2, 3])],
-            &["y"],
-            13,
-        );
-        let seed = ArrayD::from_shape_vec(IxDyn(&[1, 2]), vec![1.0, 3.0]).expect("shape");
-        let g = grad_of(&m, &x, &seed, crate::ReluRule::Plain);
-        let want = [0.0, 0.5, 0.5, 1.0, 1.0, 1.0];
-        for (a, b) in g.iter().zip(want) {
-            assert!((a - b).abs() < 1e-6, "got {g:?}, want {want:?}");
-        }
+        let x = [1.0, 3.0, 3.0, 2.0, 2.0, 2.0];
+        assert_last_axis_grad("ReduceMax", &x, [1.0, 3.0], &[0.0, 0.5, 0.5, 1.0, 1.0, 1.0]);
     }
 }

@@ -14,7 +14,7 @@ pub(crate) mod sum_mean;
 pub(crate) mod sum_square;
 
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad};
 use crate::ir::{self, a_int};
 use crate::proto::NodeProto;
 
@@ -95,17 +95,12 @@ pub(crate) fn backward_with(
     n: &NodeProto,
     gy: &[Option<String>],
     local: impl FnOnce(&mut Ctx, &Reduction, &str, &str) -> Result<String, GraphError>,
-) -> Result<Grads, GraphError> {
-    let x = &n.input[0];
-    let r = Reduction::of(ctx, n, x)?;
-    let mut out = no_grads(n);
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let g = r.kept(ctx, &g);
-    out[0] = Some(local(ctx, &r, x, &g)?);
-    Ok(out)
+) -> RuleResult {
+    let r = Reduction::of(ctx, n, &n.input[0])?;
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let g = r.kept(ctx, g);
+        local(ctx, &r, x, &g)
+    })
 }
 
 /// `t / count`, where count is the number of elements of `x` that each element of `reduced`
@@ -142,4 +137,51 @@ pub(crate) fn mean_kept(
     let a = ctx.ints(&a);
     let s = ctx.node("ReduceSum", &[t, &a], vec![a_int("keepdims", 1)]);
     divide_by_count(ctx, &s, x, axes, &s)
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use crate::ir::{a_int, a_ints, tensor_i64};
+    use crate::testing::{grad_of, model, node, op_case};
+    use ndarray::{ArrayD, IxDyn};
+
+    /// Finite-difference checks of `op` with its axes in both forms at both `keepdims`: the
+    /// `attr_axes` attribute (opset 13) and the constant `input_axes` input (opset 18).
+    pub(crate) fn check_axes_forms(
+        op: &str,
+        x: &ArrayD<f32>,
+        attr_axes: &[i64],
+        input_axes: &[i64],
+    ) {
+        let axes = tensor_i64("axes", &[input_axes.len() as i64], input_axes);
+        for keep in [0, 1] {
+            let attrs = vec![a_ints("axes", attr_axes), a_int("keepdims", keep)];
+            op_case(op, &["x"], attrs).check(&format!("{op} attribute axes keepdims={keep}"), x);
+            op_case(op, &["x", "axes"], vec![a_int("keepdims", keep)])
+                .inits(vec![axes.clone()])
+                .opset(18)
+                .check(&format!("{op} input axes keepdims={keep}"), x);
+        }
+    }
+
+    /// The input gradient of `op` over the last axis of a `[1, 2, k]` input `x` (batch
+    /// dynamic, keepdims 0) for the upstream gradient `seed` `[1, 2]`, against `want`: the
+    /// conventions finite differences cannot see (ties, zeros).
+    pub(crate) fn assert_last_axis_grad(op: &str, x: &[f32], seed: [f32; 2], want: &[f32]) {
+        let k = x.len() / 2;
+        let x = ArrayD::from_shape_vec(IxDyn(&[1, 2, k]), x.to_vec()).expect("x");
+        let attrs = vec![a_ints("axes", &[2]), a_int("keepdims", 0)];
+        let m = model(
+            vec![node(op, &["x"], &["y"], attrs)],
+            vec![],
+            &[("x", &[-1, 2, k as i64])],
+            &["y"],
+            13,
+        );
+        let seed = ArrayD::from_shape_vec(IxDyn(&[1, 2]), seed.to_vec()).expect("seed");
+        let g = grad_of(&m, &x, &seed, crate::ReluRule::Plain);
+        for (a, b) in g.iter().zip(want) {
+            assert!((a - b).abs() < 1e-6, "{op}: got {g:?}, want {want:?}");
+        }
+    }
 }

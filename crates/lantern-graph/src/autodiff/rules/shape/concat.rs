@@ -2,16 +2,11 @@
 //! when every input's static extent differs from 1, else read at run time (an extent of 1 at
 //! batch 1 may be the batch).
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, single, unsupported};
 use crate::ir::{self, a_int};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     if !n.input.iter().any(|x| ctx.needs_grad(x)) {
         return Ok(out);
@@ -58,7 +53,7 @@ pub(crate) fn backward(
 #[cfg(test)]
 mod tests {
     use crate::ir::a_int;
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{Fd, graph_case, init_f32, node, uniform};
 
     #[test]
     fn concat_channels_and_reuse() {
@@ -81,7 +76,10 @@ mod tests {
             fixed_batch: true,
             ..Fd::default()
         };
-        check_op("Concat axis 1", nodes, vec![c, w], &x, 13, &fixed);
+        graph_case(nodes)
+            .inits(vec![c, w])
+            .fd(&fixed)
+            .check("Concat axis 1", &x);
         let w = init_f32("w", &[1, 6], 3, -1.0, 1.0);
         let nodes = vec![
             node("Relu", &["x"], &["r"], vec![]),
@@ -89,6 +87,6 @@ mod tests {
             node("Mul", &["cat", "w"], &["y"], vec![]),
         ];
         let x = crate::testing::uniform_away_from(&[1, 2, 3, 3], -1.0, 1.0, &[0.0], 0.05, 4);
-        check_op("Concat axis -1", nodes, vec![w], &x, 13, &Fd::default());
+        graph_case(nodes).inits(vec![w]).check("Concat axis -1", &x);
     }
 }

@@ -3,70 +3,52 @@
 //! versa); DepthToSpace in CRD mode (`[N, C', b, b, H, W]` → `[N, C', H, b, W, b]`) is undone
 //! by its own reshape–transpose–reshape run backwards.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, unsupported};
 use crate::ir::{self, a_int, a_ints};
 use crate::proto::NodeProto;
 
-pub(crate) fn depth_to_space(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let b = ir::attr_i(n, "blocksize").ok_or_else(|| unsupported(n, "no blocksize"))?;
-    let mode = ir::attr_s(n, "mode").unwrap_or_else(|| "DCR".into());
-    out[0] = Some(match mode.as_str() {
-        "DCR" => ctx.node("SpaceToDepth", &[&g], vec![a_int("blocksize", b)]),
-        "CRD" => {
-            let xs = ctx.shape(x)?;
-            let [_, c, h, w] = xs[..] else {
-                return Err(unsupported(n, "input is not 4-D"));
-            };
-            // g is [N, C', H·b, W·b]; 0 keeps the run-time batch.
-            let split = ctx.ints(&[0, c / (b * b), h, b, w, b]);
-            let blocks = ctx.node("Reshape", &[&g, &split], vec![]);
-            let back = ctx.node(
-                "Transpose",
-                &[&blocks],
-                vec![a_ints("perm", &[0, 1, 3, 5, 2, 4])],
-            );
-            let merged = ctx.ints(&[0, c, h, w]);
-            ctx.node("Reshape", &[&back, &merged], vec![])
-        }
-        other => return Err(unsupported(n, &format!("mode {other:?}"))),
-    });
-    Ok(out)
+pub(crate) fn depth_to_space(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let b = ir::attr_i(n, "blocksize").ok_or_else(|| unsupported(n, "no blocksize"))?;
+        let mode = ir::attr_s(n, "mode").unwrap_or_else(|| "DCR".into());
+        Ok(match mode.as_str() {
+            "DCR" => ctx.node("SpaceToDepth", &[g], vec![a_int("blocksize", b)]),
+            "CRD" => {
+                let xs = ctx.shape(x)?;
+                let [_, c, h, w] = xs[..] else {
+                    return Err(unsupported(n, "input is not 4-D"));
+                };
+                // g is [N, C', H·b, W·b]; 0 keeps the run-time batch.
+                let split = ctx.ints(&[0, c / (b * b), h, b, w, b]);
+                let blocks = ctx.node("Reshape", &[g, &split], vec![]);
+                let back = ctx.node(
+                    "Transpose",
+                    &[&blocks],
+                    vec![a_ints("perm", &[0, 1, 3, 5, 2, 4])],
+                );
+                let merged = ctx.ints(&[0, c, h, w]);
+                ctx.node("Reshape", &[&back, &merged], vec![])
+            }
+            other => return Err(unsupported(n, &format!("mode {other:?}"))),
+        })
+    })
 }
 
-pub(crate) fn space_to_depth(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
-    let mut out = no_grads(n);
-    if !ctx.needs_grad(&n.input[0]) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let b = ir::attr_i(n, "blocksize").ok_or_else(|| unsupported(n, "no blocksize"))?;
-    out[0] = Some(ctx.node(
-        "DepthToSpace",
-        &[&g],
-        vec![a_int("blocksize", b), ir::a_string("mode", "DCR")],
-    ));
-    Ok(out)
+pub(crate) fn space_to_depth(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
+    data_grad(ctx, n, gy, |ctx, _, g| {
+        let b = ir::attr_i(n, "blocksize").ok_or_else(|| unsupported(n, "no blocksize"))?;
+        Ok(ctx.node(
+            "DepthToSpace",
+            &[g],
+            vec![a_int("blocksize", b), ir::a_string("mode", "DCR")],
+        ))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_string};
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     #[test]
     fn depth_to_space_both_modes() {
@@ -77,14 +59,7 @@ mod tests {
                 node("DepthToSpace", &["x"], &["d"], attrs),
                 node("Sigmoid", &["d"], &["y"], vec![]),
             ];
-            check_op(
-                &format!("DepthToSpace {mode}"),
-                nodes,
-                vec![],
-                &x,
-                13,
-                &Fd::default(),
-            );
+            graph_case(nodes).check(&format!("DepthToSpace {mode}"), &x);
         }
     }
 
@@ -97,6 +72,6 @@ mod tests {
             node("SpaceToDepth", &["x"], &["s"], vec![a_int("blocksize", 2)]),
             node("Mul", &["s", "w"], &["y"], vec![]),
         ];
-        check_op("SpaceToDepth", nodes, vec![w], &x, 13, &Fd::default());
+        graph_case(nodes).inits(vec![w]).check("SpaceToDepth", &x);
     }
 }

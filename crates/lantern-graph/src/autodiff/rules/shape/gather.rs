@@ -11,33 +11,25 @@
 
 use super::route::route_back;
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad};
 use crate::ir::{self, op};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
-    let mut out = no_grads(n);
-    if !ctx.needs_grad(&n.input[0]) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    out[0] = Some(match contiguous_run(ctx, n)? {
-        Some(run) => {
-            let g = if run.scalar {
-                let ax = ctx.ints(&[run.axis as i64]);
-                ctx.node("Unsqueeze", &[&g, &ax], vec![])
-            } else {
-                g
-            };
-            ctx.pad_block(&g, run.rank, run.axis, run.start, run.len, run.extent)
-        }
-        None => route_back(ctx, n, &g),
-    });
-    Ok(out)
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
+    data_grad(ctx, n, gy, |ctx, _, g| {
+        Ok(match contiguous_run(ctx, n)? {
+            Some(run) => {
+                let g = if run.scalar {
+                    let ax = ctx.ints(&[run.axis as i64]);
+                    ctx.node("Unsqueeze", &[g, &ax], vec![])
+                } else {
+                    g.to_string()
+                };
+                ctx.pad_block(&g, run.rank, run.axis, run.start, run.len, run.extent)
+            }
+            None => route_back(ctx, n, g),
+        })
+    })
 }
 
 /// A Gather that is a unit-step slice: which run of which axis it takes.
@@ -96,7 +88,7 @@ fn contiguous_run(ctx: &Ctx, n: &NodeProto) -> Result<Option<Run>, GraphError> {
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, tensor_i64};
-    use crate::testing::{Fd, check_op, gradient_op_types, node, uniform};
+    use crate::testing::{Fd, gradient_op_types, graph_case, node, uniform};
 
     #[test]
     fn gather_constant_indices() {
@@ -107,28 +99,21 @@ mod tests {
             node("Gather", &["x", "i"], &["g"], vec![a_int("axis", 1)]),
             node("Sigmoid", &["g"], &["y"], vec![]),
         ];
-        check_op(
-            "Gather axis 1, 2-D indices with repeats",
-            nodes,
-            vec![idx],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![idx])
+            .check("Gather axis 1, 2-D indices with repeats", &x);
         // ViT's class token: a scalar index removes the axis.
         let idx = tensor_i64("i", &[], &[0]);
         let nodes = vec![node("Gather", &["x", "i"], &["y"], vec![a_int("axis", 1)])];
-        check_op(
-            "Gather class token",
-            nodes,
-            vec![idx],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![idx])
+            .check("Gather class token", &x);
         let idx = tensor_i64("i", &[3], &[-2, 4, -2]);
         let nodes = vec![node("Gather", &["x", "i"], &["y"], vec![a_int("axis", -1)])];
-        check_op("Gather axis -1", nodes, vec![idx], &x, 18, &Fd::default());
+        graph_case(nodes)
+            .inits(vec![idx])
+            .opset(18)
+            .check("Gather axis -1", &x);
     }
 
     #[test]
@@ -150,14 +135,9 @@ mod tests {
                 node("Tanh", &["s"], &["y"], vec![]),
             ]
         };
-        check_op(
-            "q, k, v Gathers",
-            nodes(),
-            inits.clone(),
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes())
+            .inits(inits.clone())
+            .check("q, k, v Gathers", &x);
         let ops = gradient_op_types(nodes(), inits, &[1, 3, 4]);
         assert!(ops.iter().any(|o| o == "Concat"), "{ops:?}");
         for absent in ["Pad", "Sum", "ScatterElements"] {
@@ -175,14 +155,9 @@ mod tests {
                 node("Mul", &["a", "b"], &["y"], vec![]),
             ]
         };
-        check_op(
-            "overlapping runs",
-            nodes(),
-            inits.clone(),
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes())
+            .inits(inits.clone())
+            .check("overlapping runs", &x);
         let ops = gradient_op_types(nodes(), inits, &[1, 3, 4]);
         assert!(ops.iter().any(|o| o == "Pad"), "{ops:?}");
         assert!(!ops.iter().any(|o| o == "ScatterElements"), "{ops:?}");
@@ -201,14 +176,10 @@ mod tests {
             node("Gather", &["x", "last"], &["g"], vec![a_int("axis", 2)]),
             node("Tanh", &["g"], &["y"], vec![]),
         ];
-        check_op(
-            "Gather with a run-time index",
-            nodes,
-            inits,
-            &x,
-            17,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(inits)
+            .opset(17)
+            .check("Gather with a run-time index", &x);
     }
 
     #[test]
@@ -238,14 +209,9 @@ mod tests {
             ),
             node("Sigmoid", &["g"], &["y"], vec![]),
         ];
-        check_op(
-            "GatherElements, run-time indices with repeats",
-            nodes,
-            inits,
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(inits)
+            .check("GatherElements, run-time indices with repeats", &x);
         let fixed = Fd {
             fixed_batch: true,
             ..Fd::default()
@@ -257,14 +223,10 @@ mod tests {
             &["y"],
             vec![a_int("axis", 1)],
         )];
-        check_op(
-            "GatherElements axis 1, constant indices",
-            nodes,
-            vec![idx],
-            &x,
-            13,
-            &fixed,
-        );
+        graph_case(nodes)
+            .inits(vec![idx])
+            .fd(&fixed)
+            .check("GatherElements axis 1, constant indices", &x);
     }
 
     #[test]
@@ -285,6 +247,9 @@ mod tests {
             fixed_batch: true,
             ..Fd::default()
         };
-        check_op("GatherND batch_dims 1", nodes, vec![idx], &x, 13, &fixed);
+        graph_case(nodes)
+            .inits(vec![idx])
+            .fd(&fixed)
+            .check("GatherND batch_dims 1", &x);
     }
 }

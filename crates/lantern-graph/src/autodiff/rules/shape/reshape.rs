@@ -1,135 +1,87 @@
 //! Reshape, Flatten, Squeeze, Unsqueeze: same elements in the same order, so the gradient is
 //! reshaped to the input's runtime shape (`Reshape(g, Shape(x))`, batch-agnostic).
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    out[0] = Some(ctx.reshape_like(&g, x));
-    Ok(out)
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
+    data_grad(ctx, n, gy, |ctx, x, g| Ok(ctx.reshape_like(&g, x)))
 }
 
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{Fd, check_op, node, uniform};
+    use crate::testing::{graph_case, node, op_case, uniform};
 
     #[test]
     fn reshape_family() {
         let x = uniform(&[1, 2, 3, 4], -1.0, 1.0, 1);
         let s = tensor_i64("s", &[3], &[0, 6, -1]);
-        check_op(
-            "Reshape",
-            vec![node("Reshape", &["x", "s"], &["y"], vec![])],
-            vec![s],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        op_case("Reshape", &["x", "s"], vec![])
+            .inits(vec![s])
+            .check("Reshape", &x);
         // Flatten at axis 2 gives [2N, 12]; a Reshape brings the batch back to the front.
         let back = tensor_i64("back", &[2], &[-1, 24]);
         let nodes = vec![
             node("Flatten", &["x"], &["f"], vec![a_int("axis", 2)]),
             node("Reshape", &["f", "back"], &["y"], vec![]),
         ];
-        check_op("Flatten axis 2", nodes, vec![back], &x, 13, &Fd::default());
+        graph_case(nodes)
+            .inits(vec![back])
+            .check("Flatten axis 2", &x);
         let ax = tensor_i64("a", &[2], &[2, 4]);
         let nodes = vec![
             node("Unsqueeze", &["x", "a"], &["u"], vec![]),
             node("Squeeze", &["u", "a"], &["y"], vec![]),
         ];
-        check_op(
-            "Unsqueeze/Squeeze (opset 13 inputs)",
-            nodes,
-            vec![ax],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![ax])
+            .check("Unsqueeze/Squeeze (opset 13 inputs)", &x);
         let nodes = vec![
             node("Unsqueeze", &["x"], &["u"], vec![a_ints("axes", &[1])]),
             node("Squeeze", &["u"], &["y"], vec![a_ints("axes", &[1])]),
         ];
-        check_op(
-            "Unsqueeze/Squeeze (opset 9 attributes)",
-            nodes,
-            vec![],
-            &x,
-            9,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .opset(9)
+            .check("Unsqueeze/Squeeze (opset 9 attributes)", &x);
     }
 }
 
 /// Expand: the gradient summed back over the broadcast axes.
-pub(crate) fn expand(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    out[0] = Some(ctx.unbroadcast(&g, x, &n.output[0])?);
-    Ok(out)
+pub(crate) fn expand(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        Ok(ctx.unbroadcast(g, x, &n.output[0])?)
+    })
 }
 
 #[cfg(test)]
 mod expand_tests {
     use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{Fd, check_op, node, uniform};
+    use crate::testing::{Fd, graph_case, node, op_case, uniform};
 
     #[test]
     fn expand_broadcasts_back() {
         let x = uniform(&[1, 3, 1, 2], -1.0, 1.0, 1);
         let s = tensor_i64("s", &[4], &[1, 3, 4, 2]);
-        check_op(
-            "Expand",
-            vec![node("Expand", &["x", "s"], &["y"], vec![])],
-            vec![s],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        op_case("Expand", &["x", "s"], vec![])
+            .inits(vec![s])
+            .check("Expand", &x);
         // A shape of lower rank with 1s (the input's extents stay) and one of higher rank
         // (new leading axes, summed away; fixed batch so the batch is not among them).
         let s = tensor_i64("s", &[2], &[1, 2]);
-        check_op(
-            "Expand lower-rank shape",
-            vec![node("Expand", &["x", "s"], &["y"], vec![])],
-            vec![s],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        op_case("Expand", &["x", "s"], vec![])
+            .inits(vec![s])
+            .check("Expand lower-rank shape", &x);
         let x2 = uniform(&[1, 4], -1.0, 1.0, 2);
         let s = tensor_i64("s", &[3], &[1, 3, 4]);
         let fixed = Fd {
             fixed_batch: true,
             ..Fd::default()
         };
-        check_op(
-            "Expand higher rank",
-            vec![node("Expand", &["x", "s"], &["y"], vec![])],
-            vec![s],
-            &x2,
-            13,
-            &fixed,
-        );
+        op_case("Expand", &["x", "s"], vec![])
+            .inits(vec![s])
+            .fd(&fixed)
+            .check("Expand higher rank", &x2);
     }
 
     #[test]
@@ -148,14 +100,9 @@ mod expand_tests {
             ),
             node("Sigmoid", &["t"], &["y"], vec![]),
         ];
-        check_op(
-            "Expand prepending axes",
-            nodes,
-            vec![s],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![s])
+            .check("Expand prepending axes", &x);
     }
 
     #[test]
@@ -174,13 +121,9 @@ mod expand_tests {
             node("Expand", &["m", "s"], &["e"], vec![]),
             node("Mul", &["e", "x"], &["y"], vec![]),
         ];
-        check_op(
-            "Expand to Shape(x)",
-            nodes,
-            vec![axes],
-            &x,
-            18,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![axes])
+            .opset(18)
+            .check("Expand to Shape(x)", &x);
     }
 }

@@ -6,25 +6,17 @@
 
 use super::route::route_back;
 use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1, 2, 3, 4], "bounds")?;
-    let mut out = no_grads(n);
-    if !ctx.needs_grad(&n.input[0]) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    out[0] = Some(match unit_step_pads(ctx, n)? {
-        Some(pads) => pad_back(ctx, n, &g, &pads)?,
-        None => route_back(ctx, n, &g),
-    });
-    Ok(out)
+    data_grad(ctx, n, gy, |ctx, _, g| {
+        Ok(match unit_step_pads(ctx, n)? {
+            Some(pads) => pad_back(ctx, n, g, &pads)?,
+            None => route_back(ctx, n, g),
+        })
+    })
 }
 
 /// `Pad(g, pads)`; a block when only one axis is padded (slices that tile an axis then
@@ -88,7 +80,7 @@ fn unit_step_pads(ctx: &Ctx, n: &NodeProto) -> Result<Option<Vec<i64>>, GraphErr
 mod tests {
     use crate::ir::{a_ints, tensor_i64};
     use crate::proto::NodeProto;
-    use crate::testing::{Fd, check_op, node, uniform};
+    use crate::testing::{Fd, graph_case, node, op_case, uniform};
 
     fn gradient_ops(nodes: Vec<NodeProto>, inits: Vec<crate::proto::TensorProto>) -> Vec<String> {
         crate::testing::gradient_op_types(nodes, inits, &[1, 4, 5, 6])
@@ -106,26 +98,21 @@ mod tests {
             node("Slice", &["x", "st", "en", "ax"], &["s"], vec![]),
             node("Sigmoid", &["s"], &["y"], vec![]),
         ];
-        check_op("Slice axes 1,3", nodes, inits, &x, 13, &Fd::default());
+        graph_case(nodes).inits(inits).check("Slice axes 1,3", &x);
         let inits = vec![
             tensor_i64("st", &[4], &[0, 0, 1, 0]),
             tensor_i64("en", &[4], &[i64::MAX, 2, -1, 100]),
         ];
         let nodes = vec![node("Slice", &["x", "st", "en"], &["y"], vec![])];
-        check_op("Slice all axes", nodes, inits, &x, 13, &Fd::default());
+        graph_case(nodes).inits(inits).check("Slice all axes", &x);
         let attrs = vec![
             a_ints("starts", &[1]),
             a_ints("ends", &[4]),
             a_ints("axes", &[2]),
         ];
-        check_op(
-            "Slice opset 9 attributes",
-            vec![node("Slice", &["x"], &["y"], attrs)],
-            vec![],
-            &x,
-            9,
-            &Fd::default(),
-        );
+        op_case("Slice", &["x"], attrs)
+            .opset(9)
+            .check("Slice opset 9 attributes", &x);
     }
 
     #[test]
@@ -169,7 +156,7 @@ mod tests {
                 node("Slice", &["x", "st", "en", "ax", "sp"], &["s"], vec![]),
                 node("Sigmoid", &["s"], &["y"], vec![]),
             ];
-            check_op(what, nodes, inits, &x, 13, &Fd::default());
+            graph_case(nodes).inits(inits).check(what, &x);
         };
         let max = i64::MAX;
         // LeViT's subsampling x[:, :, ::2, ::2] (odd and even extents).
@@ -220,14 +207,9 @@ mod tests {
             node("Sigmoid", &["br"], &["sb"], vec![]),
             node("Mul", &["a", "sb"], &["y"], vec![]),
         ];
-        check_op(
-            "Slice with run-time bounds and step",
-            nodes,
-            inits,
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(inits)
+            .check("Slice with run-time bounds and step", &x);
     }
 
     #[test]
@@ -247,6 +229,9 @@ mod tests {
             fixed_batch: true,
             ..Fd::default()
         };
-        check_op("Slice of the batch axis", nodes, inits, &x, 13, &fixed);
+        graph_case(nodes)
+            .inits(inits)
+            .fd(&fixed)
+            .check("Slice of the batch axis", &x);
     }
 }

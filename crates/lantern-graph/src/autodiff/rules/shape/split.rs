@@ -1,15 +1,10 @@
 //! Split: the outputs' gradients concatenated back (zeros for outputs nothing flows into).
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads};
+use crate::autodiff::ctx::{Ctx, RuleResult, no_grads};
 use crate::ir::{self, a_int};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     let mut out = no_grads(n);
     let x = &n.input[0];
     if !ctx.needs_grad(x) {
@@ -34,7 +29,7 @@ pub(crate) fn backward(
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     #[test]
     fn split_with_unused_output() {
@@ -52,14 +47,9 @@ mod tests {
             node("Mul", &["a", "w"], &["aw"], vec![]),
             node("Add", &["aw", "sb"], &["y"], vec![]),
         ];
-        check_op(
-            "Split opset 13 (c unused)",
-            nodes,
-            vec![s, w],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![s, w])
+            .check("Split opset 13 (c unused)", &x);
         let nodes = vec![
             node(
                 "Split",
@@ -69,13 +59,8 @@ mod tests {
             ),
             node("Mul", &["a", "a"], &["y"], vec![]),
         ];
-        check_op(
-            "Split opset 9 attribute",
-            nodes,
-            vec![],
-            &x,
-            9,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .opset(9)
+            .check("Split opset 9 attribute", &x);
     }
 }

@@ -3,42 +3,32 @@
 //! extents interleaved, both read at run time, so constant and computed repeats and any batch
 //! size work alike) and summed over the repeat axes.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, require_no_grad, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad};
 use crate::ir::a_int;
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1], "repeats")?;
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let rank = ctx.rank(x)? as i64;
-    let column = ctx.ints(&[1]);
-    let repeats = ctx.node("Unsqueeze", &[&n.input[1], &column], vec![]);
-    let extents = ctx.shape_of(x);
-    let extents = ctx.node("Unsqueeze", &[&extents, &column], vec![]);
-    let pairs = ctx.node("Concat", &[&repeats, &extents], vec![a_int("axis", 1)]);
-    let flat = ctx.ints(&[-1]);
-    let interleaved = ctx.node("Reshape", &[&pairs, &flat], vec![]);
-    let tiles = ctx.node("Reshape", &[&g, &interleaved], vec![]);
-    let repeat_axes: Vec<i64> = (0..rank).map(|a| 2 * a).collect();
-    let axes = ctx.ints(&repeat_axes);
-    out[0] = Some(ctx.node("ReduceSum", &[&tiles, &axes], vec![a_int("keepdims", 0)]));
-    Ok(out)
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let rank = ctx.rank(x)? as i64;
+        let column = ctx.ints(&[1]);
+        let repeats = ctx.node("Unsqueeze", &[&n.input[1], &column], vec![]);
+        let extents = ctx.shape_of(x);
+        let extents = ctx.node("Unsqueeze", &[&extents, &column], vec![]);
+        let pairs = ctx.node("Concat", &[&repeats, &extents], vec![a_int("axis", 1)]);
+        let flat = ctx.ints(&[-1]);
+        let interleaved = ctx.node("Reshape", &[&pairs, &flat], vec![]);
+        let tiles = ctx.node("Reshape", &[g, &interleaved], vec![]);
+        let repeat_axes: Vec<i64> = (0..rank).map(|a| 2 * a).collect();
+        let axes = ctx.ints(&repeat_axes);
+        Ok(ctx.node("ReduceSum", &[&tiles, &axes], vec![a_int("keepdims", 0)]))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, tensor_i64};
-    use crate::testing::{Fd, check_op, node, uniform};
+    use crate::testing::{graph_case, node, uniform};
 
     #[test]
     fn tile_constant_repeats() {
@@ -48,7 +38,7 @@ mod tests {
             node("Tile", &["x", "r"], &["t"], vec![]),
             node("Sigmoid", &["t"], &["y"], vec![]),
         ];
-        check_op("Tile [1, 2, 3]", nodes, vec![r], &x, 13, &Fd::default());
+        graph_case(nodes).inits(vec![r]).check("Tile [1, 2, 3]", &x);
     }
 
     #[test]
@@ -66,13 +56,8 @@ mod tests {
             node("Tile", &["x", "r"], &["t"], vec![]),
             node("Tanh", &["t"], &["y"], vec![]),
         ];
-        check_op(
-            "Tile, run-time repeats",
-            nodes,
-            inits,
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(inits)
+            .check("Tile, run-time repeats", &x);
     }
 }

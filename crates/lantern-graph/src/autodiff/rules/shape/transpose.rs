@@ -1,38 +1,28 @@
 //! Transpose: the gradient transposed back with the inverse permutation.
 
-use crate::GraphError;
-use crate::autodiff::ctx::{Ctx, Grads, no_grads, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad};
 use crate::ir::{self, a_ints};
 use crate::proto::NodeProto;
 
-pub(crate) fn backward(
-    ctx: &mut Ctx,
-    n: &NodeProto,
-    gy: &[Option<String>],
-) -> Result<Grads, GraphError> {
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let rank = ctx.rank(x)?;
-    let perm: Vec<i64> = match ir::attr_ints(n, "perm") {
-        Some(p) if !p.is_empty() => p,
-        _ => (0..rank as i64).rev().collect(),
-    };
-    let mut inv = vec![0i64; perm.len()];
-    for (i, &p) in perm.iter().enumerate() {
-        inv[ctx.axis(n, p, rank)?] = i as i64;
-    }
-    out[0] = Some(ctx.node("Transpose", &[&g], vec![a_ints("perm", &inv)]));
-    Ok(out)
+pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let rank = ctx.rank(x)?;
+        let perm: Vec<i64> = match ir::attr_ints(n, "perm") {
+            Some(p) if !p.is_empty() => p,
+            _ => (0..rank as i64).rev().collect(),
+        };
+        let mut inv = vec![0i64; perm.len()];
+        for (i, &p) in perm.iter().enumerate() {
+            inv[ctx.axis(n, p, rank)?] = i as i64;
+        }
+        Ok(ctx.node("Transpose", &[g], vec![a_ints("perm", &inv)]))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::ir::a_ints;
-    use crate::testing::{Fd, check_op, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     #[test]
     fn transpose_and_channel_shuffle() {
@@ -48,7 +38,7 @@ mod tests {
             ),
             node("Mul", &["t", "w"], &["y"], vec![]),
         ];
-        check_op("Transpose", nodes, vec![w], &x, 13, &Fd::default());
+        graph_case(nodes).inits(vec![w]).check("Transpose", &x);
         let x = uniform(&[1, 6, 2, 2], -1.0, 1.0, 5);
         let s1 = crate::ir::tensor_i64("s1", &[5], &[0, 2, 3, 2, 2]);
         let s2 = crate::ir::tensor_i64("s2", &[4], &[0, 6, 2, 2]);
@@ -64,13 +54,8 @@ mod tests {
             node("Reshape", &["t", "s2"], &["u"], vec![]),
             node("Mul", &["u", "w"], &["y"], vec![]),
         ];
-        check_op(
-            "ShuffleNet channel shuffle",
-            nodes,
-            vec![s1, s2, w],
-            &x,
-            13,
-            &Fd::default(),
-        );
+        graph_case(nodes)
+            .inits(vec![s1, s2, w])
+            .check("ShuffleNet channel shuffle", &x);
     }
 }
