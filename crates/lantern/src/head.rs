@@ -68,6 +68,21 @@ pub fn model_for(
         config.model.std,
     )?;
 
+    // The cached and the freshly fitted classifier end alike: load it, then evaluate it.
+    let load_and_finish =
+        |bytes: &[u8], summary: HeadSummary| -> Result<(Model, Option<HeadReport>)> {
+            let model = Model::from_bytes(runtime, &model_file, bytes)?;
+            finish(
+                config,
+                head,
+                model,
+                summary,
+                class_names,
+                &preprocess,
+                &head_dir,
+            )
+        };
+
     if let (Ok(bytes), Ok(json)) = (std::fs::read(&model_file), std::fs::read(&summary_file))
         && let Ok(mut summary) = serde_json::from_slice::<HeadSummary>(&json)
     {
@@ -77,16 +92,7 @@ pub fn model_for(
             model_file.display(),
             100.0 * summary.validation_accuracy
         );
-        let model = Model::from_bytes(runtime, &model_file, &bytes)?;
-        return finish(
-            config,
-            head,
-            model,
-            summary,
-            class_names,
-            &preprocess,
-            &head_dir,
-        );
+        return load_and_finish(&bytes, summary);
     }
 
     let split = train_all.stratified_split(head.validation, config.experiment.seed)?;
@@ -163,16 +169,7 @@ pub fn model_for(
         100.0 * validation_accuracy,
         y_val.len()
     );
-    let model = Model::from_bytes(runtime, &model_file, &bytes)?;
-    finish(
-        config,
-        head,
-        model,
-        summary,
-        class_names,
-        &preprocess,
-        &head_dir,
-    )
+    load_and_finish(&bytes, summary)
 }
 
 /// The `[model.head.augment]` augmenter, with the training leaves cut out as collage

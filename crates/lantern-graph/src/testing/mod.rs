@@ -396,3 +396,5 @@ mod fd;
 pub use fd::*;
 mod op_case;
 pub use op_case::*;
+mod attr;
+pub use attr::*;

@@ -143,9 +143,10 @@ pub(super) fn flip_transpose(t: &TensorProto, group: i64) -> Option<TensorProto>
 #[cfg(test)]
 mod tests {
     use super::flip_transpose;
-    use crate::ir::{self, a_int, a_ints, a_string, tensor_f32};
+    use crate::ir::{self, a_int, a_ints, tensor_f32};
     use crate::proto::{AttributeProto, ModelProto, TensorProto};
-    use crate::testing::{graph_case, init_f32, model, node, probe, run, session, uniform};
+    use crate::testing::Attr::{self, Int, Ints, Str};
+    use crate::testing::{attrs, graph_case, init_f32, model, node, probe, run, session, uniform};
     use crate::window::Window;
     use crate::{GradientSpec, build_gradient_graph};
     use ndarray::{ArrayD, IxDyn};
@@ -234,121 +235,82 @@ mod tests {
         );
     }
 
-    #[test]
-    fn stride1_pads_kernels_and_1x1() {
-        case(
-            "3x3 pads 1",
-            &[1, 2, 6, 7],
-            &[3, 2, 3, 3],
-            vec![a_ints("pads", &[1, 1, 1, 1])],
-            true,
-        );
-        case("no pads", &[1, 2, 6, 7], &[3, 2, 3, 3], vec![], true);
-        case(
-            "asymmetric pads, 4x2 kernel",
-            &[1, 2, 6, 7],
-            &[3, 2, 4, 2],
-            vec![a_ints("pads", &[2, 0, 1, 1])],
-            true,
-        );
-        case("1x1", &[1, 5, 4, 3], &[7, 5, 1, 1], vec![], true);
-    }
+    /// A Conv case: label, input shape, weight shape, attributes, and whether the backward
+    /// pass is the flipped-kernel Conv (else the ConvTranspose fallback).
+    type Case = (
+        &'static str,
+        &'static [usize],
+        &'static [i64],
+        &'static [Attr],
+        bool,
+    );
 
-    #[test]
-    fn stride1_dilations() {
-        case(
-            "dilated 3x3",
-            &[1, 2, 9, 9],
-            &[2, 2, 3, 3],
-            vec![a_ints("dilations", &[2, 3]), a_ints("pads", &[2, 1, 2, 3])],
-            true,
-        );
-    }
-
-    #[test]
-    fn stride1_groups_and_depthwise() {
-        case(
-            "group 2",
-            &[1, 4, 6, 6],
-            &[6, 2, 3, 3],
-            vec![a_int("group", 2), a_ints("pads", &[1, 1, 1, 1])],
-            true,
-        );
-        case(
-            "depthwise",
-            &[1, 3, 7, 7],
-            &[3, 1, 3, 3],
-            vec![a_int("group", 3), a_ints("pads", &[1, 1, 1, 1])],
-            true,
-        );
-        case(
-            "depthwise multiplier 2",
-            &[1, 3, 5, 6],
-            &[6, 1, 3, 3],
-            vec![a_int("group", 3), a_ints("pads", &[0, 1, 2, 1])],
-            true,
-        );
-    }
-
-    #[test]
-    fn stride1_auto_pad() {
-        for mode in ["SAME_UPPER", "SAME_LOWER", "VALID"] {
-            case(
-                mode,
-                &[1, 2, 7, 6],
-                &[3, 2, 4, 3],
-                vec![a_string("auto_pad", mode)],
-                true,
-            );
+    fn check_all(cases: &[Case]) {
+        for &(name, x, w, list, flipped) in cases {
+            case(name, x, w, attrs(list), flipped);
         }
     }
 
+    const PAD_1: Attr = Ints("pads", &[1, 1, 1, 1]);
+
     #[test]
+    #[rustfmt::skip]
+    fn stride1_pads_kernels_and_1x1() {
+        check_all(&[
+            ("3x3 pads 1",                  &[1, 2, 6, 7], &[3, 2, 3, 3], &[PAD_1],                        true),
+            ("no pads",                     &[1, 2, 6, 7], &[3, 2, 3, 3], &[],                              true),
+            ("asymmetric pads, 4x2 kernel", &[1, 2, 6, 7], &[3, 2, 4, 2], &[Ints("pads", &[2, 0, 1, 1])],   true),
+            ("1x1",                         &[1, 5, 4, 3], &[7, 5, 1, 1], &[],                              true),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn stride1_dilations() {
+        check_all(&[
+            ("dilated 3x3", &[1, 2, 9, 9], &[2, 2, 3, 3], &[Ints("dilations", &[2, 3]), Ints("pads", &[2, 1, 2, 3])], true),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn stride1_groups_and_depthwise() {
+        check_all(&[
+            ("group 2",                &[1, 4, 6, 6], &[6, 2, 3, 3], &[Int("group", 2), PAD_1],                        true),
+            ("depthwise",              &[1, 3, 7, 7], &[3, 1, 3, 3], &[Int("group", 3), PAD_1],                        true),
+            ("depthwise multiplier 2", &[1, 3, 5, 6], &[6, 1, 3, 3], &[Int("group", 3), Ints("pads", &[0, 1, 2, 1])], true),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn stride1_auto_pad() {
+        check_all(&[
+            ("SAME_UPPER", &[1, 2, 7, 6], &[3, 2, 4, 3], &[Str("auto_pad", "SAME_UPPER")], true),
+            ("SAME_LOWER", &[1, 2, 7, 6], &[3, 2, 4, 3], &[Str("auto_pad", "SAME_LOWER")], true),
+            ("VALID",      &[1, 2, 7, 6], &[3, 2, 4, 3], &[Str("auto_pad", "VALID")],      true),
+        ]);
+    }
+
+    #[test]
+    #[rustfmt::skip]
     fn stride1_1d_and_3d() {
-        case(
-            "conv1d",
-            &[1, 2, 11],
-            &[3, 2, 3],
-            vec![a_ints("pads", &[1, 0])],
-            true,
-        );
-        case(
-            "conv3d",
-            &[1, 2, 4, 5, 4],
-            &[3, 2, 3, 2, 3],
-            vec![a_ints("pads", &[1, 0, 1, 1, 1, 0])],
-            true,
-        );
+        check_all(&[
+            ("conv1d", &[1, 2, 11],      &[3, 2, 3],       &[Ints("pads", &[1, 0])],             true),
+            ("conv3d", &[1, 2, 4, 5, 4], &[3, 2, 3, 2, 3], &[Ints("pads", &[1, 0, 1, 1, 1, 0])], true),
+        ]);
     }
 
     #[test]
     fn falls_back_to_conv_transpose() {
-        case(
-            "stride 2",
-            &[1, 2, 7, 8],
-            &[2, 2, 3, 3],
-            vec![a_ints("strides", &[2, 1]), a_ints("pads", &[1, 1, 1, 1])],
-            false,
-        );
-        case(
-            "depthwise stride 2",
-            &[1, 3, 7, 7],
-            &[3, 1, 3, 3],
-            vec![
-                a_int("group", 3),
-                a_ints("strides", &[2, 2]),
-                a_ints("pads", &[1, 1, 1, 1]),
-            ],
-            false,
-        );
-        // Pads wider than the kernel: the Conv would need negative pads.
-        case(
-            "1x1 padded",
-            &[1, 2, 4, 4],
-            &[3, 2, 1, 1],
-            vec![a_ints("pads", &[1, 0, 0, 1])],
-            false,
-        );
+        #[rustfmt::skip]
+        let cases: &[Case] = &[
+            ("stride 2",           &[1, 2, 7, 8], &[2, 2, 3, 3], &[Ints("strides", &[2, 1]), PAD_1],                   false),
+            ("depthwise stride 2", &[1, 3, 7, 7], &[3, 1, 3, 3], &[Int("group", 3), Ints("strides", &[2, 2]), PAD_1], false),
+            // Pads wider than the kernel: the Conv would need negative pads.
+            ("1x1 padded",         &[1, 2, 4, 4], &[3, 2, 1, 1], &[Ints("pads", &[1, 0, 0, 1])],                    false),
+        ];
+        check_all(cases);
 
         // Weights computed in the graph (not a constant): no build-time transform.
         let xv = uniform(&[1, 2, 5, 5], -1.0, 1.0, 3);

@@ -62,89 +62,74 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 
 #[cfg(test)]
 mod tests {
-    use crate::ir::{a_ints, a_string};
-    use crate::testing::{graph_case, init_f32, node, uniform};
+    use crate::testing::Attr::{self, Ints, Str};
+    use crate::testing::{attrs, graph_case, init_f32, node, uniform};
 
-    fn conv(
-        name: &str,
-        x: &[usize],
-        w: &[i64],
-        bias: bool,
-        attrs: Vec<crate::proto::AttributeProto>,
-    ) {
-        let mut inputs = vec!["x", "w"];
-        let mut inits = vec![init_f32("w", w, 11, -0.5, 0.5)];
-        if bias {
-            inputs.push("b");
-            inits.push(init_f32("b", &[w[0]], 12, -0.5, 0.5));
+    /// A Conv case: label, input shape, weight shape, whether it has a bias, attributes.
+    type Case = (
+        &'static str,
+        &'static [usize],
+        &'static [i64],
+        bool,
+        &'static [Attr],
+    );
+
+    /// `y = Conv(x, w[, b])` for each case, by finite differences.
+    fn check_all(cases: &[Case]) {
+        for &(name, x, w, bias, list) in cases {
+            let mut inputs = vec!["x", "w"];
+            let mut inits = vec![init_f32("w", w, 11, -0.5, 0.5)];
+            if bias {
+                inputs.push("b");
+                inits.push(init_f32("b", &[w[0]], 12, -0.5, 0.5));
+            }
+            let n = node("Conv", &inputs, &["y"], attrs(list));
+            let xv = uniform(x, -1.0, 1.0, 3);
+            // Conv is linear in x: differences are exact up to float rounding.
+            graph_case(vec![n]).inits(inits).check(name, &xv);
         }
-        let n = node("Conv", &inputs, &["y"], attrs);
-        let xv = uniform(x, -1.0, 1.0, 3);
-        // Conv is linear in x: differences are exact up to float rounding.
-        graph_case(vec![n]).inits(inits).check(name, &xv);
     }
 
     // Dilations, groups and depthwise convolutions (stride 1 and 2) are checked in
     // `flipped.rs`, through both backward paths.
     #[test]
+    #[rustfmt::skip]
     fn conv_plain_and_bias() {
-        conv("conv3x3", &[1, 2, 6, 7], &[3, 2, 3, 3], true, vec![]);
-        conv(
-            "conv pads",
-            &[1, 2, 6, 7],
-            &[3, 2, 3, 3],
-            false,
-            vec![a_ints("pads", &[1, 0, 2, 1])],
-        );
+        check_all(&[
+            ("conv3x3",   &[1, 2, 6, 7], &[3, 2, 3, 3], true,  &[]),
+            ("conv pads", &[1, 2, 6, 7], &[3, 2, 3, 3], false, &[Ints("pads", &[1, 0, 2, 1])]),
+        ]);
     }
 
     #[test]
+    #[rustfmt::skip]
     fn conv_strides_with_leftover_rows() {
         // (7 + 1 + 1 - 3) % 2 = 0 but (8 + 2 - 3) % 3 = 1: one input row never reached.
-        conv(
-            "stride2",
-            &[1, 2, 7, 8],
-            &[2, 2, 3, 3],
-            false,
-            vec![a_ints("strides", &[2, 3]), a_ints("pads", &[1, 1, 1, 1])],
-        );
-        conv(
-            "stride3 kernel2",
-            &[1, 1, 9, 10],
-            &[2, 1, 2, 2],
-            true,
-            vec![a_ints("strides", &[3, 3])],
-        );
+        check_all(&[
+            ("stride2",         &[1, 2, 7, 8],  &[2, 2, 3, 3], false, &[Ints("strides", &[2, 3]), Ints("pads", &[1, 1, 1, 1])]),
+            ("stride3 kernel2", &[1, 1, 9, 10], &[2, 1, 2, 2], true,  &[Ints("strides", &[3, 3])]),
+        ]);
     }
 
     #[test]
+    #[rustfmt::skip]
     fn conv_auto_pad() {
-        for mode in ["SAME_UPPER", "SAME_LOWER", "VALID"] {
-            conv(
-                mode,
-                &[1, 2, 7, 6],
-                &[3, 2, 4, 3],
-                false,
-                vec![a_string("auto_pad", mode), a_ints("strides", &[2, 2])],
-            );
-            conv(
-                mode,
-                &[1, 1, 5, 5],
-                &[2, 1, 2, 2],
-                false,
-                vec![a_string("auto_pad", mode)],
-            );
-        }
+        const S2: Attr = Ints("strides", &[2, 2]);
+        check_all(&[
+            ("SAME_UPPER s2",  &[1, 2, 7, 6], &[3, 2, 4, 3], false, &[Str("auto_pad", "SAME_UPPER"), S2]),
+            ("SAME_UPPER 2x2", &[1, 1, 5, 5], &[2, 1, 2, 2], false, &[Str("auto_pad", "SAME_UPPER")]),
+            ("SAME_LOWER s2",  &[1, 2, 7, 6], &[3, 2, 4, 3], false, &[Str("auto_pad", "SAME_LOWER"), S2]),
+            ("SAME_LOWER 2x2", &[1, 1, 5, 5], &[2, 1, 2, 2], false, &[Str("auto_pad", "SAME_LOWER")]),
+            ("VALID s2",       &[1, 2, 7, 6], &[3, 2, 4, 3], false, &[Str("auto_pad", "VALID"), S2]),
+            ("VALID 2x2",      &[1, 1, 5, 5], &[2, 1, 2, 2], false, &[Str("auto_pad", "VALID")]),
+        ]);
     }
 
     #[test]
+    #[rustfmt::skip]
     fn conv_1d() {
-        conv(
-            "conv1d",
-            &[1, 2, 11],
-            &[3, 2, 3],
-            true,
-            vec![a_ints("strides", &[2]), a_ints("pads", &[1, 0])],
-        );
+        check_all(&[
+            ("conv1d", &[1, 2, 11], &[3, 2, 3], true, &[Ints("strides", &[2]), Ints("pads", &[1, 0])]),
+        ]);
     }
 }

@@ -65,75 +65,40 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 
 #[cfg(test)]
 mod tests {
-    use crate::ir::{a_int, a_ints, a_string};
-    use crate::testing::{op_case, uniform};
+    use crate::testing::Attr::{self, Int, Ints, Str};
+    use crate::testing::{attrs, op_case, uniform};
 
-    fn pool(name: &str, x: &[usize], attrs: Vec<crate::proto::AttributeProto>, opset: i64) {
+    fn pool(name: &str, x: &[usize], list: &[Attr], opset: i64) {
         let xv = uniform(x, -1.0, 1.0, 9);
-        op_case("AveragePool", &["x"], attrs)
+        op_case("AveragePool", &["x"], attrs(list))
             .opset(opset)
             .check(name, &xv);
     }
 
+    const K2: Attr = Ints("kernel_shape", &[2, 2]);
+    const K3: Attr = Ints("kernel_shape", &[3, 3]);
+    const S1: Attr = Ints("strides", &[1, 1]);
+    const S2: Attr = Ints("strides", &[2, 2]);
+    const PAD_1: Attr = Ints("pads", &[1, 1, 1, 1]);
+    const CEIL: Attr = Int("ceil_mode", 1);
+
+    fn include_pad(include: i64) -> Attr {
+        Int("count_include_pad", include)
+    }
+
     #[test]
+    #[rustfmt::skip]
     fn averagepool_variants() {
-        let k3s2 = || vec![a_ints("kernel_shape", &[3, 3]), a_ints("strides", &[2, 2])];
-        pool(
-            "2x2 s2",
-            &[1, 2, 6, 6],
-            vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[2, 2])],
-            13,
-        );
-        pool(
-            "3x3 s1",
-            &[1, 2, 5, 6],
-            vec![a_ints("kernel_shape", &[3, 3])],
-            13,
-        );
+        pool("2x2 s2", &[1, 2, 6, 6], &[K2, S2], 13);
+        pool("3x3 s1", &[1, 2, 5, 6], &[K3], 13);
         for include in [0, 1] {
-            let mut a = k3s2();
-            a.push(a_ints("pads", &[1, 1, 1, 1]));
-            a.push(a_int("count_include_pad", include));
-            pool(&format!("pads include={include}"), &[1, 2, 7, 8], a, 13);
-            let mut a = k3s2();
-            a.push(a_ints("pads", &[0, 1, 1, 0]));
-            a.push(a_int("ceil_mode", 1));
-            a.push(a_int("count_include_pad", include));
-            pool(
-                &format!("ceil_mode include={include}"),
-                &[1, 2, 8, 8],
-                a,
-                13,
-            );
-            let mut a = k3s2();
-            a.push(a_string("auto_pad", "SAME_UPPER"));
-            a.push(a_int("count_include_pad", include));
-            pool(
-                &format!("SAME_UPPER include={include}"),
-                &[1, 1, 6, 7],
-                a,
-                13,
-            );
+            let inc = include_pad(include);
+            pool(&format!("pads include={include}"),       &[1, 2, 7, 8], &[K3, S2, PAD_1, inc], 13);
+            pool(&format!("ceil_mode include={include}"),  &[1, 2, 8, 8], &[K3, S2, Ints("pads", &[0, 1, 1, 0]), CEIL, inc], 13);
+            pool(&format!("SAME_UPPER include={include}"), &[1, 1, 6, 7], &[K3, S2, Str("auto_pad", "SAME_UPPER"), inc], 13);
         }
-        pool(
-            "dilations (opset 19)",
-            &[1, 2, 8, 8],
-            vec![
-                a_ints("kernel_shape", &[2, 2]),
-                a_ints("dilations", &[2, 2]),
-            ],
-            19,
-        );
-        pool(
-            "1d",
-            &[1, 2, 9],
-            vec![
-                a_ints("kernel_shape", &[3]),
-                a_ints("strides", &[2]),
-                a_ints("pads", &[1, 1]),
-            ],
-            13,
-        );
+        pool("dilations (opset 19)", &[1, 2, 8, 8], &[K2, Ints("dilations", &[2, 2])], 19);
+        pool("1d", &[1, 2, 9], &[Ints("kernel_shape", &[3]), Ints("strides", &[2]), Ints("pads", &[1, 1])], 13);
     }
 
     /// The exporters' variants of the zoo CNNs: timm ResNet-D's downsampling
@@ -141,46 +106,21 @@ mod tests {
     /// holds one row/column), ceil-mode windows that start in the end padding (ONNX drops them
     /// since opset 19, as PyTorch does), and asymmetric pads, each with both divisors.
     #[test]
+    #[rustfmt::skip]
     fn averagepool_ceil_mode_and_asymmetric_pads() {
-        let k = |k: i64, s: i64| vec![a_ints("kernel_shape", &[k, k]), a_ints("strides", &[s, s])];
         for include in [0, 1] {
+            let inc = include_pad(include);
             for x in [[1, 2, 7, 7], [1, 2, 7, 6], [1, 1, 5, 9]] {
-                let mut a = k(2, 2);
-                a.push(a_int("ceil_mode", 1));
-                a.push(a_int("count_include_pad", include));
-                pool(&format!("2x2 s2 ceil {x:?} include={include}"), &x, a, 17);
+                pool(&format!("2x2 s2 ceil {x:?} include={include}"), &x, &[K2, S2, CEIL, inc], 17);
             }
             for opset in [17, 19] {
-                let mut a = k(2, 2);
-                a.push(a_ints("pads", &[1, 1, 1, 1]));
-                a.push(a_int("ceil_mode", 1));
-                a.push(a_int("count_include_pad", include));
-                pool(
-                    &format!("ceil window in the end pad include={include} opset {opset}"),
-                    &[1, 2, 5, 5],
-                    a,
-                    opset,
-                );
+                let name = format!("ceil window in the end pad include={include} opset {opset}");
+                pool(&name, &[1, 2, 5, 5], &[K2, S2, PAD_1, CEIL, inc], opset);
             }
-            let mut a = k(3, 2);
-            a.push(a_ints("pads", &[0, 1, 2, 0]));
-            a.push(a_int("count_include_pad", include));
-            pool(
-                &format!("asymmetric pads include={include}"),
-                &[1, 2, 6, 7],
-                a,
-                17,
-            );
-            let mut a = k(3, 1);
-            a.push(a_ints("pads", &[1, 1, 1, 1]));
-            a.push(a_int("ceil_mode", 1));
-            a.push(a_int("count_include_pad", include));
-            pool(
-                &format!("3x3 s1 p1 ceil include={include}"),
-                &[1, 2, 6, 5],
-                a,
-                17,
-            );
+            let name = format!("asymmetric pads include={include}");
+            pool(&name, &[1, 2, 6, 7], &[K3, S2, Ints("pads", &[0, 1, 2, 0]), inc], 17);
+            let name = format!("3x3 s1 p1 ceil include={include}");
+            pool(&name, &[1, 2, 6, 5], &[K3, S1, PAD_1, CEIL, inc], 17);
         }
     }
 }

@@ -54,100 +54,60 @@ pub(crate) fn scatter_add(ctx: &mut Ctx, x: &str, g: &str, indices: &str) -> Str
 
 #[cfg(test)]
 mod tests {
-    use crate::ir::{a_int, a_ints, a_string};
-    use crate::testing::{distinct_values, node, op_case};
+    use crate::ir::a_ints;
+    use crate::testing::Attr::{self, Int, Ints, Str};
+    use crate::testing::{attrs, distinct_values, node, op_case};
 
-    fn pool(name: &str, x: &[usize], attrs: Vec<crate::proto::AttributeProto>) {
+    fn pool(name: &str, x: &[usize], list: &[Attr]) {
         // Distinct values 0.1 apart: a ±2h step never changes a window's winner.
         let xv = distinct_values(x, -3.0, 0.1, 5);
-        op_case("MaxPool", &["x"], attrs).check(name, &xv);
+        op_case("MaxPool", &["x"], attrs(list)).check(name, &xv);
     }
 
+    /// A MaxPool case: label, input shape, attributes.
+    type Case = (&'static str, &'static [usize], &'static [Attr]);
+
+    fn check_all(cases: &[Case]) {
+        for &(name, x, list) in cases {
+            pool(name, x, list);
+        }
+    }
+
+    const K2: Attr = Ints("kernel_shape", &[2, 2]);
+    const K3: Attr = Ints("kernel_shape", &[3, 3]);
+    const S1: Attr = Ints("strides", &[1, 1]);
+    const S2: Attr = Ints("strides", &[2, 2]);
+    const PAD_1: Attr = Ints("pads", &[1, 1, 1, 1]);
+    const CEIL: Attr = Int("ceil_mode", 1);
+
     #[test]
+    #[rustfmt::skip]
     fn maxpool_variants() {
-        pool(
-            "2x2 s2",
-            &[1, 3, 6, 6],
-            vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[2, 2])],
-        );
-        pool(
-            "3x3 s1 overlapping",
-            &[1, 2, 6, 5],
-            vec![a_ints("kernel_shape", &[3, 3])],
-        );
-        pool(
-            "3x3 s2 pads",
-            &[1, 2, 7, 7],
-            vec![
-                a_ints("kernel_shape", &[3, 3]),
-                a_ints("strides", &[2, 2]),
-                a_ints("pads", &[1, 1, 1, 1]),
-            ],
-        );
-        pool(
-            "ceil_mode",
-            &[1, 2, 7, 8],
-            vec![
-                a_ints("kernel_shape", &[3, 3]),
-                a_ints("strides", &[2, 2]),
-                a_int("ceil_mode", 1),
-            ],
-        );
-        pool(
-            "dilations",
-            &[1, 1, 8, 8],
-            vec![
-                a_ints("kernel_shape", &[2, 2]),
-                a_ints("dilations", &[2, 2]),
-            ],
-        );
-        pool(
-            "SAME_UPPER",
-            &[1, 2, 7, 6],
-            vec![
-                a_ints("kernel_shape", &[3, 3]),
-                a_ints("strides", &[2, 2]),
-                a_string("auto_pad", "SAME_UPPER"),
-            ],
-        );
-        pool(
-            "storage_order 1",
-            &[1, 2, 6, 6],
-            vec![
-                a_ints("kernel_shape", &[2, 2]),
-                a_ints("strides", &[2, 2]),
-                a_int("storage_order", 1),
-            ],
-        );
-        pool(
-            "1d",
-            &[1, 2, 9],
-            vec![a_ints("kernel_shape", &[3]), a_ints("strides", &[2])],
-        );
+        check_all(&[
+            ("2x2 s2",             &[1, 3, 6, 6], &[K2, S2]),
+            ("3x3 s1 overlapping", &[1, 2, 6, 5], &[K3]),
+            ("3x3 s2 pads",        &[1, 2, 7, 7], &[K3, S2, PAD_1]),
+            ("ceil_mode",          &[1, 2, 7, 8], &[K3, S2, CEIL]),
+            ("dilations",          &[1, 1, 8, 8], &[K2, Ints("dilations", &[2, 2])]),
+            ("SAME_UPPER",         &[1, 2, 7, 6], &[K3, S2, Str("auto_pad", "SAME_UPPER")]),
+            ("storage_order 1",    &[1, 2, 6, 6], &[K2, S2, Int("storage_order", 1)]),
+            ("1d",                 &[1, 2, 9],    &[Ints("kernel_shape", &[3]), Ints("strides", &[2])]),
+        ]);
     }
 
     /// The zoo CNNs' variants: GoogLeNet's `MaxPool2d(3, 2, ceil_mode=True)` on even and odd
     /// maps and its inception branches' `MaxPool2d(3, 1, padding=1, ceil_mode=True)`, a
     /// ceil-mode window that starts in the end padding, and asymmetric pads.
     #[test]
+    #[rustfmt::skip]
     fn maxpool_ceil_mode_and_asymmetric_pads() {
-        let k = |k: i64, s: i64| vec![a_ints("kernel_shape", &[k, k]), a_ints("strides", &[s, s])];
-        for x in [[1, 2, 8, 8], [1, 2, 9, 7]] {
-            let mut a = k(3, 2);
-            a.push(a_int("ceil_mode", 1));
-            pool(&format!("3x3 s2 ceil {x:?}"), &x, a);
-        }
-        let mut a = k(3, 1);
-        a.push(a_ints("pads", &[1, 1, 1, 1]));
-        a.push(a_int("ceil_mode", 1));
-        pool("3x3 s1 p1 ceil", &[1, 2, 6, 5], a);
-        let mut a = k(2, 2);
-        a.push(a_ints("pads", &[1, 1, 1, 1]));
-        a.push(a_int("ceil_mode", 1));
-        pool("ceil window in the end pad", &[1, 2, 5, 5], a);
-        let mut a = k(3, 2);
-        a.push(a_ints("pads", &[0, 1, 2, 0]));
-        pool("asymmetric pads", &[1, 2, 6, 7], a);
+        check_all(&[
+            ("3x3 s2 ceil [1, 2, 8, 8]",   &[1, 2, 8, 8], &[K3, S2, CEIL]),
+            ("3x3 s2 ceil [1, 2, 9, 7]",   &[1, 2, 9, 7], &[K3, S2, CEIL]),
+            ("3x3 s1 p1 ceil",             &[1, 2, 6, 5], &[K3, S1, PAD_1, CEIL]),
+            ("ceil window in the end pad", &[1, 2, 5, 5], &[K2, S2, PAD_1, CEIL]),
+            ("asymmetric pads",            &[1, 2, 6, 7], &[K3, S2, Ints("pads", &[0, 1, 2, 0])]),
+        ]);
     }
 
     #[test]
