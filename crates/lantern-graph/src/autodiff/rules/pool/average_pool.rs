@@ -65,6 +65,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_attrs::{CEIL, K2, K3, PAD_1, S1, S2};
     use crate::testing::Attr::{self, Int, Ints, Str};
     use crate::testing::{attrs, op_case, uniform};
 
@@ -74,13 +75,6 @@ mod tests {
             .opset(opset)
             .check(name, &xv);
     }
-
-    const K2: Attr = Ints("kernel_shape", &[2, 2]);
-    const K3: Attr = Ints("kernel_shape", &[3, 3]);
-    const S1: Attr = Ints("strides", &[1, 1]);
-    const S2: Attr = Ints("strides", &[2, 2]);
-    const PAD_1: Attr = Ints("pads", &[1, 1, 1, 1]);
-    const CEIL: Attr = Int("ceil_mode", 1);
 
     fn include_pad(include: i64) -> Attr {
         Int("count_include_pad", include)

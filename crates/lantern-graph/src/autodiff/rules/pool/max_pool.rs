@@ -54,6 +54,7 @@ pub(crate) fn scatter_add(ctx: &mut Ctx, x: &str, g: &str, indices: &str) -> Str
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_attrs::{CEIL, K2, K3, PAD_1, S1, S2};
     use crate::ir::a_ints;
     use crate::testing::Attr::{self, Int, Ints, Str};
     use crate::testing::{attrs, distinct_values, node, op_case};
@@ -72,13 +73,6 @@ mod tests {
             pool(name, x, list);
         }
     }
-
-    const K2: Attr = Ints("kernel_shape", &[2, 2]);
-    const K3: Attr = Ints("kernel_shape", &[3, 3]);
-    const S1: Attr = Ints("strides", &[1, 1]);
-    const S2: Attr = Ints("strides", &[2, 2]);
-    const PAD_1: Attr = Ints("pads", &[1, 1, 1, 1]);
-    const CEIL: Attr = Int("ceil_mode", 1);
 
     #[test]
     #[rustfmt::skip]
