@@ -98,18 +98,24 @@ fn top1_of_cat_dog_is_bull_mastiff() {
     assert!(stdout.contains("target 243"), "{stdout}");
 }
 
+/// `lantern layers MODEL`: its stdout and the one line it marks (`*`) as the default CAM layer.
+fn marked_layer(model: &std::path::Path) -> (String, String) {
+    let o = lantern(&["layers", model.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    let marked: Vec<&str> = stdout.lines().filter(|l| l.starts_with('*')).collect();
+    assert_eq!(marked.len(), 1, "{stdout}");
+    let line = marked[0].to_string();
+    (stdout, line)
+}
+
 #[test]
 fn layers_marks_the_default_cam_layer() {
     lantern_core::skip_without_assets!();
-    let o = lantern(&["layers", mobilenet().to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    let marked: Vec<&str> = stdout.lines().filter(|l| l.starts_with('*')).collect();
-    assert_eq!(marked.len(), 1, "{stdout}");
+    let (_, marked) = marked_layer(&mobilenet());
     assert!(
-        marked[0].contains(" 627 ") && marked[0].contains("[1, 1280, 7, 7]"),
-        "{}",
-        marked[0]
+        marked.contains(" 627 ") && marked.contains("[1, 1280, 7, 7]"),
+        "{marked}"
     );
 }
 
@@ -257,15 +263,10 @@ fn explain_layer_auto_is_the_default_cam_layer() {
 #[test]
 fn vit_layers_and_explain_layer_auto() {
     let vit = root().join("crates/lantern-graph/tests/fixtures/static/tiny_vit_static.onnx");
-    let o = lantern(&["layers", vit.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    let marked: Vec<&str> = stdout.lines().filter(|l| l.starts_with('*')).collect();
-    assert_eq!(marked.len(), 1, "{stdout}");
+    let (stdout, marked) = marked_layer(&vit);
     assert!(
-        marked[0].contains("layer_norm_2") && marked[0].contains("[1, 17, 64]"),
-        "{}",
-        marked[0]
+        marked.contains("layer_norm_2") && marked.contains("[1, 17, 64]"),
+        "{marked}"
     );
     assert!(stdout.contains("tokens"), "{stdout}");
 

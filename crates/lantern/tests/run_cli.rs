@@ -11,6 +11,14 @@ fn quick_experiment(dir: &Path, images: &[PathBuf], extra: &str) -> PathBuf {
     common::quick_experiment(dir, "quick", images, "batch = 16", extra)
 }
 
+/// Four photos of different classes, for runs split into shards or killed part-way.
+const FOUR_PHOTOS: [&str; 4] = [
+    "photos/cat_dog.png",
+    "imagenet/samples/n02676566_acoustic_guitar.JPEG",
+    "imagenet/samples/n02104029_kuvasz.JPEG",
+    "photos/snake.png",
+];
+
 fn photos(names: &[&str]) -> Vec<PathBuf> {
     names.iter().map(|n| assets().join(n)).collect()
 }
@@ -82,8 +90,7 @@ fn the_same_command_twice_gives_identical_maps_and_scores() {
     );
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for out in [&a, &b] {
-        let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-        assert!(o.status.success(), "{}", stderr(&o));
+        run_ok(&exp, out, &[]);
     }
     for entry in std::fs::read_dir(a.join("maps")).unwrap() {
         let name = entry.unwrap().file_name();
@@ -147,33 +154,12 @@ fn settings_that_change_results_change_the_config_hash() {
 fn shards_merged_equal_one_run() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let images = photos(&[
-        "photos/cat_dog.png",
-        "imagenet/samples/n02676566_acoustic_guitar.JPEG",
-        "imagenet/samples/n02104029_kuvasz.JPEG",
-        "photos/snake.png",
-    ]);
-    let exp = quick_experiment(dir.path(), &images, "");
+    let exp = quick_experiment(dir.path(), &photos(&FOUR_PHOTOS), "");
     let single = dir.path().join("single");
-    let o = lantern(&[
-        "run",
-        exp.to_str().unwrap(),
-        "--out",
-        single.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(&exp, &single, &[]);
     let sharded = dir.path().join("sharded");
     for i in 1..=3 {
-        let shard = format!("{i}/3");
-        let o = lantern(&[
-            "run",
-            exp.to_str().unwrap(),
-            "--out",
-            sharded.to_str().unwrap(),
-            "--shard",
-            &shard,
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
+        run_ok(&exp, &sharded, &["--shard", &format!("{i}/3")]);
     }
     let o = lantern(&["merge", sharded.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -188,14 +174,7 @@ fn shards_merged_equal_one_run() {
 fn a_killed_run_resumes_to_the_same_tables() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let images = photos(&[
-        "photos/cat_dog.png",
-        "imagenet/samples/n02676566_acoustic_guitar.JPEG",
-        "imagenet/samples/n02104029_kuvasz.JPEG",
-        "photos/snake.png",
-        "photos/spider.png",
-        "photos/horse.png",
-    ]);
+    let images = photos(&[&FOUR_PHOTOS[..], &["photos/spider.png", "photos/horse.png"]].concat());
     // Finer occlusion so the run lasts long enough to be killed part-way.
     let exp = quick_experiment(dir.path(), &images, "")
         .display()

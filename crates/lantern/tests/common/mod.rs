@@ -135,6 +135,15 @@ step = 0.25
     )
 }
 
+/// Runs `lantern run EXP --out OUT EXTRA…` and asserts that it succeeded.
+pub fn run_ok(exp: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = lantern(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    o
+}
+
 /// Asserts that the command failed and that its stderr contains each of `needles`.
 pub fn assert_refused(o: &Output, needles: &[&str]) {
     let err = stderr(o);
