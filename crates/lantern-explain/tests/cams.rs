@@ -184,7 +184,7 @@ fn scorecam_matches_pytorch_grad_cam() {
         ("mobilenetv2", "cat_dog-t243", 243),
         ("tinycnn", "shapes", 9),
     ] {
-        let (e, logits) = explain_at(&*method("scorecam", &[]), m, key, target);
+        let (e, _) = explain_at(&*method("scorecam", &[]), m, key, target);
         println!(
             "{m}/{key} scorecam: {} masked forwards, {} dead channels",
             e.stats["masked_forwards"], e.stats["dead_channels"]

@@ -68,7 +68,7 @@ fn guided_backprop_matches_captum() {
         ("tinycnn", "stripes", 9, "guided-backprop"),
     ];
     for (m, key, target, file) in cases {
-        let (e, logits) = explain_at(&*guided, m, key, target);
+        let (e, _) = explain_at(&*guided, m, key, target);
         compare(
             m,
             &format!("{key} {file}"),
@@ -78,7 +78,7 @@ fn guided_backprop_matches_captum() {
     }
     // Deconvnet runs and differs from guided backprop (it ignores the forward mask).
     let (m, key, target) = ("tinycnn", "shapes", 9);
-    let (d, logits) = explain_at(&*method("deconvnet", &[]), m, key, target);
+    let (d, _) = explain_at(&*method("deconvnet", &[]), m, key, target);
     assert!(d.map.iter().all(|v| v.is_finite()));
     assert!(rel(d.map.view(), npy(m, "shapes_guided-backprop.npy").view()) > 1e-2);
 }
@@ -87,7 +87,7 @@ fn guided_backprop_matches_captum() {
 fn guided_gradcam_is_guided_backprop_times_nearest_gradcam() {
     lantern_core::skip_without_reference!();
     let (m, key, target) = ("tinycnn", "shapes", 9);
-    let (e, logits) = explain_at(&*method("guided-gradcam", &[]), m, key, target);
+    let (e, _) = explain_at(&*method("guided-gradcam", &[]), m, key, target);
     let raw = npy(m, "shapes_grad-cam-raw.npy")
         .into_dimensionality::<ndarray::Ix2>()
         .unwrap();
@@ -107,7 +107,7 @@ fn guided_gradcam_is_guided_backprop_times_nearest_gradcam() {
 /// IG with Captum's defaults (64 steps, trapezoid, zeros baseline): the map and the completeness
 /// numbers in metrics.json.
 fn check_ig(m: &str, key: &str, target: usize) -> f64 {
-    let (e, logits) = explain_at(&*method("integrated-gradients", &[]), m, key, target);
+    let (e, _) = explain_at(&*method("integrated-gradients", &[]), m, key, target);
     // 64 scaled copies: MaxPool near-ties and ReLU kinks at the scaled inputs (see
     // `check_kinked`) move attribution between neighbouring pixels; the totals agree tightly.
     check_kinked(
