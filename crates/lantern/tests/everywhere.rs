@@ -53,8 +53,8 @@ fn without_cargo_test_env(cmd: &mut Command) -> &mut Command {
 }
 
 /// Seeds `into/release` from `outer/release` for a build of its own. Compiled artifacts (rlibs,
-/// metadata, shared objects, executables) are hard-linked: rustc and the linker replace such a
-/// file rather than write into it, so a rebuild in the clone gives it a new file and leaves this
+/// metadata, shared objects, executables) are hard-linked where the file system allows (copied
+/// elsewhere): rustc and the linker replace such a file rather than write into it, so a rebuild in the clone gives it a new file and leaves this
 /// build's alone. Everything cargo rewrites in place (fingerprints, dep-info, build-script
 /// outputs) is copied. Incremental caches are left out: keyed to the source paths, the clone
 /// could not use them.
@@ -75,8 +75,9 @@ fn seed_target(outer: &Path, into: &Path) {
                 let name = name.to_string_lossy();
                 let compiled = [".rlib", ".rmeta", ".so"].iter().any(|e| name.ends_with(e))
                     || (meta.mode() & 0o111 != 0 && !in_build_scripts);
-                if compiled {
-                    std::fs::hard_link(&src, &dst)
+                // A link needs the same file system; elsewhere a copy does the same job.
+                if compiled && std::fs::hard_link(&src, &dst).is_ok() {
+                    Ok(())
                 } else {
                     // Cargo judges freshness by modification times: a copy keeps the original's.
                     std::fs::copy(&src, &dst).and_then(|_| {
@@ -197,7 +198,9 @@ fn just_test_in_a_fresh_clone() -> Option<String> {
         return None;
     }
     let _one_cargo = CARGO_RUNS.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
+    // Under the build's own tmp folder: the same file system as its outputs, so the seeded
+    // target folder can hard-link them.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let clone = fresh_clone(dir.path());
     let target = dir.path().join("target");
     seed_target(&outer_target, &target);
