@@ -4,7 +4,8 @@
 //!
 //! `cargo run --release -p lantern-explain --example occlusion_fidelity_sweep -- resnet18 16 4`
 //! (model: `mobilenetv2` or a reference model folder's name; optional `--taus 0.4,0.6,0.8,1` and
-//! `--fractions 0,0.25`, where drill fraction 0 means no drill-down).
+//! `--fractions 0,0.25`, where drill fraction 0 means no drill-down, and `--step 2`, the coarse
+//! stage's step).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -24,12 +25,19 @@ fn list(text: &str) -> Vec<f64> {
 
 fn main() {
     let (mut taus, mut fractions) = (list("0.4,0.6,0.8,1"), list("0,0.25"));
+    let mut step = 2i64;
     let mut positional = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--taus" => taus = list(&args.next().expect("--taus takes a list")),
             "--fractions" => fractions = list(&args.next().expect("--fractions takes a list")),
+            "--step" => {
+                step = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .expect("--step takes a whole number")
+            }
             _ => positional.push(arg),
         }
     }
@@ -71,6 +79,7 @@ fn main() {
             ];
             if drill {
                 p.push(("drill_fraction", ParamValue::Float(fraction)));
+                p.push(("drill_step", ParamValue::Int(step)));
             }
             let values = p.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
             let method = build_method("occlusion", &Params::new("occlusion", values))
@@ -80,7 +89,7 @@ fn main() {
                 .expect("approximate occlusion")
                 .stats;
             println!(
-                "{name} {window}/{stride} tau {tau} drill {drill} {fraction}: spearman {:.3} ssim {:.3} iou {:.3} windows {} predicted {:.3} {:.2}s exact {:.2}s",
+                "{name} {window}/{stride} tau {tau} drill {drill} {fraction} step {step}: spearman {:.3} ssim {:.3} iou {:.3} windows {} predicted {:.3} {:.2}s exact {:.2}s",
                 s["fidelity_spearman"],
                 s["fidelity_ssim"],
                 s["fidelity_top10_iou"],

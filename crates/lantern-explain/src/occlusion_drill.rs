@@ -2,8 +2,8 @@
 //! Captum's window grid: occlusion at a coarse stride first, then at the requested stride only
 //! where the coarse map is in its top fraction.
 //!
-//! Here the coarse stage runs every second window of the requested grid along each axis (the
-//! last one too, so the grid's corners are exact): stride × 2. Every other window's logits are
+//! Here the coarse stage runs every `step`-th window of the requested grid along each axis (the
+//! last one too, so the grid's corners are exact): stride × step (2 by default). Every other window's logits are
 //! estimated bilinearly on the grid from its coarse neighbours; the windows whose estimated
 //! score drop is in the top `fraction` of all windows (for any target) are then run exactly.
 //! The map is Captum's per-pixel mean over covering windows, from exact rows where they ran and
@@ -33,18 +33,18 @@ impl Grid {
         }
     }
 
-    /// The coarse stage's windows: every second row and column of the grid, and the last ones.
-    pub fn coarse(&self) -> Vec<usize> {
-        let (rows, cols) = (coarse_axis(self.rows), coarse_axis(self.cols));
+    /// The coarse stage's windows: every `step`-th row and column of the grid, and the last ones.
+    pub fn coarse(&self, step: usize) -> Vec<usize> {
+        let (rows, cols) = (coarse_axis(self.rows, step), coarse_axis(self.cols, step));
         rows.iter()
             .flat_map(|&i| cols.iter().map(move |&j| i * self.cols + j))
             .collect()
     }
 
     /// Fills every row of `logits` (`[rows · cols, K]`) not marked `exact` bilinearly from the
-    /// coarse windows around it (which must be exact).
-    pub fn interpolate(&self, logits: &mut Array2<f32>, exact: &[bool]) {
-        let (rows, cols) = (coarse_axis(self.rows), coarse_axis(self.cols));
+    /// coarse windows around it (which must be exact; `step` as for [`Grid::coarse`]).
+    pub fn interpolate(&self, logits: &mut Array2<f32>, exact: &[bool], step: usize) {
+        let (rows, cols) = (coarse_axis(self.rows, step), coarse_axis(self.cols, step));
         for i in 0..self.rows {
             let (i0, i1, ti) = between(&rows, i);
             for j in 0..self.cols {
@@ -62,9 +62,9 @@ impl Grid {
     }
 }
 
-/// 0, 2, 4, … and the last index.
-fn coarse_axis(n: usize) -> Vec<usize> {
-    let mut out: Vec<usize> = (0..n).step_by(2).collect();
+/// 0, step, 2·step, … and the last index.
+fn coarse_axis(n: usize, step: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = (0..n).step_by(step.max(1)).collect();
     if n > 0 && out.last() != Some(&(n - 1)) {
         out.push(n - 1);
     }
@@ -119,11 +119,12 @@ mod tests {
     fn coarse_grid_keeps_corners_and_interpolates_planes_exactly() {
         let grid = Grid::of(&Occlusion::default().windows(224, 224));
         assert_eq!(grid, Grid { rows: 15, cols: 15 });
-        let coarse = grid.coarse();
+        let coarse = grid.coarse(2);
         assert_eq!(coarse.len(), 8 * 8);
         assert!(coarse.contains(&0) && coarse.contains(&14) && coarse.contains(&224));
         // An even grid keeps its last row: 0, 2, 4, 5.
-        assert_eq!(coarse_axis(6), vec![0, 2, 4, 5]);
+        assert_eq!(coarse_axis(6, 2), vec![0, 2, 4, 5]);
+        assert_eq!(coarse_axis(15, 3), vec![0, 3, 6, 9, 12, 14]);
         // A plane over the grid is reproduced exactly by bilinear interpolation.
         let plane = |w: usize| (3 * (w / 15) + 2 * (w % 15)) as f32;
         let mut logits = Array2::<f32>::zeros((225, 1));
@@ -132,7 +133,7 @@ mod tests {
             logits[[w, 0]] = plane(w);
             exact[w] = true;
         }
-        grid.interpolate(&mut logits, &exact);
+        grid.interpolate(&mut logits, &exact, 2);
         for w in 0..225 {
             assert!((logits[[w, 0]] - plane(w)).abs() < 1e-4, "window {w}");
         }

@@ -50,6 +50,8 @@ pub struct Approximation {
     /// Coarse stride first, then the requested stride only in the top `drill_fraction`.
     pub drill_down: bool,
     pub drill_fraction: f64,
+    /// The coarse stage runs every `drill_step`-th window along each axis (stride × step).
+    pub drill_step: usize,
 }
 
 impl Approximation {
@@ -65,6 +67,7 @@ impl Approximation {
             tau: 1.0,
             drill_down: 4 * stride.0 <= window.0 && 4 * stride.1 <= window.1,
             drill_fraction: 0.25,
+            drill_step: 2,
         }
     }
 }
@@ -123,7 +126,7 @@ impl OcclusionMethod {
         };
         let approximate = p.bool_or("approximate", false)?;
         let d = Approximation::default_for(occlusion.window, occlusion.stride);
-        let given: Vec<&str> = ["tau", "drill_down", "drill_fraction"]
+        let given: Vec<&str> = ["tau", "drill_down", "drill_fraction", "drill_step"]
             .into_iter()
             .filter(|k| p.text(k).ok().flatten().is_some())
             .collect();
@@ -132,6 +135,7 @@ impl OcclusionMethod {
                 tau: p.f64_or("tau", d.tau)?,
                 drill_down: p.bool_or("drill_down", d.drill_down)?,
                 drill_fraction: p.f64_or("drill_fraction", d.drill_fraction)?,
+                drill_step: p.usize_or("drill_step", d.drill_step)?,
             };
             if !(a.tau > 0.0 && a.tau <= 1.0) {
                 return Err(bad("tau", a.tau.to_string(), "must be in (0, 1]"));
@@ -141,6 +145,13 @@ impl OcclusionMethod {
                     "drill_fraction",
                     a.drill_fraction.to_string(),
                     "must be in (0, 1]",
+                ));
+            }
+            if a.drill_step < 2 {
+                return Err(bad(
+                    "drill_step",
+                    a.drill_step.to_string(),
+                    "must be 2 or more",
                 ));
             }
             if a.tau < 1.0 && incremental == Incremental::Off {
@@ -219,13 +230,13 @@ impl OcclusionMethod {
             return Ok((logits, windows.len(), inc, fraction));
         };
         let grid = Grid::of(&windows);
-        let coarse = grid.coarse();
+        let coarse = grid.coarse(a.drill_step);
         let (mut logits, inc, fraction) = self.logits_of(ctx, image, &coarse)?;
         let mut exact = vec![false; windows.len()];
         for &c in &coarse {
             exact[c] = true;
         }
-        grid.interpolate(&mut logits, &exact);
+        grid.interpolate(&mut logits, &exact, a.drill_step);
         let drill = drill_windows(
             &logits,
             ctx.logits,
@@ -278,6 +289,7 @@ impl Method for OcclusionMethod {
                 e.stats
                     .insert("drill_down".into(), f64::from(u8::from(a.drill_down)));
                 e.stats.insert("drill_fraction".into(), a.drill_fraction);
+                e.stats.insert("drill_step".into(), a.drill_step as f64);
             }
         }
         if self.fidelity {
@@ -285,5 +297,38 @@ impl Method for OcclusionMethod {
                 .add_fidelity(ctx, image, targets, &mut explanations)?;
         }
         Ok(explanations)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ParamValue;
+
+    fn build(params: &[(&str, ParamValue)]) -> Result<OcclusionMethod> {
+        let values = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        OcclusionMethod::from_params(&Params::new("occlusion", values))
+    }
+
+    #[test]
+    fn drill_step_defaults_to_2_and_refuses_less() {
+        let approximate = ("approximate", ParamValue::Bool(true));
+        let m = build(&[approximate.clone()]).expect("defaults");
+        assert_eq!(m.approximation.map(|a| a.drill_step), Some(2));
+        let m = build(&[approximate.clone(), ("drill_step", ParamValue::Int(3))]).expect("3");
+        assert_eq!(m.approximation.map(|a| a.drill_step), Some(3));
+        for bad in [0, 1] {
+            let e = build(&[approximate.clone(), ("drill_step", ParamValue::Int(bad))])
+                .err()
+                .expect("refused");
+            assert!(e.to_string().contains("drill_step"), "{e}");
+        }
+        let e = build(&[("drill_step", ParamValue::Int(3))])
+            .err()
+            .expect("needs approximate");
+        assert!(e.to_string().contains("approximate"), "{e}");
     }
 }

@@ -1,6 +1,7 @@
 //! The occlusion rows of `lantern bench` (issue 16): at 32/14 and 16/4, `occlusion` with
 //! `incremental = "off"` (full re-inference, the baseline), `"auto"` and `"on"`, and Krypton's
-//! approximations (τ = 0.4, 0.6, 0.8, with and without drill-down), each against full
+//! approximations (τ = 0.4, 0.6, 0.8, with and without drill-down; the defaults; drill-down with
+//! a coarser first stage, `drill_step = 3`, into 15 %), each against full
 //! re-inference timed in the same run (before and after the others, averaged), with the
 //! fidelity of each map to the exact one (Spearman, SSIM, top-10 % IoU). Plans and sessions are
 //! built before timing, as after a warm-up.
@@ -59,6 +60,25 @@ fn variants(window: i64, stride: i64) -> Result<Vec<(String, OcclusionMethod)>> 
             ));
         }
     }
+    // The defaults (τ = 1, drill-down where the setting allows it), and a coarser first stage
+    // into a smaller fraction (the ≥ 5× candidate at 16/4).
+    out.push((
+        "approximate (defaults)".into(),
+        method(window, stride, &[("approximate", ParamValue::Bool(true))])?,
+    ));
+    out.push((
+        "approximate drill_step=3 drill_fraction=0.15".into(),
+        method(
+            window,
+            stride,
+            &[
+                ("approximate", ParamValue::Bool(true)),
+                ("drill_down", ParamValue::Bool(true)),
+                ("drill_step", ParamValue::Int(3)),
+                ("drill_fraction", ParamValue::Float(0.15)),
+            ],
+        )?,
+    ));
     Ok(out)
 }
 
