@@ -11,9 +11,30 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::Path;
 
+/// Whether the new file reaches the disk before it replaces the old one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Flushed first: after a power loss the destination holds the old or the new file (results).
+    Synced,
+    /// Not flushed: after a power loss the destination may be cut short. For files that detect
+    /// that themselves and can be rebuilt (the runtime's cache), where a flush would cost more
+    /// than the work it saves.
+    Unsynced,
+}
+
 /// Replaces `path` with `bytes` atomically. The folder must exist. On failure the temporary file
 /// is removed and the destination is left as it was.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_parts_atomically(path, &[bytes], Durability::Synced)
+}
+
+/// [`write_atomically`] of the concatenation of `parts` (no copy into one buffer), flushed to
+/// disk or not as `durability` says.
+pub fn write_parts_atomically(
+    path: &Path,
+    parts: &[&[u8]],
+    durability: Durability,
+) -> io::Result<()> {
     let file_name = path.file_name().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -35,9 +56,13 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     let mut temp = builder.tempfile_in(folder)?;
-    temp.write_all(bytes)?;
+    for part in parts {
+        temp.write_all(part)?;
+    }
     // Without sync a power loss after the rename could leave an empty file under the final name.
-    temp.as_file().sync_all()?;
+    if durability == Durability::Synced {
+        temp.as_file().sync_all()?;
+    }
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

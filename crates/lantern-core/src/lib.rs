@@ -15,6 +15,6 @@ pub mod rng;
 pub mod similarity;
 pub mod test_data;
 
-pub use atomic_write::write_atomically;
+pub use atomic_write::{Durability, write_atomically, write_parts_atomically};
 pub use layout::Layout;
 pub use rng::SplitMix64;

@@ -11,7 +11,7 @@
 mod support;
 
 use lantern_data::{Layout, ModelInput, Preset, load_batch};
-use lantern_explain::{ParamValue, Params, build_method};
+use lantern_explain::ParamValue;
 use support::{context, logits};
 
 fn list(text: &str) -> Vec<f64> {
@@ -81,10 +81,7 @@ fn main() {
                 p.push(("drill_fraction", ParamValue::Float(fraction)));
                 p.push(("drill_step", ParamValue::Int(step)));
             }
-            let values = p.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-            let method = build_method("occlusion", &Params::new("occlusion", values))
-                .expect("occlusion builds");
-            let s = method
+            let s = support::method("occlusion", &p)
                 .explain(&ctx, x.view(), target)
                 .expect("approximate occlusion")
                 .stats;

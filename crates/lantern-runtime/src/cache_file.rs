@@ -6,6 +6,7 @@
 //! (about 2 ms for a 22 MB gradient graph), where SHA-256 would cost a tenth of the start-up.
 
 use crate::error::{Result, RuntimeError};
+use lantern_core::{Durability, write_parts_atomically};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -62,18 +63,16 @@ fn check(bytes: &[u8]) -> std::result::Result<usize, String> {
     Ok(payload.len())
 }
 
-/// Writes `payload` and its trailer: into a scratch file of this process beside `path`, then
-/// renamed over it, so a reader (another process sharing the cache) never sees half a file.
-/// Not flushed to disk first (as [`lantern_core::write_atomically`] does for results): after a
-/// crash a cache file may be cut short, which the trailer reveals, and it is rebuilt.
+/// Writes `payload` and its trailer atomically (a reader — another process sharing the cache —
+/// never sees half a file; the folder is created). Not flushed to disk first, unlike results:
+/// after a crash a cache file may be cut short, which the trailer reveals, and it is rebuilt.
 pub fn write(path: &Path, payload: &[u8]) -> Result<()> {
-    let scratch = scratch_beside(path);
-    let written = (|| {
-        let mut file = std::fs::File::create(&scratch)?;
-        file.write_all(payload)?;
-        file.write_all(&trailer(payload))
-    })();
-    finish(written, &scratch, path)
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .and_then(|()| {
+            write_parts_atomically(path, &[payload, &trailer(payload)], Durability::Unsynced)
+        })
+        .map_err(|e| cache_error(path, e))
 }
 
 /// Makes the file at `scratch` (written by someone else: ONNX Runtime) a cache file at `path`:
@@ -115,11 +114,15 @@ fn finish(written: std::io::Result<()>, scratch: &Path, path: &Path) -> Result<(
     let renamed = written.and_then(|()| std::fs::rename(scratch, path));
     renamed.map_err(|e| {
         let _ = std::fs::remove_file(scratch);
-        RuntimeError::Cache {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        }
+        cache_error(path, e)
     })
+}
+
+fn cache_error(path: &Path, e: std::io::Error) -> RuntimeError {
+    RuntimeError::Cache {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 /// Reads `path`; a damaged file is reported (with `what` it holds), removed and treated as
