@@ -13,7 +13,7 @@ mod plant_pathology_2021;
 mod selection;
 mod split;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +86,16 @@ pub enum DatasetError {
         row: usize,
         message: String,
     },
+}
+
+impl DatasetError {
+    /// [`DatasetError::Io`] of an error reading `path`, for `map_err`.
+    pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> DatasetError + '_ {
+        |source| DatasetError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }
 
 impl Dataset {

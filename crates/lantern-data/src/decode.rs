@@ -289,21 +289,11 @@ fn to_rgb8(decoded: DynamicImage, notes: &mut Vec<String>) -> RgbImage {
             decoded.to_rgb8()
         }
         DynamicImage::ImageLuma16(gray) => {
-            notes.push(HIGH_BYTE_NOTE.into());
-            notes.push("grayscale expanded to RGB".into());
-            RgbImage::from_fn(gray.width(), gray.height(), |x, y| {
-                let v = high_byte(gray.get_pixel(x, y).0[0]);
-                image::Rgb([v, v, v])
-            })
+            grey16_to_rgb8(gray.dimensions(), |x, y| gray.get_pixel(x, y).0[0], notes)
         }
         DynamicImage::ImageLumaA16(gray) => {
             note_dropped_alpha(gray.pixels().map(|p| p.0[1] == u16::MAX), notes);
-            notes.push(HIGH_BYTE_NOTE.into());
-            notes.push("grayscale expanded to RGB".into());
-            RgbImage::from_fn(gray.width(), gray.height(), |x, y| {
-                let v = high_byte(gray.get_pixel(x, y).0[0]);
-                image::Rgb([v, v, v])
-            })
+            grey16_to_rgb8(gray.dimensions(), |x, y| gray.get_pixel(x, y).0[0], notes)
         }
         DynamicImage::ImageRgb16(rgb) => {
             notes.push(HIGH_BYTE_NOTE.into());
@@ -324,6 +314,21 @@ fn to_rgb8(decoded: DynamicImage, notes: &mut Vec<String>) -> RgbImage {
             other.to_rgb8()
         }
     }
+}
+
+/// A 16-bit grey image of `(width, height)` with values `grey(x, y)` as RGB8 (high byte
+/// kept), noting both steps.
+fn grey16_to_rgb8(
+    (width, height): (u32, u32),
+    grey: impl Fn(u32, u32) -> u16,
+    notes: &mut Vec<String>,
+) -> RgbImage {
+    notes.push(HIGH_BYTE_NOTE.into());
+    notes.push("grayscale expanded to RGB".into());
+    RgbImage::from_fn(width, height, |x, y| {
+        let v = high_byte(grey(x, y));
+        image::Rgb([v, v, v])
+    })
 }
 
 const HIGH_BYTE_NOTE: &str = "16-bit reduced to 8-bit (high byte kept, as PIL does)";
@@ -579,23 +584,19 @@ mod tests {
         check(&dir.path().join("absent.jpg"), "cannot read image");
 
         let jpeg = fs::read(photo("pytorch_hub_dog.jpg")).unwrap();
-        check(
-            &write(dir.path(), "half.jpg", &jpeg[..jpeg.len() / 2]),
-            "is a truncated JPEG file",
-        );
-        check(
-            &write(dir.path(), "header only.jpg", &jpeg[..40]),
-            "is a truncated JPEG file",
-        );
         let png = fs::read(photo("coffee.png")).unwrap();
-        check(
-            &write(dir.path(), "half.png", &png[..png.len() / 2]),
-            "is a truncated PNG file",
-        );
-        check(
-            &write(dir.path(), "stub.png", &png[..20]),
-            "is a truncated PNG file",
-        );
+        for (name, bytes, problem) in [
+            (
+                "half.jpg",
+                &jpeg[..jpeg.len() / 2],
+                "is a truncated JPEG file",
+            ),
+            ("header only.jpg", &jpeg[..40], "is a truncated JPEG file"),
+            ("half.png", &png[..png.len() / 2], "is a truncated PNG file"),
+            ("stub.png", &png[..20], "is a truncated PNG file"),
+        ] {
+            check(&write(dir.path(), name, bytes), problem);
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! torchvision in float32, so a Lantern input equals the reference input the Python libraries
 //! saw. Named presets live in `presets.rs`.
 
-use image::{GrayImage, RgbImage};
+use image::{ImageBuffer, Pixel, RgbImage};
 use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
@@ -203,24 +203,12 @@ impl Preprocess {
         mut self,
         overrides: &PreprocessOverrides,
     ) -> Result<Self, PreprocessError> {
-        if let Some(resize) = overrides.resize {
-            self.resize = resize;
-        }
-        if let Some(crop) = overrides.crop {
-            self.crop = crop;
-        }
-        if let Some(order) = overrides.channel_order {
-            self.channel_order = order;
-        }
-        if let Some(scale) = overrides.scale {
-            self.scale = scale;
-        }
-        if let Some(mean) = overrides.mean {
-            self.mean = mean;
-        }
-        if let Some(std) = overrides.std {
-            self.std = std;
-        }
+        self.resize = overrides.resize.unwrap_or(self.resize);
+        self.crop = overrides.crop.unwrap_or(self.crop);
+        self.channel_order = overrides.channel_order.unwrap_or(self.channel_order);
+        self.scale = overrides.scale.unwrap_or(self.scale);
+        self.mean = overrides.mean.unwrap_or(self.mean);
+        self.std = overrides.std.unwrap_or(self.std);
         self.validate()?;
         Ok(self)
     }
@@ -298,9 +286,9 @@ impl Preprocess {
             notes.push(
                 "converted to grayscale for a 1-channel model (PIL 'L': L = R·299/1000 + G·587/1000 + B·114/1000)".into(),
             );
-            Pixels::gray(to_luma_pil(image))
+            Pixels::of(to_luma_pil(image))
         } else {
-            Pixels::rgb(image.clone())
+            Pixels::of(image.clone())
         };
 
         if let Some(resize) = self.resize {
@@ -381,23 +369,14 @@ struct Pixels {
 }
 
 impl Pixels {
-    fn rgb(image: RgbImage) -> Self {
+    /// The pixels of an 8-bit grey ([`image::GrayImage`]) or colour ([`RgbImage`]) image.
+    fn of<P: Pixel<Subpixel = u8>>(image: ImageBuffer<P, Vec<u8>>) -> Self {
         let (width, height) = image.dimensions();
         Pixels {
             data: image.into_raw(),
             width,
             height,
-            channels: 3,
-        }
-    }
-
-    fn gray(image: GrayImage) -> Self {
-        let (width, height) = image.dimensions();
-        Pixels {
-            data: image.into_raw(),
-            width,
-            height,
-            channels: 1,
+            channels: usize::from(P::CHANNEL_COUNT),
         }
     }
 

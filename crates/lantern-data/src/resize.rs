@@ -172,6 +172,23 @@ fn clip8(accumulator: i32) -> u8 {
 /// Half of one unit in fixed point, so that `clip8` rounds to nearest.
 const ROUNDING: i32 = 1 << (PRECISION_BITS - 1);
 
+/// Appends the weighted sum of the sample runs `run(0)`, `run(1)`, … (one per weight, each
+/// `sums.len()` samples long), rounded and clipped to 8 bits, to `out`; `sums` is scratch.
+fn convolve_into<'a>(
+    out: &mut Vec<u8>,
+    sums: &mut [i32],
+    weights: &[i32],
+    run: impl Fn(usize) -> &'a [u8],
+) {
+    sums.fill(ROUNDING);
+    for (i, &weight) in weights.iter().enumerate() {
+        for (sum, &value) in sums.iter_mut().zip(run(i)) {
+            *sum += i32::from(value) * weight;
+        }
+    }
+    out.extend(sums.iter().map(|&s| clip8(s)));
+}
+
 fn resample_rows(
     pixels: &[u8],
     width: usize,
@@ -187,14 +204,9 @@ fn resample_rows(
         let line = &pixels[row * width * channels..(row + 1) * width * channels];
         for (out_x, &(first, count)) in coefficients.bounds.iter().enumerate() {
             let weights = coefficients.weights_of(out_x);
-            sums.fill(ROUNDING);
-            for (i, &weight) in weights.iter().enumerate().take(count) {
-                let pixel = &line[(first + i) * channels..(first + i + 1) * channels];
-                for (sum, &value) in sums.iter_mut().zip(pixel) {
-                    *sum += i32::from(value) * weight;
-                }
-            }
-            out.extend(sums.iter().map(|&s| clip8(s)));
+            convolve_into(&mut out, &mut sums, &weights[..count], |i| {
+                &line[(first + i) * channels..(first + i + 1) * channels]
+            });
         }
     }
     out
@@ -214,14 +226,9 @@ fn resample_columns(
     let mut sums = vec![0i32; stride];
     for (out_y, &(first, count)) in bounds.iter().enumerate() {
         let weights = coefficients.weights_of(out_y);
-        sums.fill(ROUNDING);
-        for (i, &weight) in weights.iter().enumerate().take(count) {
-            let line = &pixels[(first + i) * stride..(first + i + 1) * stride];
-            for (sum, &value) in sums.iter_mut().zip(line) {
-                *sum += i32::from(value) * weight;
-            }
-        }
-        out.extend(sums.iter().map(|&s| clip8(s)));
+        convolve_into(&mut out, &mut sums, &weights[..count], |i| {
+            &pixels[(first + i) * stride..(first + i + 1) * stride]
+        });
     }
     out
 }

@@ -82,10 +82,7 @@ fn collect_images(
     ignored: &mut Vec<PathBuf>,
     visited: &mut HashSet<PathBuf>,
 ) -> Result<(), DatasetError> {
-    let canonical = folder.canonicalize().map_err(|source| DatasetError::Io {
-        path: folder.to_path_buf(),
-        source,
-    })?;
+    let canonical = folder.canonicalize().map_err(DatasetError::io(folder))?;
     if !visited.insert(canonical) {
         ignored.push(folder.to_path_buf());
         return Ok(());

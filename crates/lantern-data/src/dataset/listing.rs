@@ -26,10 +26,7 @@ pub struct FolderEntries {
 }
 
 pub fn read_folder(folder: &Path) -> Result<FolderEntries, DatasetError> {
-    let io_error = |source| DatasetError::Io {
-        path: folder.to_path_buf(),
-        source,
-    };
+    let io_error = DatasetError::io(folder);
     if !folder.is_dir() {
         return Err(DatasetError::NotAFolder {
             path: folder.to_path_buf(),
@@ -40,8 +37,8 @@ pub fn read_folder(folder: &Path) -> Result<FolderEntries, DatasetError> {
         files: Vec::new(),
         others: Vec::new(),
     };
-    for entry in fs::read_dir(folder).map_err(io_error)? {
-        let path = entry.map_err(io_error)?.path();
+    for entry in fs::read_dir(folder).map_err(&io_error)? {
+        let path = entry.map_err(&io_error)?.path();
         // `metadata` follows symbolic links, so a linked class folder counts as a folder.
         match fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => entries.folders.push(path),

@@ -144,10 +144,8 @@ pub(crate) fn read_csv_as_text(csv: &Path) -> Result<DataFrame, DatasetError> {
         source,
     };
     if !csv.is_file() {
-        return Err(DatasetError::Io {
-            path: csv.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-        });
+        let missing = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        return Err(DatasetError::io(csv)(missing));
     }
     CsvReadOptions::default()
         .with_has_header(true)
@@ -228,7 +226,7 @@ impl ColumnNames {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::assets_dir;
+    use crate::testing::{assets_dir, rows};
     use std::fs;
 
     #[test]
@@ -237,14 +235,9 @@ mod tests {
         let dataset =
             Dataset::plant_pathology_2020(assets_dir().join("plant-pathology-2020")).unwrap();
         assert_eq!(dataset.classes, PLANT_PATHOLOGY_2020_CLASSES);
-        let rows: Vec<(&str, Option<usize>)> = dataset
-            .samples
-            .iter()
-            .map(|s| (s.id.as_str(), s.label))
-            .collect();
         // PROVENANCE.md: scab, multiple_diseases, healthy, rust, healthy.
         assert_eq!(
-            rows,
+            rows(&dataset, |s| s.label),
             [
                 ("Train_0", Some(3)),
                 ("Train_1", Some(1)),
@@ -304,38 +297,22 @@ mod tests {
             .iter()
             .map(|s| s.error.clone().unwrap_or_default())
             .collect();
-        assert!(
-            errors[0].contains("2 label columns are 1 (multiple_diseases, rust)"),
-            "{}",
-            errors[0]
-        );
-        assert!(errors[0].contains("train.csv line 2"), "{}", errors[0]);
-        assert!(errors[1].contains("no label column is 1"), "{}", errors[1]);
-        assert!(
-            errors[2].contains("Train_9.jpg does not exist"),
-            "{}",
-            errors[2]
-        );
+        for (row, want) in [
+            (0, "2 label columns are 1 (multiple_diseases, rust)"),
+            (0, "train.csv line 2"),
+            (1, "no label column is 1"),
+            (2, "Train_9.jpg does not exist"),
+            (3, "already appears on line 2"),
+            (4, "column healthy holds \"2\""),
+            (5, "image_id is empty"),
+            (6, "already appears on line 3"),
+        ] {
+            assert!(errors[row].contains(want), "row {row}: {}", errors[row]);
+        }
         assert_eq!(dataset.samples[2].label, Some(0));
-        assert!(
-            errors[3].contains("already appears on line 2"),
-            "{}",
-            errors[3]
-        );
-        assert!(
-            errors[4].contains("column healthy holds \"2\""),
-            "{}",
-            errors[4]
-        );
-        assert!(errors[5].contains("image_id is empty"), "{}", errors[5]);
         assert_eq!(dataset.samples[5].id, "line 7");
         // "1.0" is still a one; the duplicate id is the only problem of the last row.
         assert_eq!(dataset.samples[6].label, Some(2));
-        assert!(
-            errors[6].contains("already appears on line 3"),
-            "{}",
-            errors[6]
-        );
         assert!(
             dataset
                 .notes

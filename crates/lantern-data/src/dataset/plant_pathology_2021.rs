@@ -126,20 +126,15 @@ impl Dataset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::assets_dir;
+    use crate::testing::{assets_dir, rows};
 
     #[test]
     fn loads_the_sample_competition_files() {
         lantern_core::skip_without_assets!();
         let dataset =
             Dataset::plant_pathology_2021(assets_dir().join("plant-pathology-2021")).unwrap();
-        let rows: Vec<(&str, Option<&str>)> = dataset
-            .samples
-            .iter()
-            .map(|s| (s.id.as_str(), dataset.class_name(s)))
-            .collect();
         assert_eq!(
-            rows,
+            rows(&dataset, |s| dataset.class_name(s)),
             [
                 ("800113bb65efe69e.jpg", Some("healthy")),
                 (
@@ -168,21 +163,10 @@ mod tests {
         .unwrap();
         let d = Dataset::plant_pathology_2021(dir.path()).unwrap();
         assert_eq!(d.samples.len(), 3);
-        assert!(
-            d.samples[0]
-                .error
-                .as_ref()
-                .unwrap()
-                .contains("labels is empty")
-        );
-        assert!(
-            d.samples[1]
-                .error
-                .as_ref()
-                .unwrap()
-                .contains("does not exist")
-        );
-        assert!(d.samples[2].error.as_ref().unwrap().contains("line 2"));
+        for (row, want) in [(0, "labels is empty"), (1, "does not exist"), (2, "line 2")] {
+            let error = d.samples[row].error.as_ref().unwrap();
+            assert!(error.contains(want), "row {row}: {error}");
+        }
         assert_eq!(d.class_name(&d.samples[2]), Some("rust complex"));
     }
 }
