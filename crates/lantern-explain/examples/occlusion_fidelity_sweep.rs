@@ -10,9 +10,8 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use lantern_data::{Layout, ModelInput, Preset, load_batch};
 use lantern_explain::ParamValue;
-use support::{context, logits};
+use support::{Setup, imagenet_photo};
 
 fn list(text: &str) -> Vec<f64> {
     text.split(',')
@@ -49,19 +48,14 @@ fn main() {
     };
     let (window, stride) = (number(1, 32), number(2, 14));
 
-    let photo = support::shared().join("assets/imagenet/samples/n02676566_acoustic_guitar.JPEG");
-    let preprocess = Preset::Imagenet
-        .for_model(ModelInput::new(3, 224, 224, Layout::Nchw).expect("input"))
-        .expect("preset");
-    let x = load_batch(&[photo], &preprocess)
-        .pop()
-        .expect("one image")
-        .expect("the guitar photo decodes (assets)")
-        .tensor;
-    let model = support::model(name);
-    let l = logits(model, &x);
-    let ctx = context(model, &l);
-    let target = l
+    let photo = imagenet_photo(
+        "assets/imagenet/samples/n02676566_acoustic_guitar.JPEG",
+        224,
+    );
+    let setup = Setup::new(support::model(name), photo);
+    let (ctx, x) = (setup.ctx(), &setup.x);
+    let target = setup
+        .logits
         .iter()
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))

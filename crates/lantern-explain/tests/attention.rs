@@ -6,9 +6,11 @@ mod support;
 
 use lantern_explain::{Explanation, ParamValue};
 use lantern_runtime::{Model, Runtime};
-use ndarray::{Array1, Array3, ArrayD, Axis};
+use ndarray::{Array3, ArrayD, Axis};
 use std::path::PathBuf;
-use support::{check, context, logits, method, model_at, read_npy};
+use support::{
+    Setup, check, context, imagenet_photo, logits, method, model_at, read_npy, rel, static_fixture,
+};
 
 fn fixture(file: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -41,10 +43,9 @@ fn targets() -> Vec<usize> {
 }
 
 fn explain(name: &str, params: &[(&str, ParamValue)], targets: &[usize]) -> Vec<Explanation> {
-    let x = image();
-    let l: Array1<f32> = logits(vit(), &x);
+    let setup = Setup::new(vit(), image());
     method(name, params)
-        .explain_targets(&context(vit(), &l), x.view(), targets)
+        .explain_targets(&setup.ctx(), setup.x.view(), targets)
         .expect("explains")
 }
 
@@ -115,19 +116,11 @@ fn transformer_attribution_matches_chefer() {
 fn attribution_is_class_discriminative_and_rollout_is_not() {
     lantern_core::skip_without_reference!();
     let targets = targets();
-    let differ = |a: &Explanation, b: &Explanation| {
-        let scale = a.map.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        let diff = a
-            .map
-            .iter()
-            .zip(b.map.iter())
-            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
-        diff / scale
-    };
     let r = explain("attention-rollout", &[], &targets);
     assert_eq!(r[0].map, r[1].map, "rollout is class-agnostic");
     let t = explain("transformer-attribution", &[], &targets);
-    let d = differ(&t[0], &t[1]);
+    // max |a − b| / max |a|
+    let d = rel(t[1].map.view(), t[0].map.view());
     println!("transformer attribution: top-two maps differ by {d:.3e} of the max");
     assert!(
         d > 0.05,
@@ -141,10 +134,8 @@ fn attribution_is_class_discriminative_and_rollout_is_not() {
 /// methods give the same maps, two targets batched.
 #[test]
 fn both_exporters_give_the_same_maps() {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../lantern-graph/tests/fixtures/static");
     let rt = Runtime::get_or_default().expect("ONNX Runtime");
-    let x = read_npy(&dir.join("tiny_vit_x.npy"));
+    let x = read_npy(&static_fixture("tiny_vit_x.npy"));
     let s = x.shape().to_vec();
     let x = x
         .index_axis(Axis(0), 0)
@@ -154,7 +145,7 @@ fn both_exporters_give_the_same_maps() {
     let maps: Vec<Vec<Explanation>> = ["tiny_vit_dynamic.onnx", "tiny_vit_static.onnx"]
         .iter()
         .map(|file| {
-            let model = Model::load(rt, &dir.join(file)).expect("fixture loads");
+            let model = Model::load(rt, &static_fixture(file)).expect("fixture loads");
             let l = logits(&model, &x);
             let ctx = context(&model, &l);
             ["attention-rollout", "transformer-attribution"]
@@ -184,35 +175,17 @@ fn both_exporters_give_the_same_maps() {
 #[test]
 fn cat_dog_top_two_classes_get_different_maps() {
     lantern_core::skip_without_reference!();
-    use lantern_data::{Layout, ModelInput, Preset, load_batch};
-    let photo = support::shared().join("assets/photos/cat_dog.png");
-    let preprocess = Preset::Imagenet
-        .for_model(ModelInput::new(3, 64, 64, Layout::Nchw).expect("input"))
-        .expect("preset");
-    let x = load_batch(&[photo], &preprocess)
-        .pop()
-        .expect("one image")
-        .expect("cat_dog.png loads")
-        .tensor;
-    let l: Array1<f32> = logits(vit(), &x);
+    let setup = Setup::new(vit(), imagenet_photo("assets/photos/cat_dog.png", 64));
+    let (ctx, x, l) = (setup.ctx(), &setup.x, &setup.logits);
     let mut order: Vec<usize> = (0..l.len()).collect();
     order.sort_by(|&a, &b| l[b].total_cmp(&l[a]));
     let top2 = &order[..2];
-    let ctx = context(vit(), &l);
-    let relative_difference = |m: &[Explanation]| {
-        let scale = m[0].map.iter().fold(0.0f32, |s, v| s.max(v.abs()));
-        let diff = m[0]
-            .map
-            .iter()
-            .zip(m[1].map.iter())
-            .fold(0.0f32, |s, (a, b)| s.max((a - b).abs()));
-        diff / scale
-    };
     for name in ["gradcam", "transformer-attribution"] {
         let maps = method(name, &[])
             .explain_targets(&ctx, x.view(), top2)
             .expect("explains");
-        let d = relative_difference(&maps);
+        // max |a − b| / max |a|
+        let d = rel(maps[1].map.view(), maps[0].map.view());
         println!("{name}: classes {top2:?} differ by {d:.3} of the max");
         assert!(d > 0.05, "{name}: maps of {top2:?} differ by only {d:.3e}");
     }

@@ -5,7 +5,7 @@ mod support;
 use lantern_core::normalise::minmax_grad_cam as minmax;
 use lantern_explain::resize::{bilinear, display_map};
 use lantern_explain::{Explanation, ParamValue};
-use ndarray::{Array2, Ix2, s};
+use ndarray::{Array1, Array2, Array3, ArrayView2, Ix2, Ix3, s};
 use support::*;
 
 fn raw(e: &Explanation) -> Array2<f32> {
@@ -14,6 +14,52 @@ fn raw(e: &Explanation) -> Array2<f32> {
 
 fn ref2(m: &str, file: &str) -> Array2<f32> {
     npy(m, file).into_dimensionality::<Ix2>().unwrap()
+}
+
+/// The layer activations A and gradients dA `[C,h,w]` that pytorch-grad-cam captured for
+/// reference input `key` of model `m` (its default layer, the key's target).
+fn library_tensors(m: &str, key: &str) -> (Array3<f32>, Array3<f32>) {
+    let tensor = |what: &str| {
+        npy(m, &format!("{key}_grad-cam-{what}.npy"))
+            .into_dimensionality::<Ix3>()
+            .unwrap()
+    };
+    (tensor("activations"), tensor("gradients"))
+}
+
+/// Checks a CAM's raw map and (where given) channel weights against pytorch-grad-cam's
+/// `{key}_{stem}-raw.npy` and `{key}_{stem}-weights.npy` of model `m`.
+fn check_raw_and_weights(
+    what: &str,
+    (m, key, stem): (&str, &str, &str),
+    raw: ArrayView2<f32>,
+    weights: Option<&Array1<f32>>,
+    tol: f32,
+) {
+    check(
+        &format!("{what} raw"),
+        raw,
+        ref2(m, &format!("{key}_{stem}-raw.npy")).view(),
+        tol,
+    );
+    if let Some(w) = weights {
+        check(
+            &format!("{what} weights"),
+            w.view(),
+            npy(m, &format!("{key}_{stem}-weights.npy")).view(),
+            tol,
+        );
+    }
+}
+
+/// Checks the display map of a raw CAM against pytorch-grad-cam's `{key}_{stem}.npy`.
+fn check_display(what: &str, (m, key, stem): (&str, &str, &str), raw: ArrayView2<f32>) {
+    check(
+        &format!("{what} display"),
+        display_map(raw, 224, 224).view(),
+        npy(m, &format!("{key}_{stem}.npy")).view(),
+        1e-4,
+    );
 }
 
 #[test]
@@ -28,35 +74,18 @@ fn gradient_cams_match_pytorch_grad_cam() {
         ("hirescam", "hires-cam", false),
     ];
     for m in MODELS {
-        let model = model(m);
         for (key, target) in keys(m) {
-            let x = input(m, key);
-            let logits = logits(model, &x);
-            let ctx = context(model, &logits);
+            let setup = Setup::reference(m, key);
+            let ctx = setup.ctx();
             for (name, stem, has_weights) in cams {
-                let e = method(name, &[]).explain(&ctx, x.view(), target).unwrap();
+                let e = method(name, &[])
+                    .explain(&ctx, setup.x.view(), target)
+                    .unwrap();
                 let r = raw(&e);
-                check(
-                    &format!("{m}/{key} {name} raw"),
-                    r.view(),
-                    ref2(m, &format!("{key}_{stem}-raw.npy")).view(),
-                    1e-4,
-                );
-                if has_weights {
-                    let w = e.weights.as_ref().expect("weights");
-                    check(
-                        &format!("{m}/{key} {name} weights"),
-                        w.view(),
-                        npy(m, &format!("{key}_{stem}-weights.npy")).view(),
-                        1e-4,
-                    );
-                }
-                check(
-                    &format!("{m}/{key} {name} display"),
-                    display_map(r.view(), 224, 224).view(),
-                    npy(m, &format!("{key}_{stem}.npy")).view(),
-                    1e-4,
-                );
+                let what = format!("{m}/{key} {name}");
+                let weights = has_weights.then(|| e.weights.as_ref().expect("weights"));
+                check_raw_and_weights(&what, (m, key, stem), r.view(), weights, 1e-4);
+                check_display(&what, (m, key, stem), r.view());
                 if name == "gradcam" {
                     check(
                         &format!("{m}/{key} gradcam up"),
@@ -86,21 +115,14 @@ fn cam_rules_on_the_library_tensors() {
     };
     for m in MODELS {
         let (key, target) = keys(m)[0];
-        let model = model(m);
-        let x = input(m, key);
-        let logits = logits(model, &x);
-        let ctx = context(model, &logits);
-        let a = npy(m, &format!("{key}_grad-cam-activations.npy"))
-            .into_dimensionality::<ndarray::Ix3>()
-            .unwrap();
-        let da = npy(m, &format!("{key}_grad-cam-gradients.npy"))
-            .into_dimensionality::<ndarray::Ix3>()
-            .unwrap();
+        let setup = Setup::reference(m, key);
+        let ctx = setup.ctx();
+        let (a, da) = library_tensors(m, key);
         let (acts, grads) = ([a], [da]);
         let targets = [target];
         let job = LayerJob {
             ctx: &ctx,
-            image: x.view(),
+            image: setup.x.view(),
             layer: "",
             layout: lantern_explain::tokens::Layout::ChannelsFirst,
             targets: &targets,
@@ -117,20 +139,13 @@ fn cam_rules_on_the_library_tensors() {
         ];
         for (rule, stem) in rules {
             let cam = rule.layer_cams(&job).unwrap().remove(0);
-            check(
-                &format!("{m}/{key} {stem} raw from library tensors"),
+            check_raw_and_weights(
+                &format!("{m}/{key} {stem} from library tensors"),
+                (m, key, stem),
                 cam.raw.view(),
-                ref2(m, &format!("{key}_{stem}-raw.npy")).view(),
+                cam.weights.as_ref(),
                 1e-5,
             );
-            if let Some(w) = cam.weights {
-                check(
-                    &format!("{m}/{key} {stem} weights from library tensors"),
-                    w.view(),
-                    npy(m, &format!("{key}_{stem}-weights.npy")).view(),
-                    1e-5,
-                );
-            }
         }
     }
 }
@@ -140,13 +155,10 @@ fn eigencam_projection_matches_up_to_sign() {
     lantern_core::skip_without_reference!();
     let eigen = method("eigencam", &[]);
     for m in MODELS {
-        let model = model(m);
         for (key, target) in keys(m) {
-            let x = input(m, key);
-            let logits = logits(model, &x);
-            let e = eigen
-                .explain(&context(model, &logits), x.view(), target)
-                .unwrap();
+            let setup = Setup::reference(m, key);
+            let (model, x) = (setup.model, &setup.x);
+            let e = eigen.explain(&setup.ctx(), x.view(), target).unwrap();
             let want = ref2(m, &format!("{key}_eigen-cam-projection.npy"));
             let a = model
                 .tap_session(&[model.default_cam_layer().unwrap()])
@@ -189,25 +201,16 @@ fn scorecam_matches_pytorch_grad_cam() {
             "{m}/{key} scorecam: {} masked forwards, {} dead channels",
             e.stats["masked_forwards"], e.stats["dead_channels"]
         );
-        check(
-            &format!("{m}/{key} scorecam raw"),
+        let what = format!("{m}/{key} scorecam");
+        let weights = e.weights.as_ref().unwrap();
+        check_raw_and_weights(
+            &what,
+            (m, key, "score-cam"),
             raw(&e).view(),
-            ref2(m, &format!("{key}_score-cam-raw.npy")).view(),
+            Some(weights),
             1e-4,
         );
-        let w = e.weights.as_ref().unwrap();
-        check(
-            &format!("{m}/{key} scorecam weights"),
-            w.view(),
-            npy(m, &format!("{key}_score-cam-weights.npy")).view(),
-            1e-4,
-        );
-        check(
-            &format!("{m}/{key} scorecam display"),
-            display_map(raw(&e).view(), 224, 224).view(),
-            npy(m, &format!("{key}_score-cam.npy")).view(),
-            1e-4,
-        );
+        check_display(&what, (m, key, "score-cam"), raw(&e).view());
     }
 }
 
@@ -215,15 +218,16 @@ fn scorecam_matches_pytorch_grad_cam() {
 fn gradcam_puts_each_class_on_its_animal() {
     lantern_core::skip_without_reference!();
     // cat_dog: the bull mastiff fills the top half, the tiger cat the bottom half.
-    let (m, key) = ("mobilenetv2", "cat_dog-t243");
-    let model = model(m);
-    let x = input(m, key);
-    let logits = logits(model, &x);
-    let ctx = context(model, &logits);
+    let setup = Setup::reference("mobilenetv2", "cat_dog-t243");
     let gradcam = method("gradcam", &[]);
-    let maps = gradcam
-        .explain_targets(&ctx, x.view(), &[243, 282])
-        .unwrap();
+    // Each map of the batch equals the map computed alone.
+    let maps = explain_batched_as_alone(
+        "gradcam",
+        &*gradcam,
+        &setup.ctx(),
+        setup.x.view(),
+        &[243, 282],
+    );
     let halves = |e: &Explanation| {
         let map = e.map.view().into_dimensionality::<Ix2>().unwrap();
         (
@@ -238,16 +242,6 @@ fn gradcam_puts_each_class_on_its_animal() {
     );
     assert!(dog_top > dog_bottom);
     assert!(cat_bottom > cat_top);
-    // Each map of the batch equals the map computed alone.
-    for (e, t) in maps.iter().zip([243, 282]) {
-        let alone = gradcam.explain(&ctx, x.view(), t).unwrap();
-        check(
-            &format!("gradcam {t} batched vs alone"),
-            e.map.view(),
-            alone.map.view(),
-            1e-6,
-        );
-    }
 }
 
 #[test]
@@ -257,8 +251,7 @@ fn ablationcam_matches_the_linear_head() {
     // exactly Σ_ij dA_kij·A_kij (zero is the ablation value: the layer is a ReLU6 output).
     let (m, key, target) = ("mobilenetv2", "cat_dog-t243", 243);
     let (e, logits) = explain_at(&*method("ablationcam", &[]), m, key, target);
-    let a = npy(m, &format!("{key}_grad-cam-activations.npy"));
-    let da = npy(m, &format!("{key}_grad-cam-gradients.npy"));
+    let (a, da) = library_tensors(m, key);
     let y = logits[target];
     let want: ndarray::Array1<f32> = (&a * &da)
         .into_shape_with_order((a.shape()[0], a.shape()[1] * a.shape()[2]))
@@ -274,8 +267,7 @@ fn ablationcam_matches_the_linear_head() {
     );
     assert_eq!(e.passes.forward, 1 + 1280);
     // raw = relu(Σ_k w_k A_k) with those weights.
-    let a3 = a.into_dimensionality::<ndarray::Ix3>().unwrap();
-    let want_raw = lantern_explain::cam::weighted_sum(a3.view(), want.view());
+    let want_raw = lantern_explain::cam::weighted_sum(a.view(), want.view());
     check(
         "mobilenetv2 ablationcam raw",
         raw(&e).view(),
@@ -287,12 +279,9 @@ fn ablationcam_matches_the_linear_head() {
 #[test]
 fn several_layers_aggregate_minmax_maps() {
     lantern_core::skip_without_reference!();
-    let (m, key, target) = ("tinycnn", "shapes", 9);
-    let model = model(m);
-    let x = input(m, key);
-    let logits = logits(model, &x);
-    let ctx = context(model, &logits);
-    let last = model.default_cam_layer().unwrap();
+    let setup = Setup::reference("tinycnn", "shapes");
+    let (ctx, x, target) = (setup.ctx(), &setup.x, 9);
+    let last = setup.model.default_cam_layer().unwrap();
     let earlier = "/features/features.10/Relu_output_0".to_string();
     let layers = format!("{last},{earlier}");
     let e = method("gradcam", &[("layers", ParamValue::Text(layers))])

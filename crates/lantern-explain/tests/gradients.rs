@@ -27,11 +27,9 @@ fn gradient_and_saliency_match_captum() {
     lantern_core::skip_without_reference!();
     let (gradient, saliency) = (method("gradient", &[]), method("saliency", &[]));
     for m in MODELS {
-        let model = model(m);
         for (key, target) in keys(m) {
-            let x = input(m, key);
-            let logits = logits(model, &x);
-            let ctx = context(model, &logits);
+            let setup = Setup::reference(m, key);
+            let (ctx, x) = (setup.ctx(), &setup.x);
             let g = gradient.explain(&ctx, x.view(), target).unwrap();
             compare(
                 m,
@@ -50,7 +48,7 @@ fn gradient_and_saliency_match_captum() {
             let gxi = method("grad-x-input", &[])
                 .explain(&ctx, x.view(), target)
                 .unwrap();
-            let want = g.map.clone().into_dimensionality::<ndarray::Ix3>().unwrap() * &x;
+            let want = g.map.clone().into_dimensionality::<ndarray::Ix3>().unwrap() * x;
             assert_eq!(gxi.map, want.into_dyn());
         }
     }
@@ -188,10 +186,8 @@ fn integrated_gradients_completeness_gap_shrinks_with_steps() {
     // pytorch_hub_dog: Captum's 64-step ratio is 0.875, the worst of the four images.
     let (m, key, target) = ("mobilenetv2", "pytorch_hub_dog", 258);
     let gap64 = check_ig(m, key, target);
-    let model = model(m);
-    let x = input(m, key);
-    let logits = logits(model, &x);
-    let ctx = context(model, &logits);
+    let setup = Setup::reference(m, key);
+    let (ctx, x) = (setup.ctx(), &setup.x);
     let gap = |steps: i64| {
         let e = method("integrated-gradients", &[("steps", ParamValue::Int(steps))])
             .explain(&ctx, x.view(), target)
@@ -208,11 +204,7 @@ fn integrated_gradients_completeness_gap_shrinks_with_steps() {
 #[test]
 fn targets_in_one_batch_equal_targets_alone() {
     lantern_core::skip_without_reference!();
-    let (m, key) = ("mobilenetv2", "cat_dog-t243");
-    let model = model(m);
-    let x = input(m, key);
-    let logits = logits(model, &x);
-    let ctx = context(model, &logits);
+    let setup = Setup::reference("mobilenetv2", "cat_dog-t243");
     let samples = [("samples", ParamValue::Int(3))];
     let ig = [("steps", ParamValue::Int(4))];
     for (name, params) in [
@@ -221,16 +213,8 @@ fn targets_in_one_batch_equal_targets_alone() {
         ("integrated-gradients", &ig[..]),
     ] {
         let method = method(name, params);
-        let both = method.explain_targets(&ctx, x.view(), &[243, 282]).unwrap();
-        for (e, t) in both.iter().zip([243, 282]) {
-            let alone = method.explain(&ctx, x.view(), t).unwrap();
-            check(
-                &format!("{name} target {t} batched vs alone"),
-                e.map.view(),
-                alone.map.view(),
-                1e-6,
-            );
-        }
+        let both =
+            explain_batched_as_alone(name, &*method, &setup.ctx(), setup.x.view(), &[243, 282]);
         assert!(
             rel(both[0].map.view(), both[1].map.view()) > 1e-2,
             "{name}: the two targets differ"
@@ -242,10 +226,8 @@ fn targets_in_one_batch_equal_targets_alone() {
 fn smoothgrad_is_seeded_and_averages_gradients() {
     lantern_core::skip_without_reference!();
     let (m, key, target) = ("tinycnn", "shapes", 9);
-    let model = model(m);
-    let x = input(m, key);
-    let logits = logits(model, &x);
-    let mut ctx = context(model, &logits);
+    let setup = Setup::reference(m, key);
+    let (mut ctx, x) = (setup.ctx(), &setup.x);
     let sg = method("smoothgrad", &[("samples", ParamValue::Int(4))]);
     let a = sg.explain(&ctx, x.view(), target).unwrap();
     let b = sg.explain(&ctx, x.view(), target).unwrap();

@@ -39,6 +39,25 @@ fn input(file: &str) -> Array3<f32> {
         .expect("[1,C,H,W]")
 }
 
+/// The model's clean logits at `x`.
+fn clean_logits(model: &Model, x: &Array3<f32>) -> Array1<f32> {
+    model
+        .forward(x.view().insert_axis(Axis(0)))
+        .expect("clean forward")
+        .row(0)
+        .to_owned()
+}
+
+/// The context for the clean `logits`, with `batch_size` (seed 0).
+fn context<'a>(model: &'a Model, logits: &'a Array1<f32>, batch_size: usize) -> Context<'a> {
+    Context {
+        model,
+        logits: logits.view(),
+        batch_size,
+        seed: 0,
+    }
+}
+
 fn params(name: &str, values: &[(&str, i64)]) -> Params {
     Params::new(
         name,
@@ -87,17 +106,8 @@ fn check_against_full(
     batch: usize,
     variants: &[Segmentation],
 ) -> ArrayD<f32> {
-    let logits: Array1<f32> = model
-        .forward(x.view().insert_axis(Axis(0)))
-        .expect("clean forward")
-        .row(0)
-        .to_owned();
-    let ctx = Context {
-        model,
-        logits: logits.view(),
-        batch_size: batch,
-        seed: 0,
-    };
+    let logits = clean_logits(model, x);
+    let ctx = context(model, &logits, batch);
     let full = full_reinference(setting);
     let t = Instant::now();
     let want = full.explain(&ctx, x.view(), target).expect("occlusion");
@@ -157,6 +167,16 @@ fn check_against_full(
     first.expect("at least one variant")
 }
 
+/// Asserts that `map` is Captum's occlusion map of the reference input `key` of `model`
+/// (`<model>/<key>_occlusion.npy`) within 1e-4 of the target's logit.
+fn check_against_captum(label: &str, map: &ArrayD<f32>, model: &str, key: &str, target: usize) {
+    let captum = npy(&reference(&format!("{model}/{key}_occlusion.npy")));
+    let d = max_abs_diff(map, &captum);
+    println!("{label}: max |Δ| vs Captum {d:.2e}");
+    let logit = npy(&reference(&format!("{model}/{key}_logits.npy")))[[target]];
+    assert!(d <= 1e-4 * logit.abs().max(1.0), "vs Captum: {d}");
+}
+
 #[test]
 fn resnet18_equals_full_reinference_and_captum() {
     lantern_core::skip_without_reference!();
@@ -171,11 +191,7 @@ fn resnet18_equals_full_reinference_and_captum() {
         32,
         &[Segmentation::Auto, Segmentation::PerOp, Segmentation::Fused],
     );
-    let captum = npy(&reference("resnet18/cat_dog_occlusion.npy"));
-    let d = max_abs_diff(&map, &captum);
-    println!("resnet18 32/14: max |Δ| vs Captum {d:.2e}");
-    let logit = npy(&reference("resnet18/cat_dog_logits.npy"))[[238]];
-    assert!(d <= 1e-4 * logit.abs().max(1.0), "vs Captum: {d}");
+    check_against_captum("resnet18 32/14", &map, "resnet18", "cat_dog", 238);
     // Another window and stride, rectangular, not aligned with any layer's stride.
     check_against_full(
         "resnet18 24×40/18×26",
@@ -207,11 +223,13 @@ fn mobilenetv2_equals_full_reinference_and_captum() {
         32,
         &[Segmentation::Auto, Segmentation::PerOp],
     );
-    let captum = npy(&reference("mobilenetv2/cat_dog-t243_occlusion.npy"));
-    let d = max_abs_diff(&map, &captum);
-    println!("mobilenetv2 32/14: max |Δ| vs Captum {d:.2e}");
-    let logit = npy(&reference("mobilenetv2/cat_dog-t243_logits.npy"))[[243]];
-    assert!(d <= 1e-4 * logit.abs().max(1.0), "vs Captum: {d}");
+    check_against_captum(
+        "mobilenetv2 32/14",
+        &map,
+        "mobilenetv2",
+        "cat_dog-t243",
+        243,
+    );
     check_against_full(
         "mobilenetv2 16/12",
         &model,
@@ -258,17 +276,8 @@ fn targets_share_the_windows_and_batches_do_not_matter() {
     lantern_core::skip_without_reference!();
     let model = load(&reference("tinycnn/model.onnx"));
     let x = input("tinycnn/shapes_input.npy");
-    let logits = model
-        .forward(x.view().insert_axis(Axis(0)))
-        .expect("forward")
-        .row(0)
-        .to_owned();
-    let mut ctx = Context {
-        model: &model,
-        logits: logits.view(),
-        batch_size: 16,
-        seed: 0,
-    };
+    let logits = clean_logits(&model, &x);
+    let mut ctx = context(&model, &logits, 16);
     let setting = [("window", 24), ("stride", 20)];
     let inc = build_method(
         "occlusion-incremental",
@@ -299,17 +308,8 @@ fn falls_back_to_full_reinference_with_a_note() {
     // A window as large as the image changes every activation: no cut pays off.
     let model = load(&reference("tinycnn/model.onnx"));
     let x = input("tinycnn/shapes_input.npy");
-    let logits = model
-        .forward(x.view().insert_axis(Axis(0)))
-        .expect("forward")
-        .row(0)
-        .to_owned();
-    let ctx = Context {
-        model: &model,
-        logits: logits.view(),
-        batch_size: 8,
-        seed: 0,
-    };
+    let logits = clean_logits(&model, &x);
+    let ctx = context(&model, &logits, 8);
     let setting = [("window", 200), ("stride", 12)];
     let inc = OcclusionMethod::from_params(&params("occlusion", &setting)).expect("params");
     let note = inc.plan_note(&model).expect("plan");

@@ -114,23 +114,15 @@ fn approximate_with_tau_one_and_no_drill_down_is_exact() {
 #[test]
 fn approximate_defaults_are_faithful_on_two_photos() {
     lantern_core::skip_without_assets!();
-    use lantern_data::{Layout, ModelInput, Preset, load_batch};
     let photos = [
-        support::shared().join("assets/photos/cat_dog.png"),
-        support::shared().join("assets/imagenet/samples/n02676566_acoustic_guitar.JPEG"),
+        "assets/photos/cat_dog.png",
+        "assets/imagenet/samples/n02676566_acoustic_guitar.JPEG",
     ];
-    let preprocess = Preset::Imagenet
-        .for_model(ModelInput::new(3, 224, 224, Layout::Nchw).expect("input"))
-        .expect("preset");
     let mut worst: f64 = 1.0;
     for name in ["mobilenetv2"] {
         let model = support::model(name);
-        for photo in &photos {
-            let x = load_batch(std::slice::from_ref(photo), &preprocess)
-                .pop()
-                .expect("one image")
-                .expect("photo loads")
-                .tensor;
+        for photo in photos {
+            let x = support::imagenet_photo(photo, 224);
             let l = logits(model, &x);
             let ctx = context(model, &l);
             let target = top1(&l);
@@ -146,7 +138,10 @@ fn approximate_defaults_are_faithful_on_two_photos() {
             println!(
                 "{name} {}: spearman {:.3} ssim {:.3} top-10% IoU {:.3}; {} of {} windows, \
                  {:.2}s vs exact {:.2}s (one run)",
-                photo.file_name().unwrap_or_default().to_string_lossy(),
+                Path::new(photo)
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy(),
                 s["fidelity_spearman"],
                 s["fidelity_ssim"],
                 s["fidelity_top10_iou"],

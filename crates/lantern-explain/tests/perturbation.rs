@@ -13,14 +13,10 @@ fn occlusion_matches_captum() {
     let (e, logits) = explain_at(&*method("occlusion", &[]), m, key, target);
     // Captum's differences are of values ≈ f(x); compare with an absolute floor of 1e-4·|f(x)|.
     let want = npy(m, &format!("{key}_occlusion.npy"));
-    let diff = e
-        .map
-        .iter()
-        .zip(want.iter())
-        .fold(0.0f32, |d, (a, b)| d.max((a - b).abs()));
+    let diff = max_abs(e.map.iter().zip(want.iter()).map(|(a, b)| a - b));
     println!(
         "tinycnn/shapes occlusion: max abs diff {diff:.3e} (map max {:.3e})",
-        want.iter().fold(0.0f32, |m, v| m.max(v.abs()))
+        max_abs(want.iter().copied())
     );
     assert!(diff <= 1e-4 * logits[target].abs().max(1.0));
 }
@@ -28,11 +24,8 @@ fn occlusion_matches_captum() {
 #[test]
 fn rise_is_seeded_batched_and_scaled() {
     lantern_core::skip_without_reference!();
-    let (m, key) = ("tinycnn", "shapes");
-    let model = model(m);
-    let x = input(m, key);
-    let logits = logits(model, &x);
-    let mut ctx = context(model, &logits);
+    let setup = Setup::reference("tinycnn", "shapes");
+    let (mut ctx, x, logits) = (setup.ctx(), &setup.x, &setup.logits);
     ctx.batch_size = 16;
     let rise = method("rise", &[("masks", ParamValue::Int(40))]);
     let a = rise.explain(&ctx, x.view(), 9).unwrap();
@@ -43,20 +36,7 @@ fn rise_is_seeded_batched_and_scaled() {
     );
     assert_eq!(a.passes.forward, 40);
     // Targets share the masked forwards; each equals its map alone.
-    let both = rise.explain_targets(&ctx, x.view(), &[9, 3]).unwrap();
-    check(
-        "rise target 9 batched vs alone",
-        both[0].map.view(),
-        a.map.view(),
-        1e-6,
-    );
-    let three = rise.explain(&ctx, x.view(), 3).unwrap();
-    check(
-        "rise target 3 batched vs alone",
-        both[1].map.view(),
-        three.map.view(),
-        1e-6,
-    );
+    explain_batched_as_alone("rise", &*rise, &ctx, x.view(), &[9, 3]);
     // The batch size does not change the map.
     ctx.batch_size = 7;
     check(

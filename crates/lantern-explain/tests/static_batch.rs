@@ -9,14 +9,7 @@ use lantern_explain::{Method, ParamValue};
 use lantern_graph::ir;
 use lantern_runtime::{BatchMode, Model, Runtime};
 use ndarray::{Array3, Axis, Ix2, Ix4};
-use std::path::PathBuf;
-use support::{check, context, logits, method, read_npy};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../lantern-graph/tests/fixtures/static")
-        .join(name)
-}
+use support::{check, context, logits, method, read_npy, static_fixture as fixture};
 
 fn load(name: &str) -> Model {
     let rt = Runtime::get_or_default().expect("ONNX Runtime (run `just setup`)");
@@ -55,6 +48,23 @@ fn batched_methods() -> Vec<(&'static str, Box<dyn Method>)> {
     ]
 }
 
+/// Each model's forward pass of the first three images `xs`, batched, equals the exporter's
+/// logits in the fixture `logits`.
+fn check_batch_of_three(what: &str, models: &[&Model], xs: &[Array3<f32>], logits: &str) {
+    let batch = ndarray::stack(Axis(0), &[xs[0].view(), xs[1].view(), xs[2].view()]).unwrap();
+    let want = read_npy(&fixture(logits))
+        .into_dimensionality::<Ix2>()
+        .unwrap();
+    for m in models {
+        check(
+            what,
+            m.forward(batch.view()).unwrap().view(),
+            want.view(),
+            1e-4,
+        );
+    }
+}
+
 /// Every batched method gives the same maps on `a` and `b`, for classes 1 and 4 of `x`.
 fn same_maps(a: &Model, b: &Model, x: &Array3<f32>) {
     let (la, lb) = (logits(a, x), logits(b, x));
@@ -84,15 +94,11 @@ fn static_vit_is_made_batch_symbolic_and_matches_the_dynamic_export() {
     assert_eq!(dynamic.batch_mode, BatchMode::Dynamic);
     let xs = images("tiny_vit_x.npy");
     // A batch of 3 in one call equals the exporter's own logits.
-    let batch = ndarray::stack(Axis(0), &[xs[0].view(), xs[1].view(), xs[2].view()]).unwrap();
-    let want = read_npy(&fixture("tiny_vit_logits.npy"))
-        .into_dimensionality::<Ix2>()
-        .unwrap();
-    check(
+    check_batch_of_three(
         "static ViT batch of 3",
-        stat.forward(batch.view()).unwrap().view(),
-        want.view(),
-        1e-4,
+        &[&stat],
+        &xs,
+        "tiny_vit_logits.npy",
     );
     same_maps(&stat, &dynamic, &xs[0]);
     // Grad-CAM at the auto layer of the dynamo export: pytorch-grad-cam's map.
@@ -148,17 +154,11 @@ fn static_cnn_runs_batched_or_one_by_one_with_the_same_maps() {
     };
     assert!(reason.contains("batch 3"), "{reason}");
     let xs = images("tiny_cnn_static_x.npy");
-    let batch = ndarray::stack(Axis(0), &[xs[0].view(), xs[1].view(), xs[2].view()]).unwrap();
-    let want = read_npy(&fixture("tiny_cnn_static_logits.npy"))
-        .into_dimensionality::<Ix2>()
-        .unwrap();
-    for m in [&stat, &odd] {
-        check(
-            "static CNN batch of 3",
-            m.forward(batch.view()).unwrap().view(),
-            want.view(),
-            1e-4,
-        );
-    }
+    check_batch_of_three(
+        "static CNN batch of 3",
+        &[&stat, &odd],
+        &xs,
+        "tiny_cnn_static_logits.npy",
+    );
     same_maps(&stat, &odd, &xs[0]);
 }

@@ -6,33 +6,22 @@ mod support;
 
 use lantern_explain::ParamValue;
 use lantern_runtime::Model;
-use ndarray::{Array3, Ix2, Ix4};
-use std::path::PathBuf;
-use support::{check, context, logits, model_at, read_npy, try_method};
+use ndarray::{Ix2, Ix4};
+use support::{Setup, check, model_at, read_npy, static_fixture as fixture, try_method};
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../lantern-graph/tests/fixtures/static")
-        .join(name)
-}
-
-fn vit() -> &'static Model {
-    model_at(&fixture("tiny_vit_dynamic.onnx"))
-}
-
-fn image(i: usize) -> Array3<f32> {
+/// The tiny ViT with the `i`-th of its three fixture images.
+fn vit_with_image(i: usize) -> Setup<'static> {
+    let vit: &'static Model = model_at(&fixture("tiny_vit_dynamic.onnx"));
     let x = read_npy(&fixture("tiny_vit_x.npy"))
         .into_dimensionality::<Ix4>()
         .expect("[3,3,64,64]");
-    x.index_axis(ndarray::Axis(0), i).to_owned()
+    Setup::new(vit, x.index_axis(ndarray::Axis(0), i).to_owned())
 }
 
 #[test]
 fn vit_gradcam_matches_the_pytorch_grad_cam_formula() {
-    let model = vit();
-    let x = image(0);
-    let l = logits(model, &x);
-    let ctx = context(model, &l);
+    let setup = vit_with_image(0);
+    let (ctx, x) = (setup.ctx(), &setup.x);
     let want = read_npy(&fixture("tiny_vit_gradcam_class3.npy"))
         .into_dimensionality::<Ix2>()
         .expect("[4,4]");
@@ -61,10 +50,8 @@ fn vit_gradcam_matches_the_pytorch_grad_cam_formula() {
 
 #[test]
 fn every_cam_runs_on_a_vit_and_is_class_discriminative() {
-    let model = vit();
-    let x = image(1);
-    let l = logits(model, &x);
-    let ctx = context(model, &l);
+    let setup = vit_with_image(1);
+    let (ctx, x) = (setup.ctx(), &setup.x);
     for name in [
         "gradcam",
         "gradcam++",
@@ -99,10 +86,8 @@ fn every_cam_runs_on_a_vit_and_is_class_discriminative() {
 
 #[test]
 fn token_count_must_leave_a_square_and_applies_to_token_layers_only() {
-    let model = vit();
-    let x = image(0);
-    let l = logits(model, &x);
-    let ctx = context(model, &l);
+    let setup = vit_with_image(0);
+    let (ctx, x) = (setup.ctx(), &setup.x);
     // 17 tokens − 2 = 15: not a square.
     let err = try_method("gradcam", &[("tokens", ParamValue::Int(2))])
         .expect("builds")

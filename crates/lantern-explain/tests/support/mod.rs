@@ -4,7 +4,7 @@
 
 use lantern_explain::{Context, Explanation, Method, ParamValue, Params, build_method};
 use lantern_runtime::{Model, Runtime};
-use ndarray::{Array1, Array3, ArrayD, ArrayView, Dimension};
+use ndarray::{Array1, Array3, ArrayD, ArrayView, ArrayView3, Dimension};
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -109,6 +109,33 @@ pub fn context<'a>(model: &'a Model, logits: &'a Array1<f32>) -> Context<'a> {
     }
 }
 
+/// A model, one input image `[C,H,W]` and the model's clean logits at it: what every method
+/// is handed.
+pub struct Setup<'m> {
+    pub model: &'m Model,
+    pub x: Array3<f32>,
+    pub logits: Array1<f32>,
+}
+
+impl<'m> Setup<'m> {
+    pub fn new(model: &'m Model, x: Array3<f32>) -> Self {
+        let logits = logits(model, &x);
+        Self { model, x, logits }
+    }
+
+    /// The context for this image ([`context`]: batch 32, seed 0).
+    pub fn ctx(&self) -> Context<'_> {
+        context(self.model, &self.logits)
+    }
+}
+
+impl Setup<'static> {
+    /// The reference input `key` of reference model `m`.
+    pub fn reference(m: &str, key: &str) -> Self {
+        Self::new(model(m), input(m, key))
+    }
+}
+
 /// `method`'s explanation of the reference input `key` of model `m` for `target`, and the
 /// model's logits at that input.
 pub fn explain_at(
@@ -117,24 +144,68 @@ pub fn explain_at(
     key: &str,
     target: usize,
 ) -> (Explanation, Array1<f32>) {
-    let model = model(m);
-    let x = input(m, key);
-    let logits = logits(model, &x);
+    let setup = Setup::reference(m, key);
     let e = method
-        .explain(&context(model, &logits), x.view(), target)
+        .explain(&setup.ctx(), setup.x.view(), target)
         .unwrap();
-    (e, logits)
+    (e, setup.logits)
+}
+
+/// `method`'s maps of `targets` explained in one call, after asserting that each equals the
+/// map of its target explained alone (to 1e-6).
+pub fn explain_batched_as_alone(
+    name: &str,
+    method: &dyn Method,
+    ctx: &Context,
+    x: ArrayView3<f32>,
+    targets: &[usize],
+) -> Vec<Explanation> {
+    let batched = method.explain_targets(ctx, x, targets).unwrap();
+    for (e, &t) in batched.iter().zip(targets) {
+        let alone = method.explain(ctx, x, t).unwrap();
+        check(
+            &format!("{name} target {t} batched vs alone"),
+            e.map.view(),
+            alone.map.view(),
+            1e-6,
+        );
+    }
+    batched
+}
+
+/// `../lantern-graph/tests/fixtures/static/<name>`: the static-batch export fixtures
+/// (`tools/export_static_fixtures.py`).
+pub fn static_fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../lantern-graph/tests/fixtures/static")
+        .join(name)
+}
+
+/// The photo at `path` (under [`shared`]) preprocessed as ImageNet models expect, at
+/// `size`×`size`.
+pub fn imagenet_photo(path: &str, size: u32) -> Array3<f32> {
+    use lantern_data::{Layout, ModelInput, Preset, load_batch};
+    let preprocess = Preset::Imagenet
+        .for_model(ModelInput::new(3, size, size, Layout::Nchw).expect("input"))
+        .expect("preset");
+    load_batch(&[shared().join(path)], &preprocess)
+        .pop()
+        .expect("one image")
+        .unwrap_or_else(|e| panic!("{path} loads: {e}"))
+        .tensor
 }
 
 /// max |a − b| / max |b|.
 pub fn rel<D: Dimension, E: Dimension>(a: ArrayView<f32, D>, b: ArrayView<f32, E>) -> f32 {
     assert_eq!(a.shape(), b.shape(), "shapes differ");
-    let diff = a
-        .iter()
-        .zip(b.iter())
-        .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
-    let scale = b.iter().fold(0.0f32, |m, y| m.max(y.abs()));
+    let diff = max_abs(a.iter().zip(b.iter()).map(|(x, y)| x - y));
+    let scale = max_abs(b.iter().copied());
     if scale == 0.0 { diff } else { diff / scale }
+}
+
+/// max |v|, 0 for no values.
+pub fn max_abs(values: impl IntoIterator<Item = f32>) -> f32 {
+    values.into_iter().fold(0.0f32, |m, v| m.max(v.abs()))
 }
 
 /// Asserts `rel(a, b) ≤ tol` and prints the number (`cargo test -- --nocapture` shows them).
@@ -167,7 +238,7 @@ pub fn check_kinked<D: Dimension, E: Dimension>(
     max_rel: f32,
 ) -> f32 {
     assert_eq!(a.shape(), b.shape(), "shapes differ");
-    let scale = b.iter().fold(0.0f32, |m, y| m.max(y.abs()));
+    let scale = max_abs(b.iter().copied());
     let n = b.len() as f64;
     let (mut worst, mut total_diff, mut total_ref, mut beyond) = (0.0f32, 0.0f64, 0.0f64, 0usize);
     for (x, y) in a.iter().zip(b.iter()) {
