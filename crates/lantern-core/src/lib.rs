@@ -2,13 +2,15 @@
 //! ([`SplitMix64`]) the stable hash that turns names into its seeds ([`hash::Fnv1a`])
 //! atomic file replacement ([`write_atomically`]), the min–max normalisations of maps
 //! ([`normalise`]) and the ranking and similarity of maps ([`similarity`]: Spearman, SSIM,
-//! top-fraction overlap) and the image input's memory [`Layout`]. This crate depends on no other Lantern crate, so any of them may use it
+//! top-fraction overlap), the image input's memory [`Layout`] and the map of sessions built once
+//! per key ([`Memo`]). This crate depends on no other Lantern crate, so any of them may use it
 //! without bending the dependency arrows.
 
 pub mod atomic_write;
 pub mod dirs;
 pub mod hash;
 pub mod layout;
+pub mod memo;
 pub mod normalise;
 pub mod ort_library;
 pub mod rng;
@@ -17,4 +19,5 @@ pub mod test_data;
 
 pub use atomic_write::{Durability, write_atomically, write_parts_atomically};
 pub use layout::Layout;
+pub use memo::Memo;
 pub use rng::SplitMix64;

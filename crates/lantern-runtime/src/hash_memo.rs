@@ -137,12 +137,18 @@ mod tests {
         file_hash_in(dir, file, &bytes, before, now)
     }
 
-    #[test]
-    fn a_settled_file_is_hashed_once_and_a_rewritten_one_again() {
+    /// An empty memo folder, and a folder holding `model.onnx` with `bytes`.
+    fn memo_and_model(bytes: &[u8]) -> (tempfile::TempDir, tempfile::TempDir, std::path::PathBuf) {
         let memo = tempfile::tempdir().unwrap();
         let files = tempfile::tempdir().unwrap();
         let file = files.path().join("model.onnx");
-        std::fs::write(&file, b"first version").unwrap();
+        std::fs::write(&file, bytes).unwrap();
+        (memo, files, file)
+    }
+
+    #[test]
+    fn a_settled_file_is_hashed_once_and_a_rewritten_one_again() {
+        let (memo, _files, file) = memo_and_model(b"first version");
         // As if the file had been left alone for a while.
         let later = SystemTime::now() + Duration::from_secs(10);
         let first = lantern_graph::model_hash(b"first version");
@@ -159,10 +165,7 @@ mod tests {
 
     #[test]
     fn a_file_changed_just_now_is_not_remembered() {
-        let memo = tempfile::tempdir().unwrap();
-        let files = tempfile::tempdir().unwrap();
-        let file = files.path().join("model.onnx");
-        std::fs::write(&file, b"fresh").unwrap();
+        let (memo, _files, file) = memo_and_model(b"fresh");
         let now = SystemTime::now();
         assert!(!hash_now(memo.path(), &file, now).1);
         assert!(!hash_now(memo.path(), &file, now).1);
@@ -171,10 +174,7 @@ mod tests {
 
     #[test]
     fn a_damaged_memo_is_not_believed() {
-        let memo = tempfile::tempdir().unwrap();
-        let files = tempfile::tempdir().unwrap();
-        let file = files.path().join("model.onnx");
-        std::fs::write(&file, b"weights").unwrap();
+        let (memo, _files, file) = memo_and_model(b"weights");
         let later = SystemTime::now() + Duration::from_secs(10);
         hash_now(memo.path(), &file, later);
         let entry = std::fs::read_dir(memo.path())

@@ -10,12 +10,12 @@ use crate::lazy_proto::{Facts, LazyProto};
 use crate::model_io::Io;
 use crate::session_cache::CachedGraph;
 use crate::tap::TapSession;
+use lantern_core::Memo;
 use lantern_graph::{GradientSpec, ModelProto, TensorShapes};
 use ndarray::{Array2, Array4, ArrayView4, Axis, Ix2};
 use ort::session::Session;
 use ort::value::TensorRef;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -69,8 +69,8 @@ pub struct Model {
     /// The default CAM layer, found once (the search walks the whole graph: ~5 ms on ResNet18,
     /// as long as a forward pass there).
     cam_layer: OnceLock<Option<String>>,
-    gradient_sessions: Mutex<HashMap<String, Arc<GradientSession>>>,
-    tap_sessions: Mutex<HashMap<Vec<String>, Arc<TapSession>>>,
+    gradient_sessions: Memo<String, GradientSession>,
+    tap_sessions: Memo<Vec<String>, TapSession>,
 }
 
 impl Model {
@@ -183,8 +183,8 @@ impl Model {
             logits_from: OnceLock::new(),
             shapes: OnceLock::new(),
             cam_layer: OnceLock::new(),
-            gradient_sessions: Mutex::new(HashMap::new()),
-            tap_sessions: Mutex::new(HashMap::new()),
+            gradient_sessions: Memo::default(),
+            tap_sessions: Memo::default(),
         };
         if facts.static_batch {
             model.batch_mode = model.make_batch_symbolic();
@@ -425,40 +425,15 @@ impl Model {
     /// and as an ONNX file under the cache keyed by the model hash.
     pub fn gradient_session(&self, spec: &GradientSpec) -> Result<Arc<GradientSession>> {
         let key = cache::spec_key(spec);
-        if let Some(s) = self
-            .gradient_sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return Ok(s.clone());
-        }
-        let session = Arc::new(GradientSession::build(self, spec, &key)?);
         self.gradient_sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, session.clone());
-        Ok(session)
+            .get_or_try_build(key.clone(), || GradientSession::build(self, spec, &key))
     }
 
     /// A forward session that also returns the named tensors (activations for Score-CAM,
     /// Eigen-CAM, feature extraction). Built once per set of names.
     pub fn tap_session(&self, tensors: &[String]) -> Result<Arc<TapSession>> {
-        let key = tensors.to_vec();
-        if let Some(s) = self
-            .tap_sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return Ok(s.clone());
-        }
-        let session = Arc::new(TapSession::build(self, tensors)?);
         self.tap_sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, session.clone());
-        Ok(session)
+            .get_or_try_build(tensors.to_vec(), || TapSession::build(self, tensors))
     }
 
     /// Images per ONNX Runtime call that keep one call's tensors under `budget_bytes`: the bytes
