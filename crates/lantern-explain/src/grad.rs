@@ -73,6 +73,28 @@ where
     Ok(())
 }
 
+/// [`run_rows`] with one row per target, each row the image: row `i` is seeded at
+/// `targets[i]`.
+pub fn run_targets<S>(
+    ctx: &Context,
+    spec: &GradientSpec,
+    image: ArrayView3<f32>,
+    targets: &[usize],
+    sink: S,
+) -> Result<()>
+where
+    S: FnMut(usize, Gradients) -> Result<()>,
+{
+    run_rows(
+        ctx,
+        spec,
+        targets.len(),
+        |_, mut view| view.assign(&image),
+        |i| targets[i],
+        sink,
+    )
+}
+
 /// ∂logit_t/∂x for each target (the image repeated, one one-hot seed per row), `[C,H,W]` each.
 pub fn input_gradients(
     ctx: &Context,
@@ -81,17 +103,10 @@ pub fn input_gradients(
     targets: &[usize],
 ) -> Result<Vec<Array3<f32>>> {
     let mut out = Vec::with_capacity(targets.len());
-    run_rows(
-        ctx,
-        &spec(rule, &[]),
-        targets.len(),
-        |_, mut view| view.assign(&image),
-        |i| targets[i],
-        |_, g| {
-            out.extend(grad_input(&g)?.outer_iter().map(|v| v.to_owned()));
-            Ok(())
-        },
-    )?;
+    run_targets(ctx, &spec(rule, &[]), image, targets, |_, g| {
+        out.extend(grad_input(&g)?.outer_iter().map(|v| v.to_owned()));
+        Ok(())
+    })?;
     Ok(out)
 }
 

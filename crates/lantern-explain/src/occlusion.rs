@@ -64,6 +64,12 @@ impl Occlusion {
         })
     }
 
+    /// The indices of every window of `image` `[C,H,W]` (all of [`Occlusion::windows`]).
+    pub fn window_ids(&self, image: ArrayView3<f32>) -> Vec<usize> {
+        let (_, h, w) = image.dim();
+        (0..self.windows(h, w).len()).collect()
+    }
+
     /// Window rectangles `(top, left, bottom, right)` (exclusive ends), row-major, Captum's count.
     pub fn windows(&self, height: usize, width: usize) -> Vec<(usize, usize, usize, usize)> {
         let count = |size: usize, win: usize, stride: usize| {
@@ -97,9 +103,7 @@ impl Occlusion {
     /// The logits of every occluded copy `[windows, K]`, in [`Occlusion::windows`] order, by
     /// full re-inference in batches of `ctx.batch_size`.
     pub fn window_logits(&self, ctx: &Context, image: ArrayView3<f32>) -> Result<Array2<f32>> {
-        let (_, h, w) = image.dim();
-        let all: Vec<usize> = (0..self.windows(h, w).len()).collect();
-        self.window_logits_of(ctx, image, &all)
+        self.window_logits_of(ctx, image, &self.window_ids(image))
     }
 
     /// The logits of the occluded copies `ids` (indices into [`Occlusion::windows`]) by full

@@ -156,9 +156,7 @@ impl IncrementalOcclusion {
         ctx: &Context,
         image: ArrayView3<f32>,
     ) -> Result<(Array2<f32>, Arc<Prepared>)> {
-        let (_, h, w) = image.dim();
-        let all: Vec<usize> = (0..self.occlusion.windows(h, w).len()).collect();
-        self.window_logits_of(ctx, image, &all)
+        self.window_logits_of(ctx, image, &self.occlusion.window_ids(image))
     }
 
     /// The logits of the occluded copies `ids` (indices into [`Occlusion::windows`]) as rows of

@@ -2,7 +2,7 @@
 //! file names); add to this table, never rename.
 
 use crate::attention_rollout::AttentionRollout;
-use crate::baselines::{RandomMap, SobelMap};
+use crate::baselines::{ModelFree, RandomMap, SobelMap};
 use crate::cam::{
     AblationCam, Cam, EigenCam, GradCam, GradCamPlusPlus, HiResCam, LayerCam, ScoreCam, XGradCam,
 };
@@ -60,8 +60,8 @@ pub const METHODS: &[(&str, Constructor)] = &[
     ("transformer-attribution", |p| {
         boxed(TransformerAttribution::from_params(p))
     }),
-    ("random", |p| boxed(RandomMap::from_params(p))),
-    ("sobel", |p| boxed(SobelMap::from_params(p))),
+    ("random", |_| boxed(Ok(ModelFree(RandomMap)))),
+    ("sobel", |_| boxed(Ok(ModelFree(SobelMap)))),
 ];
 
 pub fn method_names() -> Vec<&'static str> {

@@ -62,21 +62,24 @@ fn resample(map: ArrayView2<f32>, rows: &Taps, cols: &Taps) -> Array2<f32> {
 
 /// torch bilinear, align_corners=False (half-pixel centres, clamped).
 pub fn bilinear(map: ArrayView2<f32>, height: usize, width: usize) -> Array2<f32> {
-    let (h, w) = map.dim();
-    resample(
-        map,
-        &linear_taps(h, height, false),
-        &linear_taps(w, width, false),
-    )
+    torch_bilinear(map, (height, width), false)
 }
 
 /// torch bilinear, align_corners=True (`nn.UpsamplingBilinear2d`).
 pub fn bilinear_align_corners(map: ArrayView2<f32>, height: usize, width: usize) -> Array2<f32> {
+    torch_bilinear(map, (height, width), true)
+}
+
+fn torch_bilinear(
+    map: ArrayView2<f32>,
+    (height, width): (usize, usize),
+    corners: bool,
+) -> Array2<f32> {
     let (h, w) = map.dim();
     resample(
         map,
-        &linear_taps(h, height, true),
-        &linear_taps(w, width, true),
+        &linear_taps(h, height, corners),
+        &linear_taps(w, width, corners),
     )
 }
 

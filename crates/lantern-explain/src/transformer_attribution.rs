@@ -18,7 +18,7 @@
 
 use crate::attention::{attention_tensors, class_row_grid, per_image, tokens_param};
 use crate::error::{ExplainError, Result};
-use crate::grad::{run_rows, spec};
+use crate::grad::{run_targets, spec};
 use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes};
 use crate::params::Params;
 use crate::resize::bilinear;
@@ -83,31 +83,24 @@ impl Method for TransformerAttribution {
             layers_only: true,
             ..spec(ReluRule::Plain, &tensors)
         };
-        run_rows(
-            ctx,
-            &spec,
-            targets.len(),
-            |_, mut view| view.assign(&image),
-            |i| targets[i],
-            |start, mut g| {
-                for name in &tensors {
-                    let (a, da) = g.layers.remove(name).ok_or_else(|| ExplainError::Failed {
-                        method: NAME.into(),
-                        message: format!("the gradient graph did not export {name:?}"),
-                    })?;
-                    let images = g.logits.nrows();
-                    for (i, (a, da)) in per_image(NAME, name, a, images)?
-                        .into_iter()
-                        .zip(per_image(NAME, name, da, images)?)
-                        .enumerate()
-                    {
-                        attentions[start + i].push(a);
-                        gradients[start + i].push(da);
-                    }
+        run_targets(ctx, &spec, image, targets, |start, mut g| {
+            for name in &tensors {
+                let (a, da) = g.layers.remove(name).ok_or_else(|| ExplainError::Failed {
+                    method: NAME.into(),
+                    message: format!("the gradient graph did not export {name:?}"),
+                })?;
+                let images = g.logits.nrows();
+                for (i, (a, da)) in per_image(NAME, name, a, images)?
+                    .into_iter()
+                    .zip(per_image(NAME, name, da, images)?)
+                    .enumerate()
+                {
+                    attentions[start + i].push(a);
+                    gradients[start + i].push(da);
                 }
-                Ok(())
-            },
-        )?;
+            }
+            Ok(())
+        })?;
         let (_, h, w) = image.dim();
         let passes = Passes {
             forward: 1,

@@ -3,41 +3,22 @@
 //! edge-detector baseline: a map that knows the image but nothing of the model. No forward or
 //! backward pass; the same map for every target.
 
-use crate::error::Result;
-use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes};
-use crate::params::Params;
+use super::ModelFreeMap;
+use crate::method::Context;
 use ndarray::{Array2, ArrayView3, Axis};
 
+/// No parameters.
 #[derive(Debug, Clone, Default)]
 pub struct SobelMap;
 
-impl SobelMap {
-    /// No parameters.
-    pub fn from_params(_: &Params) -> Result<SobelMap> {
-        Ok(SobelMap)
-    }
-}
+impl ModelFreeMap for SobelMap {
+    const NAME: &'static str = "sobel";
 
-impl Method for SobelMap {
-    fn info(&self) -> MethodInfo {
-        MethodInfo {
-            passes_per_target: Some(Passes::new(0, 0)),
-            ..MethodInfo::new("sobel", MapKind::Spatial)
-        }
-    }
-
-    /// The same map for every target: edges do not depend on the class.
-    fn explain_targets(
-        &self,
-        _ctx: &Context,
-        image: ArrayView3<f32>,
-        targets: &[usize],
-    ) -> Result<Vec<Explanation>> {
+    fn map(&self, _ctx: &Context, image: ArrayView3<f32>) -> Array2<f32> {
         let grey = image
             .mean_axis(Axis(0))
             .expect("an image has at least one channel");
-        let one = Explanation::new(sobel_magnitude(&grey).into_dyn(), Passes::default());
-        Ok(targets.iter().map(|_| one.clone()).collect())
+        sobel_magnitude(&grey)
     }
 }
 

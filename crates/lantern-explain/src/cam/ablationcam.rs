@@ -25,21 +25,21 @@ use crate::error::Result;
 use crate::method::Passes;
 use crate::params::Params;
 use crate::tokens::Layout;
+use lantern_core::Memo;
 use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis, IxDyn, Slice};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub struct AblationCam {
     pub batch: usize,
     /// Tail sessions built so far, per (model hash, layer).
-    tails: Mutex<HashMap<(String, String), Arc<TailSession>>>,
+    tails: Memo<(String, String), TailSession>,
 }
 
 impl Default for AblationCam {
     fn default() -> Self {
         AblationCam {
             batch: 32,
-            tails: Mutex::new(HashMap::new()),
+            tails: Memo::default(),
         }
     }
 }
@@ -56,20 +56,8 @@ impl AblationCam {
 
     fn tail(&self, job: &LayerJob, dims: &[usize]) -> Result<Arc<TailSession>> {
         let key = (job.ctx.model.hash.clone(), job.layer.to_string());
-        if let Some(t) = self
-            .tails
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return Ok(t.clone());
-        }
-        let tail = Arc::new(TailSession::build(job.ctx.model, job.layer, dims)?);
         self.tails
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, tail.clone());
-        Ok(tail)
+            .get_or_try_build(key, || TailSession::build(job.ctx.model, job.layer, dims))
     }
 
     /// The layer tensor the tail takes (one image) and its channel axis: the `[K,h,w]` grid for

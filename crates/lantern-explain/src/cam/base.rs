@@ -25,7 +25,7 @@
 //! on token models unchanged.
 
 use crate::error::{ExplainError, Result};
-use crate::grad::{run_rows, spec};
+use crate::grad::{run_targets, spec};
 use crate::method::{Context, Explanation, MapKind, Method, MethodInfo, Passes};
 use crate::params::Params;
 use crate::resize::{bilinear, mean_maps};
@@ -298,27 +298,17 @@ impl<R: CamRule> Cam<R> {
                 layers_only: true,
                 ..spec(ReluRule::Plain, layers)
             };
-            run_rows(
-                ctx,
-                &spec,
-                targets.len(),
-                |_, mut view| view.assign(&image),
-                |i| targets[i],
-                |_, mut g| {
-                    for (layer, c) in layers.iter().zip(captured.iter_mut()) {
-                        let (a, da) =
-                            g.layers.remove(layer).ok_or_else(|| ExplainError::Failed {
-                                method: name.into(),
-                                message: format!(
-                                    "the gradient graph did not export layer {layer:?}"
-                                ),
-                            })?;
-                        c.activations.extend(rows_of(name, layer, a, c.layout)?);
-                        c.gradients.extend(rows_of(name, layer, da, c.layout)?);
-                    }
-                    Ok(())
-                },
-            )?;
+            run_targets(ctx, &spec, image, targets, |_, mut g| {
+                for (layer, c) in layers.iter().zip(captured.iter_mut()) {
+                    let (a, da) = g.layers.remove(layer).ok_or_else(|| ExplainError::Failed {
+                        method: name.into(),
+                        message: format!("the gradient graph did not export layer {layer:?}"),
+                    })?;
+                    c.activations.extend(rows_of(name, layer, a, c.layout)?);
+                    c.gradients.extend(rows_of(name, layer, da, c.layout)?);
+                }
+                Ok(())
+            })?;
             Ok((captured, Passes::new(1, 1)))
         } else {
             let tapped = ctx
