@@ -410,17 +410,13 @@ fn switch_pixels(slot: &mut [f32], finish: &[f32], pixels: &[usize], hw: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classifier::two_class;
     use ndarray::{Array1, Array2, ArrayView4, array};
 
     /// A "classifier" whose logit 0 is the mean of the top-left 2×2 block over all channels and
     /// logit 1 is 0: the curve is known in closed form.
     fn region_mean(batch: ArrayView4<f32>) -> Result<Array2<f32>> {
-        let n = batch.shape()[0];
-        let mut out = Array2::zeros((n, 2));
-        for i in 0..n {
-            out[[i, 0]] = batch.slice(s![i, .., 0..2, 0..2]).mean().unwrap();
-        }
-        Ok(out)
+        two_class(|x| x.slice(s![.., 0..2, 0..2]).mean().unwrap())(batch)
     }
 
     #[test]

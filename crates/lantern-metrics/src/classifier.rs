@@ -25,6 +25,20 @@ where
     }
 }
 
+/// A two-class test classifier: logit 0 is `score` of each `[C,H,W]` image, logit 1 is 0.
+#[cfg(test)]
+pub(crate) fn two_class(
+    score: impl Fn(ndarray::ArrayView3<f32>) -> f32,
+) -> impl Fn(ArrayView4<f32>) -> Result<Array2<f32>> {
+    move |batch| {
+        let mut out = Array2::zeros((batch.shape()[0], 2));
+        for (mut row, image) in out.outer_iter_mut().zip(batch.outer_iter()) {
+            row[0] = score(image);
+        }
+        Ok(out)
+    }
+}
+
 pub use lantern_runtime::Score;
 
 /// Checks `target` against the width of a logits row.

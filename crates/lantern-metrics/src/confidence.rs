@@ -198,16 +198,12 @@ pub fn average_drop_increase(changes: &[ConfidenceChange]) -> ConfidenceSummary 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classifier::two_class;
     use ndarray::{ArrayView4, array};
 
     /// Logit 0 = sum of channel 0 over the left column, logit 1 = 0.
     fn left_column(batch: ArrayView4<f32>) -> Result<Array2<f32>> {
-        let n = batch.shape()[0];
-        let mut out = Array2::zeros((n, 2));
-        for i in 0..n {
-            out[[i, 0]] = batch.slice(ndarray::s![i, 0, .., 0]).sum();
-        }
-        Ok(out)
+        two_class(|x| x.slice(ndarray::s![0, .., 0]).sum())(batch)
     }
 
     #[test]
