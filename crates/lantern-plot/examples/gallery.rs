@@ -68,32 +68,22 @@ fn image_figures(
 /// Deletion/insertion and randomisation curves.
 fn curve_figures(out: &Path) -> Result<()> {
     let fractions: Vec<f64> = (0..=100).map(|i| i as f64 / 100.0).collect();
-    let curve = |f: &dyn Fn(f64) -> f64| fractions.iter().map(|&x| (x, f(x))).collect::<Vec<_>>();
-    LinePlot::deletion_insertion("Deletion and insertion — bull mastiff (243)")
-        .subtitle("MobileNetV2 · 224 px · steps of 1% of pixels, blurred baseline")
-        .series(
-            Series::new("occlusion deletion", curve(&|x| 0.39 * (-6.0 * x).exp()))
-                .with_trapezoid_auc(),
-        )
-        .series(
-            Series::new(
-                "occlusion insertion",
-                curve(&|x| 0.39 / (1.0 + (-12.0 * (x - 0.3)).exp())),
-            )
-            .with_trapezoid_auc(),
-        )
-        .series(
-            Series::new("Grad-CAM deletion", curve(&|x| 0.39 * (-3.0 * x).exp()))
-                .with_trapezoid_auc(),
-        )
-        .series(
-            Series::new(
-                "Grad-CAM insertion",
-                curve(&|x| 0.39 / (1.0 + (-8.0 * (x - 0.45)).exp())),
-            )
-            .with_trapezoid_auc(),
-        )
-        .save(&out.join("curves-deletion-insertion.png"))?;
+    // Deletion decays exponentially, insertion rises as a logistic.
+    let deletion = |rate: f64| move |x: f64| 0.39 * (-rate * x).exp();
+    let insertion = |rate: f64, mid: f64| move |x: f64| 0.39 / (1.0 + (-rate * (x - mid)).exp());
+    let curves: [(&str, &dyn Fn(f64) -> f64); 4] = [
+        ("occlusion deletion", &deletion(6.0)),
+        ("occlusion insertion", &insertion(12.0, 0.3)),
+        ("Grad-CAM deletion", &deletion(3.0)),
+        ("Grad-CAM insertion", &insertion(8.0, 0.45)),
+    ];
+    let mut plot = LinePlot::deletion_insertion("Deletion and insertion — bull mastiff (243)")
+        .subtitle("MobileNetV2 · 224 px · steps of 1% of pixels, blurred baseline");
+    for (label, f) in curves {
+        let points = fractions.iter().map(|&x| (x, f(x))).collect();
+        plot = plot.series(Series::new(label, points).with_trapezoid_auc());
+    }
+    plot.save(&out.join("curves-deletion-insertion.png"))?;
     let layers: Vec<String> = [
         "none", "logits", "conv_1x1", "block_16", "block_15", "block_14", "block_13", "block_12",
         "block_11", "block_10", "block_9", "block_8", "block_7", "block_6", "block_5", "block_4",

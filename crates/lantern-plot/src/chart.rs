@@ -384,7 +384,7 @@ pub(crate) fn build<'a, 'b>(
     frame: &Frame,
 ) -> Result<Chart<'a, 'b>> {
     let (width, _) = root.dim_in_pixel();
-    text::heading(root, width, MARGIN as i32, frame.title, frame.subtitle)?;
+    text::heading(root, width, frame.title, frame.subtitle)?;
     let m = Margins::for_canvas_width(frame, width);
     let manual_x_labels = m.x_labels != XLabels::Plain;
     let mut chart = ChartBuilder::on(root)

@@ -10,8 +10,8 @@ use crate::error::{PlotError, Result};
 use crate::figure::{Figure, blank, blit, paint_on};
 use crate::font::ensure_font;
 use crate::map_style::{MapStyle, check_same_size, panel_size};
-use crate::text::{self, Anchor};
-use crate::theme::{LABEL_PX, MARGIN, TEXT};
+use crate::text;
+use crate::theme::{LABEL_PX, MARGIN};
 
 /// Which panels the figure shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -226,24 +226,10 @@ impl Figure for Explanation<'_> {
         }
         let headers = [&self.image_label, &self.map_label, &self.overlay_label];
         paint_on(canvas, |root| {
-            text::heading(
-                root,
-                layout.size.0,
-                MARGIN as i32,
-                &self.title,
-                self.subtitle.as_deref(),
-            )?;
+            text::heading(root, layout.size.0, &self.title, self.subtitle.as_deref())?;
             for (header, origin) in headers.iter().zip(&layout.panel_origins) {
-                let (header, size) = text::fit(header, LABEL_PX, layout.panel.0, text::font);
                 let x = (origin.0 + layout.panel.0 / 2) as i32;
-                text::draw(
-                    root,
-                    &header,
-                    text::font(size),
-                    TEXT,
-                    (x, layout.header_y),
-                    Anchor::TopCentre,
-                )?;
+                text::column_header(root, header, layout.panel.0, (x, layout.header_y))?;
             }
             let top = layout.panel_origins[0].1 as i32;
             self.colour_bar()

@@ -225,26 +225,13 @@ impl Figure for ComparisonGrid<'_> {
             blit(&mut canvas, &photo, place(0));
         }
         paint_on(canvas, |root| {
-            text::heading(
-                root,
-                layout.size.0,
-                MARGIN as i32,
-                &self.title,
-                self.subtitle.as_deref(),
-            )?;
+            text::heading(root, layout.size.0, &self.title, self.subtitle.as_deref())?;
             let headers = std::iter::once(self.image_header.as_str())
                 .chain(self.columns.iter().map(|c| c.name.as_str()));
             for (c, header) in headers.enumerate() {
                 let (x, _) = layout.cell_origin(0, c);
-                let (header, size) = text::fit(header, LABEL_PX, layout.cell, text::font);
-                text::draw(
-                    root,
-                    &header,
-                    text::font(size),
-                    TEXT,
-                    ((x + layout.cell / 2) as i32, layout.header_y as i32),
-                    Anchor::TopCentre,
-                )?;
+                let at = ((x + layout.cell / 2) as i32, layout.header_y as i32);
+                text::column_header(root, header, layout.cell, at)?;
             }
             for (r, row) in self.rows.iter().enumerate() {
                 let (_, y) = layout.cell_origin(r, 0);

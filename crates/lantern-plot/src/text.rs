@@ -6,7 +6,7 @@ use plotters::style::{FontDesc, FontStyle, FontTransform};
 
 use crate::error::Result;
 use crate::font::FAMILY;
-use crate::theme::{MARGIN, MIN_TEXT_PX, MUTED_TEXT, SUBTITLE_PX, TEXT, TITLE_PX};
+use crate::theme::{LABEL_PX, MARGIN, MIN_TEXT_PX, MUTED_TEXT, SUBTITLE_PX, TEXT, TITLE_PX};
 
 /// The figure font at `size` pixels.
 pub(crate) fn font(size: f64) -> FontDesc<'static> {
@@ -114,6 +114,21 @@ where
     Ok(())
 }
 
+/// Draws a column header: `label` at [`LABEL_PX`], shrunk to fit `width` (see [`fit`]), its top
+/// centre at `at`.
+pub(crate) fn column_header<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    label: &str,
+    width: u32,
+    at: (i32, i32),
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let (label, size) = fit(label, LABEL_PX, width, font);
+    draw(area, &label, font(size), TEXT, at, Anchor::TopCentre)
+}
+
 /// Height taken by a heading with an optional subtitle (see [`heading`]).
 pub(crate) fn heading_height(has_subtitle: bool) -> i32 {
     let mut h = 6 + (TITLE_PX * 1.25) as i32;
@@ -123,12 +138,11 @@ pub(crate) fn heading_height(has_subtitle: bool) -> i32 {
     h
 }
 
-/// Draws a bold title and an optional muted subtitle, centred in `width`, starting at `top`;
-/// both shrink to fit. Returns the y just below them.
+/// Draws a figure's bold title and optional muted subtitle, centred in `width`, starting at the
+/// top margin; both shrink to fit. Returns the y just below them.
 pub(crate) fn heading<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     width: u32,
-    top: i32,
     title: &str,
     subtitle: Option<&str>,
 ) -> Result<i32>
@@ -139,6 +153,7 @@ where
     let room = width.saturating_sub(2 * MARGIN);
     // Text tops sit a few pixels lower than their nominal line, because the rasteriser draws
     // capitals slightly above the anchor.
+    let top = MARGIN as i32;
     let title_y = top + 6;
     let (t, size) = fit(title, TITLE_PX, room, bold);
     draw(
