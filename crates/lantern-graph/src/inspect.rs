@@ -194,15 +194,7 @@ fn is_global_pool(
 mod tests {
     use super::*;
     use crate::io::load_model;
-    use crate::testing::{assets_dir, probe, reference_dir};
-    use ndarray::{ArrayD, IxDyn};
-
-    fn shapes_of(m: &ModelProto) -> TensorShapes {
-        let (input, dims, _) = graph_io(m).expect("io");
-        let dims: Vec<usize> = dims.iter().map(|d| d.unwrap_or(1) as usize).collect();
-        let x = ArrayD::<f32>::zeros(IxDyn(&dims));
-        probe(m, &[(&input, &x)])
-    }
+    use crate::testing::{assets_dir, probe_at_zeros, reference_dir};
 
     #[test]
     fn default_cam_layers_of_reference_models() {
@@ -224,7 +216,7 @@ mod tests {
         ];
         for (path, want) in cases {
             let m = load_model(&path).expect("model");
-            let shapes = shapes_of(&m);
+            let shapes = probe_at_zeros(&m);
             assert_eq!(
                 default_cam_layer(&m, &shapes).as_deref(),
                 Some(want),
@@ -241,7 +233,7 @@ mod tests {
         let (input, dims, output) = graph_io(&m).expect("io");
         assert_eq!((input.as_str(), output.as_str()), ("input", "output"));
         assert_eq!(dims, vec![None, Some(3), Some(224), Some(224)]);
-        let shapes = shapes_of(&m);
+        let shapes = probe_at_zeros(&m);
         let list = list_tensors(&m, &shapes);
         let n_nodes = m.graph.as_ref().map_or(0, |g| g.node.len());
         assert_eq!(list.len(), n_nodes, "one output per node in MobileNetV2");

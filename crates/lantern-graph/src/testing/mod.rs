@@ -170,22 +170,29 @@ pub fn probe(m: &ModelProto, inputs: &[(&str, &ArrayD<f32>)]) -> TensorShapes {
     TensorShapes(map)
 }
 
+/// [`probe`] at zeros of the model's input shape, its free dimensions (the batch) at 1.
+pub fn probe_at_zeros(m: &ModelProto) -> TensorShapes {
+    let (input, dims, _) = crate::inspect::graph_io(m).expect("io");
+    let dims: Vec<usize> = dims.iter().map(|d| d.unwrap_or(1) as usize).collect();
+    probe(m, &[(&input, &ArrayD::<f32>::zeros(IxDyn(&dims)))])
+}
+
 /// Reads a little-endian float32 C-order `.npy` file.
 pub fn read_npy(path: &Path) -> ArrayD<f32> {
-    let (shape, data) = read_npy_raw(path, "<f4");
-    let v = data
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-        .collect();
-    ArrayD::from_shape_vec(IxDyn(&shape), v).expect("npy size")
+    read_npy_as(path, "<f4", f32::from_le_bytes)
 }
 
 /// Reads a little-endian float64 C-order `.npy` file.
 pub fn read_npy_f64(path: &Path) -> ArrayD<f64> {
-    let (shape, data) = read_npy_raw(path, "<f8");
+    read_npy_as(path, "<f8", f64::from_le_bytes)
+}
+
+/// Reads a C-order `.npy` file of dtype `descr`, whose elements are `W` bytes each.
+fn read_npy_as<T, const W: usize>(path: &Path, descr: &str, from: fn([u8; W]) -> T) -> ArrayD<T> {
+    let (shape, data) = read_npy_raw(path, descr);
     let v = data
-        .chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .chunks_exact(W)
+        .map(|c| from(c.try_into().expect("whole elements")))
         .collect();
     ArrayD::from_shape_vec(IxDyn(&shape), v).expect("npy size")
 }
