@@ -232,7 +232,7 @@ mod tests {
     use super::*;
     use crate::inspect::default_cam_layer;
     use crate::io::load_model;
-    use crate::testing::{probe_at_zeros, reference_dir, static_fixture, workspace_root};
+    use crate::testing::{probe_at_zeros, reference_model, static_fixture, workspace_root};
 
     #[test]
     fn vit_default_layer_is_the_last_blocks_first_norm() {
@@ -294,7 +294,7 @@ mod tests {
     #[test]
     fn cnn_layers_stay_channels_first() {
         lantern_core::skip_without_reference!();
-        let m = load_model(&reference_dir().join("resnet18/model.onnx")).expect("model");
+        let m = reference_model("resnet18");
         let shapes = probe_at_zeros(&m);
         let layer = default_cam_layer(&m, &shapes).expect("a layer");
         assert_eq!(

@@ -194,7 +194,9 @@ fn is_global_pool(
 mod tests {
     use super::*;
     use crate::io::load_model;
-    use crate::testing::{assets_dir, probe_at_zeros, reference_dir};
+    use crate::testing::{
+        assets_dir, output_names, probe_at_zeros, reference_dir, reference_model,
+    };
 
     #[test]
     fn default_cam_layers_of_reference_models() {
@@ -264,16 +266,8 @@ mod tests {
     #[test]
     fn expose_all_tensors_adds_each_once() {
         lantern_core::skip_without_reference!();
-        let m = load_model(&reference_dir().join("tinycnn/model.onnx")).expect("model");
-        let e = expose_all_tensors(&m);
-        let outs: Vec<String> = e
-            .graph
-            .as_ref()
-            .expect("g")
-            .output
-            .iter()
-            .filter_map(|o| o.name.clone())
-            .collect();
+        let m = reference_model("tinycnn");
+        let outs = output_names(&expose_all_tensors(&m));
         let unique: HashSet<&String> = outs.iter().collect();
         assert_eq!(unique.len(), outs.len(), "duplicate outputs");
         assert_eq!(outs[0], "logits", "existing outputs stay first");

@@ -3,7 +3,9 @@
 
 use crate::ir::{a_int, a_ints, tensor_f32, tensor_i64};
 use crate::proto::{ModelProto, NodeProto};
-use crate::testing::{Fd, fd_check, init_f32, model, node, probe, run, session, uniform};
+use crate::testing::{
+    Fd, fd_check, init_f32, model, node, output_names, probe, run, session, uniform,
+};
 use crate::{GradientSpec, GraphError, build_gradient_graph};
 use ndarray::{ArrayD, IxDyn};
 
@@ -39,12 +41,6 @@ fn conv_net(tail: Vec<NodeProto>, out: &str) -> ModelProto {
     ];
     nodes.extend(tail);
     net(nodes, out, 13)
-}
-
-/// The names of the graph's outputs, in order.
-fn output_names(g: &ModelProto) -> Vec<String> {
-    let gr = g.graph.as_ref().expect("graph");
-    gr.output.iter().filter_map(|o| o.name.clone()).collect()
 }
 
 /// The sum of the gradient graph's logits at `x` (1 when they are probabilities).
@@ -164,25 +160,6 @@ fn logits_skip_the_final_softmax_unless_asked() {
         ],
         "prob",
     );
-    let x = uniform(&[1, 1, 4, 4], -1.0, 1.0, 3);
-    let shapes = probe(&m, &[("x", &x)]);
-    let seed = ArrayD::from_shape_vec(IxDyn(&[1, 2]), vec![1.0, 0.0]).expect("seed");
-    let pre = build_gradient_graph(&m, &shapes, &spec(&[])).expect("graph");
-    let sum = logits_sum(&pre, &x, &seed);
-    assert!(
-        (sum - 1.0).abs() > 1e-3,
-        "logits should be the pre-softmax values"
-    );
-    let through = GradientSpec {
-        through_softmax: true,
-        ..spec(&[])
-    };
-    let post = build_gradient_graph(&m, &shapes, &through).expect("graph");
-    let sum = logits_sum(&post, &x, &seed);
-    assert!(
-        (sum - 1.0).abs() < 1e-5,
-        "through_softmax: logits are probabilities"
-    );
     // Opset 9 with a 4-D Softmax over axis 1 (rewritten to Flatten/Softmax/Reshape when the
     // opset is raised): the logits are still the Softmax input.
     let old = net(
@@ -194,18 +171,39 @@ fn logits_skip_the_final_softmax_unless_asked() {
         "prob",
         9,
     );
-    let shapes_old = probe(&old, &[("x", &x)]);
-    let g = build_gradient_graph(&old, &shapes_old, &spec(&[])).expect("graph");
-    let sum = logits_sum(&g, &x, &seed);
-    assert!(
-        (sum - 1.0).abs() > 1e-3,
-        "opset 9: logits should be the pre-softmax values"
-    );
+    let through = GradientSpec {
+        through_softmax: true,
+        ..spec(&[])
+    };
+    let x = uniform(&[1, 1, 4, 4], -1.0, 1.0, 3);
+    let seed = ArrayD::from_shape_vec(IxDyn(&[1, 2]), vec![1.0, 0.0]).expect("seed");
+    // (case, model, spec, whether the logits are the probabilities)
+    for (what, model, s, probabilities) in [
+        ("default", &m, spec(&[]), false),
+        ("through_softmax", &m, through, true),
+        ("opset 9", &old, spec(&[]), false),
+    ] {
+        let shapes = probe(model, &[("x", &x)]);
+        let g = build_gradient_graph(model, &shapes, &s).expect(what);
+        let sum = logits_sum(&g, &x, &seed);
+        if probabilities {
+            assert!(
+                (sum - 1.0).abs() < 1e-5,
+                "{what}: logits sum to {sum}, not 1"
+            );
+        } else {
+            assert!(
+                (sum - 1.0).abs() > 1e-3,
+                "{what}: logits sum to 1 (probabilities)"
+            );
+        }
+    }
     // Explicit logits tensor.
     let explicit = GradientSpec {
         logits: Some("p".into()),
         ..spec(&[])
     };
+    let shapes = probe(&m, &[("x", &x)]);
     let g = build_gradient_graph(&m, &shapes, &explicit).expect("graph");
     let out = run(&mut session(&g), &[("input", &x), ("seed", &seed)]);
     assert_eq!(

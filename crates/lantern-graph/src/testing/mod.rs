@@ -49,6 +49,12 @@ pub fn reference_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("..").join("shared").join("reference"))
 }
 
+/// The ONNX model of a reference network, `<reference>/<name>/model.onnx`.
+pub fn reference_model(name: &str) -> ModelProto {
+    let path = reference_dir().join(name).join("model.onnx");
+    crate::io::load_model(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// The `onnx` package's architecture-only models: `LANTERN_ONNX_LIGHT`, else
 /// `<workspace>/.lantern/py/onnx/backend/test/data/light` (`just setup`), else the Python
 /// site-packages of this machine.
@@ -348,6 +354,12 @@ pub fn gradient_op_types(
         .iter()
         .map(|n| crate::ir::op(n).to_string())
         .collect()
+}
+
+/// The names of the model's outputs, in order.
+pub fn output_names(m: &ModelProto) -> Vec<String> {
+    let g = m.graph.as_ref().expect("graph");
+    g.output.iter().filter_map(|o| o.name.clone()).collect()
 }
 
 /// A model from nodes and initializers. Input dims of -1 become the symbolic batch `N`.
