@@ -29,18 +29,16 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_util::scale_and_bias;
     use crate::ir::a_float;
     use crate::testing::{graph_case, init_f32, node, uniform};
 
     #[test]
     fn batch_norm_inference() {
         let x = uniform(&[1, 3, 4, 5], -1.0, 1.0, 2);
-        let inits = vec![
-            init_f32("s", &[3], 1, 0.5, 1.5),
-            init_f32("b", &[3], 2, -0.5, 0.5),
-            init_f32("m", &[3], 3, -0.5, 0.5),
-            init_f32("v", &[3], 4, 0.1, 2.0),
-        ];
+        let mut inits = scale_and_bias(&[3], 1);
+        inits.push(init_f32("m", &[3], 3, -0.5, 0.5));
+        inits.push(init_f32("v", &[3], 4, 0.1, 2.0));
         let n = node(
             "BatchNormalization",
             &["x", "s", "b", "m", "v"],
