@@ -60,7 +60,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 mod tests {
     use super::super::test_util::scale_and_bias;
     use crate::ir::{a_float, a_int};
-    use crate::testing::{Fd, graph_case, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     fn layer_norm(inputs: &[&str], outputs: &[&str], axis: Option<i64>) -> crate::proto::NodeProto {
         let mut attrs = vec![a_float("epsilon", 1e-3)];
@@ -113,14 +113,10 @@ mod tests {
             .opset(17)
             .check("LayerNorm axis 1", &x);
         // axis 0 normalises over the batch too: fixed batch, and the count found at run time.
-        let fixed = Fd {
-            fixed_batch: true,
-            ..Fd::default()
-        };
         graph_case(vec![layer_norm(&["x", "s"], &["y"], Some(0))])
             .inits(vec![init_f32("s", &[5], 8, 0.5, 1.5)])
             .opset(17)
-            .fd(&fixed)
+            .fixed_batch()
             .check("LayerNorm axis 0", &x);
     }
 
