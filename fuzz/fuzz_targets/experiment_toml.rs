@@ -9,11 +9,11 @@
     reason = "the binary's modules, included for the parser only"
 )]
 
-#[path = "../../crates/lantern/src/config.rs"]
-mod config;
 /// config.rs names `head::augment::AugmentSection`.
 #[path = "../../crates/lantern/src/head/augment.rs"]
 mod augment;
+#[path = "../../crates/lantern/src/config.rs"]
+mod config;
 mod head {
     pub(crate) use super::augment;
 }
