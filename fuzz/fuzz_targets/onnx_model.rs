@@ -1,23 +1,13 @@
 //! `lantern_graph::decode_model` on arbitrary bytes: never panics; an accepted model re-encodes
-//! stably and survives inspection. Seed corpus: `just fuzz` copies the MNIST model there.
+//! stably and survives inspection (the property of `crates/lantern/tests/fuzz_parsers.rs`, from
+//! the file both include). Seed corpus: `just fuzz` copies the MNIST model there.
 #![no_main]
+
+#[path = "../../crates/lantern/tests/fuzz_support/model_property.rs"]
+mod model_property;
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(model) = lantern_graph::decode_model(data) else {
-        return;
-    };
-    let encoded = lantern_graph::encode_model(&model);
-    let again = lantern_graph::decode_model(&encoded).expect("a decoded model re-decodes");
-    assert_eq!(
-        lantern_graph::encode_model(&again),
-        encoded,
-        "encoding is not stable"
-    );
-    let shapes = lantern_graph::TensorShapes(Default::default());
-    let _ = lantern_graph::graph_io(&model);
-    let _ = lantern_graph::list_tensors(&model, &shapes);
-    let _ = lantern_graph::default_cam_layer(&model, &shapes);
-    let _ = lantern_graph::expose_all_tensors(&model);
+    model_property::check_model(data);
 });

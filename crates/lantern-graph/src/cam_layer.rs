@@ -230,22 +230,15 @@ fn channels_last(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::{default_cam_layer, graph_io};
+    use crate::inspect::default_cam_layer;
     use crate::io::load_model;
-    use crate::testing::{probe, reference_dir, static_fixture, workspace_root};
-    use ndarray::{ArrayD, IxDyn};
-
-    fn shapes_of(m: &ModelProto) -> TensorShapes {
-        let (input, dims, _) = graph_io(m).expect("io");
-        let dims: Vec<usize> = dims.iter().map(|d| d.unwrap_or(1) as usize).collect();
-        probe(m, &[(&input, &ArrayD::<f32>::zeros(IxDyn(&dims)))])
-    }
+    use crate::testing::{probe_at_zeros, reference_model, static_fixture, workspace_root};
 
     #[test]
     fn vit_default_layer_is_the_last_blocks_first_norm() {
         // TorchScript export: names follow the modules.
         let m = static_fixture("tiny_vit_dynamic.onnx");
-        let shapes = shapes_of(&m);
+        let shapes = probe_at_zeros(&m);
         let layer = default_cam_layer(&m, &shapes).expect("a layer");
         assert_eq!(layer, "/blocks/blocks.1/norm1/LayerNormalization_output_0");
         assert_eq!(
@@ -255,7 +248,7 @@ mod tests {
         // Dynamo export: the third of five LayerNormalizations (block 1's norm1; then norm2 and
         // the final norm).
         let m = static_fixture("tiny_vit_static.onnx");
-        let shapes = shapes_of(&m);
+        let shapes = probe_at_zeros(&m);
         assert_eq!(
             default_cam_layer(&m, &shapes).as_deref(),
             Some("layer_norm_2")
@@ -270,7 +263,7 @@ mod tests {
             &workspace_root().join("crates/lantern-graph/tests/zoo/vit-torchscript.onnx"),
         )
         .expect("zoo model (tools/export_zoo.py)");
-        let shapes = shapes_of(&m);
+        let shapes = probe_at_zeros(&m);
         let layer = default_cam_layer(&m, &shapes).expect("a layer");
         assert!(
             layer.ends_with("encoder_layer_1/ln_1/LayerNormalization_output_0"),
@@ -288,7 +281,7 @@ mod tests {
                     .join(file),
             )
             .expect("zoo model (tools/export_zoo.py)");
-            let shapes = shapes_of(&m);
+            let shapes = probe_at_zeros(&m);
             let layer = default_cam_layer(&m, &shapes).expect("a layer");
             assert_eq!(
                 spatial_layout(&m, &shapes, &layer),
@@ -301,8 +294,8 @@ mod tests {
     #[test]
     fn cnn_layers_stay_channels_first() {
         lantern_core::skip_without_reference!();
-        let m = load_model(&reference_dir().join("resnet18/model.onnx")).expect("model");
-        let shapes = shapes_of(&m);
+        let m = reference_model("resnet18");
+        let shapes = probe_at_zeros(&m);
         let layer = default_cam_layer(&m, &shapes).expect("a layer");
         assert_eq!(
             spatial_layout(&m, &shapes, &layer),

@@ -194,15 +194,9 @@ fn is_global_pool(
 mod tests {
     use super::*;
     use crate::io::load_model;
-    use crate::testing::{assets_dir, probe, reference_dir};
-    use ndarray::{ArrayD, IxDyn};
-
-    fn shapes_of(m: &ModelProto) -> TensorShapes {
-        let (input, dims, _) = graph_io(m).expect("io");
-        let dims: Vec<usize> = dims.iter().map(|d| d.unwrap_or(1) as usize).collect();
-        let x = ArrayD::<f32>::zeros(IxDyn(&dims));
-        probe(m, &[(&input, &x)])
-    }
+    use crate::testing::{
+        assets_dir, output_names, probe_at_zeros, reference_dir, reference_model,
+    };
 
     #[test]
     fn default_cam_layers_of_reference_models() {
@@ -224,7 +218,7 @@ mod tests {
         ];
         for (path, want) in cases {
             let m = load_model(&path).expect("model");
-            let shapes = shapes_of(&m);
+            let shapes = probe_at_zeros(&m);
             assert_eq!(
                 default_cam_layer(&m, &shapes).as_deref(),
                 Some(want),
@@ -241,7 +235,7 @@ mod tests {
         let (input, dims, output) = graph_io(&m).expect("io");
         assert_eq!((input.as_str(), output.as_str()), ("input", "output"));
         assert_eq!(dims, vec![None, Some(3), Some(224), Some(224)]);
-        let shapes = shapes_of(&m);
+        let shapes = probe_at_zeros(&m);
         let list = list_tensors(&m, &shapes);
         let n_nodes = m.graph.as_ref().map_or(0, |g| g.node.len());
         assert_eq!(list.len(), n_nodes, "one output per node in MobileNetV2");
@@ -272,16 +266,8 @@ mod tests {
     #[test]
     fn expose_all_tensors_adds_each_once() {
         lantern_core::skip_without_reference!();
-        let m = load_model(&reference_dir().join("tinycnn/model.onnx")).expect("model");
-        let e = expose_all_tensors(&m);
-        let outs: Vec<String> = e
-            .graph
-            .as_ref()
-            .expect("g")
-            .output
-            .iter()
-            .filter_map(|o| o.name.clone())
-            .collect();
+        let m = reference_model("tinycnn");
+        let outs = output_names(&expose_all_tensors(&m));
         let unique: HashSet<&String> = outs.iter().collect();
         assert_eq!(unique.len(), outs.len(), "duplicate outputs");
         assert_eq!(outs[0], "logits", "existing outputs stay first");

@@ -225,23 +225,13 @@ pub fn value_info_tensor(vi: &ValueInfoProto) -> Option<(i32, Option<Vec<Option<
 // Tensors
 
 pub fn tensor_f32(name: &str, dims: &[i64], data: &[f32]) -> TensorProto {
-    TensorProto {
-        name: Some(name.to_string()),
-        dims: dims.to_vec(),
-        data_type: Some(DataType::Float as i32),
-        raw_data: Some(data.iter().flat_map(|v| v.to_le_bytes()).collect()),
-        ..Default::default()
-    }
+    let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    raw_tensor(name, DataType::Float as i32, dims, raw)
 }
 
 pub fn tensor_i64(name: &str, dims: &[i64], data: &[i64]) -> TensorProto {
-    TensorProto {
-        name: Some(name.to_string()),
-        dims: dims.to_vec(),
-        data_type: Some(DataType::Int64 as i32),
-        raw_data: Some(data.iter().flat_map(|v| v.to_le_bytes()).collect()),
-        ..Default::default()
-    }
+    let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    raw_tensor(name, DataType::Int64 as i32, dims, raw)
 }
 
 /// A tensor of the given floating element type (float, double or float16) from f64 values.
@@ -257,6 +247,11 @@ pub fn tensor_float_of(name: &str, elem_type: i32, dims: &[i64], data: &[f64]) -
             .flat_map(|v| (*v as f32).to_le_bytes())
             .collect()
     };
+    raw_tensor(name, elem_type, dims, raw)
+}
+
+/// A tensor of `elem_type` whose little-endian values are `raw`.
+fn raw_tensor(name: &str, elem_type: i32, dims: &[i64], raw: Vec<u8>) -> TensorProto {
     TensorProto {
         name: Some(name.to_string()),
         dims: dims.to_vec(),

@@ -87,15 +87,6 @@ fn concatenate(mut a: Dataset, b: Dataset) -> Dataset {
 /// One source (`[data]`, a `[[data.extra]]`, or a head's train/evaluate source) with its
 /// selection applied; its `map`, if any, is applied by the caller.
 pub fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Result<Dataset> {
-    let root = || {
-        d.root.clone().ok_or_else(|| {
-            anyhow!(
-                "{}: data.kind = {:?} needs data.root",
-                config_path.display(),
-                d.kind.name()
-            )
-        })
-    };
     let missing = |p: &Path| {
         anyhow!(
             "{}: data folder {} does not exist{}",
@@ -107,6 +98,20 @@ pub fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Res
                 ""
             }
         )
+    };
+    // The source's root folder, which must exist.
+    let root = || -> Result<PathBuf> {
+        let root = d.root.clone().ok_or_else(|| {
+            anyhow!(
+                "{}: data.kind = {:?} needs data.root",
+                config_path.display(),
+                d.kind.name()
+            )
+        })?;
+        if !root.is_dir() {
+            return Err(missing(&root));
+        }
+        Ok(root)
     };
     let mut dataset = match d.kind {
         DataKind::List => {
@@ -120,16 +125,10 @@ pub fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Res
         }
         DataKind::Folder => {
             let root = root()?;
-            if !root.is_dir() {
-                return Err(missing(&root));
-            }
             Dataset::folder_of_images(&root)?
         }
         DataKind::ImageFolder => {
             let root = root()?;
-            if !root.is_dir() {
-                return Err(missing(&root));
-            }
             let all = Dataset::image_folder(&root)?;
             match d.split.as_deref() {
                 None => all,
@@ -152,9 +151,6 @@ pub fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Res
         }
         DataKind::PlantPathology2020 => {
             let root = root()?;
-            if !root.is_dir() {
-                return Err(missing(&root));
-            }
             match &d.csv {
                 Some(csv) => Dataset::plant_pathology_2020_from(csv, root.join("images"))?,
                 None => Dataset::plant_pathology_2020(&root)?,
@@ -162,9 +158,6 @@ pub fn load_section(d: &DataSection, config: &Config, config_path: &Path) -> Res
         }
         DataKind::PlantPathology2021 => {
             let root = root()?;
-            if !root.is_dir() {
-                return Err(missing(&root));
-            }
             match &d.csv {
                 Some(csv) => Dataset::plant_pathology_2021_from(csv, root.join("train_images"))?,
                 None => Dataset::plant_pathology_2021(&root)?,

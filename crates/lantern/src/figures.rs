@@ -2,7 +2,7 @@
 //! parameter against cost and scores), the method ranking with CIs, a methods grid, and the
 //! fitted head's confusion matrix.
 
-use crate::rows::Row;
+use crate::rows::{Row, metric_names};
 use crate::run::store::{CausalCurveRecord, HeadSummary, RunPlan};
 use anyhow::Result;
 use lantern_metrics::SummaryRow;
@@ -205,12 +205,7 @@ fn mean_curves(
 /// line per combination of the other keys (and per method).
 fn sweep_plots(dir: &Path, plan: &RunPlan, rows: &[Row]) -> Result<Vec<(String, PathBuf)>> {
     let keys: Vec<String> = plan.points[0].keys().cloned().collect();
-    let mut measures: Vec<String> = rows
-        .iter()
-        .flat_map(|r| r.metrics.keys().cloned())
-        .collect();
-    measures.sort();
-    measures.dedup();
+    let mut measures = metric_names(rows);
     // Approximate occlusion's fidelity to the exact map, where the rows have it.
     for stat in ["fidelity_spearman", "fidelity_ssim", "fidelity_top10_iou"] {
         if rows.iter().any(|r| r.stats.contains_key(stat)) {
@@ -300,12 +295,7 @@ fn cost_vs_quality(
     rows: &[Row],
     format: FigureFormat,
 ) -> Result<Vec<(String, PathBuf)>> {
-    let mut metrics: Vec<String> = rows
-        .iter()
-        .flat_map(|r| r.metrics.keys().cloned())
-        .collect();
-    metrics.sort();
-    metrics.dedup();
+    let metrics = metric_names(rows);
     let mut out = Vec::new();
     for metric in metrics {
         // method → point → (Σ seconds, Σ metric, n)

@@ -1,8 +1,6 @@
 //! `.npz` files as `np.load` reads them: a zip archive of `.npy` members, stored uncompressed
 //! (what `np.savez` writes). Used for the stacked `a_batch` that Quantus and Xplique take.
 
-use std::io::Write;
-
 /// CRC-32 (IEEE, reflected), as zip requires for every member.
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = !0u32;
@@ -49,6 +47,17 @@ pub fn npy_strings(values: &[String]) -> Vec<u8> {
     out
 }
 
+/// The fields a local file header and its central directory entry share, from "version needed"
+/// to the name's length: version 2.0, no flags, stored, no timestamp, `size` both ways.
+fn entry_fields(buf: &mut Vec<u8>, crc: u32, size: u32, file_name: &str) {
+    buf.extend_from_slice(&20u16.to_le_bytes());
+    buf.extend_from_slice(&[0; 2 + 2 + 2 + 2]);
+    buf.extend_from_slice(&crc.to_le_bytes());
+    buf.extend_from_slice(&size.to_le_bytes());
+    buf.extend_from_slice(&size.to_le_bytes());
+    buf.extend_from_slice(&(file_name.len() as u16).to_le_bytes());
+}
+
 /// A zip archive of `(name, .npy bytes)` members, each saved as `name.npy`.
 pub fn npz_bytes(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -58,28 +67,16 @@ pub fn npz_bytes(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
         let offset = out.len() as u32;
         let crc = crc32(data);
         let size = data.len() as u32;
-        // Local file header: version 2.0, no flags, stored, no timestamp.
-        let mut local = Vec::new();
-        local.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        local.extend_from_slice(&20u16.to_le_bytes());
-        local.extend_from_slice(&[0; 2 + 2 + 2 + 2]);
-        local.extend_from_slice(&crc.to_le_bytes());
-        local.extend_from_slice(&size.to_le_bytes());
-        local.extend_from_slice(&size.to_le_bytes());
-        local.extend_from_slice(&(file_name.len() as u16).to_le_bytes());
-        local.extend_from_slice(&0u16.to_le_bytes());
-        out.write_all(&local).unwrap();
+        // Local file header.
+        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        entry_fields(&mut out, crc, size, &file_name);
+        out.extend_from_slice(&0u16.to_le_bytes());
         out.extend_from_slice(file_name.as_bytes());
         out.extend_from_slice(data);
-        // Central directory entry.
+        // Central directory entry: "version made by", then the same fields.
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
         central.extend_from_slice(&20u16.to_le_bytes());
-        central.extend_from_slice(&20u16.to_le_bytes());
-        central.extend_from_slice(&[0; 2 + 2 + 2 + 2]);
-        central.extend_from_slice(&crc.to_le_bytes());
-        central.extend_from_slice(&size.to_le_bytes());
-        central.extend_from_slice(&size.to_le_bytes());
-        central.extend_from_slice(&(file_name.len() as u16).to_le_bytes());
+        entry_fields(&mut central, crc, size, &file_name);
         central.extend_from_slice(&[0; 2 + 2 + 2 + 2 + 4]);
         central.extend_from_slice(&offset.to_le_bytes());
         central.extend_from_slice(file_name.as_bytes());

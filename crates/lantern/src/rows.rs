@@ -79,31 +79,42 @@ impl Row {
     }
 }
 
+/// The sorted union over `rows` of the keys `keys` gives for each row.
+fn union_of_keys<'a>(rows: &'a [Row], keys: impl Fn(&'a Row) -> Vec<&'a String>) -> Vec<String> {
+    let mut k: Vec<String> = rows.iter().flat_map(keys).cloned().collect();
+    k.sort();
+    k.dedup();
+    k
+}
+
+/// The metric names any of `rows` has a value for, sorted: the metric columns of the scores
+/// table.
+pub fn metric_names(rows: &[Row]) -> Vec<String> {
+    union_of_keys(rows, |r| r.metrics.keys().collect())
+}
+
+/// A column named `name` of `value` over the rows.
+fn column<T, Phantom: ?Sized>(name: &str, rows: &[Row], value: impl Fn(&Row) -> T) -> Column
+where
+    Series: NamedFrom<Vec<T>, Phantom>,
+{
+    Column::new(name.into(), rows.iter().map(value).collect::<Vec<T>>())
+}
+
 /// Builds the scores table: fixed columns, then one column per sweep parameter, stat and metric
 /// (union over rows, sorted), so every run of the same config has the same columns.
 pub fn scores_frame(rows: &[Row]) -> Result<DataFrame> {
-    let text = |f: &dyn Fn(&Row) -> Option<String>| -> Vec<Option<String>> {
-        rows.iter().map(f).collect()
-    };
+    let text = |name: &str, value: &dyn Fn(&Row) -> Option<String>| column(name, rows, value);
     let mut columns: Vec<Column> = vec![
-        Column::new("item".into(), text(&|r| Some(r.item.clone()))),
-        Column::new("image".into(), text(&|r| Some(r.image.clone()))),
-        Column::new("path".into(), text(&|r| Some(r.path.clone()))),
-        Column::new(
-            "label".into(),
-            rows.iter().map(|r| r.label).collect::<Vec<_>>(),
-        ),
-        Column::new("label_name".into(), text(&|r| r.label_name.clone())),
-        Column::new("method".into(), text(&|r| Some(r.method.clone()))),
-        Column::new("point".into(), text(&|r| Some(r.point.clone()))),
+        text("item", &|r| Some(r.item.clone())),
+        text("image", &|r| Some(r.image.clone())),
+        text("path", &|r| Some(r.path.clone())),
+        column("label", rows, |r| r.label),
+        text("label_name", &|r| r.label_name.clone()),
+        text("method", &|r| Some(r.method.clone())),
+        text("point", &|r| Some(r.point.clone())),
     ];
-    let keys = |f: &dyn Fn(&Row) -> Vec<String>| -> Vec<String> {
-        let mut k: Vec<String> = rows.iter().flat_map(f).collect();
-        k.sort();
-        k.dedup();
-        k
-    };
-    for key in keys(&|r| r.params.keys().cloned().collect()) {
+    for key in union_of_keys(rows, |r| r.params.keys().collect()) {
         let values: Vec<Option<String>> =
             rows.iter().map(|r| r.params.get(&key).cloned()).collect();
         let numeric: Option<Vec<Option<f64>>> = values
@@ -120,63 +131,30 @@ pub fn scores_frame(rows: &[Row]) -> Result<DataFrame> {
         });
     }
     columns.extend([
-        Column::new(
-            "target".into(),
-            rows.iter().map(|r| r.target).collect::<Vec<_>>(),
-        ),
-        Column::new("target_name".into(), text(&|r| r.target_name.clone())),
-        Column::new(
-            "target_probability".into(),
-            rows.iter()
-                .map(|r| r.target_probability)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "predicted".into(),
-            rows.iter().map(|r| r.predicted).collect::<Vec<_>>(),
-        ),
-        Column::new("predicted_name".into(), text(&|r| r.predicted_name.clone())),
-        Column::new(
-            "predicted_probability".into(),
-            rows.iter()
-                .map(|r| r.predicted_probability)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "seconds".into(),
-            rows.iter().map(|r| r.seconds).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "forward_passes".into(),
-            rows.iter().map(|r| r.forward_passes).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "backward_passes".into(),
-            rows.iter().map(|r| r.backward_passes).collect::<Vec<_>>(),
-        ),
+        column("target", rows, |r| r.target),
+        text("target_name", &|r| r.target_name.clone()),
+        column("target_probability", rows, |r| r.target_probability),
+        column("predicted", rows, |r| r.predicted),
+        text("predicted_name", &|r| r.predicted_name.clone()),
+        column("predicted_probability", rows, |r| r.predicted_probability),
+        column("seconds", rows, |r| r.seconds),
+        column("forward_passes", rows, |r| r.forward_passes),
+        column("backward_passes", rows, |r| r.backward_passes),
     ]);
-    for key in keys(&|r| r.metrics.keys().cloned().collect()) {
-        columns.push(Column::new(
-            key.clone().into(),
-            rows.iter()
-                .map(|r| r.metrics.get(&key).copied())
-                .collect::<Vec<_>>(),
-        ));
+    for key in metric_names(rows) {
+        columns.push(column(&key, rows, |r| r.metrics.get(&key).copied()));
     }
-    for key in keys(&|r| r.stats.keys().cloned().collect()) {
-        columns.push(Column::new(
-            format!("stat.{key}").into(),
-            rows.iter()
-                .map(|r| r.stats.get(&key).copied())
-                .collect::<Vec<_>>(),
-        ));
+    for key in union_of_keys(rows, |r| r.stats.keys().collect()) {
+        columns.push(column(&format!("stat.{key}"), rows, |r| {
+            r.stats.get(&key).copied()
+        }));
     }
     columns.extend([
-        Column::new("status".into(), text(&|r| Some(r.status.clone()))),
-        Column::new("error".into(), text(&|r| r.error.clone())),
-        Column::new("map_file".into(), text(&|r| r.map_file.clone())),
-        Column::new("figure_file".into(), text(&|r| r.figure_file.clone())),
-        Column::new("notes".into(), text(&|r| Some(r.notes.join("; ")))),
+        text("status", &|r| Some(r.status.clone())),
+        text("error", &|r| r.error.clone()),
+        text("map_file", &|r| r.map_file.clone()),
+        text("figure_file", &|r| r.figure_file.clone()),
+        text("notes", &|r| Some(r.notes.join("; "))),
     ]);
     Ok(DataFrame::new(rows.len(), columns)?)
 }

@@ -5,8 +5,6 @@
 use anyhow::{Result, anyhow};
 use lantern_metrics::registry::{self, SettingValue, Settings};
 use lantern_metrics::{MapScores, MetricsError};
-use lantern_runtime::Model;
-use ndarray::{Array2, ArrayView1, ArrayView3};
 use std::collections::BTreeMap;
 
 /// `{"deletion": {"auc": …, "curve": […], "settings": …}, "insertion": …, "average_drop": …}`.
@@ -66,32 +64,12 @@ pub fn check_settings(name: &str, table: &toml::Value) -> Result<()> {
     })
 }
 
-/// Scores `map` (`[H,W]`, input resolution) of `image` for `target` with each named metric.
-#[allow(clippy::too_many_arguments)]
-pub fn score_map(
-    model: &Model,
-    image: ArrayView3<f32>,
-    map: &Array2<f32>,
-    target: usize,
-    names: &[String],
-    settings: &BTreeMap<String, toml::Value>,
-    batch: usize,
-    clean_logits: Option<ArrayView1<f32>>,
-    region: Option<&lantern_metrics::Region>,
-) -> Result<MapScores> {
-    let settings = settings
+/// The `[metrics.<name>]` tables as the registry's settings, for `lantern_metrics::score_map`.
+pub fn metric_settings(
+    tables: &BTreeMap<String, toml::Value>,
+) -> Result<BTreeMap<String, Settings>> {
+    tables
         .iter()
         .map(|(name, table)| Ok((name.clone(), settings_of(name, table)?)))
-        .collect::<Result<BTreeMap<_, _>>>()?;
-    Ok(lantern_metrics::score_map(
-        model,
-        image,
-        map,
-        target,
-        names,
-        &settings,
-        batch,
-        clean_logits,
-        region,
-    )?)
+        .collect()
 }

@@ -37,20 +37,12 @@ fn images_run() -> &'static ImagesRun {
     RUN.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let mut images = vec![assets().join("photos/cat_dog.png")];
+        let mut images = vec![cat_dog()];
 
         let jpeg = std::fs::read(assets().join("imagenet/samples/n01440764_tench.JPEG")).unwrap();
-        let truncated = d.join("truncated.jpg");
-        std::fs::write(&truncated, &jpeg[..jpeg.len() / 2]).unwrap();
-        images.push(truncated);
-
-        let empty = d.join("empty.jpg");
-        std::fs::write(&empty, b"").unwrap();
-        images.push(empty);
-
-        let text = d.join("notes.jpg");
-        std::fs::write(&text, "shopping list: eggs, flour\n").unwrap();
-        images.push(text);
+        images.push(write_file(d, "truncated.jpg", &jpeg[..jpeg.len() / 2]));
+        images.push(write_file(d, "empty.jpg", b""));
+        images.push(write_file(d, "notes.jpg", "shopping list: eggs, flour\n"));
 
         let deep = d.join("deep16.png");
         image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(64, 48, |x, y| {
@@ -60,12 +52,11 @@ fn images_run() -> &'static ImagesRun {
         .unwrap();
         images.push(deep);
 
-        let cmyk = d.join("cmyk.jpg");
         let blocks: Vec<[u8; 4]> = (0..8)
             .map(|i| [30 * i as u8, 200, 255 - 20 * i as u8, 220])
             .collect();
-        std::fs::write(&cmyk, cmyk_jpeg::flat_cmyk_jpeg(&blocks)).unwrap();
-        images.push(cmyk);
+        let cmyk = cmyk_jpeg::flat_cmyk_jpeg(&blocks);
+        images.push(write_file(d, "cmyk.jpg", cmyk));
 
         let gray = d.join("gray.png");
         image::GrayImage::from_fn(80, 60, |x, y| image::Luma([(x * 3 + y) as u8]))
@@ -86,7 +77,7 @@ fn images_run() -> &'static ImagesRun {
         let odd_dir = d.join("dossier été 猫");
         std::fs::create_dir_all(&odd_dir).unwrap();
         let odd = odd_dir.join("chat et chien ü.png");
-        std::fs::copy(assets().join("photos/cat_dog.png"), &odd).unwrap();
+        std::fs::copy(cat_dog(), &odd).unwrap();
         images.push(odd);
 
         let exp = experiment(
@@ -95,7 +86,7 @@ fn images_run() -> &'static ImagesRun {
             &experiment_text(&mobilenet(), &list_data(&images), OCCLUSION, ""),
         );
         let out = d.join("out");
-        let output = run(&exp, &out);
+        let output = run(&exp, &out, &[]);
         let rows = scores(&out);
         ImagesRun {
             _dir: dir,
@@ -154,68 +145,37 @@ fn the_image_run_records_every_failure_and_completes() {
 }
 
 #[test]
-fn a_truncated_jpeg_is_refused() {
+fn broken_image_files_are_refused_naming_the_file_and_the_fault() {
     lantern_core::skip_without_assets!();
-    let row = row_for(&images_run().rows, "truncated.jpg");
-    assert_failed_with(row, &["truncated.jpg", "truncated JPEG"]);
-}
-
-#[test]
-fn a_zero_byte_file_is_refused() {
-    lantern_core::skip_without_assets!();
-    let row = row_for(&images_run().rows, "empty.jpg");
-    assert_failed_with(row, &["empty.jpg", "empty (0 bytes)"]);
-}
-
-#[test]
-fn a_text_file_named_jpg_is_refused() {
-    lantern_core::skip_without_assets!();
-    let row = row_for(&images_run().rows, "notes.jpg");
-    assert_failed_with(row, &["notes.jpg", "not an image", "shopping list"]);
-}
-
-#[test]
-fn a_huge_image_is_refused_before_decoding() {
-    lantern_core::skip_without_assets!();
-    let row = row_for(&images_run().rows, "huge.png");
-    assert_failed_with(
-        row,
-        &[
+    let cases: [(&str, &[&str]); 4] = [
+        ("truncated.jpg", &["truncated JPEG"]),
+        ("empty.jpg", &["empty (0 bytes)"]),
+        ("notes.jpg", &["not an image", "shopping list"]),
+        // Refused before decoding.
+        (
             "huge.png",
-            "10000×10000",
-            "100000000 pixels",
-            "limit of 64000000",
-        ],
-    );
+            &["10000×10000", "100000000 pixels", "limit of 64000000"],
+        ),
+    ];
+    for (file, faults) in cases {
+        let row = row_for(&images_run().rows, file);
+        assert_failed_with(row, &[&[file][..], faults].concat());
+    }
 }
 
 #[test]
-fn a_16_bit_png_succeeds_with_a_note() {
+fn images_that_need_a_conversion_succeed_with_a_note() {
     lantern_core::skip_without_assets!();
-    let row = row_for(&images_run().rows, "deep16.png");
-    assert_ok_with_note(row, "16-bit reduced to 8-bit");
-}
-
-#[test]
-fn a_cmyk_jpeg_succeeds_with_a_note() {
-    lantern_core::skip_without_assets!();
-    let row = row_for(&images_run().rows, "cmyk.jpg");
-    assert_ok_with_note(row, "CMYK JPEG converted to RGB");
-}
-
-#[test]
-fn a_grayscale_image_succeeds_with_a_note() {
-    lantern_core::skip_without_assets!();
-    let row = row_for(&images_run().rows, "gray.png");
-    assert_ok_with_note(row, "grayscale expanded to RGB");
-}
-
-#[test]
-fn an_rgba_image_succeeds_with_a_note() {
-    lantern_core::skip_without_assets!();
-    let row = row_for(&images_run().rows, "rgba.png");
-    assert_ok_with_note(row, "converted from RGBA to RGB");
-    assert!(row["notes"].contains("2400 of 4800 pixels"), "{row:#?}");
+    for (file, note) in [
+        ("deep16.png", "16-bit reduced to 8-bit"),
+        ("cmyk.jpg", "CMYK JPEG converted to RGB"),
+        ("gray.png", "grayscale expanded to RGB"),
+        ("rgba.png", "converted from RGBA to RGB"),
+    ] {
+        assert_ok_with_note(row_for(&images_run().rows, file), note);
+    }
+    let rgba = row_for(&images_run().rows, "rgba.png");
+    assert!(rgba["notes"].contains("2400 of 4800 pixels"), "{rgba:#?}");
 }
 
 #[test]
@@ -238,8 +198,9 @@ fn a_path_with_spaces_and_non_ascii_characters_works() {
 // ---------------------------------------------------------------------------------------------
 // Plant Pathology 2020 CSV
 
-/// A Plant Pathology root with `train.csv` = `csv` and three real leaf images.
-fn plant_root(dir: &Path, csv: &str) -> PathBuf {
+/// An experiment `plant` in `dir` on a Plant Pathology root there with `train.csv` = `csv` and
+/// three real leaf images.
+fn plant_experiment(dir: &Path, csv: &str) -> PathBuf {
     let root = dir.join("plant");
     std::fs::create_dir_all(root.join("images")).unwrap();
     for id in ["Train_0", "Train_1", "Train_2"] {
@@ -250,13 +211,14 @@ fn plant_root(dir: &Path, csv: &str) -> PathBuf {
         .unwrap();
     }
     std::fs::write(root.join("train.csv"), csv).unwrap();
-    root
-}
-
-fn plant_data(root: &Path) -> String {
-    format!(
+    let data = format!(
         "[data]\nkind = \"plant-pathology-2020\"\nroot = {:?}\n",
         root.display().to_string()
+    );
+    experiment(
+        dir,
+        "plant",
+        &experiment_text(&mobilenet(), &data, OCCLUSION, ""),
     )
 }
 
@@ -264,21 +226,14 @@ fn plant_data(root: &Path) -> String {
 fn plant_csv_rows_with_an_unknown_image_or_two_labels_fail_alone() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let root = plant_root(
-        dir.path(),
-        "image_id,healthy,multiple_diseases,rust,scab\n\
-         Train_0,0,0,0,1\n\
-         Train_404,1,0,0,0\n\
-         Train_1,0,1,0,0\n\
-         Train_2,1,0,1,0\n",
-    );
-    let exp = experiment(
-        dir.path(),
-        "plant",
-        &experiment_text(&mobilenet(), &plant_data(&root), OCCLUSION, ""),
-    );
+    let csv = "image_id,healthy,multiple_diseases,rust,scab\n\
+               Train_0,0,0,0,1\n\
+               Train_404,1,0,0,0\n\
+               Train_1,0,1,0,0\n\
+               Train_2,1,0,1,0\n";
+    let exp = plant_experiment(dir.path(), csv);
     let out = dir.path().join("out");
-    let o = run(&exp, &out);
+    let o = run(&exp, &out, &[]);
     assert_summary(&o, 2, 2);
     assert_completed(&out);
     let rows = scores(&out);
@@ -306,22 +261,11 @@ fn plant_csv_rows_with_an_unknown_image_or_two_labels_fail_alone() {
 fn a_plant_csv_without_a_label_column_is_refused() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let root = plant_root(
-        dir.path(),
-        "image_id,healthy,multiple_diseases,scab\nTrain_0,0,0,1\nTrain_1,0,1,0\n",
-    );
-    let exp = experiment(
-        dir.path(),
-        "plant",
-        &experiment_text(&mobilenet(), &plant_data(&root), OCCLUSION, ""),
-    );
-    let o = run(&exp, &dir.path().join("out"));
-    assert!(!o.status.success());
-    let err = stderr(&o);
-    assert!(
-        err.contains("train.csv") && err.contains("rust") && err.contains("image_id, healthy"),
-        "the message names the file, the missing column and the columns found: {err}"
-    );
+    let csv = "image_id,healthy,multiple_diseases,scab\nTrain_0,0,0,1\nTrain_1,0,1,0\n";
+    let exp = plant_experiment(dir.path(), csv);
+    let o = run(&exp, &dir.path().join("out"), &[]);
+    // The message names the file, the missing column and the columns found.
+    assert_refused(&o, &["train.csv", "rust", "image_id, healthy"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,68 +275,67 @@ fn a_plant_csv_without_a_label_column_is_refused() {
 fn more_config_errors_name_the_file_line_and_key() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let base = experiment_text(
-        &mobilenet(),
-        &list_data(&[assets().join("photos/cat_dog.png")]),
-        OCCLUSION,
-        "",
-    );
+    let base = cat_dog_text(&mobilenet());
     let line_of =
         |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
-    // (file text, what the message must contain)
-    let mut cases: Vec<(String, Vec<String>)> = Vec::new();
-    // A TOML syntax error: an unterminated string.
-    let text = base.replace("name = \"bad-input\"", "name = \"bad-input");
-    cases.push((
-        text.clone(),
-        vec![format!("cfg.toml:{}", line_of(&text, "name = \"bad-input"))],
-    ));
-    // An unknown key in a nested table.
-    let text = base.replace("threads = 1", "threads = 1\nthreds = 2");
-    cases.push((
-        text.clone(),
-        vec![
-            format!("cfg.toml:{}", line_of(&text, "threds")),
-            "threds".into(),
-        ],
-    ));
-    // A wrong type in [data].
-    let text = base.replace("kind = \"list\"", "kind = \"list\"\nlimit = -3");
-    cases.push((
-        text.clone(),
-        vec![
-            format!("cfg.toml:{}", line_of(&text, "limit")),
-            "limit".into(),
-        ],
-    ));
-    // A sweep entry that is not a list.
-    let text = format!("{base}\n[sweep]\n\"occlusion.window\" = 16\n");
-    cases.push((
-        text.clone(),
-        vec![
-            format!("cfg.toml:{}", line_of(&text, "\"occlusion.window\" = 16")),
-            "must be a list".into(),
-        ],
-    ));
-    // A sweep value of the wrong type for a typed key.
-    let text = format!("{base}\n[sweep]\n\"runtime.batch\" = [8, \"many\"]\n");
-    cases.push((text, vec!["cfg.toml".into(), "batch".into()]));
-    // An unknown method.
-    let text = base.replace("[methods.occlusion]", "[methods.occlusoin]");
-    cases.push((text, vec!["cfg.toml".into(), "occlusoin".into()]));
-    // A bad method parameter.
-    let text = base.replace("stride = 112", "stride = 112\nwindw = 3");
-    cases.push((text, vec!["cfg.toml".into(), "windw".into()]));
-    for (text, needles) in cases {
+    // (file text, the text on the line the message must name if it names one, what else the
+    // message must contain)
+    let cases: [(String, Option<&str>, &[&str]); 7] = [
+        // A TOML syntax error: an unterminated string.
+        (
+            base.replace("name = \"bad-input\"", "name = \"bad-input"),
+            Some("name = \"bad-input"),
+            &[],
+        ),
+        // An unknown key in a nested table.
+        (
+            base.replace("threads = 1", "threads = 1\nthreds = 2"),
+            Some("threds"),
+            &["threds"],
+        ),
+        // A wrong type in [data].
+        (
+            base.replace("kind = \"list\"", "kind = \"list\"\nlimit = -3"),
+            Some("limit"),
+            &["limit"],
+        ),
+        // A sweep entry that is not a list.
+        (
+            format!("{base}\n[sweep]\n\"occlusion.window\" = 16\n"),
+            Some("\"occlusion.window\" = 16"),
+            &["must be a list"],
+        ),
+        // A sweep value of the wrong type for a typed key.
+        (
+            format!("{base}\n[sweep]\n\"runtime.batch\" = [8, \"many\"]\n"),
+            None,
+            &["batch"],
+        ),
+        // An unknown method.
+        (
+            base.replace("[methods.occlusion]", "[methods.occlusoin]"),
+            None,
+            &["occlusoin"],
+        ),
+        // A bad method parameter.
+        (
+            base.replace("stride = 112", "stride = 112\nwindw = 3"),
+            None,
+            &["windw"],
+        ),
+    ];
+    for (text, line, keys) in cases {
+        let place = match line {
+            Some(on_line) => format!("cfg.toml:{}", line_of(&text, on_line)),
+            None => "cfg.toml".to_string(),
+        };
+        let needles = [&[place.as_str()][..], keys].concat();
         let exp = experiment(dir.path(), "cfg", &text);
-        let o = run(&exp, &dir.path().join("out"));
+        let o = run(&exp, &dir.path().join("out"), &[]);
         assert!(!o.status.success(), "accepted:\n{text}");
         let err = stderr(&o);
         for n in &needles {
-            assert!(
-                err.contains(n.as_str()),
-                "expected {n:?} in: {err}\nfor:\n{text}"
-            );
+            assert!(err.contains(n), "expected {n:?} in: {err}\nfor:\n{text}");
         }
         assert!(!err.contains("panicked"), "{err}");
     }
@@ -402,31 +345,13 @@ fn more_config_errors_name_the_file_line_and_key() {
 fn an_override_of_a_key_that_does_not_exist_is_refused() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let exp = experiment(
-        dir.path(),
-        "cfg",
-        &experiment_text(
-            &mobilenet(),
-            &list_data(&[assets().join("photos/cat_dog.png")]),
-            OCCLUSION,
-            "",
-        ),
+    let exp = cat_dog_experiment(dir.path(), "cfg", &mobilenet());
+    let o = run(
+        &exp,
+        &dir.path().join("out"),
+        &["--set", "runtime.batchsize=4"],
     );
-    let out = dir.path().join("out");
-    let o = lantern(&[
-        "run",
-        exp.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--set",
-        "runtime.batchsize=4",
-    ]);
-    assert!(!o.status.success());
-    let err = stderr(&o);
-    assert!(
-        err.contains("--set runtime.batchsize=4") && err.contains("batchsize"),
-        "{err}"
-    );
+    assert_refused(&o, &["--set runtime.batchsize=4", "batchsize"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -438,41 +363,23 @@ fn a_file_that_is_not_onnx_is_refused_by_layers_and_run() {
     let dir = tempfile::tempdir().unwrap();
     let fake = dir.path().join("fake model.onnx");
     std::fs::write(&fake, "I am a text file, not a network.\n").unwrap();
-    let o = lantern(&["layers", fake.to_str().unwrap()]);
-    assert!(!o.status.success());
-    let err = stderr(&o);
-    assert!(
-        err.contains("fake model.onnx") && err.contains("not an ONNX model"),
-        "{err}"
-    );
-
-    let exp = experiment(
-        dir.path(),
-        "fake",
-        &experiment_text(
-            &fake,
-            &list_data(&[assets().join("photos/cat_dog.png")]),
-            OCCLUSION,
-            "",
-        ),
-    );
-    let o = run(&exp, &dir.path().join("out"));
-    assert!(!o.status.success());
-    let err = stderr(&o);
-    assert!(
-        err.contains("fake model.onnx") && err.contains("not an ONNX model"),
-        "{err}"
-    );
+    let exp = cat_dog_experiment(dir.path(), "fake", &fake);
+    for o in [
+        lantern(&["layers", fake.to_str().unwrap()]),
+        run(&exp, &dir.path().join("out"), &[]),
+    ] {
+        assert_refused(&o, &["fake model.onnx", "not an ONNX model"]);
+    }
 }
 
 #[test]
 fn a_model_whose_input_is_not_an_image_is_refused() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("tabular.onnx");
     let weights: Vec<f32> = (0..30).map(|i| i as f32 * 0.01).collect();
-    std::fs::write(
-        &model,
+    let model = write_file(
+        dir.path(),
+        "tabular.onnx",
         onnx_model(
             vec![make_node(
                 "Gemm",
@@ -488,23 +395,13 @@ fn a_model_whose_input_is_not_an_image_is_refused() {
             ("features", &[None, Some(10)]),
             "scores",
         ),
-    )
-    .unwrap();
+    );
     let check = |o: &Output| {
         assert_refused(o, &["tabular.onnx", "\"features\"", "image"]);
     };
     check(&lantern(&["layers", model.to_str().unwrap()]));
-    let exp = experiment(
-        dir.path(),
-        "tabular",
-        &experiment_text(
-            &model,
-            &list_data(&[assets().join("photos/cat_dog.png")]),
-            OCCLUSION,
-            "",
-        ),
-    );
-    check(&run(&exp, &dir.path().join("out")));
+    let exp = cat_dog_experiment(dir.path(), "tabular", &model);
+    check(&run(&exp, &dir.path().join("out"), &[]));
 }
 
 #[test]
@@ -512,13 +409,13 @@ fn an_op_without_a_gradient_rule_fails_gradient_methods_only() {
     lantern_core::skip_without_assets!();
     let op = op_without_gradient_rule();
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("wavy.onnx");
     let node = make_node(op, &["image"], &["wavy"], "wavy_node", vec![]);
-    std::fs::write(&model, tiny_classifier(vec![node], vec![], vec![])).unwrap();
-    let images = [
-        assets().join("photos/cat_dog.png"),
-        assets().join("imagenet/samples/n01440764_tench.JPEG"),
-    ];
+    let model = write_file(
+        dir.path(),
+        "wavy.onnx",
+        tiny_classifier(vec![node], vec![], vec![]),
+    );
+    let images = photos(&CAT_DOG_AND_TENCH);
     let methods = format!("[methods.saliency]\n\n{OCCLUSION}");
     let exp = experiment(
         dir.path(),
@@ -526,7 +423,7 @@ fn an_op_without_a_gradient_rule_fails_gradient_methods_only() {
         &experiment_text(&model, &list_data(&images), &methods, ""),
     );
     let out = dir.path().join("out");
-    let o = run(&exp, &out);
+    let o = run(&exp, &out, &[]);
     assert_summary(&o, 2, 2);
     assert_completed(&out);
     let rows = scores(&out);
@@ -547,7 +444,6 @@ fn an_op_without_a_gradient_rule_fails_gradient_methods_only() {
 fn a_model_output_with_nan_or_inf_fails_the_item_naming_the_image() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("broken.onnx");
     let div = make_node(
         "Div",
         &["gemm", "zero"],
@@ -555,19 +451,19 @@ fn a_model_output_with_nan_or_inf_fails_the_item_naming_the_image() {
         "divide_by_zero",
         vec![],
     );
-    std::fs::write(
-        &model,
+    let model = write_file(
+        dir.path(),
+        "broken.onnx",
         tiny_classifier(vec![], vec![div], vec![tensor_f32("zero", &[1], &[0.0])]),
-    )
-    .unwrap();
-    let images = [assets().join("photos/cat_dog.png")];
+    );
+    let images = [cat_dog()];
     let exp = experiment(
         dir.path(),
         "broken",
         &experiment_text(&model, &list_data(&images), OCCLUSION, ""),
     );
     let out = dir.path().join("out");
-    let o = run(&exp, &out);
+    let o = run(&exp, &out, &[]);
     assert_summary(&o, 0, 1);
     assert_completed(&out);
     let rows = scores(&out);
@@ -581,10 +477,7 @@ fn a_model_output_with_nan_or_inf_fails_the_item_naming_the_image() {
 fn a_target_class_out_of_range_fails_each_item() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let images = [
-        assets().join("photos/cat_dog.png"),
-        assets().join("imagenet/samples/n01440764_tench.JPEG"),
-    ];
+    let images = photos(&CAT_DOG_AND_TENCH);
     let exp = experiment(
         dir.path(),
         "far",
@@ -596,7 +489,7 @@ fn a_target_class_out_of_range_fails_each_item() {
         ),
     );
     let out = dir.path().join("out");
-    let o = run(&exp, &out);
+    let o = run(&exp, &out, &[]);
     assert_summary(&o, 0, 2);
     assert_completed(&out);
     for r in scores(&out) {
@@ -608,23 +501,13 @@ fn a_target_class_out_of_range_fails_each_item() {
 fn an_unwritable_output_folder_is_refused_naming_it() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let exp = experiment(
-        dir.path(),
-        "nowhere",
-        &experiment_text(
-            &mobilenet(),
-            &list_data(&[assets().join("photos/cat_dog.png")]),
-            OCCLUSION,
-            "",
-        ),
-    );
+    let exp = cat_dog_experiment(dir.path(), "nowhere", &mobilenet());
     // Root ignores permission bits, so make the parent a regular file instead.
-    let blocker = dir.path().join("a file");
-    std::fs::write(&blocker, "not a folder").unwrap();
+    let blocker = write_file(dir.path(), "a file", "not a folder");
     let out = blocker.join("reports");
-    let o = run(&exp, &out);
+    let o = run(&exp, &out, &[]);
     assert_refused(&o, &[&out.display().to_string(), "output folder"]);
     // /proc refuses new folders whoever asks.
-    let o = run(&exp, Path::new("/proc/lantern-reports"));
+    let o = run(&exp, Path::new("/proc/lantern-reports"), &[]);
     assert_refused(&o, &["/proc/lantern-reports"]);
 }

@@ -66,23 +66,21 @@ fn a_folder_of_ten_images_gives_ten_rows_and_a_ten_map_npz() {
         std::fs::copy(s, images.join(s.file_name().unwrap())).unwrap();
     }
     let out_dir = dir.path().join("out");
-    let out = lantern(&[
-        "explain",
-        "--model",
-        mobilenet().to_str().unwrap(),
-        "--image",
-        images.to_str().unwrap(),
-        "--method",
-        "gradcam",
-        "--format",
-        "npz",
-        "--normalize",
-        "minmax",
-        "--threads",
-        "2",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = explain(
+        &mobilenet(),
+        ("--image", &images),
+        &out_dir,
+        &[
+            "--method",
+            "gradcam",
+            "--format",
+            "npz",
+            "--normalize",
+            "minmax",
+            "--threads",
+            "2",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let csv = std::fs::read_to_string(out_dir.join("scores.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 10, "{csv}");

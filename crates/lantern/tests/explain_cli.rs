@@ -4,21 +4,10 @@ mod common;
 use common::*;
 
 /// `lantern explain` of `photos/cat_dog.png` on MobileNetV2 with `args` (method, parameters),
-/// writing into `out`.
-fn explain_cat_dog(out: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let model = mobilenet();
-    let image = assets().join("photos/cat_dog.png");
-    let mut all = vec![
-        "explain",
-        "--model",
-        model.to_str().unwrap(),
-        "--image",
-        image.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    lantern(&all)
+/// writing into a scratch folder.
+fn explain_cat_dog(args: &[&str]) -> std::process::Output {
+    let out = tempfile::tempdir().unwrap();
+    explain(&mobilenet(), ("--image", &cat_dog()), out.path(), args)
 }
 
 #[test]
@@ -28,25 +17,23 @@ fn occlusion_matches_captum_and_finds_dog_and_cat() {
     let reference = reference().join("mobilenetv2");
     for (target, dog) in [("243", true), ("282", false)] {
         let input = reference.join(format!("cat_dog-t{target}_input.npy"));
-        let o = lantern(&[
-            "explain",
-            "--model",
-            mobilenet().to_str().unwrap(),
-            "--input-npy",
-            input.to_str().unwrap(),
-            "--method",
-            "occlusion",
-            "--target",
-            target,
-            "--param",
-            "window=32",
-            "--param",
-            "stride=14",
-            "--batch",
-            "64",
-            "--out",
-            out.path().to_str().unwrap(),
-        ]);
+        let o = explain(
+            &mobilenet(),
+            ("--input-npy", &input),
+            out.path(),
+            &[
+                "--method",
+                "occlusion",
+                "--target",
+                target,
+                "--param",
+                "window=32",
+                "--param",
+                "stride=14",
+                "--batch",
+                "64",
+            ],
+        );
         assert!(o.status.success(), "{}", stderr(&o));
         let stem = format!("cat_dog-t{target}_input");
         let map = read_npy(&out.path().join(format!("{stem}.occlusion.npy")));
@@ -81,18 +68,14 @@ fn occlusion_matches_captum_and_finds_dog_and_cat() {
 #[test]
 fn top1_of_cat_dog_is_bull_mastiff() {
     lantern_core::skip_without_assets!();
-    let out = tempfile::tempdir().unwrap();
-    let o = explain_cat_dog(
-        out.path(),
-        &[
-            "--method",
-            "occlusion",
-            "--param",
-            "window=112",
-            "--param",
-            "stride=112",
-        ],
-    );
+    let o = explain_cat_dog(&[
+        "--method",
+        "occlusion",
+        "--param",
+        "window=112",
+        "--param",
+        "stride=112",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("target 243"), "{stdout}");
@@ -122,25 +105,23 @@ fn layers_marks_the_default_cam_layer() {
 #[test]
 fn missing_model_is_a_clear_error() {
     let out = tempfile::tempdir().unwrap();
-    let o = lantern(&[
-        "explain",
-        "--model",
-        "nowhere/model.onnx",
-        "--image",
-        "x.png",
-        "--method",
-        "occlusion",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
+    let o = explain(
+        "nowhere/model.onnx".as_ref(),
+        ("--image", "x.png".as_ref()),
+        out.path(),
+        &["--method", "occlusion"],
+    );
     assert_refused(&o, &["nowhere/model.onnx", "does not exist"]);
 }
 
 #[test]
 fn a_file_that_is_not_onnx_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let fake = dir.path().join("fake.onnx");
-    std::fs::write(&fake, b"this is not a protobuf at all \xff\xff\xff").unwrap();
+    let fake = write_file(
+        dir.path(),
+        "fake.onnx",
+        b"this is not a protobuf at all \xff\xff\xff",
+    );
     let o = lantern(&["layers", fake.to_str().unwrap()]);
     assert_refused(&o, &["fake.onnx"]);
 }
@@ -148,25 +129,21 @@ fn a_file_that_is_not_onnx_is_named() {
 #[test]
 fn unknown_method_parameter_is_named() {
     lantern_core::skip_without_assets!();
-    let out = tempfile::tempdir().unwrap();
-    let o = explain_cat_dog(out.path(), &["--method", "occlusion", "--param", "windw=3"]);
+    let o = explain_cat_dog(&["--method", "occlusion", "--param", "windw=3"]);
     assert_refused(&o, &["windw"]);
 }
 
 #[test]
 fn target_out_of_range_is_refused() {
     lantern_core::skip_without_assets!();
-    let out = tempfile::tempdir().unwrap();
-    let o = explain_cat_dog(out.path(), &["--method", "occlusion", "--target", "5000"]);
+    let o = explain_cat_dog(&["--method", "occlusion", "--target", "5000"]);
     assert_refused(&o, &["5000", "1000"]);
 }
 
 #[test]
 fn cuda_where_it_cannot_start_is_an_error_and_auto_falls_back_to_cpu() {
     lantern_core::skip_without_assets!();
-    let out = tempfile::tempdir().unwrap();
-    let run =
-        |device: &str| explain_cat_dog(out.path(), &["--method", "saliency", "--device", device]);
+    let run = |device: &str| explain_cat_dog(&["--method", "saliency", "--device", device]);
     // The project's `just setup` installs the CPU build of ONNX Runtime.
     let cuda = run("cuda");
     assert!(
@@ -233,23 +210,11 @@ fn explain_layer_auto_is_the_default_cam_layer() {
     let model = mobilenet();
     let run = |dir: &str, layer: Option<&str>| {
         let dir = out.path().join(dir);
-        let mut args = vec![
-            "explain",
-            "--model",
-            model.to_str().unwrap(),
-            "--input-npy",
-            input.to_str().unwrap(),
-            "--method",
-            "gradcam",
-            "--target",
-            "243",
-            "--out",
-            dir.to_str().unwrap(),
-        ];
+        let mut args = vec!["--method", "gradcam", "--target", "243"];
         if let Some(l) = layer {
             args.extend(["--layer", l]);
         }
-        let o = lantern(&args);
+        let o = explain(&model, ("--input-npy", &input), &dir, &args);
         assert!(o.status.success(), "{}", stderr(&o));
         read_npy(&dir.join("cat_dog-t243_input.gradcam.npy"))
     };
@@ -278,21 +243,12 @@ fn vit_layers_and_explain_layer_auto() {
         .insert_axis(ndarray::Axis(0))
         .to_owned();
     lantern_data::write_npy(&npy, &first).unwrap();
-    let o = lantern(&[
-        "explain",
-        "--model",
-        vit.to_str().unwrap(),
-        "--input-npy",
-        npy.to_str().unwrap(),
-        "--method",
-        "gradcam",
-        "--layer",
-        "auto",
-        "--target",
-        "3",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
+    let o = explain(
+        &vit,
+        ("--input-npy", &npy),
+        out.path(),
+        &["--method", "gradcam", "--layer", "auto", "--target", "3"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let map = read_npy(&out.path().join("x.gradcam.npy"));
     assert_eq!(map.shape(), &[64, 64]);

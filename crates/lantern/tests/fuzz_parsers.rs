@@ -37,7 +37,7 @@ mod head {
 }
 
 use config::{ExperimentFile, SweepPoint};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use fuzz_support::*;
@@ -104,36 +104,9 @@ fn model_seeds() -> Vec<Vec<u8>> {
     ]
 }
 
-/// The property: no panic; an accepted model re-encodes stably and can be inspected.
-fn check_model(bytes: &[u8]) -> bool {
-    let Ok(model) = lantern_graph::decode_model(bytes) else {
-        return false;
-    };
-    let encoded = lantern_graph::encode_model(&model);
-    let again = lantern_graph::decode_model(&encoded).expect("a decoded model re-decodes");
-    assert_eq!(
-        lantern_graph::encode_model(&again),
-        encoded,
-        "encoding is not stable"
-    );
-    let shapes = lantern_graph::TensorShapes(Default::default());
-    let _ = lantern_graph::graph_io(&model);
-    let _ = lantern_graph::list_tensors(&model, &shapes);
-    let _ = lantern_graph::default_cam_layer(&model, &shapes);
-    let _ = lantern_graph::expose_all_tensors(&model);
-    true
-}
-
 #[test]
 fn decode_model_never_panics_on_random_bytes() {
-    let mut tally = Tally::default();
-    for_seeds(2000, |seed| {
-        let bytes = random_bytes(&mut Rng::new(seed));
-        guarded("onnx-random", seed, &bytes, &mut tally, || {
-            check_model(&bytes)
-        });
-    });
-    assert_no_panics("random bytes", &tally);
+    fuzz_model("onnx-random", "random bytes", 2000, random_bytes);
 }
 
 #[test]
@@ -145,16 +118,10 @@ fn decode_model_never_panics_on_mutated_small_models() {
         check_model(s);
         assert!(lantern_graph::decode_model(s).is_ok(), "seed models decode");
     }
-    let mut tally = Tally::default();
-    for_seeds(4000, |seed| {
-        let mut rng = Rng::new(seed);
+    fuzz_model("onnx-small", "mutated small models", 4000, |rng| {
         let base = rng.pick(&seeds);
-        let bytes = mutate(&mut rng, base, &others);
-        guarded("onnx-small", seed, &bytes, &mut tally, || {
-            check_model(&bytes)
-        });
+        mutate(rng, base, &others)
     });
-    assert_no_panics("mutated small models", &tally);
 }
 
 #[test]
@@ -163,15 +130,10 @@ fn decode_model_never_panics_on_mutated_mobilenet() {
     let mobilenet = std::fs::read(common::mobilenet()).unwrap();
     let small = model_seeds();
     let others: Vec<&[u8]> = small.iter().map(Vec::as_slice).collect();
-    let mut tally = Tally::default();
     // 14 MB per case: fewer cases, each edit somewhere in the weights or the graph.
-    for_seeds(60, |seed| {
-        let bytes = mutate(&mut Rng::new(seed), &mobilenet, &others);
-        guarded("onnx-mobilenet", seed, &bytes, &mut tally, || {
-            check_model(&bytes)
-        });
+    fuzz_model("onnx-mobilenet", "mutated MobileNetV2", 60, |rng| {
+        mutate(rng, &mobilenet, &others)
     });
-    assert_no_panics("mutated MobileNetV2", &tally);
 }
 
 #[test]
@@ -205,45 +167,6 @@ fn experiment_seeds() -> Vec<Vec<u8>> {
     files.iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
 
-/// The property: loading, typing, sweeping and overriding never panic, and every refusal
-/// names the file. Returns whether the file typed.
-fn check_config(path: &Path, text: &[u8], sets: &[String]) -> bool {
-    std::fs::write(path, text).unwrap();
-    let name = path.file_name().unwrap().to_str().unwrap();
-    let named = |e: &anyhow::Error| {
-        let m = format!("{e:#}");
-        assert!(m.contains(name), "error does not name the file: {m}");
-    };
-    let mut file = match ExperimentFile::load(path) {
-        Ok(f) => f,
-        Err(e) => {
-            named(&e);
-            return false;
-        }
-    };
-    let typed = match file.typed(&SweepPoint::default()) {
-        Ok(_) => true,
-        Err(e) => {
-            named(&e);
-            false
-        }
-    };
-    match file.sweep_points() {
-        Ok(points) => {
-            for p in &points {
-                let _ = p.slug();
-                file.typed(p).expect("sweep_points typed every point");
-            }
-        }
-        Err(e) => named(&e),
-    }
-    for s in sets {
-        let _ = file.apply_set(s);
-        let _ = file.sweep_points();
-    }
-    typed
-}
-
 #[test]
 fn experiment_files_in_the_repository_type() {
     let dir = tempfile::tempdir().unwrap();
@@ -266,23 +189,15 @@ fn config_never_panics_on_mutated_experiment_files() {
         .collect();
     let others: Vec<&str> = texts.iter().map(String::as_str).collect();
     let other_bytes: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("mutant.toml");
-    let mut tally = Tally::default();
-    for_seeds(3000, |seed| {
-        let mut rng = Rng::new(seed);
+    let tally = fuzz_config("toml-mutant", "mutated experiment files", 3000, |rng| {
         let base = rng.pick(&texts).clone();
         let bytes = if rng.chance(0.5) {
-            mutate_lines(&mut rng, &base, &others).into_bytes()
+            mutate_lines(rng, &base, &others).into_bytes()
         } else {
-            mutate(&mut rng, base.as_bytes(), &other_bytes)
+            mutate(rng, base.as_bytes(), &other_bytes)
         };
-        let sets = random_sets(&mut rng);
-        guarded("toml-mutant", seed, &bytes, &mut tally, || {
-            check_config(&path, &bytes, &sets)
-        });
+        (bytes, random_sets(rng))
     });
-    assert_no_panics("mutated experiment files", &tally);
     assert!(
         tally.accepted > 0,
         "no mutant typed: the mutations are too destructive"
@@ -291,33 +206,17 @@ fn config_never_panics_on_mutated_experiment_files() {
 
 #[test]
 fn config_never_panics_on_generated_configs() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("generated.toml");
-    let mut tally = Tally::default();
-    for_seeds(1500, |seed| {
-        let mut rng = Rng::new(seed);
-        let text = generated_config(&mut rng);
-        let sets = random_sets(&mut rng);
-        guarded("toml-generated", seed, text.as_bytes(), &mut tally, || {
-            check_config(&path, text.as_bytes(), &sets)
-        });
+    let tally = fuzz_config("toml-generated", "generated configs", 1500, |rng| {
+        (generated_config(rng).into_bytes(), random_sets(rng))
     });
-    assert_no_panics("generated configs", &tally);
     assert!(tally.accepted > 0, "no generated config typed");
 }
 
 #[test]
 fn config_never_panics_on_random_bytes() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("random.toml");
-    let mut tally = Tally::default();
-    for_seeds(1000, |seed| {
-        let bytes = random_bytes(&mut Rng::new(seed));
-        guarded("toml-random", seed, &bytes, &mut tally, || {
-            check_config(&path, &bytes, &[])
-        });
+    fuzz_config("toml-random", "random bytes as TOML", 1000, |rng| {
+        (random_bytes(rng), Vec::new())
     });
-    assert_no_panics("random bytes as TOML", &tally);
 }
 
 /// Inputs a fuzzer finds eventually, spelled out.

@@ -5,20 +5,25 @@
 
 mod common;
 use common::*;
-use std::path::Path;
 
-fn run_head(dir: &Path, name: &str, head: &str) -> serde_json::Value {
+/// Runs an experiment `name` whose `[model.head]` (the three apple classes, 20 epochs, then
+/// `settings`) is fitted on the source of `kind` in the assets' `folder`, its labels mapped by
+/// `map` (the inside of an inline table), and evaluated on the Plant Pathology 2021 samples;
+/// gives the manifest's `head`.
+fn fit_head(name: &str, settings: &str, kind: &str, folder: &str, map: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
     let a = assets();
     let body = format!(
-        r#"
-[experiment]
-name = "{name}"
-seed = 0
+        r#"{header}
+[model.head]
+class_names = ["scab", "cedar apple rust", "healthy"]
+epochs = 20
+{settings}
 
-[model]
-path = {model:?}
-
-{head}
+[model.head.train]
+kind = "{kind}"
+root = {root:?}
+map = {{ {map} }}
 
 [[model.head.evaluate]]
 kind = "plant-pathology-2021"
@@ -31,17 +36,17 @@ images = [{leaf:?}]
 
 [methods.random]
 "#,
-        model = mobilenet().display().to_string(),
+        header = experiment_header(name, &mobilenet()),
+        root = a.join(folder).display().to_string(),
         pp2021 = a.join("plant-pathology-2021").display().to_string(),
         leaf = a
             .join("plant-pathology-2020/images/Train_3.jpg")
             .display()
             .to_string(),
     );
-    let exp = experiment(dir, name, &body);
-    let out = dir.join(name);
-    let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let exp = experiment(dir.path(), name, &body);
+    let out = dir.path().join(name);
+    run_ok(&exp, &out, &[]);
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
@@ -82,24 +87,12 @@ fn check_field(head: &serde_json::Value) {
 #[test]
 fn a_head_fits_on_plant_pathology_2020_with_a_class_map() {
     lantern_core::skip_without_assets!();
-    let dir = tempfile::tempdir().unwrap();
-    let head = run_head(
-        dir.path(),
+    let head = fit_head(
         "pp2020",
-        &format!(
-            r#"
-[model.head]
-class_names = ["scab", "cedar apple rust", "healthy"]
-validation = 0.5
-epochs = 20
-
-[model.head.train]
-kind = "plant-pathology-2020"
-root = {root:?}
-map = {{ scab = "scab", rust = "cedar apple rust", healthy = "healthy" }}
-"#,
-            root = assets().join("plant-pathology-2020").display().to_string()
-        ),
+        "validation = 0.5",
+        "plant-pathology-2020",
+        "plant-pathology-2020",
+        r#"scab = "scab", rust = "cedar apple rust", healthy = "healthy""#,
     );
     assert_eq!(
         head["classes"],
@@ -126,25 +119,12 @@ map = {{ scab = "scab", rust = "cedar apple rust", healthy = "healthy" }}
 #[test]
 fn a_head_fits_on_an_image_folder_with_a_class_map() {
     lantern_core::skip_without_assets!();
-    let dir = tempfile::tempdir().unwrap();
-    let head = run_head(
-        dir.path(),
+    let head = fit_head(
         "folder",
-        &format!(
-            r#"
-[model.head]
-class_names = ["scab", "cedar apple rust", "healthy"]
-validation = 0.34
-epochs = 20
-per_class = 3
-
-[model.head.train]
-kind = "imagefolder"
-root = {root:?}
-map = {{ "Apple___Apple_scab" = "scab", "Apple___Cedar_apple_rust" = "cedar apple rust", "Apple___healthy" = "healthy" }}
-"#,
-            root = assets().join("plantvillage-apple").display().to_string()
-        ),
+        "validation = 0.34\nper_class = 3",
+        "imagefolder",
+        "plantvillage-apple",
+        r#""Apple___Apple_scab" = "scab", "Apple___Cedar_apple_rust" = "cedar apple rust", "Apple___healthy" = "healthy""#,
     );
     // 3 per class folder; the 3 black-rot leaves are not in the map.
     assert_eq!(head["train_images"], 6, "{head:#}");

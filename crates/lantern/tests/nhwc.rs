@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{lantern_in, read_npy, rel_err, stderr};
+use common::{
+    experiment, experiment_header, lantern_in, occlusion_with_deletion, read_npy, rel_err, stderr,
+};
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
@@ -124,36 +126,21 @@ fn a_run_with_svg_figures_writes_svg_and_inlines_it_in_the_report() {
     });
     photo.save(dir.path().join("a.png")).unwrap();
     let toml = format!(
-        r#"
-[experiment]
-name = "svg"
-seed = 0
-
-[model]
-path = {model:?}
-preprocess = "raw"
+        r#"{header}preprocess = "raw"
 
 [data]
 kind = "list"
 images = ["a.png"]
 
 [methods.saliency]
-[methods.occlusion]
-window = 8
-stride = 8
-
-[metrics]
-list = ["deletion"]
-
-[metrics.deletion]
-step = 0.25
-
+{occlusion}
 [output]
 format = "svg"
 "#,
-        model = fixture("nhwc-tiny.onnx").display().to_string()
+        header = experiment_header("svg", &fixture("nhwc-tiny.onnx")),
+        occlusion = occlusion_with_deletion(8),
     );
-    std::fs::write(dir.path().join("svg.toml"), toml).unwrap();
+    experiment(dir.path(), "svg", &toml);
     let o = lantern_in(dir.path(), &["run", "svg.toml", "--out", "out"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let all: Vec<PathBuf> = std::fs::read_dir(dir.path().join("out/figures"))

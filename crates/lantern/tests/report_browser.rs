@@ -82,13 +82,12 @@ fn the_report_renders_in_a_headless_browser() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let images = [
-        assets().join("photos/cat_dog.png"),
+        cat_dog(),
         assets().join("imagenet/samples/n02676566_acoustic_guitar.JPEG"),
     ];
     let exp = quick_experiment(dir.path(), "browser", &images, "threads = 1\nbatch = 8", "");
     let out = dir.path().join("out");
-    let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(&exp, &out, &[]);
     let page = out.join("index.html");
     let html = std::fs::read_to_string(&page).unwrap();
     let figures = html.matches("<img src=\"data:image/png;base64,").count();

@@ -154,8 +154,7 @@ fn a_rerun_of_the_reference_run_gives_the_stored_bytes() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let o = lantern(&["run", EXPERIMENT, "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(Path::new(EXPERIMENT), &out, &[]);
 
     let mut digests = BTreeMap::new();
     for rel in files(&out) {

@@ -11,6 +11,11 @@ fn quick_experiment(dir: &Path, images: &[PathBuf], extra: &str) -> PathBuf {
     common::quick_experiment(dir, "quick", images, "batch = 16", extra)
 }
 
+/// [`quick_experiment`] on `photos/cat_dog.png` alone.
+fn cat_dog_experiment(dir: &Path, extra: &str) -> PathBuf {
+    quick_experiment(dir, &[cat_dog()], extra)
+}
+
 /// Four photos of different classes, for runs split into shards or killed part-way.
 const FOUR_PHOTOS: [&str; 4] = [
     "photos/cat_dog.png",
@@ -18,10 +23,6 @@ const FOUR_PHOTOS: [&str; 4] = [
     "imagenet/samples/n02104029_kuvasz.JPEG",
     "photos/snake.png",
 ];
-
-fn photos(names: &[&str]) -> Vec<PathBuf> {
-    names.iter().map(|n| assets().join(n)).collect()
-}
 
 /// scores.csv without the columns that hold timings.
 fn scores_without_timings(dir: &Path) -> Vec<Vec<String>> {
@@ -48,13 +49,10 @@ fn scores_without_timings(dir: &Path) -> Vec<Vec<String>> {
 fn a_corrupt_image_is_recorded_and_the_run_goes_on() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("broken photo ü.jpg");
-    std::fs::write(&bad, b"not a jpeg").unwrap();
-    let mut images = photos(&["photos/cat_dog.png"]);
-    images.push(bad);
-    let exp = quick_experiment(dir.path(), &images, "");
+    let bad = write_file(dir.path(), "broken photo ü.jpg", b"not a jpeg");
+    let exp = quick_experiment(dir.path(), &[cat_dog(), bad], "");
     let out = dir.path().join("out");
-    let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = run(&exp, &out, &[]);
     assert!(
         !o.status.success(),
         "a failed item must make the exit code non-zero"
@@ -80,14 +78,7 @@ fn a_corrupt_image_is_recorded_and_the_run_goes_on() {
 fn the_same_command_twice_gives_identical_maps_and_scores() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let exp = quick_experiment(
-        dir.path(),
-        &photos(&[
-            "photos/cat_dog.png",
-            "imagenet/samples/n02676566_acoustic_guitar.JPEG",
-        ]),
-        "",
-    );
+    let exp = quick_experiment(dir.path(), &photos(&FOUR_PHOTOS[..2]), "");
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for out in [&a, &b] {
         run_ok(&exp, out, &[]);
@@ -124,18 +115,10 @@ fn the_same_command_twice_gives_identical_maps_and_scores() {
 fn settings_that_change_results_change_the_config_hash() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let exp = quick_experiment(dir.path(), &photos(&["photos/cat_dog.png"]), "");
+    let exp = cat_dog_experiment(dir.path(), "");
     let hash = |extra: &[&str]| -> String {
         let out = tempfile::tempdir().unwrap();
-        let mut args = vec![
-            "run",
-            exp.to_str().unwrap(),
-            "--out",
-            out.path().to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        let o = lantern(&args);
-        assert!(o.status.success(), "{}", stderr(&o));
+        run_ok(&exp, out.path(), extra);
         let m: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.path().join("manifest.json")).unwrap())
                 .unwrap();
@@ -176,20 +159,22 @@ fn a_killed_run_resumes_to_the_same_tables() {
     let dir = tempfile::tempdir().unwrap();
     let images = photos(&[&FOUR_PHOTOS[..], &["photos/spider.png", "photos/horse.png"]].concat());
     // Finer occlusion so the run lasts long enough to be killed part-way.
-    let exp = quick_experiment(dir.path(), &images, "")
-        .display()
-        .to_string();
+    let exp = quick_experiment(dir.path(), &images, "");
     let text = std::fs::read_to_string(&exp)
         .unwrap()
         .replace("window = 112\nstride = 112", "window = 32\nstride = 32");
     std::fs::write(&exp, text).unwrap();
     let whole = dir.path().join("whole");
-    let o = lantern(&["run", &exp, "--out", whole.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(&exp, &whole, &[]);
 
     let killed = dir.path().join("killed");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lantern"))
-        .args(["run", &exp, "--out", killed.to_str().unwrap()])
+        .args([
+            "run",
+            exp.to_str().unwrap(),
+            "--out",
+            killed.to_str().unwrap(),
+        ])
         .current_dir(root())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -224,8 +209,7 @@ fn a_killed_run_resumes_to_the_same_tables() {
         "kill landed after {finished} items"
     );
 
-    let o = lantern(&["run", &exp, "--out", killed.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_ok(&exp, &killed, &[]);
     assert!(
         stderr(&o).contains(&format!("{finished} already finished")),
         "{}",
@@ -243,10 +227,8 @@ fn a_killed_run_resumes_to_the_same_tables() {
 fn a_rerun_with_a_changed_setting_recomputes_instead_of_reusing() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let exp = quick_experiment(dir.path(), &photos(&["photos/cat_dog.png"]), "");
-    let exp = exp.to_str().unwrap();
+    let exp = cat_dog_experiment(dir.path(), "");
     let out = dir.path().join("out");
-    let out_s = out.to_str().unwrap();
     let map = |out: &Path| -> Vec<u8> {
         let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
         assert!(scores.lines().count() >= 2, "{scores}");
@@ -258,26 +240,24 @@ fn a_rerun_with_a_changed_setting_recomputes_instead_of_reusing() {
         files.sort();
         std::fs::read(&files[0]).unwrap()
     };
-    let o = lantern(&["run", exp, "--out", out_s]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(&exp, &out, &[]);
     let coarse = map(&out);
-    let o = lantern(&["run", exp, "--out", out_s]);
+    let o = run(&exp, &out, &[]);
     assert!(
         stderr(&o).contains("1 already finished, 0 to run"),
         "{}",
         stderr(&o)
     );
-    let o = lantern(&[
-        "run",
-        exp,
-        "--out",
-        out_s,
-        "--set",
-        "methods.occlusion.window=56",
-        "--set",
-        "methods.occlusion.stride=56",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_ok(
+        &exp,
+        &out,
+        &[
+            "--set",
+            "methods.occlusion.window=56",
+            "--set",
+            "methods.occlusion.stride=56",
+        ],
+    );
     assert!(
         stderr(&o).contains("0 already finished, 1 to run"),
         "{}",
@@ -290,11 +270,12 @@ fn a_rerun_with_a_changed_setting_recomputes_instead_of_reusing() {
     );
 }
 
+/// Each bad setting (a misspelled metric setting too) stops the run before any work.
 #[test]
 fn config_errors_name_the_file_and_line() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let exp = quick_experiment(dir.path(), &photos(&["photos/cat_dog.png"]), "");
+    let exp = cat_dog_experiment(dir.path(), "");
     let text = std::fs::read_to_string(&exp).unwrap();
     let cases = [
         (
@@ -317,16 +298,21 @@ fn config_errors_name_the_file_and_line() {
             "quick.toml",
             "windw",
         ),
+        (
+            text.replace("step = 0.25", "stepp = 0.25"),
+            "quick.toml:",
+            "stepp",
+        ),
     ];
+    let out = dir.path().join("o");
     for (body, place, key) in cases {
         std::fs::write(&exp, body).unwrap();
-        let o = lantern(&[
-            "run",
-            exp.to_str().unwrap(),
-            "--out",
-            dir.path().join("o").to_str().unwrap(),
-        ]);
+        let o = run(&exp, &out, &[]);
         assert_refused(&o, &[place, key]);
+        assert!(
+            !out.join("items").exists(),
+            "no work may start with a bad setting ({key})"
+        );
     }
 }
 
@@ -334,14 +320,9 @@ fn config_errors_name_the_file_and_line() {
 fn a_sweep_expands_and_draws_its_plot() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let exp = quick_experiment(
-        dir.path(),
-        &photos(&["photos/cat_dog.png"]),
-        "\n[sweep]\n\"occlusion.window\" = [112, 224]\n",
-    );
+    let exp = cat_dog_experiment(dir.path(), "\n[sweep]\n\"occlusion.window\" = [112, 224]\n");
     let out = dir.path().join("out");
-    let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(&exp, &out, &[]);
     let csv = std::fs::read_to_string(out.join("scores.csv")).unwrap();
     assert!(
         csv.lines()
@@ -387,8 +368,7 @@ layers_step = 2
         ),
     );
     let out = dir.path().join("out");
-    let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(&exp, &out, &[]);
     let csv = std::fs::read_to_string(out.join("sanity.csv")).unwrap();
     // Mean Spearman of |saliency| over the two images, first step vs last step.
     let mut by_step: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
@@ -421,8 +401,8 @@ fn the_pointing_games_use_boxes_mapped_through_preprocessing() {
     let dir = tempfile::tempdir().unwrap();
     // The bull mastiff's box in cat_dog.png's own 224×224 pixels (upscaled to 256 and cropped
     // at 16,16 by the imagenet preset).
-    let boxes = dir.path().join("boxes.csv");
-    std::fs::write(&boxes, "image,x0,y0,x1,y1\ncat_dog.png,60,0,180,150\n").unwrap();
+    let csv = "image,x0,y0,x1,y1\ncat_dog.png,60,0,180,150\n";
+    let boxes = write_file(dir.path(), "boxes.csv", csv);
     let exp = experiment(
         dir.path(),
         "pointing",
@@ -452,8 +432,7 @@ figures = false
         ),
     );
     let out = dir.path().join("out");
-    let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(&exp, &out, &[]);
     let csv = std::fs::read_to_string(out.join("scores.csv")).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     let col = |name: &str| {
@@ -485,43 +464,13 @@ figures = false
 }
 
 #[test]
-fn a_misspelled_metric_setting_stops_the_run_before_any_work() {
-    lantern_core::skip_without_assets!();
-    let dir = tempfile::tempdir().unwrap();
-    let exp = quick_experiment(dir.path(), &photos(&["photos/cat_dog.png"]), "");
-    let text = std::fs::read_to_string(&exp)
-        .unwrap()
-        .replace("step = 0.25", "stepp = 0.25");
-    std::fs::write(&exp, text).unwrap();
-    let out = dir.path().join("out");
-    let o = lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert_refused(&o, &["quick.toml:", "stepp"]);
-    assert!(
-        !out.join("items").exists(),
-        "no work may start with a bad setting"
-    );
-}
-
-#[test]
 fn maps_are_identical_across_thread_counts() {
     lantern_core::skip_without_assets!();
     let dir = tempfile::tempdir().unwrap();
-    let exp = quick_experiment(
-        dir.path(),
-        &photos(&["photos/cat_dog.png"]),
-        "\n[methods.saliency]\n[methods.gradcam]\n",
-    );
+    let exp = cat_dog_experiment(dir.path(), "\n[methods.saliency]\n[methods.gradcam]\n");
     let (one, two) = (dir.path().join("one"), dir.path().join("two"));
     for (out, threads) in [(&one, "1"), (&two, "2")] {
-        let o = lantern(&[
-            "run",
-            exp.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--threads",
-            threads,
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
+        run_ok(&exp, out, &["--threads", threads]);
     }
     for entry in std::fs::read_dir(one.join("maps")).unwrap() {
         let name = entry.unwrap().file_name();

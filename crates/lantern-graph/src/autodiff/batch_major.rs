@@ -352,23 +352,15 @@ fn shape_value(
             .collect()
     };
     match op(n) {
-        "Add" | "Sub" | "Mod" => {
-            let (a, b) = (fixed(0)?, fixed(1)?);
-            let len = a.len().max(b.len());
-            let at = |v: &[i64], i: usize| v.get(if v.len() == 1 { 0 } else { i }).copied();
-            (0..len)
-                .map(|i| {
-                    let (x, y) = (at(&a, i)?, at(&b, i)?);
-                    Some(Extent::fixed(match op(n) {
-                        "Add" => x.checked_add(y)?,
-                        "Sub" => x.checked_sub(y)?,
-                        // ONNX integer Mod (fmod = 0) takes the divisor's sign, like rem_euclid
-                        // for a positive divisor; other divisors are left unknown.
-                        _ => (y > 0).then(|| x.rem_euclid(y))?,
-                    }))
-                })
-                .collect()
-        }
+        "Add" | "Sub" | "Mod" => broadcast_zip(&fixed(0)?, &fixed(1)?, |x, y| {
+            Some(Extent::fixed(match op(n) {
+                "Add" => x.checked_add(y)?,
+                "Sub" => x.checked_sub(y)?,
+                // ONNX integer Mod (fmod = 0) takes the divisor's sign, like rem_euclid
+                // for a positive divisor; other divisors are left unknown.
+                _ => (y > 0).then(|| x.rem_euclid(y))?,
+            }))
+        }),
         "Constant" => fixed_values(ir::attr(n, "value")?.t.as_ref()?),
         "Shape" => {
             let x = &n.input[0];
@@ -433,29 +425,34 @@ fn shape_value(
             let (s, e) = (clamp(*starts.first()?), clamp(*ends.first()?));
             Some(v.get(s..e.max(s))?.to_vec())
         }
-        "Mul" | "Div" => {
-            let (a, b) = (input(0)?, input(1)?);
-            let len = a.len().max(b.len());
-            let at = |v: &[Extent], i: usize| v.get(if v.len() == 1 { 0 } else { i }).copied();
-            (0..len)
-                .map(|i| {
-                    let (x, y) = (at(&a, i)?, at(&b, i)?);
-                    if op(n) == "Mul" {
-                        (!(x.batch && y.batch)).then_some(Extent {
-                            c: x.c.checked_mul(y.c)?,
-                            batch: x.batch || y.batch,
-                        })
-                    } else {
-                        (!y.batch && y.c > 0 && x.c % y.c == 0).then_some(Extent {
-                            c: x.c / y.c,
-                            batch: x.batch,
-                        })
-                    }
+        "Mul" | "Div" => broadcast_zip(&input(0)?, &input(1)?, |x, y| {
+            if op(n) == "Mul" {
+                (!(x.batch && y.batch)).then_some(Extent {
+                    c: x.c.checked_mul(y.c)?,
+                    batch: x.batch || y.batch,
                 })
-                .collect()
-        }
+            } else {
+                (!y.batch && y.c > 0 && x.c % y.c == 0).then_some(Extent {
+                    c: x.c / y.c,
+                    batch: x.batch,
+                })
+            }
+        }),
         _ => None,
     }
+}
+
+/// `f` of the elements of two 1-D values broadcast against each other (a one-element value
+/// repeats); `None` when `f` gives none for one of them.
+fn broadcast_zip<T: Copy>(
+    a: &[T],
+    b: &[T],
+    f: impl Fn(T, T) -> Option<Extent>,
+) -> Option<Vec<Extent>> {
+    let at = |v: &[T], i: usize| v.get(if v.len() == 1 { 0 } else { i }).copied();
+    (0..a.len().max(b.len()))
+        .map(|i| f(at(a, i)?, at(b, i)?))
+        .collect()
 }
 
 /// The values of a constant scalar or 1-D integer tensor, as batch-free extents.

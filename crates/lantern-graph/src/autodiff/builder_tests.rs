@@ -2,8 +2,10 @@
 //! differentiated, and the errors.
 
 use crate::ir::{a_int, a_ints, tensor_f32, tensor_i64};
-use crate::proto::ModelProto;
-use crate::testing::{Fd, fd_check, init_f32, model, node, probe, run, session, uniform};
+use crate::proto::{ModelProto, NodeProto};
+use crate::testing::{
+    Fd, fd_check, init_f32, model, node, output_names, probe, run, session, uniform,
+};
 use crate::{GradientSpec, GraphError, build_gradient_graph};
 use ndarray::{ArrayD, IxDyn};
 
@@ -14,27 +16,40 @@ fn spec(layers: &[&str]) -> GradientSpec {
     }
 }
 
-fn conv_net(tail: Vec<crate::proto::NodeProto>, out: &str) -> crate::ModelProto {
-    let mut nodes = vec![
-        node(
-            "Conv",
-            &["x", "w"],
-            &["c"],
-            vec![a_ints("pads", &[1, 1, 1, 1])],
-        ),
-        node("Relu", &["c"], &["r"], vec![]),
-    ];
-    nodes.extend(tail);
+/// `y = Conv(x, w)` with pads 1, so a 3×3 kernel keeps the map's size.
+fn padded_conv(x: &str, w: &str, y: &str) -> NodeProto {
+    node("Conv", &[x, w], &[y], vec![a_ints("pads", &[1, 1, 1, 1])])
+}
+
+/// A model of `nodes` with input `x` `[N, 1, 4, 4]`, the 3×3 weights `w` `[2, 1, 3, 3]` and
+/// output `out`.
+fn net(nodes: Vec<NodeProto>, out: &str, opset: i64) -> ModelProto {
     model(
         nodes,
         vec![init_f32("w", &[2, 1, 3, 3], 1, -1.0, 1.0)],
         &[("x", &[-1, 1, 4, 4])],
         &[out],
-        13,
+        opset,
     )
 }
 
-fn build(m: &crate::ModelProto, s: &GradientSpec) -> Result<crate::ModelProto, GraphError> {
+/// `r = Relu(Conv(x, w))`, then `tail`.
+fn conv_net(tail: Vec<NodeProto>, out: &str) -> ModelProto {
+    let mut nodes = vec![
+        padded_conv("x", "w", "c"),
+        node("Relu", &["c"], &["r"], vec![]),
+    ];
+    nodes.extend(tail);
+    net(nodes, out, 13)
+}
+
+/// The sum of the gradient graph's logits at `x` (1 when they are probabilities).
+fn logits_sum(g: &ModelProto, x: &ArrayD<f32>, seed: &ArrayD<f32>) -> f32 {
+    let out = run(&mut session(g), &[("input", x), ("seed", seed)]);
+    out["logits"].iter().sum()
+}
+
+fn build(m: &ModelProto, s: &GradientSpec) -> Result<ModelProto, GraphError> {
     let x = uniform(&[1, 1, 4, 4], -1.0, 1.0, 1);
     let shapes = probe(m, &[("x", &x)]);
     build_gradient_graph(m, &shapes, s)
@@ -82,12 +97,7 @@ fn ops_off_the_path_need_no_rule() {
         tensor_i64("minus1", &[1], &[-1]),
     ];
     let nodes = vec![
-        node(
-            "Conv",
-            &["x", "w"],
-            &["c"],
-            vec![a_ints("pads", &[1, 1, 1, 1])],
-        ),
+        padded_conv("x", "w", "c"),
         node("Relu", &["c"], &["r"], vec![]),
         node("Shape", &["r"], &["s"], vec![]),
         node("Gather", &["s", "zero"], &["n"], vec![a_int("axis", 0)]),
@@ -111,12 +121,7 @@ fn reserved_names_and_inputs_outputs() {
     // Input "data", internal tensors named "seed", "input" and "grad_input", output "logits"
     // of rank 4: all renamed; logits are flattened to [N, K].
     let nodes = vec![
-        node(
-            "Conv",
-            &["data", "w"],
-            &["seed"],
-            vec![a_ints("pads", &[1, 1, 1, 1])],
-        ),
+        padded_conv("data", "w", "seed"),
         node("Relu", &["seed"], &["input"], vec![]),
         node("Identity", &["input"], &["grad_input"], vec![]),
         node("GlobalAveragePool", &["grad_input"], &["logits"], vec![]),
@@ -134,11 +139,9 @@ fn reserved_names_and_inputs_outputs() {
     assert!(e.to_string().contains("reserved"), "{e}");
     let g = build_gradient_graph(&m, &shapes, &spec(&[])).expect("graph");
     let gr = g.graph.as_ref().expect("graph");
-    let names = |v: &[crate::proto::ValueInfoProto]| {
-        v.iter().filter_map(|i| i.name.clone()).collect::<Vec<_>>()
-    };
-    assert_eq!(names(&gr.input), ["input", "seed"]);
-    assert_eq!(names(&gr.output), ["logits", "grad_input"]);
+    let inputs: Vec<_> = gr.input.iter().filter_map(|i| i.name.clone()).collect();
+    assert_eq!(inputs, ["input", "seed"]);
+    assert_eq!(output_names(&g), ["logits", "grad_input"]);
     let mut s = session(&g);
     let seed = ArrayD::from_shape_vec(IxDyn(&[1, 3]), vec![1.0, -1.0, 0.5]).expect("seed");
     let out = run(&mut s, &[("input", &x), ("seed", &seed)]);
@@ -157,58 +160,50 @@ fn logits_skip_the_final_softmax_unless_asked() {
         ],
         "prob",
     );
-    let x = uniform(&[1, 1, 4, 4], -1.0, 1.0, 3);
-    let shapes = probe(&m, &[("x", &x)]);
-    let seed = ArrayD::from_shape_vec(IxDyn(&[1, 2]), vec![1.0, 0.0]).expect("seed");
-    let pre = build_gradient_graph(&m, &shapes, &spec(&[])).expect("graph");
-    let out = run(&mut session(&pre), &[("input", &x), ("seed", &seed)]);
-    let sum: f32 = out["logits"].iter().sum();
-    assert!(
-        (sum - 1.0).abs() > 1e-3,
-        "logits should be the pre-softmax values"
+    // Opset 9 with a 4-D Softmax over axis 1 (rewritten to Flatten/Softmax/Reshape when the
+    // opset is raised): the logits are still the Softmax input.
+    let old = net(
+        vec![
+            padded_conv("x", "w", "c"),
+            node("GlobalAveragePool", &["c"], &["p"], vec![]),
+            node("Softmax", &["p"], &["prob"], vec![]),
+        ],
+        "prob",
+        9,
     );
     let through = GradientSpec {
         through_softmax: true,
         ..spec(&[])
     };
-    let post = build_gradient_graph(&m, &shapes, &through).expect("graph");
-    let out = run(&mut session(&post), &[("input", &x), ("seed", &seed)]);
-    let sum: f32 = out["logits"].iter().sum();
-    assert!(
-        (sum - 1.0).abs() < 1e-5,
-        "through_softmax: logits are probabilities"
-    );
-    // Opset 9 with a 4-D Softmax over axis 1 (rewritten to Flatten/Softmax/Reshape when the
-    // opset is raised): the logits are still the Softmax input.
-    let old = model(
-        vec![
-            node(
-                "Conv",
-                &["x", "w"],
-                &["c"],
-                vec![a_ints("pads", &[1, 1, 1, 1])],
-            ),
-            node("GlobalAveragePool", &["c"], &["p"], vec![]),
-            node("Softmax", &["p"], &["prob"], vec![]),
-        ],
-        vec![init_f32("w", &[2, 1, 3, 3], 1, -1.0, 1.0)],
-        &[("x", &[-1, 1, 4, 4])],
-        &["prob"],
-        9,
-    );
-    let shapes_old = probe(&old, &[("x", &x)]);
-    let g = build_gradient_graph(&old, &shapes_old, &spec(&[])).expect("graph");
-    let out = run(&mut session(&g), &[("input", &x), ("seed", &seed)]);
-    let sum: f32 = out["logits"].iter().sum();
-    assert!(
-        (sum - 1.0).abs() > 1e-3,
-        "opset 9: logits should be the pre-softmax values"
-    );
+    let x = uniform(&[1, 1, 4, 4], -1.0, 1.0, 3);
+    let seed = ArrayD::from_shape_vec(IxDyn(&[1, 2]), vec![1.0, 0.0]).expect("seed");
+    // (case, model, spec, whether the logits are the probabilities)
+    for (what, model, s, probabilities) in [
+        ("default", &m, spec(&[]), false),
+        ("through_softmax", &m, through, true),
+        ("opset 9", &old, spec(&[]), false),
+    ] {
+        let shapes = probe(model, &[("x", &x)]);
+        let g = build_gradient_graph(model, &shapes, &s).expect(what);
+        let sum = logits_sum(&g, &x, &seed);
+        if probabilities {
+            assert!(
+                (sum - 1.0).abs() < 1e-5,
+                "{what}: logits sum to {sum}, not 1"
+            );
+        } else {
+            assert!(
+                (sum - 1.0).abs() > 1e-3,
+                "{what}: logits sum to 1 (probabilities)"
+            );
+        }
+    }
     // Explicit logits tensor.
     let explicit = GradientSpec {
         logits: Some("p".into()),
         ..spec(&[])
     };
+    let shapes = probe(&m, &[("x", &x)]);
     let g = build_gradient_graph(&m, &shapes, &explicit).expect("graph");
     let out = run(&mut session(&g), &[("input", &x), ("seed", &seed)]);
     assert_eq!(
@@ -225,12 +220,7 @@ fn layer_errors() {
         tensor_f32("k", &[1], &[2.0]),
     ];
     let nodes = vec![
-        node(
-            "Conv",
-            &["x", "w"],
-            &["c"],
-            vec![a_ints("pads", &[1, 1, 1, 1])],
-        ),
+        padded_conv("x", "w", "c"),
         node("Identity", &["k"], &["k2"], vec![]),
         node("Mul", &["c", "k2"], &["y"], vec![]),
         node("Relu", &["c"], &["unused"], vec![]),
@@ -276,7 +266,7 @@ fn opset_is_raised_and_model_stays_valid() {
     check_kinked_fd("conv net", &m, &x, &["r", "c"]);
 }
 
-fn op_count(g: &crate::ModelProto, op: &str) -> usize {
+fn op_count(g: &ModelProto, op: &str) -> usize {
     g.graph
         .as_ref()
         .expect("graph")
@@ -293,12 +283,7 @@ fn residual_sums_of_batch_major_operands_need_no_runtime_shapes() {
     let m = conv_net(
         vec![
             node("Relu", &["x"], &["rx"], vec![]),
-            node(
-                "Conv",
-                &["x", "w1"],
-                &["cx"],
-                vec![a_ints("pads", &[1, 1, 1, 1])],
-            ),
+            padded_conv("x", "w1", "cx"),
             node("Add", &["cx", "rx"], &["y"], vec![]),
         ],
         "y",
@@ -364,23 +349,12 @@ fn layers_only_stops_the_backward_pass_at_the_layers() {
     // rule; stopped at `r`, only the pooling is differentiated, with the same grad_r.
     let nodes = vec![
         node("Cos", &["x"], &["cx"], vec![]),
-        node(
-            "Conv",
-            &["cx", "w"],
-            &["c"],
-            vec![a_ints("pads", &[1, 1, 1, 1])],
-        ),
+        padded_conv("cx", "w", "c"),
         node("Relu", &["c"], &["r"], vec![]),
         node("GlobalAveragePool", &["r"], &["p"], vec![]),
         node("Flatten", &["p"], &["y"], vec![a_int("axis", 1)]),
     ];
-    let m = model(
-        nodes,
-        vec![init_f32("w", &[2, 1, 3, 3], 1, -1.0, 1.0)],
-        &[("x", &[-1, 1, 4, 4])],
-        &["y"],
-        13,
-    );
+    let m = net(nodes, "y", 13);
     let stopped = GradientSpec {
         layers_only: true,
         ..spec(&["r"])
@@ -390,9 +364,7 @@ fn layers_only_stops_the_backward_pass_at_the_layers() {
         Err(GraphError::NoGradientRule { .. })
     ));
     let g = build(&m, &stopped).expect("only the head is differentiated");
-    let gr = g.graph.as_ref().expect("graph");
-    let outputs: Vec<_> = gr.output.iter().filter_map(|o| o.name.clone()).collect();
-    assert_eq!(outputs, ["logits", "r", "grad_r"]);
+    assert_eq!(output_names(&g), ["logits", "r", "grad_r"]);
     assert_eq!(
         op_count(&g, "ConvTranspose") + op_count(&g, "Relu"),
         1,
@@ -416,15 +388,7 @@ fn layers_only_stops_the_backward_pass_at_the_layers() {
         ..spec(&[])
     };
     let g2 = build(&m2, &all).expect("graph");
-    let names: Vec<_> = g2
-        .graph
-        .as_ref()
-        .expect("graph")
-        .output
-        .iter()
-        .filter_map(|o| o.name.clone())
-        .collect();
-    assert_eq!(names, ["logits", "grad_input"]);
+    assert_eq!(output_names(&g2), ["logits", "grad_input"]);
 }
 
 /// Finite differences of `m` at `x` for the input and `layers`, skipping coordinates next to a

@@ -543,6 +543,20 @@ pub(crate) fn data_grad(
     Ok(out)
 }
 
+/// [`data_grad`] for a pointwise chain rule, `∂x = g · ∂y/∂x`: `derivative(ctx, x)` gives the
+/// local derivative (broadcasting against g), which is then multiplied by g.
+pub(crate) fn data_grad_times(
+    ctx: &mut Ctx,
+    n: &NodeProto,
+    gy: &[Option<String>],
+    derivative: impl FnOnce(&mut Ctx, &str) -> Result<String, GraphError>,
+) -> RuleResult {
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let d = derivative(ctx, x)?;
+        Ok(ctx.mul(g, &d))
+    })
+}
+
 /// [`data_grad`] for a node whose other outputs carry no gradient (Dropout's mask, MaxPool's
 /// indices): when none reaches output 0, x gets none either.
 pub(crate) fn data_grad_if_any(

@@ -163,33 +163,17 @@ fn mobilenetv2_matches_torch_gradients_and_guided_relu6() {
     lantern_core::skip_without_reference!();
     let dir = reference_dir().join("mobilenetv2");
     let model = assets_dir().join("models/mobilenetv2-12-float.onnx");
-    check_reference(
-        &dir,
-        &model,
-        "cat_dog-t243",
-        243,
-        "627",
-        Some("cat_dog-t243_guided-backprop-clip.npy"),
-        Match::Masks,
-    );
-    check_reference(
-        &dir,
-        &model,
-        "pytorch_hub_dog",
-        258,
-        "627",
-        None,
-        Match::Masks,
-    );
-    check_reference(
-        &dir,
-        &model,
-        "n02676566_acoustic_guitar",
-        402,
-        "627",
-        None,
-        Match::Masks,
-    );
+    for (key, target, guided) in [
+        (
+            "cat_dog-t243",
+            243,
+            Some("cat_dog-t243_guided-backprop-clip.npy"),
+        ),
+        ("pytorch_hub_dog", 258, None),
+        ("n02676566_acoustic_guitar", 402, None),
+    ] {
+        check_reference(&dir, &model, key, target, "627", guided, Match::Masks);
+    }
 }
 
 #[test]
@@ -224,57 +208,46 @@ fn mobilenetv2_batch_of_two_targets() {
     }
 }
 
-#[test]
-fn resnet18_matches_torch_gradients() {
-    lantern_core::skip_without_reference!();
-    let dir = reference_dir().join("resnet18");
-    let model = dir.join("model.onnx");
-    check_reference(
-        &dir,
-        &model,
+/// The reference images of the networks exported with the references (`model.onnx` in their
+/// folder): folder, image key, target class (the top-1), CAM layer. TinyCNN's MaxPool windows
+/// hold ties.
+const OWN_EXPORTS: [(&str, &str, usize, &str); 3] = [
+    (
+        "resnet18",
         "cat_dog",
         238,
         "/layer4/layer4.1/relu_1/Relu_output_0",
-        Some("cat_dog_guided-backprop.npy"),
-        Match::Tight,
-    );
-}
-
-#[test]
-fn tinycnn_matches_torch_gradients_with_maxpool_ties() {
-    lantern_core::skip_without_reference!();
-    let dir = reference_dir().join("tinycnn");
-    let model = dir.join("model.onnx");
-    let cam = "/features/features.14/Relu_output_0";
-    check_reference(
-        &dir,
-        &model,
+    ),
+    (
+        "tinycnn",
         "shapes",
         9,
-        cam,
-        Some("shapes_guided-backprop.npy"),
-        Match::Tight,
-    );
-    check_reference(
-        &dir,
-        &model,
+        "/features/features.14/Relu_output_0",
+    ),
+    (
+        "tinycnn",
         "stripes",
         9,
-        cam,
-        Some("stripes_guided-backprop.npy"),
-        Match::Tight,
-    );
+        "/features/features.14/Relu_output_0",
+    ),
+];
+
+#[test]
+fn resnet18_and_tinycnn_match_torch_gradients_with_maxpool_ties() {
+    lantern_core::skip_without_reference!();
+    for (folder, key, target, cam) in OWN_EXPORTS {
+        let dir = reference_dir().join(folder);
+        let guided = format!("{key}_guided-backprop.npy");
+        let model = dir.join("model.onnx");
+        check_reference(&dir, &model, key, target, cam, Some(&guided), Match::Tight);
+    }
 }
 
 #[test]
 fn reference_targets_are_top1() {
     lantern_core::skip_without_reference!();
     // resnet18 and tinycnn use their top-1 class; confirm it from the stored logits.
-    for (folder, key, target) in [
-        ("resnet18", "cat_dog", 238),
-        ("tinycnn", "shapes", 9),
-        ("tinycnn", "stripes", 9),
-    ] {
+    for (folder, key, target, _) in OWN_EXPORTS {
         let l = read_npy(
             &reference_dir()
                 .join(folder)

@@ -316,8 +316,7 @@ impl Rewriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::load_model;
-    use crate::testing::{reference_dir, session, static_fixture, uniform};
+    use crate::testing::{reference_model, session, static_fixture, uniform};
     use ndarray::{Array4, ArrayD, Axis};
     use ort::value::Tensor;
 
@@ -380,7 +379,7 @@ mod tests {
     #[test]
     fn dynamic_models_are_left_alone() {
         lantern_core::skip_without_reference!();
-        let m = load_model(&reference_dir().join("resnet18/model.onnx")).expect("model");
+        let m = reference_model("resnet18");
         assert!(!has_static_batch(&m));
         assert!(
             symbolic_batch(&m, BatchSource::Local)

@@ -241,13 +241,12 @@ pub fn float_value_info(name: &str, dims: Option<&[Option<i64>]>) -> ValueInfoPr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::load_model;
-    use crate::testing::reference_dir;
+    use crate::testing::reference_model;
 
     #[test]
     fn resnet18_dominators_are_block_outputs() {
         lantern_core::skip_without_reference!();
-        let m = load_model(&reference_dir().join("resnet18/model.onnx")).expect("model");
+        let m = reference_model("resnet18");
         let ix = GraphIndex::new(&m).expect("index");
         let d = ix.dominators();
         // Inside a residual block only the block output dominates: the skip path bypasses the

@@ -49,6 +49,12 @@ pub fn reference_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("..").join("shared").join("reference"))
 }
 
+/// The ONNX model of a reference network, `<reference>/<name>/model.onnx`.
+pub fn reference_model(name: &str) -> ModelProto {
+    let path = reference_dir().join(name).join("model.onnx");
+    crate::io::load_model(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// The `onnx` package's architecture-only models: `LANTERN_ONNX_LIGHT`, else
 /// `<workspace>/.lantern/py/onnx/backend/test/data/light` (`just setup`), else the Python
 /// site-packages of this machine.
@@ -170,22 +176,29 @@ pub fn probe(m: &ModelProto, inputs: &[(&str, &ArrayD<f32>)]) -> TensorShapes {
     TensorShapes(map)
 }
 
+/// [`probe`] at zeros of the model's input shape, its free dimensions (the batch) at 1.
+pub fn probe_at_zeros(m: &ModelProto) -> TensorShapes {
+    let (input, dims, _) = crate::inspect::graph_io(m).expect("io");
+    let dims: Vec<usize> = dims.iter().map(|d| d.unwrap_or(1) as usize).collect();
+    probe(m, &[(&input, &ArrayD::<f32>::zeros(IxDyn(&dims)))])
+}
+
 /// Reads a little-endian float32 C-order `.npy` file.
 pub fn read_npy(path: &Path) -> ArrayD<f32> {
-    let (shape, data) = read_npy_raw(path, "<f4");
-    let v = data
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-        .collect();
-    ArrayD::from_shape_vec(IxDyn(&shape), v).expect("npy size")
+    read_npy_as(path, "<f4", f32::from_le_bytes)
 }
 
 /// Reads a little-endian float64 C-order `.npy` file.
 pub fn read_npy_f64(path: &Path) -> ArrayD<f64> {
-    let (shape, data) = read_npy_raw(path, "<f8");
+    read_npy_as(path, "<f8", f64::from_le_bytes)
+}
+
+/// Reads a C-order `.npy` file of dtype `descr`, whose elements are `W` bytes each.
+fn read_npy_as<T, const W: usize>(path: &Path, descr: &str, from: fn([u8; W]) -> T) -> ArrayD<T> {
+    let (shape, data) = read_npy_raw(path, descr);
     let v = data
-        .chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .chunks_exact(W)
+        .map(|c| from(c.try_into().expect("whole elements")))
         .collect();
     ArrayD::from_shape_vec(IxDyn(&shape), v).expect("npy size")
 }
@@ -341,6 +354,12 @@ pub fn gradient_op_types(
         .iter()
         .map(|n| crate::ir::op(n).to_string())
         .collect()
+}
+
+/// The names of the model's outputs, in order.
+pub fn output_names(m: &ModelProto) -> Vec<String> {
+    let g = m.graph.as_ref().expect("graph");
+    g.output.iter().filter_map(|o| o.name.clone()).collect()
 }
 
 /// A model from nodes and initializers. Input dims of -1 become the symbolic batch `N`.

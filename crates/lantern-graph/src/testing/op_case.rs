@@ -50,6 +50,12 @@ impl OpCase {
         self
     }
 
+    /// Checks at x's batch only, with the batch fixed in the model (see [`Fd::fixed_batch`]).
+    pub fn fixed_batch(mut self) -> Self {
+        self.fd.fixed_batch = true;
+        self
+    }
+
     /// Checks the gradient with respect to `x` at `x` (see [`check_op`]); `what` names the case
     /// in messages.
     pub fn check(self, what: &str, x: &ArrayD<f32>) -> Vec<FdResult> {

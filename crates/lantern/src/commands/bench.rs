@@ -444,7 +444,7 @@ fn scoring_row(set: &Setting, pure: &PureOrt) -> Result<BenchRow> {
     });
     let metrics = ["deletion".to_string(), "insertion".to_string()];
     let score = || {
-        crate::scoring::score_map(
+        lantern_metrics::score_map(
             model,
             set.image.view(),
             &map,
@@ -459,7 +459,10 @@ fn scoring_row(set: &Setting, pure: &PureOrt) -> Result<BenchRow> {
     let passes = score()?.forward_passes;
     let (seconds, pure_s) = paired(
         set.rounds,
-        || score().map(|_| ()),
+        || {
+            score()?;
+            Ok(())
+        },
         || pure.run(passes, 0, 0),
     )?;
     eprintln!(

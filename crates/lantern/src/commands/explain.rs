@@ -311,7 +311,7 @@ impl Item<'_> {
             )?;
             let mut metrics = BTreeMap::new();
             if !args.metrics.is_empty() {
-                let scores = crate::scoring::score_map(
+                let scores = lantern_metrics::score_map(
                     model,
                     prepared.tensor.view(),
                     &spatial,

@@ -126,26 +126,22 @@ mod tests {
         let count = |n| {
             total.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         };
-        let outcome = fetch_file(
-            &agent(),
-            &url,
-            &dest,
-            &sha(&body),
-            body.len() as u64,
-            &count,
-        );
+        let fetch = |on_bytes: &dyn Fn(u64)| {
+            fetch_file(
+                &agent(),
+                &url,
+                &dest,
+                &sha(&body),
+                body.len() as u64,
+                on_bytes,
+            )
+        };
+        let outcome = fetch(&count);
         assert_eq!(outcome.unwrap(), Outcome::Downloaded);
         assert_eq!(std::fs::read(&dest).unwrap(), body);
         assert_eq!(total.into_inner(), body.len() as u64);
         assert_eq!(server.requests(), 1);
-        let again = fetch_file(
-            &agent(),
-            &url,
-            &dest,
-            &sha(&body),
-            body.len() as u64,
-            &|_| {},
-        );
+        let again = fetch(&|_| {});
         assert_eq!(again.unwrap(), Outcome::Present);
         assert_eq!(
             server.requests(),

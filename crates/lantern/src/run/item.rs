@@ -318,17 +318,20 @@ impl Runner<'_> {
         row.map_file = Some(relative(self.out_dir, &saved.map_file));
         row.map_sha256 = Some(saved.map_sha256);
         if !cfg.metrics.list.is_empty() {
-            match scoring::score_map(
-                self.model,
-                input.tensor.view(),
-                &spatial,
-                target,
-                &cfg.metrics.list,
-                &cfg.metrics.settings,
-                self.batches[point],
-                Some(logits.view()),
-                region.as_ref(),
-            ) {
+            let scores = scoring::metric_settings(&cfg.metrics.settings).and_then(|settings| {
+                Ok(lantern_metrics::score_map(
+                    self.model,
+                    input.tensor.view(),
+                    &spatial,
+                    target,
+                    &cfg.metrics.list,
+                    &settings,
+                    self.batches[point],
+                    Some(logits.view()),
+                    region.as_ref(),
+                )?)
+            });
+            match scores {
                 Ok(scores) => {
                     row.metrics = scores.values.clone();
                     row.stats.insert("metric_seconds".into(), scores.seconds);

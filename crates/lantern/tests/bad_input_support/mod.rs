@@ -18,14 +18,7 @@ use std::process::Output;
 /// An experiment on `model` with coarse occlusion (and whatever `methods`/`extra` add).
 pub fn experiment_text(model: &Path, data: &str, methods: &str, extra: &str) -> String {
     format!(
-        r#"
-[experiment]
-name = "bad-input"
-seed = 0
-
-[model]
-path = {model:?}
-
+        r#"{header}
 [runtime]
 threads = 1
 batch = 8
@@ -38,9 +31,15 @@ batch = 8
 figures = false
 {extra}
 "#,
-        model = model.display().to_string(),
+        header = experiment_header("bad-input", model),
     )
 }
+
+/// Two photos of different classes.
+pub const CAT_DOG_AND_TENCH: [&str; 2] = [
+    "photos/cat_dog.png",
+    "imagenet/samples/n01440764_tench.JPEG",
+];
 
 pub const OCCLUSION: &str = "[methods.occlusion]\nwindow = 112\nstride = 112\n";
 
@@ -53,9 +52,14 @@ pub fn list_data(images: &[PathBuf]) -> String {
     format!("[data]\nkind = \"list\"\nimages = [{list}]\n")
 }
 
-/// Runs `lantern run EXP --out OUT`.
-pub fn run(exp: &Path, out: &Path) -> Output {
-    lantern(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()])
+/// An experiment `name` in `dir`: coarse occlusion of `photos/cat_dog.png` on `model`.
+pub fn cat_dog_experiment(dir: &Path, name: &str, model: &Path) -> PathBuf {
+    experiment(dir, name, &cat_dog_text(model))
+}
+
+/// The text of [`cat_dog_experiment`].
+pub fn cat_dog_text(model: &Path) -> String {
+    experiment_text(model, &list_data(&[cat_dog()]), OCCLUSION, "")
 }
 
 /// RFC 4180 CSV (quoted fields may hold commas, quotes and newlines) → rows of cells.

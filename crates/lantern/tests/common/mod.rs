@@ -39,6 +39,16 @@ pub fn mobilenet() -> PathBuf {
     assets().join("models/mobilenetv2-12-float.onnx")
 }
 
+/// The photo of a bull mastiff and a tabby most tests explain.
+pub fn cat_dog() -> PathBuf {
+    assets().join("photos/cat_dog.png")
+}
+
+/// The assets' files `names` (`photos/…`, `imagenet/samples/…`).
+pub fn photos(names: &[&str]) -> Vec<PathBuf> {
+    names.iter().map(|n| assets().join(n)).collect()
+}
+
 /// Runs the `lantern` binary from the workspace root (where `data/` links the assets).
 pub fn lantern(args: &[&str]) -> Output {
     lantern_in(&root(), args)
@@ -51,6 +61,23 @@ pub fn lantern_in(dir: &Path, args: &[&str]) -> Output {
         .env("LANTERN_HOME", root())
         .output()
         .expect("lantern runs")
+}
+
+/// Runs `lantern explain --model MODEL FLAG PATH --out OUT ARGS…`, where `input` is the input's
+/// flag and path (`--image` a file or folder, `--input-npy` a tensor).
+pub fn explain(model: &Path, input: (&str, &Path), out: &Path, args: &[&str]) -> Output {
+    let (flag, path) = input;
+    let mut all = vec![
+        "explain",
+        "--model",
+        model.to_str().unwrap(),
+        flag,
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    lantern(&all)
 }
 
 pub fn stderr(o: &Output) -> String {
@@ -73,11 +100,33 @@ pub fn rel_err(a: &ndarray::ArrayD<f32>, b: &ndarray::ArrayD<f32>) -> f32 {
     diff / scale
 }
 
+/// Writes `contents` into the file `name` in `dir` and returns its path.
+pub fn write_file(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
 /// Writes an experiment file into `dir` and returns its path.
 pub fn experiment(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, body).unwrap();
-    path
+    write_file(dir, &format!("{name}.toml"), body)
+}
+
+/// The tables every test experiment starts with: `[experiment]` `name` with seed 0 and
+/// `[model]` at `model` (more `[model]` keys may follow), after a blank first line.
+pub fn experiment_header(name: &str, model: &Path) -> String {
+    format!(
+        "\n[experiment]\nname = \"{name}\"\nseed = 0\n\n[model]\npath = {:?}\n",
+        model.display().to_string()
+    )
+}
+
+/// Coarse occlusion (one `window`×`window` patch per step) scored by deletion in quarter steps.
+pub fn occlusion_with_deletion(window: usize) -> String {
+    format!(
+        "[methods.occlusion]\nwindow = {window}\nstride = {window}\n\n\
+         [metrics]\nlist = [\"deletion\"]\n\n[metrics.deletion]\nstep = 0.25\n"
+    )
 }
 
 /// A small, fast experiment `name` on MobileNetV2 written into `dir`: coarse occlusion (4
@@ -95,51 +144,29 @@ pub fn quick_experiment(
         .map(|p| format!("{:?}", p.display().to_string()))
         .collect::<Vec<_>>()
         .join(", ");
-    experiment(
-        dir,
-        name,
-        &format!(
-            r#"
-[experiment]
-name = "{name}"
-seed = 0
+    let body = format!(
+        "{header}labels = {labels:?}\n\n[runtime]\n{runtime}\n\n[data]\nkind = \"list\"\n\
+         images = [{list}]\n\n{methods}{extra}\n",
+        header = experiment_header(name, &mobilenet()),
+        labels = assets()
+            .join("imagenet/labels/imagenet_class_index.tsv")
+            .display()
+            .to_string(),
+        methods = occlusion_with_deletion(112),
+    );
+    experiment(dir, name, &body)
+}
 
-[model]
-path = {model:?}
-labels = {labels:?}
-
-[runtime]
-{runtime}
-
-[data]
-kind = "list"
-images = [{list}]
-
-[methods.occlusion]
-window = 112
-stride = 112
-
-[metrics]
-list = ["deletion"]
-
-[metrics.deletion]
-step = 0.25
-{extra}
-"#,
-            model = mobilenet().display().to_string(),
-            labels = assets()
-                .join("imagenet/labels/imagenet_class_index.tsv")
-                .display()
-                .to_string(),
-        ),
-    )
+/// Runs `lantern run EXP --out OUT EXTRA…`.
+pub fn run(exp: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    lantern(&args)
 }
 
 /// Runs `lantern run EXP --out OUT EXTRA…` and asserts that it succeeded.
 pub fn run_ok(exp: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    let o = lantern(&args);
+    let o = run(exp, out, extra);
     assert!(o.status.success(), "{}", stderr(&o));
     o
 }

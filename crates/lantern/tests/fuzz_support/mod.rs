@@ -1,10 +1,15 @@
 //! The fuzz tests' support: seeded randomness, case budgets, failure records and byte
-//! mutators here; the experiment-file mutators and generators in [`config_gen`].
+//! mutators here; the experiment-file mutators and generators in [`config_gen`]; the two
+//! properties (shared with the cargo-fuzz targets) in [`model_property`] and [`config_property`].
 
 #![allow(dead_code, reason = "each fuzz property uses a different subset")]
 
 mod config_gen;
+mod config_property;
+mod model_property;
 pub use config_gen::*;
+pub use config_property::check_config;
+pub use model_property::check_model;
 
 use lantern_core::rng::{GOLDEN_GAMMA, SplitMix64};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -84,6 +89,51 @@ pub fn guarded(kind: &str, seed: u64, input: &[u8], tally: &mut Tally, f: impl F
             ));
         }
     }
+}
+
+/// Runs `check` on `cases` inputs (see [`for_seeds`]), each drawn by `draw` from its seed's
+/// stream as bytes (saved if `check` panics, see [`guarded`]) and whatever else `check` takes;
+/// fails on any panic (see [`assert_no_panics`]). Gives the tally.
+pub fn fuzz_property<Extra>(
+    kind: &str,
+    what: &str,
+    cases: u64,
+    mut draw: impl FnMut(&mut Rng) -> (Vec<u8>, Extra),
+    check: impl Fn(&[u8], &Extra) -> bool,
+) -> Tally {
+    let mut tally = Tally::default();
+    for_seeds(cases, |seed| {
+        let (bytes, extra) = draw(&mut Rng::new(seed));
+        guarded(kind, seed, &bytes, &mut tally, || check(&bytes, &extra));
+    });
+    assert_no_panics(what, &tally);
+    tally
+}
+
+/// [`fuzz_property`] of the ONNX reader: [`check_model`] on each input `draw` gives.
+pub fn fuzz_model(
+    kind: &str,
+    what: &str,
+    cases: u64,
+    mut draw: impl FnMut(&mut Rng) -> Vec<u8>,
+) -> Tally {
+    let draw = |rng: &mut Rng| (draw(rng), ());
+    fuzz_property(kind, what, cases, draw, |bytes, ()| check_model(bytes))
+}
+
+/// [`fuzz_property`] of the experiment file: [`check_config`] on each file and `--set` list
+/// `draw` gives, written to a scratch file named after `kind`.
+pub fn fuzz_config(
+    kind: &str,
+    what: &str,
+    cases: u64,
+    draw: impl FnMut(&mut Rng) -> (Vec<u8>, Vec<String>),
+) -> Tally {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{kind}.toml"));
+    fuzz_property(kind, what, cases, draw, |bytes, sets| {
+        check_config(&path, bytes, sets)
+    })
 }
 
 /// Prints how many inputs were accepted (with `--nocapture`) and fails on any panic.

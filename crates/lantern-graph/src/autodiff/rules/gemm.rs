@@ -49,7 +49,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_float, a_int, a_ints};
-    use crate::testing::{Fd, graph_case, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     #[test]
     fn gemm_all_transposes() {
@@ -84,10 +84,6 @@ mod tests {
     fn gemm_operands_b_and_c_from_x() {
         // Fixed batch 1: B = reshape(x) and C = Σx² both depend on x.
         let x = uniform(&[1, 4], -1.0, 1.0, 1);
-        let fixed = Fd {
-            fixed_batch: true,
-            ..Fd::default()
-        };
         for tb in [0, 1] {
             let shape = crate::ir::tensor_i64("s", &[2], if tb == 1 { &[1, 4] } else { &[4, 1] });
             let nodes = vec![
@@ -103,7 +99,7 @@ mod tests {
             ];
             graph_case(nodes)
                 .inits(vec![shape])
-                .fd(&fixed)
+                .fixed_batch()
                 .check(&format!("Gemm B, C from x, tB={tb}"), &x);
         }
     }

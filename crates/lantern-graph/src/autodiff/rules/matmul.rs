@@ -55,27 +55,40 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
     }
     ctx.set_shape(&a2, sa2);
     ctx.set_shape(&b2, sb2);
+    let y = &n.output[0];
+    let batch_dims = &sg[..rg - 2];
     if ctx.needs_grad(&a) {
         let bt = swap_last2(ctx, &b2, rb2);
-        let ga = ctx.node("MatMul", &[&g2, &bt], vec![]);
-        let mut sga = sg[..rg - 2].to_vec();
-        sga.extend_from_slice(&ctx.shape(&a2)?[ra2 - 2..]);
-        ctx.set_shape(&ga, sga);
-        mark_batch_axis(ctx, &ga, &a, ra, &n.output[0], rg);
-        let ga = reduce_to(ctx, &ga, &a2)?;
-        out[0] = Some(ctx.reshape_like(&ga, &a));
+        out[0] = Some(operand_grad(ctx, y, &a, &a2, [&g2, &bt], batch_dims)?);
     }
     if ctx.needs_grad(&b) {
         let at = swap_last2(ctx, &a2, ra2);
-        let gb = ctx.node("MatMul", &[&at, &g2], vec![]);
-        let mut sgb = sg[..rg - 2].to_vec();
-        sgb.extend_from_slice(&ctx.shape(&b2)?[rb2 - 2..]);
-        ctx.set_shape(&gb, sgb);
-        mark_batch_axis(ctx, &gb, &b, rb, &n.output[0], rg);
-        let gb = reduce_to(ctx, &gb, &b2)?;
-        out[1] = Some(ctx.reshape_like(&gb, &b));
+        out[1] = Some(operand_grad(ctx, y, &b, &b2, [&at, &g2], batch_dims)?);
     }
     Ok(out)
+}
+
+/// Operand `x`'s gradient from the matrix product `factors` (`g·Bᵀ` or `Aᵀ·g`): the product
+/// has the output `y`'s batch dims `batch_dims`, then the matrix dims of `x2` (x promoted to
+/// a matrix); it is summed back over broadcast axes and reshaped to x.
+fn operand_grad(
+    ctx: &mut Ctx,
+    y: &str,
+    x: &str,
+    x2: &str,
+    factors: [&str; 2],
+    batch_dims: &[i64],
+) -> Result<String, GraphError> {
+    let p = ctx.node("MatMul", &factors, vec![]);
+    let x2_shape = ctx.shape(x2)?;
+    let mut sp = batch_dims.to_vec();
+    sp.extend_from_slice(&x2_shape[x2_shape.len() - 2..]);
+    let rank = sp.len();
+    ctx.set_shape(&p, sp);
+    let x_rank = ctx.rank(x)?;
+    mark_batch_axis(ctx, &p, x, x_rank, y, rank);
+    let p = reduce_to(ctx, &p, x2)?;
+    Ok(ctx.reshape_like(&p, x))
 }
 
 /// Gives the product `p` (the output's batch dims, then operand `x`'s matrix dims, rank
@@ -100,7 +113,18 @@ fn reduce_to(ctx: &mut Ctx, p: &str, x: &str) -> Result<String, GraphError> {
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_ints, tensor_i64};
+    use crate::proto::NodeProto;
     use crate::testing::{graph_case, init_f32, node, op_case, uniform};
+
+    /// `xt` = `x` of rank 4 with its last two axes swapped.
+    fn transposed(x: &str, xt: &str) -> NodeProto {
+        node(
+            "Transpose",
+            &[x],
+            &[xt],
+            vec![a_ints("perm", &[0, 1, 3, 2])],
+        )
+    }
 
     #[test]
     fn matmul_2d_and_batched() {
@@ -118,13 +142,11 @@ mod tests {
             .inits(vec![wl])
             .check("MatMul const x batched", &x3);
         // Attention-like: both operands depend on x.
-        let t = node(
-            "Transpose",
-            &["x"],
-            &["xt"],
-            vec![a_ints("perm", &[0, 1, 3, 2])],
-        );
-        graph_case(vec![t, node("MatMul", &["x", "xt"], &["y"], vec![])]).check("MatMul x·xᵀ", &x3);
+        let nodes = vec![
+            transposed("x", "xt"),
+            node("MatMul", &["x", "xt"], &["y"], vec![]),
+        ];
+        graph_case(nodes).check("MatMul x·xᵀ", &x3);
     }
 
     #[test]
@@ -140,12 +162,7 @@ mod tests {
             node("MatMul", &["x", "wq"], &["q"], vec![]),
             node("MatMul", &["x", "wk"], &["k"], vec![]),
             node("MatMul", &["x", "wv"], &["v"], vec![]),
-            node(
-                "Transpose",
-                &["k"],
-                &["kt"],
-                vec![a_ints("perm", &[0, 1, 3, 2])],
-            ),
+            transposed("k", "kt"),
             node("MatMul", &["q", "kt"], &["s"], vec![]),
             node("Softmax", &["s"], &["a"], vec![a_int("axis", -1)]),
             node("MatMul", &["a", "v"], &["y"], vec![]),
@@ -157,12 +174,7 @@ mod tests {
         // Kᵀ shared by every head ([N, 1, d, T], broadcast over the heads of Q), both active.
         let nodes = vec![
             node("ReduceMean", &["x", "h"], &["k1"], vec![]),
-            node(
-                "Transpose",
-                &["k1"],
-                &["kt"],
-                vec![a_ints("perm", &[0, 1, 3, 2])],
-            ),
+            transposed("k1", "kt"),
             node("MatMul", &["x", "kt"], &["y"], vec![]),
         ];
         graph_case(nodes)

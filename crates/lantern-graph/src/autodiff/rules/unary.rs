@@ -90,6 +90,7 @@ pub(crate) fn pow(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleRe
 #[cfg(test)]
 mod tests {
     use crate::ir::{tensor_f32, tensor_i64};
+    use crate::proto::TensorProto;
     use crate::testing::{grad_of, graph_case, model, node, op_case, uniform, uniform_away_from};
 
     #[test]
@@ -157,23 +158,15 @@ mod tests {
             ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[1, 2]), vec![0.0, 2.0]).expect("x");
         let seed =
             ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[1, 2]), vec![1.0, 1.0]).expect("seed");
-        let m = model(
-            vec![node("Pow", &["x", "p"], &["y"], vec![])],
-            vec![tensor_f32("p", &[2], &[0.0, 0.0])],
-            &[("x", &[-1, 2])],
-            &["y"],
-            13,
-        );
-        let g = grad_of(&m, &x, &seed, crate::ReluRule::Plain);
+        // The gradient of `y = Pow(inputs)` at x, the other operand the constant `c`.
+        let grad = |inputs: [&str; 2], c: TensorProto| {
+            let pow = node("Pow", &inputs, &["y"], vec![]);
+            let m = model(vec![pow], vec![c], &[("x", &[-1, 2])], &["y"], 13);
+            grad_of(&m, &x, &seed, crate::ReluRule::Plain)
+        };
+        let g = grad(["x", "p"], tensor_f32("p", &[2], &[0.0, 0.0]));
         assert_eq!(g.iter().copied().collect::<Vec<f32>>(), vec![0.0, 0.0]);
-        let m = model(
-            vec![node("Pow", &["c", "x"], &["y"], vec![])],
-            vec![tensor_f32("c", &[2], &[0.0, 3.0])],
-            &[("x", &[-1, 2])],
-            &["y"],
-            13,
-        );
-        let g = grad_of(&m, &x, &seed, crate::ReluRule::Plain);
+        let g = grad(["c", "x"], tensor_f32("c", &[2], &[0.0, 3.0]));
         let want = 9f32 * 3f32.ln();
         assert_eq!(g.as_slice().expect("contiguous")[0], 0.0, "{g:?}");
         assert!(

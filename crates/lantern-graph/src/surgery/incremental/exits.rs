@@ -37,13 +37,12 @@ pub(super) fn suffix_model(
     )
 }
 
-/// The clean-activation graph and the assembled plan.
+/// The clean-activation graph and the assembled plan (with each window's exit, from `exits`).
 pub(super) fn finish(
     model: &ModelProto,
     ix: &GraphIndex,
     segments: Vec<Segment>,
     exits: Vec<Exit>,
-    exit_of: Vec<usize>,
     windows: &[Rect],
     input_shape: [i64; 4],
 ) -> Result<IncrementalGraph, GraphError> {
@@ -79,6 +78,13 @@ pub(super) fn finish(
         )],
         &clean_outputs,
     )?;
+    // Every window leaves at exactly one exit.
+    let mut exit_of = vec![0; windows.len()];
+    for (e, exit) in exits.iter().enumerate() {
+        for &w in &exit.windows {
+            exit_of[w] = e;
+        }
+    }
     Ok(IncrementalGraph {
         input: ix.input.clone(),
         input_shape: [c as usize, h as usize, w as usize],

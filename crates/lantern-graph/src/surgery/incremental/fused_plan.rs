@@ -10,9 +10,7 @@ use super::{
 };
 use crate::GraphError;
 use crate::inspect::TensorShapes;
-use crate::ir;
 use crate::proto::ModelProto;
-use crate::surgery::cost::node_macs;
 use crate::surgery::cut::{GraphIndex, float_value_info};
 use crate::surgery::fused::{Fused, fuse};
 use crate::surgery::receptive::{NodeRule, Rect, WindowMap, spatial_shape};
@@ -84,41 +82,30 @@ pub(super) struct FusedPlan {
 /// The cheapest chain of fused segments from the image through cut tensors, with per-window
 /// exits; `None` when no chain fuses.
 pub(super) fn plan_fused(p: &Planning) -> Option<FusedPlan> {
-    let Planning {
-        ix,
-        shapes,
-        rules,
-        cuts,
-        exit_cost,
-        windows,
-        input_shape,
-        options,
-    } = *p;
     // Fused segments with more boundaries between their ends than this are not tried.
     const SPAN: usize = 16;
-    let last = cuts.last()?;
-    let prefix = ix.active_ancestors(last);
+    let last = p.cuts.last()?;
+    let prefix = p.ix.active_ancestors(last);
     let regions = propagate_tensors(
-        ix,
-        shapes,
-        rules,
+        p.ix,
+        p.shapes,
+        p.rules,
         &prefix,
-        windows,
-        input_shape,
-        options.tau,
-        cuts,
+        p.windows,
+        p.input_shape,
+        p.options.tau,
+        p.cuts,
     );
     // Boundaries: 0 = the image, k = cuts[k − 1].
-    let names: Vec<&str> = std::iter::once(ix.input.as_str())
-        .chain(cuts.iter().map(String::as_str))
+    let names: Vec<&str> = std::iter::once(p.ix.input.as_str())
+        .chain(p.cuts.iter().map(String::as_str))
         .collect();
     let before: Vec<std::collections::HashSet<usize>> = names
         .iter()
-        .map(|t| ix.active_ancestors(t).into_iter().collect())
+        .map(|t| p.ix.active_ancestors(t).into_iter().collect())
         .collect();
-    let channels = |t: &str| spatial_shape(shapes, t).map(|s| s[1] as f64).unwrap_or(0.0);
-    let all: Vec<usize> = (0..windows.len()).collect();
-    let n = windows.len();
+    let all: Vec<usize> = (0..p.windows.len()).collect();
+    let n = p.windows.len();
     // best[j]: cheapest chain to boundary j (total over windows), its last hop and per-window cost.
     let mut best: Vec<Option<(f64, usize, Vec<f64>)>> = vec![None; names.len()];
     best[0] = Some((0.0, 0, vec![0.0; n]));
@@ -128,18 +115,20 @@ pub(super) fn plan_fused(p: &Planning) -> Option<FusedPlan> {
             let Some((base, _, base_w)) = best[i].as_ref() else {
                 continue;
             };
-            let nodes: Vec<usize> = ix
-                .order
-                .iter()
-                .copied()
-                .filter(|k| before[j].contains(k) && !before[i].contains(k))
-                .collect();
-            let Some(f) = fuse(ix, shapes, rules, &nodes, names[i], names[j], options) else {
+            let nodes: Vec<usize> =
+                p.ix.order
+                    .iter()
+                    .copied()
+                    .filter(|k| before[j].contains(k) && !before[i].contains(k))
+                    .collect();
+            let Some(f) = fuse(
+                p.ix, p.shapes, p.rules, &nodes, names[i], names[j], p.options,
+            ) else {
                 continue;
             };
             let out = &regions[names[j]];
-            let c_in = channels(names[i]);
-            let c_out = channels(names[j]);
+            let c_in = p.channels(names[i]);
+            let c_out = p.channels(names[j]);
             // Slices and masks copy their read (all channels); masks are fed (one channel).
             let extra: Vec<(f64, WindowMap)> = f
                 .uses
@@ -148,13 +137,13 @@ pub(super) fn plan_fused(p: &Planning) -> Option<FusedPlan> {
                 .map(|u| {
                     let copies = f64::from(u8::from(f.sliced(u)) + u8::from(f.masked(u)));
                     (
-                        copies * channels(&u.tensor) + f64::from(u8::from(f.masked(u))),
+                        copies * p.channels(&u.tensor) + f64::from(u8::from(f.masked(u))),
                         u.map,
                     )
                 })
                 .collect();
             let calls =
-                options.call_cost * groups(out, &all, options.batch).len() as f64 / n as f64;
+                p.options.call_cost * groups(out, &all, p.options.batch).len() as f64 / n as f64;
             let per_window: Vec<f64> = out
                 .iter()
                 .map(|r| {
@@ -165,7 +154,7 @@ pub(super) fn plan_fused(p: &Planning) -> Option<FusedPlan> {
                         .map(|(c, m)| c * m.needed(b).area() as f64)
                         .sum();
                     f.cost(b)
-                        + options.copy_cost * (c_in * crop + c_out * b.area() as f64 + masks)
+                        + p.options.copy_cost * (c_in * crop + c_out * b.area() as f64 + masks)
                         + calls
                 })
                 .collect();
@@ -195,10 +184,10 @@ pub(super) fn plan_fused(p: &Planning) -> Option<FusedPlan> {
             .iter()
             .map(|&b| {
                 let w = &best[b].as_ref().expect("on a chain").2;
-                w.iter().map(|c| c + exit_cost[b - 1]).collect()
+                w.iter().map(|c| c + p.exit_cost[b - 1]).collect()
             })
             .collect();
-        let (choice, allowed, total) = choose_exits(&cost, n, options.max_exits);
+        let (choice, allowed, total) = choose_exits(&cost, n, p.options.max_exits);
         let deepest = allowed.iter().copied().max().unwrap_or(0);
         if chosen.as_ref().is_none_or(|c| total < c.0) {
             chosen = Some((total, path[..deepest + 2].to_vec(), choice));
@@ -225,15 +214,10 @@ pub(super) fn plan_fused(p: &Planning) -> Option<FusedPlan> {
 
 pub(super) fn build_fused(
     model: &ModelProto,
-    ix: &GraphIndex,
-    shapes: &TensorShapes,
+    p: &Planning,
     plan: FusedPlan,
-    cuts: &[String],
-    windows: &[Rect],
-    input_shape: [i64; 4],
 ) -> Result<IncrementalGraph, GraphError> {
-    let g = ix.graph;
-    let shape3 = |t: &str| chw(shapes, t);
+    let shape3 = |t: &str| chw(p.shapes, t);
     let mut segments = Vec::with_capacity(plan.chain.len());
     for (k, (f, regions)) in plan.chain.iter().zip(plan.regions).enumerate() {
         let mut inputs = vec![SegmentInput {
@@ -268,8 +252,9 @@ pub(super) fn build_fused(
             .iter()
             .map(|a| float_value_info(&a.feed, Some(&[None, Some(a.shape[0] as i64), None, None])))
             .collect();
-        let sub = crate::surgery::fused::segment_model(ix, model, f, feeds)?;
+        let sub = crate::surgery::fused::segment_model(p.ix, model, f, feeds)?;
         let [_, h, w] = shape3(&f.output);
+        let (macs, labels) = Segment::macs_and_labels(p.ix, p.shapes, &f.nodes);
         segments.push(Segment {
             model: sub,
             inputs,
@@ -279,39 +264,26 @@ pub(super) fn build_fused(
             }],
             map: [h, w],
             regions,
-            macs: f
-                .nodes
-                .iter()
-                .map(|&i| node_macs(&g.node[i], shapes, &ix.constants))
-                .sum(),
-            nodes: f
-                .nodes
-                .iter()
-                .map(|&i| ir::node_label(&g.node[i]))
-                .collect(),
+            macs,
+            nodes: labels,
         });
     }
     let mut exits = Vec::new();
-    let mut exit_of = vec![0; windows.len()];
     let mut used: Vec<usize> = plan.choice.clone();
     used.sort_unstable();
     used.dedup();
-    for (e, &stop) in used.iter().enumerate() {
-        let tensor = &cuts[plan.ends[stop]];
-        let mine: Vec<usize> = (0..windows.len())
-            .filter(|&w| plan.choice[w] == stop)
-            .collect();
-        for &w in &mine {
-            exit_of[w] = e;
-        }
+    for &stop in &used {
+        let tensor = &p.cuts[plan.ends[stop]];
         exits.push(Exit {
             tensor: tensor.clone(),
             shape: shape3(tensor),
             segment: stop,
             output: 0,
-            suffix: suffix_model(model, ix, shapes, tensor)?,
-            windows: mine,
+            suffix: suffix_model(model, p.ix, p.shapes, tensor)?,
+            windows: (0..p.windows.len())
+                .filter(|&w| plan.choice[w] == stop)
+                .collect(),
         });
     }
-    finish(model, ix, segments, exits, exit_of, windows, input_shape)
+    finish(model, p.ix, segments, exits, p.windows, p.input_shape)
 }

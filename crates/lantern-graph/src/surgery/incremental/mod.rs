@@ -111,6 +111,27 @@ pub struct Segment {
 }
 
 impl Segment {
+    /// The multiply-accumulates (over the whole map, batch 1) and the labels of the original
+    /// nodes `nodes`, for a segment that runs them.
+    fn macs_and_labels(
+        ix: &GraphIndex,
+        shapes: &TensorShapes,
+        nodes: &[usize],
+    ) -> (f64, Vec<String>) {
+        let node = |i: usize| &ix.graph.node[i];
+        let macs = nodes
+            .iter()
+            .map(|&i| node_macs(node(i), shapes, &ix.constants))
+            .sum();
+        (
+            macs,
+            nodes
+                .iter()
+                .map(|&i| crate::ir::node_label(node(i)))
+                .collect(),
+        )
+    }
+
     /// Window `window`'s box: its region (a 1×1 box at the origin when the window changes
     /// nothing here, as a stride can skip the last rows).
     pub fn box_of(&self, window: usize) -> Rect {
@@ -207,6 +228,16 @@ struct Planning<'a> {
     windows: &'a [Rect],
     input_shape: [i64; 4],
     options: &'a PlanOptions,
+}
+
+impl Planning<'_> {
+    /// The channels of tensor `t` (0 when it is not an image-like map): the values one of its
+    /// positions holds.
+    fn channels(&self, t: &str) -> f64 {
+        spatial_shape(self.shapes, t)
+            .map(|s| s[1] as f64)
+            .unwrap_or(0.0)
+    }
 }
 
 /// The outcome of planning.
@@ -317,8 +348,8 @@ pub fn plan_incremental(
         ));
     }
     let graph = match fused {
-        Some(f) if use_fused => build_fused(model, &ix, shapes, f, &cuts, windows, input_shape)?,
-        _ => build(model, &ix, shapes, per_op, &cuts, windows, input_shape)?,
+        Some(f) if use_fused => build_fused(model, &planning, f)?,
+        _ => build(model, &planning, per_op)?,
     };
     let exits = graph
         .exits

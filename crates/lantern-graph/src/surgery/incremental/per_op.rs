@@ -12,7 +12,7 @@ use crate::GraphError;
 use crate::inspect::TensorShapes;
 use crate::ir::{self, op};
 use crate::proto::ModelProto;
-use crate::surgery::cost::{PlanOptions, node_cost, node_macs};
+use crate::surgery::cost::{PlanOptions, node_cost};
 use crate::surgery::cut::{GraphIndex, float_value_info};
 use crate::surgery::receptive::{NodeRule, Rect, WindowMap, spatial_shape};
 use std::collections::{HashMap, HashSet};
@@ -70,24 +70,13 @@ impl PerOpPlan {
 
 /// Segments the prefix up to the last cut per op and prices every window at every exit.
 pub(super) fn plan_per_op(p: &Planning) -> PerOpPlan {
-    let Planning {
-        ix,
-        shapes,
-        rules,
-        cuts,
-        exit_cost,
-        windows,
-        input_shape,
-        options,
-    } = *p;
-    let last = cuts.last().expect("at least one cut");
-    let prefix = ix.active_ancestors(last);
-    let (drafts, seg_of) = segments(ix, shapes, rules, &prefix, options);
+    let last = p.cuts.last().expect("at least one cut");
+    let prefix = p.ix.active_ancestors(last);
+    let (drafts, seg_of) = segments(p.ix, p.shapes, p.rules, &prefix, p.options);
     // Truncated at the segments holding cut tensors only (see `approximate`).
-    let at_cuts: HashSet<usize> = cuts.iter().map(|t| seg_of[t]).collect();
-    let regions = propagate(&drafts, windows, input_shape, options.tau, &at_cuts);
-    let channels = |t: &str| spatial_shape(shapes, t).map(|s| s[1] as f64).unwrap_or(0.0);
-    let all: Vec<usize> = (0..windows.len()).collect();
+    let at_cuts: HashSet<usize> = p.cuts.iter().map(|t| seg_of[t]).collect();
+    let regions = propagate(&drafts, p.windows, p.input_shape, p.options.tau, &at_cuts);
+    let all: Vec<usize> = (0..p.windows.len()).collect();
     let readers = read_by(&drafts);
     // Per segment and window.
     let seg_cost: Vec<Vec<f64>> = drafts
@@ -96,9 +85,10 @@ pub(super) fn plan_per_op(p: &Planning) -> PerOpPlan {
         .map(|(s, d)| {
             let per_position = d.macs / (d.map[0] * d.map[1]).max(1) as f64;
             // Every tensor of a segment read elsewhere is copied out of its boxes.
-            let out_channels: f64 = readers[s].iter().map(|t| channels(t)).sum();
-            let calls = options.call_cost * groups(&regions[s], &all, options.batch).len() as f64
-                / windows.len() as f64;
+            let out_channels: f64 = readers[s].iter().map(|t| p.channels(t)).sum();
+            let calls = p.options.call_cost
+                * groups(&regions[s], &all, p.options.batch).len() as f64
+                / p.windows.len() as f64;
             regions[s]
                 .iter()
                 .map(|r| {
@@ -106,26 +96,27 @@ pub(super) fn plan_per_op(p: &Planning) -> PerOpPlan {
                     let crops: f64 = d
                         .inputs
                         .iter()
-                        .map(|a| channels(&a.tensor) * a.map.needed(b).area() as f64)
+                        .map(|a| p.channels(&a.tensor) * a.map.needed(b).area() as f64)
                         .sum();
-                    (per_position + options.copy_cost * out_channels) * b.area() as f64
-                        + options.copy_cost * crops
+                    (per_position + p.options.copy_cost * out_channels) * b.area() as f64
+                        + p.options.copy_cost * crops
                         + calls
                 })
                 .collect()
         })
         .collect();
-    let cost: Vec<Vec<f64>> = cuts
+    let cost: Vec<Vec<f64>> = p
+        .cuts
         .iter()
         .enumerate()
         .map(|(k, t)| {
             let last = seg_of[t];
-            (0..windows.len())
-                .map(|w| (0..=last).map(|s| seg_cost[s][w]).sum::<f64>() + exit_cost[k])
+            (0..p.windows.len())
+                .map(|w| (0..=last).map(|s| seg_cost[s][w]).sum::<f64>() + p.exit_cost[k])
                 .collect()
         })
         .collect();
-    let (choice, allowed, total) = choose_exits(&cost, windows.len(), options.max_exits);
+    let (choice, allowed, total) = choose_exits(&cost, p.windows.len(), p.options.max_exits);
     PerOpPlan {
         drafts,
         seg_of,
@@ -279,12 +270,8 @@ fn propagate(
 
 pub(super) fn build(
     model: &ModelProto,
-    ix: &GraphIndex,
-    shapes: &TensorShapes,
+    p: &Planning,
     plan: PerOpPlan,
-    cuts: &[String],
-    windows: &[Rect],
-    input_shape: [i64; 4],
 ) -> Result<IncrementalGraph, GraphError> {
     let PerOpPlan {
         mut drafts,
@@ -295,17 +282,17 @@ pub(super) fn build(
         ..
     } = plan;
     let (exits, choice) = (&exits[..], &choice[..]);
-    let g = ix.graph;
-    let shape3 = |t: &str| chw(shapes, t);
+    let g = p.ix.graph;
+    let shape3 = |t: &str| chw(p.shapes, t);
     // Only the segments up to the deepest exit run.
-    let keep = exits.iter().map(|&k| seg_of[&cuts[k]]).max().unwrap_or(0) + 1;
+    let keep = exits.iter().map(|&k| seg_of[&p.cuts[k]]).max().unwrap_or(0) + 1;
     drafts.truncate(keep);
     regions.truncate(keep);
     let mut exports = read_by(&drafts);
     for &k in exits {
-        let s = seg_of[&cuts[k]];
-        if !exports[s].contains(&cuts[k]) {
-            exports[s].push(cuts[k].clone());
+        let s = seg_of[&p.cuts[k]];
+        if !exports[s].contains(&p.cuts[k]) {
+            exports[s].push(p.cuts[k].clone());
         }
     }
     let mut segments = Vec::with_capacity(drafts.len());
@@ -351,7 +338,7 @@ pub(super) fn build(
             }
             replace.insert(wi, node);
         }
-        let sub = ix.sub_model(
+        let sub = p.ix.sub_model(
             model,
             &d.nodes,
             &replace,
@@ -359,6 +346,7 @@ pub(super) fn build(
             feeds,
             &exports[s],
         )?;
+        let (macs, labels) = Segment::macs_and_labels(p.ix, p.shapes, &d.nodes);
         segments.push(Segment {
             model: sub,
             inputs,
@@ -371,27 +359,14 @@ pub(super) fn build(
                 .collect(),
             map: d.map,
             regions,
-            macs: d
-                .nodes
-                .iter()
-                .map(|&i| node_macs(&g.node[i], shapes, &ix.constants))
-                .sum(),
-            nodes: d
-                .nodes
-                .iter()
-                .map(|&i| ir::node_label(&g.node[i]))
-                .collect(),
+            macs,
+            nodes: labels,
         });
     }
     let mut exit_list = Vec::with_capacity(exits.len());
-    let mut exit_of = vec![0; windows.len()];
-    for (e, &k) in exits.iter().enumerate() {
-        let tensor = &cuts[k];
+    for &k in exits {
+        let tensor = &p.cuts[k];
         let s = seg_of[tensor];
-        let mine: Vec<usize> = (0..windows.len()).filter(|&w| choice[w] == k).collect();
-        for &w in &mine {
-            exit_of[w] = e;
-        }
         exit_list.push(Exit {
             tensor: tensor.clone(),
             shape: shape3(tensor),
@@ -400,17 +375,9 @@ pub(super) fn build(
                 .iter()
                 .position(|t| t == tensor)
                 .expect("exit exported"),
-            suffix: suffix_model(model, ix, shapes, tensor)?,
-            windows: mine,
+            suffix: suffix_model(model, p.ix, p.shapes, tensor)?,
+            windows: (0..p.windows.len()).filter(|&w| choice[w] == k).collect(),
         });
     }
-    finish(
-        model,
-        ix,
-        segments,
-        exit_list,
-        exit_of,
-        windows,
-        input_shape,
-    )
+    finish(model, p.ix, segments, exit_list, p.windows, p.input_shape)
 }

@@ -3,6 +3,7 @@ use crate::io::load_model;
 use crate::ir::{self, op};
 use crate::testing::{assets_dir, probe, reference_dir};
 use ndarray::{ArrayD, IxDyn};
+use std::path::Path;
 
 /// Captum's occlusion windows (as lantern-explain's `Occlusion::windows`).
 fn windows(size: i64, window: i64, stride: i64) -> Vec<Rect> {
@@ -26,9 +27,26 @@ fn windows(size: i64, window: i64, stride: i64) -> Vec<Rect> {
     out
 }
 
-fn shapes_of(m: &ModelProto) -> TensorShapes {
+/// A 224² classifier to plan for: the model, its probed shapes, Captum's 32/14 windows and the
+/// tensors every path passes (where an exit may cut).
+struct Case {
+    m: ModelProto,
+    shapes: TensorShapes,
+    wins: Vec<Rect>,
+    dominators: Vec<String>,
+}
+
+fn load_case(path: &Path) -> Case {
+    let m = load_model(path).expect("model");
     let x = ArrayD::<f32>::zeros(IxDyn(&[1, 3, 224, 224]));
-    probe(m, &[("input", &x)])
+    let shapes = probe(&m, &[("input", &x)]);
+    let dominators = GraphIndex::new(&m).expect("index").dominators();
+    Case {
+        m,
+        shapes,
+        wins: windows(224, 32, 14),
+        dominators,
+    }
 }
 
 fn print(plan: &IncrementalPlan) {
@@ -96,23 +114,20 @@ fn check(plan: &IncrementalPlan, wins: &[Rect], dominators: &[String]) {
 #[test]
 fn resnet18_plans_are_consistent() {
     lantern_core::skip_without_reference!();
-    let m = load_model(&reference_dir().join("resnet18/model.onnx")).expect("model");
-    let shapes = shapes_of(&m);
-    let wins = windows(224, 32, 14);
-    let dominators = GraphIndex::new(&m).expect("index").dominators();
+    let case = load_case(&reference_dir().join("resnet18/model.onnx"));
     for segmentation in [Segmentation::PerOp, Segmentation::Fused] {
         let options = PlanOptions {
             segmentation,
             ..PlanOptions::default()
         };
-        let plan = plan_incremental(&m, &shapes, &wins, &options).expect("plan");
+        let plan = plan_incremental(&case.m, &case.shapes, &case.wins, &options).expect("plan");
         print(&plan);
         assert!(plan.estimated_fraction < 0.7, "{}", plan.note);
-        check(&plan, &wins, &dominators);
+        check(&plan, &case.wins, &case.dominators);
         let graph = plan.graph.as_ref().expect("a plan");
         // The corner window's field stays smaller than the centre's.
         let last = &graph.segments[graph.segments.len() - 1];
-        assert!(last.box_of(0).area() < last.box_of(wins.len() / 2).area());
+        assert!(last.box_of(0).area() < last.box_of(case.wins.len() / 2).area());
         let fused = plan.note.contains("fused");
         assert_eq!(fused, segmentation == Segmentation::Fused, "{}", plan.note);
     }
@@ -121,23 +136,21 @@ fn resnet18_plans_are_consistent() {
 #[test]
 fn mobilenetv2_plan() {
     lantern_core::skip_without_assets!();
-    let m = load_model(&assets_dir().join("models/mobilenetv2-12-float.onnx")).expect("model");
-    let shapes = shapes_of(&m);
-    let wins = windows(224, 32, 14);
-    let dominators = GraphIndex::new(&m).expect("index").dominators();
-    let plan = plan_incremental(&m, &shapes, &wins, &PlanOptions::default()).expect("plan");
+    let case = load_case(&assets_dir().join("models/mobilenetv2-12-float.onnx"));
+    let plan =
+        plan_incremental(&case.m, &case.shapes, &case.wins, &PlanOptions::default()).expect("plan");
     print(&plan);
     assert!(plan.estimated_fraction < 0.8, "{}", plan.note);
-    check(&plan, &wins, &dominators);
+    check(&plan, &case.wins, &case.dominators);
     // Fused: cut only between inverted residuals; the depthwise convolutions inside read
     // their (recomputed, six times wider) inputs through masks.
     let options = PlanOptions {
         segmentation: Segmentation::Fused,
         ..PlanOptions::default()
     };
-    let plan = plan_incremental(&m, &shapes, &wins, &options).expect("plan");
+    let plan = plan_incremental(&case.m, &case.shapes, &case.wins, &options).expect("plan");
     print(&plan);
-    check(&plan, &wins, &dominators);
+    check(&plan, &case.wins, &case.dominators);
     let graph = plan.graph.as_ref().expect("a plan");
     let masked = graph
         .segments

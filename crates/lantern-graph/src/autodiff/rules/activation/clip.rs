@@ -21,19 +21,19 @@
 //! `Relu(g) · [min < x < max]` (Captum's guided hook on ReLU6), deconvnet = `Relu(g)`.
 //! Without that, guided backprop on MobileNetV2 (no Relu at all) would be the plain gradient.
 
+use crate::GraphError;
 use crate::autodiff::ReluRule;
-use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, require_no_grad, single};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad};
 use crate::proto::NodeProto;
 use crate::proto::tensor_proto::DataType;
 
 pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1, 2], "bounds")?;
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
+    data_grad(ctx, n, gy, |ctx, _, g| clip_grad(ctx, n, g))
+}
+
+/// The gradient of x for the upstream gradient `g` (see the module comment).
+fn clip_grad(ctx: &mut Ctx, n: &NodeProto, g: &str) -> Result<String, GraphError> {
     let min = n.input.get(1).filter(|s| !s.is_empty()).cloned();
     let max = n.input.get(2).filter(|s| !s.is_empty()).cloned();
     let relu_like = min
@@ -41,8 +41,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
         .and_then(|m| ctx.const_values(m))
         .is_some_and(|v| v.len() == 1 && v[0] == 0.0);
     if relu_like && ctx.relu_rule == ReluRule::Deconvnet {
-        out[0] = Some(ctx.node("Relu", &[&g], vec![]));
-        return Ok(out);
+        return Ok(ctx.node("Relu", &[g], vec![]));
     }
     let y = &n.output[0];
     let inside = match (&min, &max) {
@@ -65,15 +64,14 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
         }
     };
     let g = if relu_like && ctx.relu_rule == ReluRule::Guided {
-        ctx.node("Relu", &[&g], vec![])
+        ctx.node("Relu", &[g], vec![])
     } else {
-        g
+        g.to_string()
     };
-    out[0] = Some(match mask {
+    Ok(match mask {
         Some(m) => ctx.mask(&m, &g),
         None => g,
-    });
-    Ok(out)
+    })
 }
 
 /// `(min⁺, max⁻)`: the representable values next to constant scalar bounds, inside them, in

@@ -4,7 +4,7 @@
 //! `∂x = g·(½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²))` — PyTorch's `gelu_backward` for
 //! both variants.
 
-use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad_times, unsupported};
 use crate::ir;
 use crate::proto::NodeProto;
 use std::f64::consts::{FRAC_1_SQRT_2, PI};
@@ -12,7 +12,7 @@ use std::f64::consts::{FRAC_1_SQRT_2, PI};
 const TANH_CUBIC: f64 = 0.044715;
 
 pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
-    data_grad(ctx, n, gy, |ctx, x, g| {
+    data_grad_times(ctx, n, gy, |ctx, x| {
         let approximate = ir::attr_s(n, "approximate").unwrap_or_else(|| "none".into());
         let slope = match approximate.as_str() {
             "none" => {
@@ -50,7 +50,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
                 ));
             }
         };
-        Ok(ctx.mul(g, &slope))
+        Ok(slope)
     })
 }
 

@@ -1,15 +1,14 @@
 //! Sigmoid: `g · y · (1 − y)` with y the forward output.
 
-use crate::autodiff::ctx::{Ctx, RuleResult, data_grad};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad_times};
 use crate::proto::NodeProto;
 
 pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
-    data_grad(ctx, n, gy, |ctx, _, g| {
+    data_grad_times(ctx, n, gy, |ctx, _| {
         let y = &n.output[0];
         let one = ctx.scalar(1.0);
         let omy = ctx.sub(&one, y);
-        let d = ctx.mul(y, &omy);
-        Ok(ctx.mul(g, &d))
+        Ok(ctx.mul(y, &omy))
     })
 }
 

@@ -31,33 +31,28 @@
 
 mod flipped;
 
-use crate::autodiff::ctx::{Ctx, RuleResult, no_grads, require_no_grad, single, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad, unsupported};
 use crate::ir::{self, a_int};
 use crate::proto::NodeProto;
 use crate::window::Window;
 
 pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> RuleResult {
     require_no_grad(ctx, n, &[1, 2], "weights/bias")?;
-    let mut out = no_grads(n);
-    let x = &n.input[0];
-    if !ctx.needs_grad(x) {
-        return Ok(out);
-    }
-    let g = single(n, gy)?;
-    let w = &n.input[1];
-    let xs = ctx.shape(x)?;
-    let ys = ctx.shape(&n.output[0])?;
-    let ws = ctx.shape(w)?;
-    let win = Window::of(n, &xs[2..], Some(ws[2..].to_vec())).map_err(|d| unsupported(n, &d))?;
-    let group = ir::attr_i(n, "group").unwrap_or(1);
-    if let Some(gx) = flipped::lower(ctx, &g, w, &win, group, xs[1]) {
-        out[0] = Some(gx);
-        return Ok(out);
-    }
-    let mut attrs = win.transpose_attrs(&xs[2..], &ys[2..]);
-    attrs.push(a_int("group", group));
-    out[0] = Some(ctx.node("ConvTranspose", &[&g, w], attrs));
-    Ok(out)
+    data_grad(ctx, n, gy, |ctx, x, g| {
+        let w = &n.input[1];
+        let xs = ctx.shape(x)?;
+        let ys = ctx.shape(&n.output[0])?;
+        let ws = ctx.shape(w)?;
+        let win =
+            Window::of(n, &xs[2..], Some(ws[2..].to_vec())).map_err(|d| unsupported(n, &d))?;
+        let group = ir::attr_i(n, "group").unwrap_or(1);
+        if let Some(gx) = flipped::lower(ctx, g, w, &win, group, xs[1]) {
+            return Ok(gx);
+        }
+        let mut attrs = win.transpose_attrs(&xs[2..], &ys[2..]);
+        attrs.push(a_int("group", group));
+        Ok(ctx.node("ConvTranspose", &[g, w], attrs))
+    })
 }
 
 #[cfg(test)]

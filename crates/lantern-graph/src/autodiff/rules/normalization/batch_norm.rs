@@ -2,7 +2,7 @@
 //! so `∂y/∂x = g · scale/√(var + ε)` broadcast over axis 1. Training mode is refused.
 
 use super::per_channel;
-use crate::autodiff::ctx::{Ctx, RuleResult, data_grad, require_no_grad, unsupported};
+use crate::autodiff::ctx::{Ctx, RuleResult, data_grad_times, require_no_grad, unsupported};
 use crate::ir;
 use crate::proto::NodeProto;
 
@@ -14,7 +14,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
             "training_mode = 1 (batch statistics); export the model in eval mode",
         ));
     }
-    data_grad(ctx, n, gy, |ctx, x, g| {
+    data_grad_times(ctx, n, gy, |ctx, x| {
         let eps = ir::attr_f(n, "epsilon").unwrap_or(1e-5) as f64;
         let rank = ctx.rank(x)?;
         let (scale, var) = (&n.input[1], &n.input[4]);
@@ -22,25 +22,22 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
         let ve = ctx.add(var, &e);
         let sd = ctx.node("Sqrt", &[&ve], vec![]);
         let k = ctx.div(scale, &sd);
-        let k = per_channel(ctx, &k, rank);
-        Ok(ctx.mul(g, &k))
+        Ok(per_channel(ctx, &k, rank))
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_util::scale_and_bias;
     use crate::ir::a_float;
     use crate::testing::{graph_case, init_f32, node, uniform};
 
     #[test]
     fn batch_norm_inference() {
         let x = uniform(&[1, 3, 4, 5], -1.0, 1.0, 2);
-        let inits = vec![
-            init_f32("s", &[3], 1, 0.5, 1.5),
-            init_f32("b", &[3], 2, -0.5, 0.5),
-            init_f32("m", &[3], 3, -0.5, 0.5),
-            init_f32("v", &[3], 4, 0.1, 2.0),
-        ];
+        let mut inits = scale_and_bias(&[3], 1);
+        inits.push(init_f32("m", &[3], 3, -0.5, 0.5));
+        inits.push(init_f32("v", &[3], 4, 0.1, 2.0));
         let n = node(
             "BatchNormalization",
             &["x", "s", "b", "m", "v"],

@@ -65,8 +65,9 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_util::scale_and_bias;
     use crate::ir::{a_float, a_int};
-    use crate::testing::{graph_case, init_f32, node, uniform};
+    use crate::testing::{graph_case, node, uniform};
 
     fn group_norm(groups: i64) -> crate::proto::NodeProto {
         node(
@@ -80,10 +81,7 @@ mod tests {
     #[test]
     fn group_norm_opset_21_per_channel() {
         let x = uniform(&[1, 6, 3, 4], -2.0, 2.0, 1);
-        let inits = vec![
-            init_f32("s", &[6], 2, 0.5, 1.5),
-            init_f32("b", &[6], 3, -0.5, 0.5),
-        ];
+        let inits = scale_and_bias(&[6], 2);
         for groups in [1, 2, 3, 6] {
             graph_case(vec![group_norm(groups)])
                 .inits(inits.clone())
@@ -92,10 +90,7 @@ mod tests {
         }
         let x3 = uniform(&[1, 4, 5], -2.0, 2.0, 4);
         graph_case(vec![group_norm(2)])
-            .inits(vec![
-                init_f32("s", &[4], 5, 0.5, 1.5),
-                init_f32("b", &[4], 6, -0.5, 0.5),
-            ])
+            .inits(scale_and_bias(&[4], 5))
             .opset(21)
             .check("GroupNorm opset 21, 3-D", &x3);
     }
@@ -104,12 +99,8 @@ mod tests {
     fn group_norm_opset_18_per_group() {
         let x = uniform(&[1, 6, 3, 4], -2.0, 2.0, 7);
         for groups in [2, 3] {
-            let inits = vec![
-                init_f32("s", &[groups], 8, 0.5, 1.5),
-                init_f32("b", &[groups], 9, -0.5, 0.5),
-            ];
             graph_case(vec![group_norm(groups)])
-                .inits(inits)
+                .inits(scale_and_bias(&[groups], 8))
                 .opset(18)
                 .check(&format!("GroupNorm opset 18, {groups} groups"), &x);
         }

@@ -32,15 +32,13 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_util::scale_and_bias;
     use crate::ir::{a_float, tensor_f32, tensor_i64};
     use crate::testing::{graph_case, init_f32, node, uniform};
 
     #[test]
     fn instance_norm_images_and_sequences() {
-        let inits = vec![
-            init_f32("s", &[3], 1, 0.5, 1.5),
-            init_f32("b", &[3], 2, -0.5, 0.5),
-        ];
+        let inits = scale_and_bias(&[3], 1);
         let n = node(
             "InstanceNormalization",
             &["x", "s", "b"],

@@ -58,8 +58,9 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_util::scale_and_bias;
     use crate::ir::{a_float, a_int};
-    use crate::testing::{Fd, graph_case, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     fn layer_norm(inputs: &[&str], outputs: &[&str], axis: Option<i64>) -> crate::proto::NodeProto {
         let mut attrs = vec![a_float("epsilon", 1e-3)];
@@ -74,10 +75,7 @@ mod tests {
         // Tokens [N, T, D] over D, as every transformer block does; opsets 17 (TorchScript
         // exporter) and 18 (dynamo exporter); with and without B; default and explicit axis.
         let x = uniform(&[1, 4, 6], -2.0, 2.0, 1);
-        let inits = vec![
-            init_f32("s", &[6], 2, 0.5, 1.5),
-            init_f32("b", &[6], 3, -0.5, 0.5),
-        ];
+        let inits = scale_and_bias(&[6], 2);
         for opset in [17, 18] {
             graph_case(vec![layer_norm(&["x", "s", "b"], &["y"], None)])
                 .inits(inits.clone())
@@ -115,14 +113,10 @@ mod tests {
             .opset(17)
             .check("LayerNorm axis 1", &x);
         // axis 0 normalises over the batch too: fixed batch, and the count found at run time.
-        let fixed = Fd {
-            fixed_batch: true,
-            ..Fd::default()
-        };
         graph_case(vec![layer_norm(&["x", "s"], &["y"], Some(0))])
             .inits(vec![init_f32("s", &[5], 8, 0.5, 1.5)])
             .opset(17)
-            .fd(&fixed)
+            .fixed_batch()
             .check("LayerNorm axis 0", &x);
     }
 
@@ -161,13 +155,12 @@ mod tests {
             node("MatMul", &["a", "w2"], &["m"], vec![]),
             node("Add", &["x", "m"], &["y"], vec![]),
         ];
-        let inits = vec![
-            init_f32("s", &[8], 16, 0.5, 1.5),
-            init_f32("b", &[8], 17, -0.5, 0.5),
+        let mut inits = scale_and_bias(&[8], 16);
+        inits.extend([
             init_f32("w1", &[8, 12], 18, -0.5, 0.5),
             init_f32("b1", &[12], 19, -0.5, 0.5),
             init_f32("w2", &[12, 8], 20, -0.5, 0.5),
-        ];
+        ]);
         graph_case(nodes)
             .inits(inits)
             .opset(20)

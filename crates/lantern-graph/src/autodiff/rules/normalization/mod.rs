@@ -67,3 +67,18 @@ pub(crate) fn per_channel(ctx: &mut Ctx, v: &str, rank: usize) -> String {
     let s = ctx.ints(&shape);
     ctx.node("Reshape", &[v, &s], vec![])
 }
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use crate::proto::TensorProto;
+    use crate::testing::init_f32;
+
+    /// A normalization's affine parameters of shape `dims`: the scale `s` in [0.5, 1.5) from
+    /// `seed` and the bias `b` in [−0.5, 0.5) from `seed + 1`.
+    pub(crate) fn scale_and_bias(dims: &[i64], seed: u64) -> Vec<TensorProto> {
+        vec![
+            init_f32("s", dims, seed, 0.5, 1.5),
+            init_f32("b", dims, seed + 1, -0.5, 0.5),
+        ]
+    }
+}

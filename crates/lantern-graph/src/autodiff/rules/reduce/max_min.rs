@@ -28,7 +28,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 mod tests {
     use super::super::test_util::{assert_last_axis_grad, check_axes_forms};
     use crate::ir::a_int;
-    use crate::testing::{Fd, distinct_values, op_case};
+    use crate::testing::{distinct_values, op_case};
 
     #[test]
     fn reduce_max_min_axes_forms() {
@@ -37,13 +37,9 @@ mod tests {
         for op in ["ReduceMax", "ReduceMin"] {
             check_axes_forms(op, &x, &[-1, 2], &[-1, 2]);
             // No axes: every axis (the batch too, so the batch is fixed; kept as [1, 1, 1, 1]).
-            let fixed = Fd {
-                fixed_batch: true,
-                ..Fd::default()
-            };
             op_case(op, &["x"], vec![])
                 .opset(18)
-                .fd(&fixed)
+                .fixed_batch()
                 .check(&format!("{op} all axes"), &x);
             // noop_with_empty_axes: the identity.
             op_case(op, &["x"], vec![a_int("noop_with_empty_axes", 1)])

@@ -25,7 +25,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{Fd, op_case, uniform};
+    use crate::testing::{op_case, uniform};
 
     #[test]
     fn reduce_sum_and_mean() {
@@ -45,12 +45,8 @@ mod tests {
                 .check(&format!("ReduceMean input keep={keep}"), &x);
         }
         // Over every axis including the batch, and a ReduceMean over an extent-1 axis.
-        let fixed = Fd {
-            fixed_batch: true,
-            ..Fd::default()
-        };
         op_case("ReduceMean", &["x"], vec![])
-            .fd(&fixed)
+            .fixed_batch()
             .check("ReduceMean all", &x);
         let x1 = uniform(&[1, 1, 4, 5], -1.0, 1.0, 2);
         let a = vec![a_ints("axes", &[1, 3]), a_int("keepdims", 0)];

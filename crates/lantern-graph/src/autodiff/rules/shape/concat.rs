@@ -53,7 +53,7 @@ pub(crate) fn backward(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> R
 #[cfg(test)]
 mod tests {
     use crate::ir::a_int;
-    use crate::testing::{Fd, graph_case, init_f32, node, uniform};
+    use crate::testing::{graph_case, init_f32, node, uniform};
 
     #[test]
     fn concat_channels_and_reuse() {
@@ -72,13 +72,9 @@ mod tests {
             node("Mul", &["cat", "w"], &["y"], vec![]),
         ];
         // The constant has batch 1 here, so this graph only runs at batch 1.
-        let fixed = Fd {
-            fixed_batch: true,
-            ..Fd::default()
-        };
         graph_case(nodes)
             .inits(vec![c, w])
-            .fd(&fixed)
+            .fixed_batch()
             .check("Concat axis 1", &x);
         let w = init_f32("w", &[1, 6], 3, -1.0, 1.0);
         let nodes = vec![

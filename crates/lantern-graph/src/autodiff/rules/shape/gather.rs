@@ -88,7 +88,7 @@ fn contiguous_run(ctx: &Ctx, n: &NodeProto) -> Result<Option<Run>, GraphError> {
 #[cfg(test)]
 mod tests {
     use crate::ir::{a_int, tensor_i64};
-    use crate::testing::{Fd, gradient_op_types, graph_case, node, uniform};
+    use crate::testing::{gradient_op_types, graph_case, node, uniform};
 
     #[test]
     fn gather_constant_indices() {
@@ -212,10 +212,6 @@ mod tests {
         graph_case(nodes)
             .inits(inits)
             .check("GatherElements, run-time indices with repeats", &x);
-        let fixed = Fd {
-            fixed_batch: true,
-            ..Fd::default()
-        };
         let idx = tensor_i64("i", &[1, 2, 4], &[2, 0, 0, 1, -1, 1, 2, 2]);
         let nodes = vec![node(
             "GatherElements",
@@ -225,7 +221,7 @@ mod tests {
         )];
         graph_case(nodes)
             .inits(vec![idx])
-            .fd(&fixed)
+            .fixed_batch()
             .check("GatherElements axis 1, constant indices", &x);
     }
 
@@ -243,13 +239,9 @@ mod tests {
             ),
             node("Sigmoid", &["g"], &["y"], vec![]),
         ];
-        let fixed = Fd {
-            fixed_batch: true,
-            ..Fd::default()
-        };
         graph_case(nodes)
             .inits(vec![idx])
-            .fd(&fixed)
+            .fixed_batch()
             .check("GatherND batch_dims 1", &x);
     }
 }

@@ -57,7 +57,7 @@ pub(crate) fn expand(ctx: &mut Ctx, n: &NodeProto, gy: &[Option<String>]) -> Rul
 #[cfg(test)]
 mod expand_tests {
     use crate::ir::{a_int, a_ints, tensor_i64};
-    use crate::testing::{Fd, graph_case, node, op_case, uniform};
+    use crate::testing::{graph_case, node, op_case, uniform};
 
     #[test]
     fn expand_broadcasts_back() {
@@ -74,13 +74,9 @@ mod expand_tests {
             .check("Expand lower-rank shape", &x);
         let x2 = uniform(&[1, 4], -1.0, 1.0, 2);
         let s = tensor_i64("s", &[3], &[1, 3, 4]);
-        let fixed = Fd {
-            fixed_batch: true,
-            ..Fd::default()
-        };
         op_case("Expand", &["x", "s"], vec![])
             .inits(vec![s])
-            .fd(&fixed)
+            .fixed_batch()
             .check("Expand higher rank", &x2);
     }
 

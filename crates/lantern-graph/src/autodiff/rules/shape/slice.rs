@@ -80,7 +80,7 @@ fn unit_step_pads(ctx: &Ctx, n: &NodeProto) -> Result<Option<Vec<i64>>, GraphErr
 mod tests {
     use crate::ir::{a_ints, tensor_i64};
     use crate::proto::NodeProto;
-    use crate::testing::{Fd, graph_case, node, op_case, uniform};
+    use crate::testing::{graph_case, node, op_case, uniform};
 
     fn gradient_ops(nodes: Vec<NodeProto>, inits: Vec<crate::proto::TensorProto>) -> Vec<String> {
         crate::testing::gradient_op_types(nodes, inits, &[1, 4, 5, 6])
@@ -225,13 +225,9 @@ mod tests {
             node("Slice", &["x", "st", "en", "ax"], &["s"], vec![]),
             node("Sigmoid", &["s"], &["y"], vec![]),
         ];
-        let fixed = Fd {
-            fixed_batch: true,
-            ..Fd::default()
-        };
         graph_case(nodes)
             .inits(inits)
-            .fd(&fixed)
+            .fixed_batch()
             .check("Slice of the batch axis", &x);
     }
 }
