@@ -264,6 +264,12 @@ pub fn check_kinked<D: Dimension, E: Dimension>(
         mean_ratio <= 1e-3,
         "{what}: mean|diff|/mean|ref| = {mean_ratio:.3e} > 1e-3"
     );
+    let beyond_fraction = beyond as f64 / n;
+    assert!(
+        beyond_fraction <= 0.05,
+        "{what}: {:.3}% of elements beyond 1e-4 · max|ref| (at most 5% allowed)",
+        100.0 * beyond_fraction
+    );
     r
 }
 
