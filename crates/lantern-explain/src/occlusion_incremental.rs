@@ -51,6 +51,15 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// A plan that runs full re-inference, for the reason `note`.
+    fn full_reinference(note: &str) -> Prepared {
+        Prepared {
+            note: note.into(),
+            estimated_fraction: 1.0,
+            runner: None,
+        }
+    }
+
     /// Whether the plan runs incrementally (else it is full re-inference).
     pub fn incremental(&self) -> bool {
         self.runner.is_some()
@@ -96,11 +105,7 @@ impl IncrementalOcclusion {
     }
 
     fn build(&self, model: &Model, height: usize, width: usize) -> Result<Prepared> {
-        let fallback = |note: String| Prepared {
-            note,
-            estimated_fraction: 1.0,
-            runner: None,
-        };
+        let fallback = |note: String| Prepared::full_reinference(&note);
         if model.input.layout != Layout::Nchw {
             return Ok(fallback(
                 "full re-inference: the model takes NHWC images (no receptive-field rule for the layout change)".into(),
@@ -156,46 +161,93 @@ impl IncrementalOcclusion {
         ctx: &Context,
         image: ArrayView3<f32>,
     ) -> Result<(Array2<f32>, Arc<Prepared>)> {
-        self.window_logits_of(ctx, image, &self.occlusion.window_ids(image))
+        let pass = self.image_pass(ctx, image)?;
+        let logits = pass.logits_of(&self.occlusion.window_ids(image))?;
+        Ok((logits, pass.prepared))
     }
 
-    /// The logits of the occluded copies `ids` (indices into [`Occlusion::windows`]) as rows of
-    /// a `[windows, K]` array whose other rows are zero.
-    pub fn window_logits_of(
-        &self,
-        ctx: &Context,
-        image: ArrayView3<f32>,
-        ids: &[usize],
-    ) -> Result<(Array2<f32>, Arc<Prepared>)> {
+    /// One image's pass: its plan and, when the plan is incremental, its clean activations,
+    /// computed here once for every set of windows run on it (drill-down runs two).
+    pub fn image_pass<'a, 'c>(
+        &'a self,
+        ctx: &'a Context<'c>,
+        image: ArrayView3<'a, f32>,
+    ) -> Result<ImagePass<'a, 'c>> {
         let (c, h, w) = image.dim();
         let spec = ctx.model.input;
         let prepared = if (c, h, w) == (spec.channels, spec.height, spec.width) {
             self.prepare(ctx.model)?
         } else {
             // Not the model's input size: full re-inference reports the mismatch.
-            Arc::new(Prepared {
-                note: "full re-inference: the image is not the model's input size".into(),
-                estimated_fraction: 1.0,
-                runner: None,
-            })
+            Arc::new(Prepared::full_reinference(
+                "full re-inference: the image is not the model's input size",
+            ))
         };
-        let Some(runner) = prepared.runner.as_ref() else {
-            return Ok((
-                self.occlusion.window_logits_of(ctx, image, ids)?,
-                prepared.clone(),
-            ));
+        let clean = match &prepared.runner {
+            Some(runner) => Some(runner.clean(image)?),
+            None => None,
         };
+        Ok(ImagePass {
+            occlusion: &self.occlusion,
+            ctx,
+            image,
+            prepared,
+            clean,
+        })
+    }
+
+    /// A pass over `image` that always runs full re-inference (`incremental = "off"`).
+    pub fn full_reinference_pass<'a, 'c>(
+        &'a self,
+        ctx: &'a Context<'c>,
+        image: ArrayView3<'a, f32>,
+    ) -> ImagePass<'a, 'c> {
+        ImagePass {
+            occlusion: &self.occlusion,
+            ctx,
+            image,
+            prepared: Arc::new(Prepared::full_reinference("full re-inference")),
+            clean: None,
+        }
+    }
+}
+
+/// One image's occluded copies, run set by set (see [`IncrementalOcclusion::image_pass`]).
+pub struct ImagePass<'a, 'c> {
+    occlusion: &'a Occlusion,
+    ctx: &'a Context<'c>,
+    image: ArrayView3<'a, f32>,
+    /// The plan this pass runs (full re-inference when it has no runner).
+    pub prepared: Arc<Prepared>,
+    /// The image's clean activations, when the plan is incremental.
+    clean: Option<Clean>,
+}
+
+impl ImagePass<'_, '_> {
+    /// The logits of the occluded copies `ids` (indices into [`Occlusion::windows`]) as rows of
+    /// a `[windows, K]` array whose other rows are zero.
+    pub fn logits_of(&self, ids: &[usize]) -> Result<Array2<f32>> {
+        let (Some(runner), Some(clean)) = (&self.prepared.runner, &self.clean) else {
+            return self.occlusion.window_logits_of(self.ctx, self.image, ids);
+        };
+        let (_, h, w) = self.image.dim();
         // A static-batch model that could not be made batch-symbolic: one window per call.
-        let batch = if ctx.model.batch_mode.one_by_one() {
+        let batch = if self.ctx.model.batch_mode.one_by_one() {
             1
         } else {
-            ctx.batch_size
+            self.ctx
+                .batch_size
                 .max(1)
                 .min(self.occlusion.windows(h, w).len())
         };
-        let logits = runner.run(image, self.occlusion.baseline, batch, ids)?;
-        Ok((logits, prepared.clone()))
+        runner.run(clean, self.occlusion.baseline, batch, ids)
     }
+}
+
+/// An image (standard layout) and its clean activations by tensor name (`[C, H, W]`).
+struct Clean {
+    image: Array3<f32>,
+    activations: HashMap<String, Array3<f32>>,
 }
 
 fn failed(message: String) -> ExplainError {
@@ -278,37 +330,49 @@ fn scratch(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
 }
 
 impl Runner {
-    /// Logits `[windows, K]` for the windows `ids` of the plan, in window order (other rows
-    /// zero).
-    fn run(
-        &self,
-        image: ArrayView3<f32>,
-        baseline: f32,
-        batch: usize,
-        ids: &[usize],
-    ) -> Result<Array2<f32>> {
+    /// The clean activations of `image`: one run of the clean prefix.
+    fn clean(&self, image: ArrayView3<f32>) -> Result<Clean> {
         let graph = &self.graph;
-        let image = image.as_standard_layout();
+        let image = image.as_standard_layout().into_owned();
         let x = image.view().insert_axis(Axis(0));
         let clean_out = self.clean.run(&[(graph.input.as_str(), x.into_dyn())])?;
-        let mut clean: HashMap<&str, Array3<f32>> = HashMap::new();
+        let mut activations = HashMap::new();
         for (name, a) in graph.clean_outputs.iter().zip(clean_out) {
             let a = a
                 .into_dimensionality::<Ix4>()
                 .map_err(|e| failed(format!("clean {name}: {e}")))?;
-            clean.insert(
-                name.as_str(),
+            activations.insert(
+                name.clone(),
                 a.index_axis_move(Axis(0), 0)
                     .as_standard_layout()
                     .into_owned(),
             );
         }
-        let image_flat = image.as_slice().expect("standard layout");
+        Ok(Clean { image, activations })
+    }
+
+    /// Logits `[windows, K]` for the windows `ids` of the plan, in window order (other rows
+    /// zero), from the image's clean activations.
+    fn run(
+        &self,
+        clean: &Clean,
+        baseline: f32,
+        batch: usize,
+        ids: &[usize],
+    ) -> Result<Array2<f32>> {
+        let image_flat = clean.image.as_slice().expect("standard layout");
         let mut logits: Option<Array2<f32>> = None;
         // Windows go through the segments a chunk at a time: boxes stay in cache and memory
         // stays bounded, while calls still batch windows whose boxes have the same size.
         for ids in ids.chunks(CHUNK.max(batch)) {
-            self.run_windows(&clean, image_flat, ids, baseline, batch, &mut logits)?;
+            self.run_windows(
+                &clean.activations,
+                image_flat,
+                ids,
+                baseline,
+                batch,
+                &mut logits,
+            )?;
         }
         logits.ok_or_else(|| failed("no windows".into()))
     }
@@ -317,7 +381,7 @@ impl Runner {
     /// their logits rows.
     fn run_windows(
         &self,
-        clean: &HashMap<&str, Array3<f32>>,
+        clean: &HashMap<String, Array3<f32>>,
         image_flat: &[f32],
         chunk: &[usize],
         baseline: f32,
@@ -439,7 +503,7 @@ impl Runner {
 /// What every step of one chunk of windows reads (see [`Runner::run_windows`]).
 struct Chunk<'a> {
     graph: &'a IncrementalGraph,
-    clean: &'a HashMap<&'a str, Array3<f32>>,
+    clean: &'a HashMap<String, Array3<f32>>,
     image_flat: &'a [f32],
     in_chunk: HashSet<usize>,
     baseline: f32,

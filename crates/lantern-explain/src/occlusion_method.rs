@@ -25,7 +25,7 @@ use crate::method::{Context, Explanation, MapKind, Method, MethodInfo};
 use crate::occlusion::Occlusion;
 use crate::occlusion_drill::{Grid, drill_windows};
 use crate::occlusion_fidelity::Reference;
-use crate::occlusion_incremental::IncrementalOcclusion;
+use crate::occlusion_incremental::{ImagePass, IncrementalOcclusion};
 use crate::params::Params;
 use lantern_graph::surgery::PlanOptions;
 use ndarray::{Array2, ArrayView3};
@@ -196,23 +196,16 @@ impl OcclusionMethod {
         Ok(self.engine.prepare(model)?.note.clone())
     }
 
-    /// Logits of the windows `ids` (other rows zero), whether incremental inference ran, and
-    /// the predicted cost per window over full re-inference.
-    fn logits_of(
-        &self,
-        ctx: &Context,
-        image: ArrayView3<f32>,
-        ids: &[usize],
-    ) -> Result<(Array2<f32>, bool, f64)> {
+    /// The pass over `image`: incremental as planned, or full re-inference when off.
+    fn image_pass<'a, 'c>(
+        &'a self,
+        ctx: &'a Context<'c>,
+        image: ArrayView3<'a, f32>,
+    ) -> Result<ImagePass<'a, 'c>> {
         if self.incremental == Incremental::Off {
-            return Ok((
-                self.occlusion.window_logits_of(ctx, image, ids)?,
-                false,
-                1.0,
-            ));
+            return Ok(self.engine.full_reinference_pass(ctx, image));
         }
-        let (logits, prepared) = self.engine.window_logits_of(ctx, image, ids)?;
-        Ok((logits, prepared.incremental(), prepared.estimated_fraction))
+        self.engine.image_pass(ctx, image)
     }
 
     /// The window logits `[windows, K]` (exact, or Krypton's estimate), the windows run, whether
@@ -225,14 +218,18 @@ impl OcclusionMethod {
     ) -> Result<(Array2<f32>, usize, bool, f64)> {
         let (_, h, w) = image.dim();
         let windows = self.occlusion.windows(h, w);
+        let pass = self.image_pass(ctx, image)?;
+        let (inc, fraction) = (
+            pass.prepared.incremental(),
+            pass.prepared.estimated_fraction,
+        );
         let Some(a) = self.approximation.filter(|a| a.drill_down) else {
             let all: Vec<usize> = (0..windows.len()).collect();
-            let (logits, inc, fraction) = self.logits_of(ctx, image, &all)?;
-            return Ok((logits, windows.len(), inc, fraction));
+            return Ok((pass.logits_of(&all)?, windows.len(), inc, fraction));
         };
         let grid = Grid::of(&windows);
         let coarse = grid.coarse(a.drill_step);
-        let (mut logits, inc, fraction) = self.logits_of(ctx, image, &coarse)?;
+        let mut logits = pass.logits_of(&coarse)?;
         let mut exact = vec![false; windows.len()];
         for &c in &coarse {
             exact[c] = true;
@@ -246,7 +243,7 @@ impl OcclusionMethod {
             a.drill_fraction,
             &exact,
         );
-        let (fine, _, _) = self.logits_of(ctx, image, &drill)?;
+        let fine = pass.logits_of(&drill)?;
         for &w in &drill {
             logits.row_mut(w).assign(&fine.row(w));
         }
