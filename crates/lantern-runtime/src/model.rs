@@ -127,7 +127,7 @@ impl Model {
         let (session, device_used, io) = match deferred_device {
             Some(device) if !eager_session && !facts.static_batch => (None, device, facts.io()),
             _ => {
-                let source = || Ok(bytes.to_vec());
+                let source = || Ok(Cow::Borrowed(&*bytes));
                 let forward = CachedGraph {
                     dir: cache::model_dir(&hash),
                     name: "forward".into(),
@@ -314,7 +314,7 @@ impl Model {
     /// The forward session of a deferred model (from the cached optimised graph when there is
     /// one; the graph re-encoded only when there is not).
     fn forward_session(&self) -> Result<Session> {
-        let source = || Ok(lantern_graph::encode_model(&self.proto));
+        let source = || Ok(Cow::Owned(lantern_graph::encode_model(&self.proto)));
         let forward = CachedGraph {
             dir: cache::model_dir(&self.hash),
             name: "forward".into(),

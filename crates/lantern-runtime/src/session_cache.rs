@@ -19,6 +19,7 @@ use crate::environment::Runtime;
 use crate::error::Result;
 use ort::session::Session;
 use ort::session::builder::{BuilderResult, GraphOptimizationLevel, SessionBuilder};
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
@@ -57,23 +58,23 @@ impl Optimise<'_> {
 
 /// A graph whose optimised form is cached: the model's cache folder, a name for the graph
 /// within it (`forward`, `grad-<spec key>`), and how to get the graph itself on a miss (called
-/// at most once).
+/// at most once; borrowed where the caller holds it already, as a model file's bytes).
 pub(crate) struct CachedGraph<'a> {
     pub dir: PathBuf,
     pub name: String,
-    pub source: &'a dyn Fn() -> Result<Vec<u8>>,
+    pub source: &'a dyn Fn() -> Result<Cow<'a, [u8]>>,
 }
 
 impl Runtime {
     /// A session for `graph` on the configured device, from the cached optimised graph when
     /// there is one, else optimising the source and saving the result for next time.
-    pub(crate) fn cached_session(
+    pub(crate) fn cached_session<'a>(
         &self,
-        graph: &CachedGraph,
+        graph: &CachedGraph<'a>,
         label: &str,
         spinning: bool,
     ) -> Result<(Session, &'static str)> {
-        let source = OnceCell::new();
+        let source: OnceCell<Cow<'a, [u8]>> = OnceCell::new();
         self.on_device(|cuda| {
             let path = graph.dir.join(format!(
                 "ort-{}-{}.onnx.lc",
