@@ -53,11 +53,9 @@ impl GradientSession {
             name: format!("grad-{key}"),
             source: &derive,
         };
-        let (session, _) = model.runtime.cached_session(
-            &graph,
-            &format!("{} (gradient graph)", model.label()),
-            true,
-        )?;
+        let (session, _) = model
+            .runtime
+            .cached_session(&graph, &format!("{} (gradient graph)", model.label()))?;
         Ok(GradientSession {
             model_label: model.label(),
             layout: model.input.layout,

@@ -134,7 +134,7 @@ impl Model {
                     source: &source,
                 };
                 let (session, device_used) =
-                    runtime.cached_session(&forward, &path.display().to_string(), true)?;
+                    runtime.cached_session(&forward, &path.display().to_string())?;
                 let io = Io::of_session(&session);
                 (Some(session), device_used, io)
             }
@@ -320,10 +320,7 @@ impl Model {
             name: "forward".into(),
             source: &source,
         };
-        Ok(self
-            .runtime
-            .cached_session(&forward, &self.label(), true)?
-            .0)
+        Ok(self.runtime.cached_session(&forward, &self.label())?.0)
     }
 
     /// For a deferred model that has no forward session yet: take logits from the gradient

@@ -66,13 +66,13 @@ pub(crate) struct CachedGraph<'a> {
 }
 
 impl Runtime {
-    /// A session for `graph` on the configured device, from the cached optimised graph when
-    /// there is one, else optimising the source and saving the result for next time.
+    /// A session for `graph` on the configured device (idle threads spinning, as
+    /// [`Runtime::session`]), from the cached optimised graph when there is one, else optimising
+    /// the source and saving the result for next time.
     pub(crate) fn cached_session<'a>(
         &self,
         graph: &CachedGraph<'a>,
         label: &str,
-        spinning: bool,
     ) -> Result<(Session, &'static str)> {
         let source: OnceCell<Cow<'a, [u8]>> = OnceCell::new();
         self.on_device(|cuda| {
@@ -83,7 +83,7 @@ impl Runtime {
             ));
             let what = format!("ONNX Runtime's optimised {} graph", graph.name);
             if let Some(bytes) = cache_file::read_or_warn(&path, &what) {
-                match self.build_session(&bytes, label, cuda, spinning, Optimise::AlreadyDone) {
+                match self.build_session(&bytes, label, cuda, true, Optimise::AlreadyDone) {
                     Ok(session) => return Ok(session),
                     Err(e) => cache_file::warn_damaged(
                         &path,
@@ -99,7 +99,7 @@ impl Runtime {
                     source.get_or_init(|| bytes)
                 }
             };
-            self.optimise_and_save(bytes, &path, label, cuda, spinning)
+            self.optimise_and_save(bytes, &path, label, cuda)
         })
     }
 
@@ -110,22 +110,22 @@ impl Runtime {
         path: &Path,
         label: &str,
         cuda: bool,
-        spinning: bool,
     ) -> Result<Session> {
+        let build = |optimise| self.build_session(bytes, label, cuda, true, optimise);
         // ONNX Runtime writes the file itself, not atomically: into a name of this process's
         // own, sealed with the cache trailer and moved into place after.
         let scratch = cache_file::scratch_beside(path);
         if scratch.parent().is_none_or(|dir| !dir.is_dir()) {
             // No cache folder: a session as before, nothing saved.
-            return self.build_session(bytes, label, cuda, spinning, Optimise::Full);
+            return build(Optimise::Full);
         }
         let saving = Optimise::FullSavingTo(&scratch);
-        let session = match self.build_session(bytes, label, cuda, spinning, saving) {
+        let session = match build(saving) {
             Ok(session) => session,
             Err(saving_error) => {
                 let _ = std::fs::remove_file(&scratch);
                 tracing::debug!(target: "lantern::cache", "optimising while saving failed: {saving_error}");
-                return self.build_session(bytes, label, cuda, spinning, Optimise::Full);
+                return build(Optimise::Full);
             }
         };
         // A cache that cannot be written only costs the optimisation next time.
