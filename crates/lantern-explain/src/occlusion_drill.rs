@@ -3,9 +3,10 @@
 //! where the coarse map is in its top fraction.
 //!
 //! Here the coarse stage runs every `step`-th window of the requested grid along each axis (the
-//! last one too, so the grid's corners are exact): stride × step (2 by default). Every other window's logits are
-//! estimated bilinearly on the grid from its coarse neighbours; the windows whose estimated
-//! score drop is in the top `fraction` of all windows (for any target) are then run exactly.
+//! last one too, so the grid's corners are exact): stride × step (2 by default). Every other
+//! window's logits are estimated bilinearly on the grid from its coarse neighbours; the windows
+//! whose estimated score drop is in the top `fraction` of all windows (for any target) are then
+//! run exactly.
 //! The map is Captum's per-pixel mean over covering windows, from exact rows where they ran and
 //! estimated rows elsewhere, so it has the requested stride's layout everywhere.
 

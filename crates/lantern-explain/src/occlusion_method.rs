@@ -9,8 +9,8 @@
 //! - `approximate = true` applies Krypton's two approximations (Nakandala et al., SIGMOD 2019):
 //!   projective-field thresholding with `tau` (0 < τ ≤ 1, 1 = exact; see
 //!   `lantern_graph::surgery::approximate`) and, with `drill_down = true`, adaptive drill-down
-//!   ([`crate::occlusion_drill`]: every second window first, then the requested stride only where
-//!   the coarse map is in its top `drill_fraction`).
+//!   ([`crate::occlusion_drill`]: every `drill_step`-th window first (2 by default), then the
+//!   requested stride only where the coarse map is in its top `drill_fraction`).
 //! - `fidelity = true` also computes the exact map (cached per image, not counted in the
 //!   method's seconds) and reports Spearman, SSIM and top-10 % IoU against it
 //!   ([`crate::occlusion_fidelity`]).
@@ -18,7 +18,7 @@
 //! Stats (row columns): `incremental` (1 when incremental inference ran), `predicted_cost_fraction`
 //! (the planner's estimate over full re-inference of every window; 1 for full re-inference),
 //! `measured_seconds` (per map: the call's time over its targets), `windows`, `windows_run`, and for approximate maps
-//! `tau`, `drill_down`, `drill_fraction`.
+//! `tau`, `drill_down`, `drill_fraction`, `drill_step`.
 
 use crate::error::{ExplainError, Result};
 use crate::method::{Context, Explanation, MapKind, Method, MethodInfo};
@@ -89,7 +89,8 @@ pub struct OcclusionMethod {
 
 impl OcclusionMethod {
     /// `occlusion`: window/stride/baseline/score as [`Occlusion::from_params`], `incremental`
-    /// (auto), `approximate` (false), `tau`, `drill_down`, `drill_fraction`, `fidelity` (false).
+    /// (auto), `approximate` (false), `tau`, `drill_down`, `drill_fraction`, `drill_step`,
+    /// `fidelity` (false).
     pub fn from_params(p: &Params) -> Result<OcclusionMethod> {
         OcclusionMethod::with_default(p, "occlusion", Incremental::Auto)
     }

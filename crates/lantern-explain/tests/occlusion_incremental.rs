@@ -2,59 +2,22 @@
 //! reference maps, on ResNet18 and MobileNetV2; it falls back to full re-inference, with the
 //! same map, where no cut pays off. Timings are printed, never asserted.
 
+mod support;
+
 use lantern_explain::occlusion_method::OcclusionMethod;
 use lantern_explain::{Context, Method, ParamValue, Params, build_method};
 use lantern_graph::surgery::Segmentation;
-use lantern_runtime::{Model, Runtime};
+use lantern_runtime::Model;
 use ndarray::{Array1, Array3, ArrayD, Axis};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Instant;
-
-/// `LANTERN_ASSETS`, else `<workspace>/../shared/assets`.
-fn assets() -> PathBuf {
-    std::env::var_os("LANTERN_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/assets"))
-}
-
-fn reference(file: &str) -> PathBuf {
-    assets().join("../reference").join(file)
-}
-
-fn load(path: &std::path::Path) -> Model {
-    let rt = Runtime::get_or_default().expect("ONNX Runtime (run `just setup`)");
-    Model::load(rt, path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn npy(path: &std::path::Path) -> ArrayD<f32> {
-    lantern_data::read_npy::<f32>(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The `[1,C,H,W]` reference input as `[C,H,W]`.
-fn input(file: &str) -> Array3<f32> {
-    npy(&reference(file))
-        .index_axis_move(Axis(0), 0)
-        .into_dimensionality()
-        .expect("[1,C,H,W]")
-}
-
-/// The model's clean logits at `x`.
-fn clean_logits(model: &Model, x: &Array3<f32>) -> Array1<f32> {
-    model
-        .forward(x.view().insert_axis(Axis(0)))
-        .expect("clean forward")
-        .row(0)
-        .to_owned()
-}
+use support::{input, logits, max_abs, model, model_at, npy};
 
 /// The context for the clean `logits`, with `batch_size` (seed 0).
 fn context<'a>(model: &'a Model, logits: &'a Array1<f32>, batch_size: usize) -> Context<'a> {
     Context {
-        model,
-        logits: logits.view(),
         batch_size,
-        seed: 0,
+        ..support::context(model, logits)
     }
 }
 
@@ -89,9 +52,7 @@ fn max_abs_diff(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
         a.shape(),
         b.shape()
     );
-    a.iter()
-        .zip(b.iter())
-        .fold(0.0f32, |d, (x, y)| d.max((x - y).abs()))
+    max_abs(a.iter().zip(b.iter()).map(|(x, y)| x - y))
 }
 
 /// Maps and window logits of `occlusion-incremental` (each segmentation in `variants`)
@@ -106,7 +67,7 @@ fn check_against_full(
     batch: usize,
     variants: &[Segmentation],
 ) -> ArrayD<f32> {
-    let logits = clean_logits(model, x);
+    let logits = logits(model, x);
     let ctx = context(model, &logits, batch);
     let full = full_reinference(setting);
     let t = Instant::now();
@@ -135,7 +96,7 @@ fn check_against_full(
              (one run, batch {batch})",
             want.stats["windows"],
             logits[target],
-            want.map.iter().fold(0.0f32, |m, v| m.max(v.abs())),
+            max_abs(want.map.iter().copied()),
             full_s / inc_s
         );
         assert!(diff <= 1e-4 * scale, "{label}: {diff} > 1e-4 × {scale}");
@@ -159,7 +120,7 @@ fn check_against_full(
                 &window_logits.row(k).to_owned().into_dyn(),
                 &direct.row(0).to_owned().into_dyn(),
             );
-            let top = direct.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let top = max_abs(direct.iter().copied());
             assert!(d <= 1e-4 * top.max(1.0), "{label}: window {k} logits {d}");
         }
         first.get_or_insert(got.map);
@@ -170,21 +131,21 @@ fn check_against_full(
 /// Asserts that `map` is Captum's occlusion map of the reference input `key` of `model`
 /// (`<model>/<key>_occlusion.npy`) within 1e-4 of the target's logit.
 fn check_against_captum(label: &str, map: &ArrayD<f32>, model: &str, key: &str, target: usize) {
-    let captum = npy(&reference(&format!("{model}/{key}_occlusion.npy")));
+    let captum = npy(model, &format!("{key}_occlusion.npy"));
     let d = max_abs_diff(map, &captum);
     println!("{label}: max |Δ| vs Captum {d:.2e}");
-    let logit = npy(&reference(&format!("{model}/{key}_logits.npy")))[[target]];
+    let logit = npy(model, &format!("{key}_logits.npy"))[[target]];
     assert!(d <= 1e-4 * logit.abs().max(1.0), "vs Captum: {d}");
 }
 
 #[test]
 fn resnet18_equals_full_reinference_and_captum() {
     lantern_core::skip_without_reference!();
-    let model = load(&reference("resnet18/model.onnx"));
-    let x = input("resnet18/cat_dog_input.npy");
+    let model = model("resnet18");
+    let x = input("resnet18", "cat_dog");
     let map = check_against_full(
         "resnet18 32/14",
-        &model,
+        model,
         &x,
         238,
         &[],
@@ -195,7 +156,7 @@ fn resnet18_equals_full_reinference_and_captum() {
     // Another window and stride, rectangular, not aligned with any layer's stride.
     check_against_full(
         "resnet18 24×40/18×26",
-        &model,
+        model,
         &x,
         238,
         &[
@@ -212,11 +173,11 @@ fn resnet18_equals_full_reinference_and_captum() {
 #[test]
 fn mobilenetv2_equals_full_reinference_and_captum() {
     lantern_core::skip_without_reference!();
-    let model = load(&assets().join("models/mobilenetv2-12-float.onnx"));
-    let x = input("mobilenetv2/cat_dog-t243_input.npy");
+    let model = model("mobilenetv2");
+    let x = input("mobilenetv2", "cat_dog-t243");
     let map = check_against_full(
         "mobilenetv2 32/14",
-        &model,
+        model,
         &x,
         243,
         &[],
@@ -232,7 +193,7 @@ fn mobilenetv2_equals_full_reinference_and_captum() {
     );
     check_against_full(
         "mobilenetv2 16/12",
-        &model,
+        model,
         &x,
         243,
         &[("window", 16), ("stride", 12)],
@@ -243,10 +204,10 @@ fn mobilenetv2_equals_full_reinference_and_captum() {
 
 #[test]
 fn mnist_same_padding_and_skipped_rows() {
-    lantern_core::skip_without_assets!();
+    let assets = lantern_core::skip_without_assets!();
     // SAME_UPPER convolutions, and a 3×3/3 max pool over 14 rows that never reads the last
     // two: windows there change nothing after it.
-    let model = load(&assets().join("models/mnist-8.onnx"));
+    let model = model_at(&assets.join("models/mnist-8.onnx"));
     let x = Array3::from_shape_fn((1, 28, 28), |(_, y, x)| {
         (((y * 7 + x * 3) % 17) as f32 / 17.0) * ((y as f32 - 14.0).abs() < 9.0) as u8 as f32
     });
@@ -262,7 +223,7 @@ fn mnist_same_padding_and_skipped_rows() {
         .expect("classes");
     check_against_full(
         "mnist 6/4",
-        &model,
+        model,
         &x,
         target,
         &[("window", 6), ("stride", 4)],
@@ -274,10 +235,10 @@ fn mnist_same_padding_and_skipped_rows() {
 #[test]
 fn targets_share_the_windows_and_batches_do_not_matter() {
     lantern_core::skip_without_reference!();
-    let model = load(&reference("tinycnn/model.onnx"));
-    let x = input("tinycnn/shapes_input.npy");
-    let logits = clean_logits(&model, &x);
-    let mut ctx = context(&model, &logits, 16);
+    let model = model("tinycnn");
+    let x = input("tinycnn", "shapes");
+    let logits = logits(model, &x);
+    let mut ctx = context(model, &logits, 16);
     let setting = [("window", 24), ("stride", 20)];
     let inc = build_method(
         "occlusion-incremental",
@@ -306,13 +267,13 @@ fn targets_share_the_windows_and_batches_do_not_matter() {
 fn falls_back_to_full_reinference_with_a_note() {
     lantern_core::skip_without_reference!();
     // A window as large as the image changes every activation: no cut pays off.
-    let model = load(&reference("tinycnn/model.onnx"));
-    let x = input("tinycnn/shapes_input.npy");
-    let logits = clean_logits(&model, &x);
-    let ctx = context(&model, &logits, 8);
+    let model = model("tinycnn");
+    let x = input("tinycnn", "shapes");
+    let logits = logits(model, &x);
+    let ctx = context(model, &logits, 8);
     let setting = [("window", 200), ("stride", 12)];
     let inc = OcclusionMethod::from_params(&params("occlusion", &setting)).expect("params");
-    let note = inc.plan_note(&model).expect("plan");
+    let note = inc.plan_note(model).expect("plan");
     println!("tinycnn 200/12: {note}");
     assert!(note.starts_with("full re-inference"), "{note}");
     let got = inc.explain(&ctx, x.view(), 9).expect("fallback");
