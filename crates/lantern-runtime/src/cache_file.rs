@@ -144,6 +144,18 @@ pub fn read_or_warn(path: &Path, what: &str) -> Option<Vec<u8>> {
     }
 }
 
+/// [`read_or_warn`] of a JSON cache file, parsed; one that does not parse is damaged too.
+pub fn read_json_or_warn<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Option<T> {
+    let bytes = read_or_warn(path, what)?;
+    match serde_json::from_slice(&bytes) {
+        Ok(value) => Some(value),
+        Err(e) => {
+            warn_damaged(path, what, &e.to_string());
+            None
+        }
+    }
+}
+
 /// The one warning for a cache entry that cannot be used; the entry is removed.
 pub fn warn_damaged(path: &Path, what: &str, reason: &str) {
     tracing::warn!(

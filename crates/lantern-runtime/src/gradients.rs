@@ -10,6 +10,7 @@ use lantern_graph::GradientSpec;
 use ndarray::{Array2, Array4, ArrayD, ArrayView2, ArrayView4, Axis, Ix4};
 use ort::session::Session;
 use ort::value::TensorRef;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -36,27 +37,25 @@ impl GradientSession {
         let dir = cache::model_dir(&model.cache_key());
         let graph_path = dir.join(format!("grad-{key}.onnx.lc"));
         // Only needed when ONNX Runtime's optimised form of it is not cached.
-        let derive = || -> Result<Vec<u8>> {
+        let derive = || -> Result<Cow<[u8]>> {
             if let Some(bytes) = cache_file::read_or_warn(&graph_path, "gradient graph") {
-                return Ok(bytes);
+                return Ok(Cow::Owned(bytes));
             }
             let shapes = model.shapes()?;
             let graph = lantern_graph::build_gradient_graph(&model.proto, shapes, spec)?;
             let bytes = lantern_graph::encode_model(&graph);
             // A cache that cannot be written only costs a rebuild next time.
             let _ = cache_file::write(&graph_path, &bytes);
-            Ok(bytes)
+            Ok(Cow::Owned(bytes))
         };
         let graph = CachedGraph {
             dir,
             name: format!("grad-{key}"),
             source: &derive,
         };
-        let (session, _) = model.runtime.cached_session(
-            &graph,
-            &format!("{} (gradient graph)", model.label()),
-            true,
-        )?;
+        let (session, _) = model
+            .runtime
+            .cached_session(&graph, &format!("{} (gradient graph)", model.label()))?;
         Ok(GradientSession {
             model_label: model.label(),
             layout: model.input.layout,

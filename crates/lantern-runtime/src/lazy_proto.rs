@@ -82,14 +82,7 @@ impl Facts {
     /// The facts cached for the model with content hash `hash`.
     pub fn cached(hash: &str) -> Option<Facts> {
         let path = cache::model_dir(hash).join("model.json.lc");
-        let bytes = cache_file::read_or_warn(&path, "model facts")?;
-        match serde_json::from_slice(&bytes) {
-            Ok(facts) => Some(facts),
-            Err(e) => {
-                cache_file::warn_damaged(&path, "model facts", &e.to_string());
-                None
-            }
-        }
+        cache_file::read_json_or_warn(&path, "model facts")
     }
 
     pub fn save(&self, hash: &str) {

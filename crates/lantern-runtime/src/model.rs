@@ -127,14 +127,14 @@ impl Model {
         let (session, device_used, io) = match deferred_device {
             Some(device) if !eager_session && !facts.static_batch => (None, device, facts.io()),
             _ => {
-                let source = || Ok(bytes.to_vec());
+                let source = || Ok(Cow::Borrowed(&*bytes));
                 let forward = CachedGraph {
                     dir: cache::model_dir(&hash),
                     name: "forward".into(),
                     source: &source,
                 };
                 let (session, device_used) =
-                    runtime.cached_session(&forward, &path.display().to_string(), true)?;
+                    runtime.cached_session(&forward, &path.display().to_string())?;
                 let io = Io::of_session(&session);
                 (Some(session), device_used, io)
             }
@@ -314,16 +314,13 @@ impl Model {
     /// The forward session of a deferred model (from the cached optimised graph when there is
     /// one; the graph re-encoded only when there is not).
     fn forward_session(&self) -> Result<Session> {
-        let source = || Ok(lantern_graph::encode_model(&self.proto));
+        let source = || Ok(Cow::Owned(lantern_graph::encode_model(&self.proto)));
         let forward = CachedGraph {
             dir: cache::model_dir(&self.hash),
             name: "forward".into(),
             source: &source,
         };
-        Ok(self
-            .runtime
-            .cached_session(&forward, &self.label(), true)?
-            .0)
+        Ok(self.runtime.cached_session(&forward, &self.label())?.0)
     }
 
     /// For a deferred model that has no forward session yet: take logits from the gradient

@@ -14,11 +14,8 @@ use std::collections::HashMap;
 
 pub(crate) fn probe_shapes(model: &Model) -> Result<TensorShapes> {
     let path = cache::model_dir(&model.cache_key()).join("shapes.json.lc");
-    if let Some(bytes) = cache_file::read_or_warn(&path, "tensor shapes") {
-        match serde_json::from_slice::<HashMap<String, Vec<i64>>>(&bytes) {
-            Ok(map) => return Ok(TensorShapes(map)),
-            Err(e) => cache_file::warn_damaged(&path, "tensor shapes", &e.to_string()),
-        }
+    if let Some(map) = cache_file::read_json_or_warn(&path, "tensor shapes") {
+        return Ok(TensorShapes(map));
     }
     tracing::debug!(target: "lantern::cache", model = %model.label(), "probe run for tensor shapes");
     let exposed = lantern_graph::expose_all_tensors(&model.proto);

@@ -19,6 +19,7 @@ use crate::environment::Runtime;
 use crate::error::Result;
 use ort::session::Session;
 use ort::session::builder::{BuilderResult, GraphOptimizationLevel, SessionBuilder};
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
@@ -57,23 +58,23 @@ impl Optimise<'_> {
 
 /// A graph whose optimised form is cached: the model's cache folder, a name for the graph
 /// within it (`forward`, `grad-<spec key>`), and how to get the graph itself on a miss (called
-/// at most once).
+/// at most once; borrowed where the caller holds it already, as a model file's bytes).
 pub(crate) struct CachedGraph<'a> {
     pub dir: PathBuf,
     pub name: String,
-    pub source: &'a dyn Fn() -> Result<Vec<u8>>,
+    pub source: &'a dyn Fn() -> Result<Cow<'a, [u8]>>,
 }
 
 impl Runtime {
-    /// A session for `graph` on the configured device, from the cached optimised graph when
-    /// there is one, else optimising the source and saving the result for next time.
-    pub(crate) fn cached_session(
+    /// A session for `graph` on the configured device (idle threads spinning, as
+    /// [`Runtime::session`]), from the cached optimised graph when there is one, else optimising
+    /// the source and saving the result for next time.
+    pub(crate) fn cached_session<'a>(
         &self,
-        graph: &CachedGraph,
+        graph: &CachedGraph<'a>,
         label: &str,
-        spinning: bool,
     ) -> Result<(Session, &'static str)> {
-        let source = OnceCell::new();
+        let source: OnceCell<Cow<'a, [u8]>> = OnceCell::new();
         self.on_device(|cuda| {
             let path = graph.dir.join(format!(
                 "ort-{}-{}.onnx.lc",
@@ -82,7 +83,7 @@ impl Runtime {
             ));
             let what = format!("ONNX Runtime's optimised {} graph", graph.name);
             if let Some(bytes) = cache_file::read_or_warn(&path, &what) {
-                match self.build_session(&bytes, label, cuda, spinning, Optimise::AlreadyDone) {
+                match self.build_session(&bytes, label, cuda, true, Optimise::AlreadyDone) {
                     Ok(session) => return Ok(session),
                     Err(e) => cache_file::warn_damaged(
                         &path,
@@ -98,7 +99,7 @@ impl Runtime {
                     source.get_or_init(|| bytes)
                 }
             };
-            self.optimise_and_save(bytes, &path, label, cuda, spinning)
+            self.optimise_and_save(bytes, &path, label, cuda)
         })
     }
 
@@ -109,22 +110,22 @@ impl Runtime {
         path: &Path,
         label: &str,
         cuda: bool,
-        spinning: bool,
     ) -> Result<Session> {
+        let build = |optimise| self.build_session(bytes, label, cuda, true, optimise);
         // ONNX Runtime writes the file itself, not atomically: into a name of this process's
         // own, sealed with the cache trailer and moved into place after.
         let scratch = cache_file::scratch_beside(path);
         if scratch.parent().is_none_or(|dir| !dir.is_dir()) {
             // No cache folder: a session as before, nothing saved.
-            return self.build_session(bytes, label, cuda, spinning, Optimise::Full);
+            return build(Optimise::Full);
         }
         let saving = Optimise::FullSavingTo(&scratch);
-        let session = match self.build_session(bytes, label, cuda, spinning, saving) {
+        let session = match build(saving) {
             Ok(session) => session,
             Err(saving_error) => {
                 let _ = std::fs::remove_file(&scratch);
                 tracing::debug!(target: "lantern::cache", "optimising while saving failed: {saving_error}");
-                return self.build_session(bytes, label, cuda, spinning, Optimise::Full);
+                return build(Optimise::Full);
             }
         };
         // A cache that cannot be written only costs the optimisation next time.

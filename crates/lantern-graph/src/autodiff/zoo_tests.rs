@@ -104,9 +104,7 @@ fn lantern_gradient(dir: &Path, e: &serde_json::Value, file: &str) -> Result<Arr
     let seed = read_npy(&dir.join(str_field(e, "seed")));
     let (input, _, _) = graph_io(&m).map_err(|e| format!("graph io: {e}"))?;
     let shapes = probe(&m, &[(&input, &x)]);
-    let spec = GradientSpec {
-        ..GradientSpec::default()
-    };
+    let spec = GradientSpec::default();
     let g = build_gradient_graph(&m, &shapes, &spec).map_err(|e| {
         // The error lists every supported op after this; the op and node come first.
         let msg = e.to_string();
