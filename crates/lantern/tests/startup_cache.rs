@@ -112,6 +112,25 @@ fn a_warm_cache_gives_the_same_map_byte_for_byte_without_the_probe() {
     );
 }
 
+/// Metrics run forward passes of their own, dozens per map: one image scored builds the
+/// forward session rather than taking every one of those through the gradient graph.
+#[test]
+fn one_image_scored_by_a_metric_gets_a_forward_session() {
+    lantern_core::skip_without_assets!();
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let scored = ["--metrics", "deletion"];
+    explain(
+        cache.path(),
+        &mobilenet(),
+        &[cat_dog()],
+        out.path(),
+        &scored,
+    );
+    assert_eq!(entries(cache.path(), "ort-forward-").len(), 1);
+    assert!(out.path().join("cat_dog.saliency.metrics.json").is_file());
+}
+
 #[test]
 fn a_damaged_cache_file_is_reported_and_rebuilt() {
     lantern_core::skip_without_assets!();
