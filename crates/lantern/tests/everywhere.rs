@@ -155,8 +155,9 @@ fn ort_library() -> PathBuf {
     lantern_runtime::library::find_library(None, false).expect("ONNX Runtime (run `just setup`)")
 }
 
-/// A clone of the checkout's HEAD in `dir`, every file dated 2000-01-01 (older than the shared
-/// build outputs, so cargo rebuilds nothing).
+/// A clone of the checkout's HEAD in `dir`, every file dated 2000-01-01 (older than the build
+/// outputs its target folder is seeded with, so cargo finds unchanged crates up to date), by its
+/// real path: cargo names the crates it compiles by their path with links resolved.
 fn fresh_clone(dir: &Path) -> PathBuf {
     let clone = dir.join("lantern");
     let o = run(Command::new("git")
@@ -178,7 +179,7 @@ fn fresh_clone(dir: &Path) -> PathBuf {
         "+",
     ]));
     assert!(o.status.success(), "touch: {}", text(&o));
-    clone
+    clone.canonicalize().unwrap()
 }
 
 /// The whole `just test` in a fresh clone with no assets, no reference outputs, no network (cargo

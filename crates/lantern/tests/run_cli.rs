@@ -426,7 +426,7 @@ list = ["pointing-game", "energy-pointing-game"]
 figures = false
 "#,
             model = mobilenet().display().to_string(),
-            image = assets().join("photos/cat_dog.png").display().to_string(),
+            image = cat_dog().display().to_string(),
             other = assets().join("photos/snake.png").display().to_string(),
             boxes = boxes.display().to_string(),
         ),

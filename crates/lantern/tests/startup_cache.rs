@@ -25,10 +25,6 @@ fn explain(cache: &Path, model: &Path, images: &[PathBuf], out: &Path, extra: &[
     o
 }
 
-fn cat_dog() -> PathBuf {
-    assets().join("photos/cat_dog.png")
-}
-
 fn map_bytes(out: &Path, stem: &str) -> Vec<u8> {
     std::fs::read(out.join(format!("{stem}.saliency.npy"))).expect("map written")
 }
@@ -88,12 +84,11 @@ fn a_warm_cache_gives_the_same_map_byte_for_byte_without_the_probe() {
     // Three images take the other path (a forward session for the logits, itself cached):
     // the same map again.
     let many = tempfile::tempdir().unwrap();
-    let photos = assets().join("photos");
-    let images = [
-        cat_dog(),
-        photos.join("snake.png"),
-        photos.join("spider.png"),
-    ];
+    let images = photos(&[
+        "photos/cat_dog.png",
+        "photos/snake.png",
+        "photos/spider.png",
+    ]);
     explain(cache.path(), &mobilenet(), &images, many.path(), &[]);
     assert_eq!(entries(cache.path(), "ort-forward-").len(), 1);
     assert_eq!(
@@ -115,6 +110,25 @@ fn a_warm_cache_gives_the_same_map_byte_for_byte_without_the_probe() {
         (one.1 - three.1).abs() <= 1e-5 * three.1,
         "{one:?} vs {three:?}"
     );
+}
+
+/// Metrics run forward passes of their own, dozens per map: one image scored builds the
+/// forward session rather than taking every one of those through the gradient graph.
+#[test]
+fn one_image_scored_by_a_metric_gets_a_forward_session() {
+    lantern_core::skip_without_assets!();
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let scored = ["--metrics", "deletion"];
+    explain(
+        cache.path(),
+        &mobilenet(),
+        &[cat_dog()],
+        out.path(),
+        &scored,
+    );
+    assert_eq!(entries(cache.path(), "ort-forward-").len(), 1);
+    assert!(out.path().join("cat_dog.saliency.metrics.json").is_file());
 }
 
 #[test]

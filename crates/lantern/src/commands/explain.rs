@@ -124,7 +124,13 @@ pub fn explain(args: &ExplainArgs) -> Result<ExitCode> {
         Some(path) => vec![path.clone()],
         None => explain_batch::expand_images(&args.image)?,
     };
-    let model = crate::startup::load_model_for(runtime, &args.model, method.as_ref(), paths.len())?;
+    let model = crate::startup::load_model_for(
+        runtime,
+        &args.model,
+        method.as_ref(),
+        paths.len(),
+        !args.metrics.is_empty(),
+    )?;
     let preprocess = pipeline::preprocess_for(
         &model,
         lantern_data::Preset::from_str(&args.preprocess).map_err(|e| anyhow!("{e}"))?,

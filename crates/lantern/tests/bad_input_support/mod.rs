@@ -43,15 +43,6 @@ pub const CAT_DOG_AND_TENCH: [&str; 2] = [
 
 pub const OCCLUSION: &str = "[methods.occlusion]\nwindow = 112\nstride = 112\n";
 
-pub fn list_data(images: &[PathBuf]) -> String {
-    let list = images
-        .iter()
-        .map(|p| format!("{:?}", p.display().to_string()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!("[data]\nkind = \"list\"\nimages = [{list}]\n")
-}
-
 /// An experiment `name` in `dir`: coarse occlusion of `photos/cat_dog.png` on `model`.
 pub fn cat_dog_experiment(dir: &Path, name: &str, model: &Path) -> PathBuf {
     experiment(dir, name, &cat_dog_text(model))

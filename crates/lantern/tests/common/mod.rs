@@ -121,6 +121,16 @@ pub fn experiment_header(name: &str, model: &Path) -> String {
     )
 }
 
+/// A `[data]` table listing `images`.
+pub fn list_data(images: &[PathBuf]) -> String {
+    let list = images
+        .iter()
+        .map(|p| format!("{:?}", p.display().to_string()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("[data]\nkind = \"list\"\nimages = [{list}]\n")
+}
+
 /// Coarse occlusion (one `window`×`window` patch per step) scored by deletion in quarter steps.
 pub fn occlusion_with_deletion(window: usize) -> String {
     format!(
@@ -139,15 +149,10 @@ pub fn quick_experiment(
     runtime: &str,
     extra: &str,
 ) -> PathBuf {
-    let list = images
-        .iter()
-        .map(|p| format!("{:?}", p.display().to_string()))
-        .collect::<Vec<_>>()
-        .join(", ");
     let body = format!(
-        "{header}labels = {labels:?}\n\n[runtime]\n{runtime}\n\n[data]\nkind = \"list\"\n\
-         images = [{list}]\n\n{methods}{extra}\n",
+        "{header}labels = {labels:?}\n\n[runtime]\n{runtime}\n\n{data}\n{methods}{extra}\n",
         header = experiment_header(name, &mobilenet()),
+        data = list_data(images),
         labels = assets()
             .join("imagenet/labels/imagenet_class_index.tsv")
             .display()
